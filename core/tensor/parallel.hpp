@@ -1,0 +1,70 @@
+// Parallel helpers over oneTBB with fixed, thread-count-independent chunking (DESIGN.md section 4,
+// determinism). Include only from core .cpp files: ui/ must never see TBB headers.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include <oneapi/tbb/blocked_range.h>
+#include <oneapi/tbb/parallel_for.h>
+#include <oneapi/tbb/partitioner.h>
+
+namespace lp::core {
+
+// Calls body(lo, hi) on disjoint chunks [lo, hi) of [begin, end), each at most `grain` long, in
+// parallel. Chunk boundaries depend only on (begin, end, grain); bodies must write disjoint data.
+template <typename Body>
+void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
+    if (end <= begin) {
+        return;
+    }
+    if (grain < 1) {
+        grain = 1;
+    }
+    if (end - begin <= grain) {
+        body(begin, end);
+        return;
+    }
+    const std::int64_t chunks = (end - begin + grain - 1) / grain;
+    tbb::parallel_for(
+        tbb::blocked_range<std::int64_t>(0, chunks, 1),
+        [&](const tbb::blocked_range<std::int64_t>& r) {
+            for (std::int64_t k = r.begin(); k != r.end(); ++k) {
+                const std::int64_t lo = begin + k * grain;
+                const std::int64_t hi = lo + grain < end ? lo + grain : end;
+                body(lo, hi);
+            }
+        },
+        tbb::simple_partitioner());
+}
+
+// Deterministic sum of per-chunk partial results: partial(lo, hi, out) fills one accumulator per
+// fixed chunk in parallel; the accumulators are then added in chunk order by the caller's
+// combine(acc, partial). Result bits do not depend on the thread count.
+template <typename Acc, typename Partial, typename Combine>
+Acc chunkedReduce(std::int64_t begin, std::int64_t end, std::int64_t grain, Acc identity,
+                  const Partial& partial, const Combine& combine) {
+    if (end <= begin) {
+        return identity;
+    }
+    if (grain < 1) {
+        grain = 1;
+    }
+    const std::int64_t chunks = (end - begin + grain - 1) / grain;
+    std::vector<Acc> parts(static_cast<std::size_t>(chunks), identity);
+    parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
+        for (std::int64_t k = k0; k < k1; ++k) {
+            const std::int64_t lo = begin + k * grain;
+            const std::int64_t hi = lo + grain < end ? lo + grain : end;
+            partial(lo, hi, parts[static_cast<std::size_t>(k)]);
+        }
+    });
+    Acc acc = std::move(identity);
+    for (auto& p : parts) {
+        combine(acc, p);
+    }
+    return acc;
+}
+
+}  // namespace lp::core
