@@ -67,7 +67,8 @@ public:
     // y = f(x). In Train mode saves what backward needs into ctx and updates running buffers.
     virtual Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const = 0;
     // Returns dL/dx and ADDS dL/dW into gradWeights (same layout as p.weights). Needs the ctx
-    // filled by a Train-mode forward of the same minibatch.
+    // filled by a Train-mode forward of the same minibatch. Never reads p.buffers, which callers
+    // may leave empty (running statistics are not versioned, DESIGN.md section 4).
     virtual Tensor backward(const LayerParams& p, const Tensor& dy, Context& ctx,
                             std::span<float> gradWeights) const = 0;
     // torchvision-like initialisation of this layer's weights and buffers.

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/data/dataset.hpp"
+
+#include "core/data/cifar.hpp"
+#include "core/data/idx.hpp"
+#include "core/data/synthetic.hpp"
+#include "core/error.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <cstdlib>
+#include <utility>
+
+namespace lp::core::data {
+
+namespace {
+
+namespace fs = std::filesystem;
+
+struct KindName {
+    DatasetKind kind;
+    std::string_view name;
+    std::string_view display;
+};
+
+constexpr std::array<KindName, 6> kKinds{{
+    {DatasetKind::Auto, "auto", "automatic choice"},
+    {DatasetKind::Cifar100, "cifar100", "CIFAR-100"},
+    {DatasetKind::Cifar10, "cifar10", "CIFAR-10"},
+    {DatasetKind::FashionMnist, "fashion-mnist", "Fashion-MNIST"},
+    {DatasetKind::Mnist, "mnist", "MNIST"},
+    {DatasetKind::Synthetic, "synthetic", "synthetic"},
+}};
+
+// The folder named by the source, else by LAYERPIPE_DATA; empty if neither. `origin` says which,
+// for messages.
+fs::path dataFolder(const DataSource& source, std::string& origin) {
+    if (!source.path.empty()) {
+        origin = "data folder";
+        return source.path;
+    }
+    if (source.useEnvironment) {
+        // getenv is not thread-safe against setenv; nothing in core calls setenv.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe)
+        const char* env = std::getenv(std::string(kDataEnvVar).c_str());
+        if (env != nullptr && *env != '\0') {
+            origin = concat(kDataEnvVar, " folder");
+            return env;
+        }
+    }
+    return {};
+}
+
+fs::path requireFolder(const DataSource& source, DatasetKind kind) {
+    std::string origin;
+    fs::path dir = dataFolder(source, origin);
+    if (dir.empty()) {
+        throw InputError(concat(
+            displayName(kind), " needs a data folder (set the data path or ", kDataEnvVar, ")"));
+    }
+    return dir;
+}
+
+// Only the folder's own name counts, not its parents' ("/home/fashionista/mnist" is MNIST).
+bool isFashionFolder(const fs::path& dir) {
+    fs::path p = dir.lexically_normal();
+    if (p.filename().empty()) {
+        p = p.parent_path();  // "a/fashion/" normalises with an empty last component
+    }
+    std::string s = p.filename().string();
+    std::transform(s.begin(), s.end(), s.begin(), [](char c) {
+        return static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    });
+    return s.find("fashion") != std::string::npos;
+}
+
+bool hasAllIdxFiles(const fs::path& dir) {
+    const std::optional<IdxFiles> files = findIdx(dir);
+    if (!files) {
+        return false;
+    }
+    std::error_code ec;
+    return fs::is_regular_file(files->trainLabels, ec) &&
+           fs::is_regular_file(files->testImages, ec) && fs::is_regular_file(files->testLabels, ec);
+}
+
+DatasetPair loadAuto(const DataSource& source) {
+    std::string origin;
+    const fs::path dir = dataFolder(source, origin);
+    if (!dir.empty()) {
+        if (findCifar100(dir)) {
+            return loadCifar100(dir);
+        }
+        if (findCifar10(dir)) {
+            return loadCifar10(dir);
+        }
+        if (findIdx(dir)) {
+            return loadIdx(dir, isFashionFolder(dir) ? "fashion-mnist" : "mnist");
+        }
+        throw InputError(concat(origin,
+                                " ",
+                                dir.string(),
+                                ": no dataset found, expected CIFAR-100 (train.bin, test.bin), "
+                                "CIFAR-10 (data_batch_1.bin ... test_batch.bin) or IDX files "
+                                "(train-images-idx3-ubyte[.gz] ...)"));
+    }
+    if (hasAllIdxFiles(source.systemFashionMnistDir)) {
+        return loadIdx(source.systemFashionMnistDir, "fashion-mnist");
+    }
+    DatasetPair pair = makeSynthetic(source.synthetic);
+    pair.source += concat(": no data folder given and no Fashion-MNIST in ",
+                          source.systemFashionMnistDir.string());
+    return pair;
+}
+
+}  // namespace
+
+void Dataset::validate() const {
+    LP_EXPECTS(channels > 0 && height > 0 && width > 0 && classes > 0,
+               "dataset dimensions must be positive");
+    LP_EXPECTS(pixels.size() == labels.size() * static_cast<std::size_t>(pixelsPerSample()),
+               "dataset pixel count must be count x channels x height x width");
+    LP_EXPECTS(coarseLabels.empty() || coarseLabels.size() == labels.size(),
+               "coarse labels must be absent or one per sample");
+    LP_EXPECTS(
+        std::all_of(
+            labels.begin(), labels.end(), [this](std::int32_t l) { return l >= 0 && l < classes; }),
+        "labels must be in [0, classes)");
+}
+
+std::optional<DatasetKind> parseDatasetKind(std::string_view text) {
+    std::string key;
+    for (char c : text) {
+        if (c != '-' && c != '_') {
+            key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+        }
+    }
+    for (const KindName& k : kKinds) {
+        std::string canonical;
+        std::copy_if(k.name.begin(), k.name.end(), std::back_inserter(canonical), [](char c) {
+            return c != '-';
+        });
+        if (key == canonical) {
+            return k.kind;
+        }
+    }
+    return std::nullopt;
+}
+
+std::string_view toString(DatasetKind kind) {
+    return kKinds[static_cast<std::size_t>(kind)].name;
+}
+
+std::string_view displayName(DatasetKind kind) {
+    return kKinds[static_cast<std::size_t>(kind)].display;
+}
+
+DatasetPair loadDataset(const DataSource& source) {
+    switch (source.kind) {
+        case DatasetKind::Auto:
+            return loadAuto(source);
+        case DatasetKind::Cifar100:
+            return loadCifar100(requireFolder(source, source.kind));
+        case DatasetKind::Cifar10:
+            return loadCifar10(requireFolder(source, source.kind));
+        case DatasetKind::Mnist:
+            return loadIdx(requireFolder(source, source.kind), "mnist");
+        case DatasetKind::FashionMnist: {
+            std::string origin;
+            const fs::path dir = dataFolder(source, origin);
+            return loadIdx(dir.empty() ? source.systemFashionMnistDir : dir, "fashion-mnist");
+        }
+        case DatasetKind::Synthetic:
+            return makeSynthetic(source.synthetic);
+    }
+    throw ContractError("loadDataset: unknown DatasetKind");
+}
+
+}  // namespace lp::core::data

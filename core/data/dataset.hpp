@@ -1,0 +1,88 @@
+// Datasets as stored on disk (uint8 pixels, NCHW) and the choice of which one to train on
+// (DESIGN.md section 7). Plain values; loading is pure and safe to run from any thread.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace lp::core::data {
+
+// One split. pixels: [count, channels, height, width] as on disk (0..255); labels in
+// [0, classes). A loaded Dataset always satisfies these; validate() checks them.
+struct Dataset {
+    std::string name;  // "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"
+    std::int64_t channels = 0;
+    std::int64_t height = 0;
+    std::int64_t width = 0;
+    std::int64_t classes = 0;
+    std::vector<std::uint8_t> pixels;
+    std::vector<std::int32_t> labels;        // fine labels for CIFAR-100
+    std::vector<std::int32_t> coarseLabels;  // CIFAR-100 only (20 superclasses), else empty
+    std::vector<std::string> classNames;     // `classes` entries
+
+    std::int64_t count() const { return static_cast<std::int64_t>(labels.size()); }
+
+    std::int64_t pixelsPerSample() const { return channels * height * width; }
+
+    // Throws ContractError unless the sizes and label ranges above hold.
+    void validate() const;
+};
+
+// Train and test split of one dataset. `source` says in words which data it is and where it came
+// from, e.g. "Fashion-MNIST from /usr/share/datasets/fashion-mnist"; the app shows it.
+struct DatasetPair {
+    Dataset train;
+    Dataset test;
+    std::string source;
+};
+
+enum class DatasetKind { Auto, Cifar100, Cifar10, FashionMnist, Mnist, Synthetic };
+
+// "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"; parse also accepts
+// "cifar-100", "cifar-10", "fashion_mnist", "fashionmnist", any letter case.
+std::optional<DatasetKind> parseDatasetKind(std::string_view text);
+std::string_view toString(DatasetKind kind);
+// "CIFAR-100", "Fashion-MNIST", ... for messages and the UI.
+std::string_view displayName(DatasetKind kind);
+
+// Class-conditional, learnable images for tests and machines with no dataset (synthetic.hpp).
+struct SyntheticSpec {
+    std::int64_t channels = 3;
+    std::int64_t height = 32;
+    std::int64_t width = 32;
+    std::int64_t classes = 10;
+    std::int64_t trainCount = 2048;
+    std::int64_t testCount = 512;
+    std::uint64_t seed = 1;
+};
+
+inline constexpr std::string_view kSystemFashionMnistDir = "/usr/share/datasets/fashion-mnist";
+inline constexpr std::string_view kDataEnvVar = "LAYERPIPE_DATA";
+
+// What to load. `path` empty means: the LAYERPIPE_DATA environment variable when
+// useEnvironment, else nothing.
+struct DataSource {
+    DatasetKind kind = DatasetKind::Auto;
+    std::filesystem::path path;
+    SyntheticSpec synthetic;
+    bool useEnvironment = true;
+    // Where Debian's dataset-fashion-mnist puts its files; tests point it elsewhere.
+    std::filesystem::path systemFashionMnistDir{kSystemFashionMnistDir};
+};
+
+// Loads the requested dataset. Auto picks, in order:
+//   1. with a folder (path or LAYERPIPE_DATA): CIFAR-100 if it holds train.bin/test.bin, else
+//      CIFAR-10 (data_batch_1.bin ...), else IDX files ("fashion-mnist" when the folder's own name
+//      contains "fashion", else "mnist"); a folder holding none of these is an InputError;
+//   2. Fashion-MNIST in systemFashionMnistDir when all four files are there;
+//   3. the synthetic set.
+// A dataset that is present but broken is always an InputError, never a silent fallback.
+// Cifar100/Cifar10/Mnist need a folder; FashionMnist defaults to systemFashionMnistDir.
+DatasetPair loadDataset(const DataSource& source);
+
+}  // namespace lp::core::data

@@ -1,0 +1,602 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/io/config.hpp"
+
+#include "core/error.hpp"
+#include "core/io/atomic_file.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <charconv>
+#include <cmath>
+#include <fstream>
+#include <limits>
+#include <optional>
+#include <set>
+#include <span>
+#include <sstream>
+#include <system_error>
+#include <variant>
+
+namespace lp::core::io {
+namespace {
+
+// ---- the field table: one row per key, the single source for parse, toJson, validate and
+// applyOverride, so the four can never disagree about a key, its type or its range ----
+
+using FieldRef = std::variant<std::int64_t*,
+                              std::uint64_t*,
+                              double*,
+                              bool*,
+                              std::string*,
+                              std::vector<std::int64_t>*>;
+
+// An interval with open or closed ends, e.g. {'(', 0, 10, ']'}; zeroToo admits 0 besides it
+// (the "0 = from the dataset" fields).
+struct Range {
+    char open = '[';
+    double lo = 0;
+    double hi = 0;
+    char close = ']';
+    bool zeroToo = false;
+};
+
+enum class Order { Any, StrictlyIncreasing, NonIncreasing };
+
+struct FieldSpec {
+    std::string_view section;  // "" for the top-level keys
+    std::string_view key;
+    FieldRef (*get)(ExperimentConfig&);
+    std::optional<Range> range = std::nullopt;    // numbers, and each element of a list
+    std::span<const std::string_view> choices{};  // allowed strings; empty = free text
+    Order order = Order::Any;
+    bool nonEmpty = false;
+};
+
+constexpr std::array<std::string_view, 3> kArchs{"resnet10", "resnet18", "resnet34"};
+constexpr std::array<std::string_view, 2> kStems{"cifar", "imagenet"};
+constexpr std::array<std::string_view, 6> kDatasets{
+    "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"};
+constexpr std::array<std::string_view, 3> kOptimizers{"sgd", "adam", "adamw"};
+constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine"};
+constexpr std::array<std::string_view, 3> kPolicies{"latest", "stash", "ema"};
+constexpr std::array<std::string_view, 3> kEmaBetas{"window", "plain", "fixed"};
+constexpr std::array<std::string_view, 2> kPipelineSchedules{"layerpipe", "gpipe"};
+constexpr std::array<std::string_view, 8> kTopKeys{
+    "name", "description", "model", "data", "optimizer", "schedule", "training", "pipeline"};
+
+// Table accessors: a pointer to the field inside a config, as the variant the readers visit.
+using E = ExperimentConfig;
+using M = ModelConfig;
+using D = DataConfig;
+using O = OptimizerSection;
+using S = ScheduleSection;
+using T = TrainingConfig;
+using P = PipelineConfig;
+
+template <auto Member>
+FieldRef top(ExperimentConfig& c) {
+    return &(c.*Member);
+}
+
+template <auto Section, auto Member>
+FieldRef at(ExperimentConfig& c) {
+    return &(c.*Section.*Member);
+}
+
+constexpr std::int64_t kMaxCut = 17;  // resnet34 has 18 units; validate() applies the arch's own
+
+constexpr std::array<FieldSpec, 43> kFields{{
+    {"", "name", top<&E::name>, {}, {}, Order::Any, true},
+    {"", "description", top<&E::description>},
+
+    {"model", "arch", at<&E::model, &M::arch>, {}, kArchs},
+    {"model", "width", at<&E::model, &M::width>, Range{'[', 1, 256, ']'}},
+    {"model", "stem", at<&E::model, &M::stem>, {}, kStems},
+    {"model", "inputChannels", at<&E::model, &M::inputChannels>, Range{'[', 0, 64, ']'}},
+    {"model", "inputSize", at<&E::model, &M::inputSize>, Range{'[', 0, 1024, ']'}},
+    {"model", "classes", at<&E::model, &M::classes>, Range{'[', 2, 100000, ']', true}},
+
+    {"data", "dataset", at<&E::data, &D::dataset>, {}, kDatasets},
+    {"data", "path", at<&E::data, &D::path>},
+    {"data", "augment", at<&E::data, &D::augment>},
+    {"data", "trainLimit", at<&E::data, &D::trainLimit>, Range{'[', 0, 1e9, ']'}},
+    {"data", "testLimit", at<&E::data, &D::testLimit>, Range{'[', 0, 1e9, ']'}},
+    {"data", "syntheticTrain", at<&E::data, &D::syntheticTrain>, Range{'[', 1, 1e6, ']'}},
+    {"data", "syntheticTest", at<&E::data, &D::syntheticTest>, Range{'[', 1, 1e6, ']'}},
+
+    {"optimizer", "kind", at<&E::optimizer, &O::kind>, {}, kOptimizers},
+    {"optimizer", "lr", at<&E::optimizer, &O::lr>, Range{'(', 0, 10, ']'}},
+    {"optimizer", "momentum", at<&E::optimizer, &O::momentum>, Range{'[', 0, 1, ')'}},
+    {"optimizer", "dampening", at<&E::optimizer, &O::dampening>, Range{'[', 0, 1, ')'}},
+    {"optimizer", "nesterov", at<&E::optimizer, &O::nesterov>},
+    {"optimizer", "weightDecay", at<&E::optimizer, &O::weightDecay>, Range{'[', 0, 1, ']'}},
+    {"optimizer", "beta1", at<&E::optimizer, &O::beta1>, Range{'[', 0, 1, ')'}},
+    {"optimizer", "beta2", at<&E::optimizer, &O::beta2>, Range{'[', 0, 1, ')'}},
+    {"optimizer", "eps", at<&E::optimizer, &O::eps>, Range{'(', 0, 1, ']'}},
+
+    {"schedule", "kind", at<&E::schedule, &S::kind>, {}, kSchedules},
+    {"schedule", "warmupEpochs", at<&E::schedule, &S::warmupEpochs>, Range{'[', 0, 10000, ']'}},
+    {"schedule", "stepEpochs", at<&E::schedule, &S::stepEpochs>, Range{'[', 1, 10000, ']'}},
+    {"schedule", "gamma", at<&E::schedule, &S::gamma>, Range{'(', 0, 1, ']'}},
+    {"schedule", "minLr", at<&E::schedule, &S::minLr>, Range{'[', 0, 10, ']'}},
+
+    {"training", "epochs", at<&E::training, &T::epochs>, Range{'[', 1, 10000, ']'}},
+    {"training", "batchSize", at<&E::training, &T::batchSize>, Range{'[', 1, 4096, ']'}},
+    {"training", "seed", at<&E::training, &T::seed>},
+    {"training", "threads", at<&E::training, &T::threads>, Range{'[', 0, 256, ']'}},
+    {"training", "maxSteps", at<&E::training, &T::maxSteps>, Range{'[', 0, 1e9, ']'}},
+
+    // clang-format off
+    {"pipeline", "cuts", at<&E::pipeline, &P::cuts>, Range{'[', 1, kMaxCut, ']'}, {},
+     Order::StrictlyIncreasing},
+    {"pipeline", "delays", at<&E::pipeline, &P::delays>, Range{'[', 0, 256, ']'}, {},
+     Order::NonIncreasing},
+    // clang-format on
+    {"pipeline", "policy", at<&E::pipeline, &P::policy>, {}, kPolicies},
+    {"pipeline", "emaBeta", at<&E::pipeline, &P::emaBeta>, {}, kEmaBetas},
+    {"pipeline", "emaBetaValue", at<&E::pipeline, &P::emaBetaValue>, Range{'[', 0, 1, ')'}},
+    {"pipeline", "schedule", at<&E::pipeline, &P::schedule>, {}, kPipelineSchedules},
+    {"pipeline", "microBatches", at<&E::pipeline, &P::microBatches>, Range{'[', 1, 1024, ']'}},
+    {"pipeline", "diagnosticStash", at<&E::pipeline, &P::diagnosticStash>},
+    {"pipeline", "telemetry", at<&E::pipeline, &P::telemetry>},
+}};
+
+template <class... Ts>
+struct Overloaded : Ts... {
+    using Ts::operator()...;
+};
+
+template <class... Ts>
+Overloaded(Ts...) -> Overloaded<Ts...>;  // C++20 deduces this; clang 14 (clang-tidy) does not
+
+std::string keyPath(const FieldSpec& f) {
+    return f.section.empty() ? std::string(f.key) : concat(f.section, ".", f.key);
+}
+
+std::string join(std::span<const std::string_view> items) {
+    std::string s;
+    for (std::string_view item : items) {
+        s += (s.empty() ? "" : ", ") + std::string(item);
+    }
+    return s;
+}
+
+std::string listText(const std::vector<std::int64_t>& values) {
+    std::string s = "[";
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        s += (i == 0 ? "" : ", ") + std::to_string(values[i]);
+    }
+    return s + "]";
+}
+
+bool isSection(std::string_view key) {
+    return key != "name" && key != "description" &&
+           std::find(kTopKeys.begin(), kTopKeys.end(), key) != kTopKeys.end();
+}
+
+const FieldSpec* findField(std::string_view section, std::string_view key) {
+    for (const FieldSpec& f : kFields) {
+        if (f.section == section && f.key == key) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+std::string_view firstKeyOf(std::string_view section) {
+    for (const FieldSpec& f : kFields) {
+        if (f.section == section) {
+            return f.key;
+        }
+    }
+    return {};
+}
+
+[[noreturn]] void unknownKey(std::string_view section, std::string_view key) {
+    std::vector<std::string_view> allowed;
+    if (section.empty()) {
+        allowed.assign(kTopKeys.begin(), kTopKeys.end());
+    } else {
+        for (const FieldSpec& f : kFields) {
+            if (f.section == section) {
+                allowed.push_back(f.key);
+            }
+        }
+    }
+    const std::string path = section.empty() ? std::string(key) : concat(section, ".", key);
+    throw InputError(concat("unknown key '", path, "' (allowed: ", join(allowed), ")"));
+}
+
+// "must be in (0, 10]" / "must be 0 or in [2, 100000]"; integer fields print integer bounds.
+std::string rangeText(const Range& r, bool integral) {
+    std::ostringstream os;
+    os << (r.zeroToo ? "must be 0 or in " : "must be in ") << r.open;
+    if (integral) {
+        os << static_cast<std::int64_t>(r.lo) << ", " << static_cast<std::int64_t>(r.hi);
+    } else {
+        os << r.lo << ", " << r.hi;
+    }
+    os << r.close;
+    return os.str();
+}
+
+bool inRange(const Range& r, double v) {
+    if (r.zeroToo && v == 0) {
+        return true;
+    }
+    const bool aboveLo = r.open == '(' ? v > r.lo : v >= r.lo;
+    const bool belowHi = r.close == ')' ? v < r.hi : v <= r.hi;
+    return aboveLo && belowHi;
+}
+
+// Shortest text that reads back to the same double ("0.1", not "0.10000000000000001").
+std::string numberText(double v) {
+    std::array<char, 32> buf{};
+    const auto result = std::to_chars(buf.data(), buf.data() + buf.size(), v);
+    return {buf.data(), result.ptr};
+}
+
+[[noreturn]] void wrongType(const std::string& path,
+                            std::string_view expected,
+                            std::string_view got) {
+    throw InputError(concat("'", path, "' must be ", expected, ", got ", got));
+}
+
+void checkRange(
+    const std::string& path, const FieldSpec& f, double v, bool integral, std::string_view got) {
+    if (f.range && !inRange(*f.range, v)) {
+        throw InputError(concat("'", path, "' ", rangeText(*f.range, integral), ", got ", got));
+    }
+}
+
+void checkOrder(const std::string& path, Order order, const std::vector<std::int64_t>& v) {
+    for (std::size_t i = 1; i < v.size(); ++i) {
+        if (order == Order::StrictlyIncreasing && v[i] <= v[i - 1]) {
+            throw InputError(concat("'", path, "' must be strictly increasing, got ", listText(v)));
+        }
+        if (order == Order::NonIncreasing && v[i] > v[i - 1]) {
+            // DESIGN.md section 4: a stage whose delay exceeds its predecessor's would need
+            // gradients from minibatches the earlier stage has not released yet.
+            throw InputError("'" + path +
+                             "' must be non-increasing from input to output (a stage waiting "
+                             "longer than the stage before it deadlocks the pipeline), got " +
+                             listText(v));
+        }
+    }
+}
+
+// The field's own rules on its current value in c (c is only read).
+void checkField(const FieldSpec& f, ExperimentConfig& c) {
+    const std::string path = keyPath(f);
+    std::visit(
+        Overloaded{
+            [&](const std::int64_t* p) {
+                checkRange(path, f, static_cast<double>(*p), true, std::to_string(*p));
+            },
+            [](const std::uint64_t*) {},
+            [&](const double* p) {
+                if (!std::isfinite(*p)) {
+                    wrongType(path, "a finite number", numberText(*p));
+                }
+                checkRange(path, f, *p, false, numberText(*p));
+            },
+            [](const bool*) {},
+            [&](const std::string* p) {
+                if (f.nonEmpty && p->empty()) {
+                    throw InputError(concat("'", path, "' must not be empty"));
+                }
+                if (!f.choices.empty() &&
+                    std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
+                    throw InputError(concat(
+                        "'", path, "' must be one of ", join(f.choices), ", got '", *p, "'"));
+                }
+            },
+            [&](const std::vector<std::int64_t>* p) {
+                for (std::size_t i = 0; i < p->size(); ++i) {
+                    const std::int64_t v = (*p)[i];
+                    const std::string where = concat(path, "[", i, "]");
+                    checkRange(where, f, static_cast<double>(v), true, std::to_string(v));
+                }
+                checkOrder(path, f.order, *p);
+            },
+        },
+        f.get(c));
+}
+
+// ---- reading values from JSON ----
+
+constexpr double kTwoPow63 = 9223372036854775808.0;
+
+std::int64_t jsonInt(const std::string& path, const FieldSpec& f, const nlohmann::json& v) {
+    const Range range = f.range.value_or(Range{'[', -kTwoPow63, kTwoPow63, ')'});
+    if (v.is_number_unsigned()) {
+        const auto u = v.get<std::uint64_t>();
+        if (u > static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max())) {
+            throw InputError(concat("'", path, "' ", rangeText(range, true), ", got ", u));
+        }
+        return static_cast<std::int64_t>(u);
+    }
+    if (v.is_number_integer()) {
+        return v.get<std::int64_t>();
+    }
+    if (v.is_number_float()) {
+        const auto d = v.get<double>();
+        if (std::trunc(d) != d) {
+            wrongType(path, "an integer", numberText(d));
+        }
+        if (d < -kTwoPow63 || d >= kTwoPow63) {
+            throw InputError(
+                concat("'", path, "' ", rangeText(range, true), ", got ", numberText(d)));
+        }
+        return static_cast<std::int64_t>(d);
+    }
+    wrongType(path, "an integer", v.type_name());
+}
+
+std::uint64_t jsonUnsigned(const std::string& path, const nlohmann::json& v) {
+    if (v.is_number_unsigned()) {
+        return v.get<std::uint64_t>();
+    }
+    if (v.is_number_float()) {
+        const auto d = v.get<double>();
+        if (std::trunc(d) == d && d >= 0 && d < 2 * kTwoPow63) {
+            return static_cast<std::uint64_t>(d);
+        }
+    }
+    wrongType(path, "a non-negative integer", v.is_number() ? v.dump() : v.type_name());
+}
+
+template <typename T>
+T jsonAs(const std::string& path, const nlohmann::json& v, bool ok, std::string_view expected) {
+    if (!ok) {
+        wrongType(path, expected, v.type_name());
+    }
+    return v.get<T>();
+}
+
+void readJson(const FieldSpec& f, const nlohmann::json& v, ExperimentConfig& c) {
+    const std::string path = keyPath(f);
+    std::visit(
+        Overloaded{
+            [&](std::int64_t* p) { *p = jsonInt(path, f, v); },
+            [&](std::uint64_t* p) { *p = jsonUnsigned(path, v); },
+            [&](double* p) { *p = jsonAs<double>(path, v, v.is_number(), "a number"); },
+            [&](bool* p) { *p = jsonAs<bool>(path, v, v.is_boolean(), "a boolean"); },
+            [&](std::string* p) { *p = jsonAs<std::string>(path, v, v.is_string(), "a string"); },
+            [&](std::vector<std::int64_t>* p) {
+                jsonAs<nlohmann::json>(path, v, v.is_array(), "an array of integers");
+                std::vector<std::int64_t> values;
+                for (std::size_t i = 0; i < v.size(); ++i) {
+                    values.push_back(jsonInt(concat(path, "[", i, "]"), f, v[i]));
+                }
+                *p = std::move(values);
+            },
+        },
+        f.get(c));
+}
+
+// ---- reading values from text (applyOverride) ----
+
+// The flag's text becomes a JSON value and goes through readJson, so a flag accepts exactly
+// what a document accepts. Strings are taken verbatim; lists may omit the brackets ("3,6");
+// booleans may be 1 or 0.
+void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
+    const FieldRef ref = f.get(c);
+    if (std::holds_alternative<std::string*>(ref)) {
+        readJson(f, nlohmann::json(std::string(text)), c);
+        return;
+    }
+    std::string t(text);  // JSON ignores surrounding whitespace
+    std::string_view expected = "an integer";
+    if (std::holds_alternative<bool*>(ref)) {
+        expected = "true or false";
+        t = t == "1" ? "true" : t == "0" ? "false" : t;
+    } else if (std::holds_alternative<std::vector<std::int64_t>*>(ref)) {
+        expected = "a list of integers, e.g. 3,6";
+        t = t.find('[') == std::string::npos ? "[" + t + "]" : t;
+    } else if (std::holds_alternative<double*>(ref)) {
+        expected = "a number";
+    } else if (std::holds_alternative<std::uint64_t*>(ref)) {
+        expected = "a non-negative integer";
+    }
+    nlohmann::json value;
+    try {
+        value = nlohmann::json::parse(t);
+    } catch (const nlohmann::json::parse_error&) {
+        wrongType(keyPath(f), expected, concat("'", text, "'"));
+    }
+    readJson(f, value, c);
+}
+
+// ---- whole documents ----
+
+std::int64_t unitsOf(const std::string& arch) {
+    return arch == "resnet10"   ? 6
+           : arch == "resnet34" ? 18
+                                : 10;  // stem + 4, 16 or 8 blocks + head
+}
+
+// nlohmann keeps the last of two equal keys silently; in a hand-edited config that hides a typo'd
+// override, so the document is parsed with a callback that tracks the keys of each open object.
+nlohmann::json parseWithoutDuplicates(const std::string& text) {
+    struct Frame {
+        bool object = false;
+        std::set<std::string> keys;
+        std::string current;
+    };
+
+    std::vector<Frame> open;
+    const nlohmann::json::parser_callback_t callback =
+        [&open](int /*depth*/, nlohmann::json::parse_event_t event, nlohmann::json& parsed) {
+            using Event = nlohmann::json::parse_event_t;
+            if (event == Event::object_start || event == Event::array_start) {
+                open.push_back(Frame{event == Event::object_start, {}, {}});
+            } else if (event == Event::object_end || event == Event::array_end) {
+                open.pop_back();
+            } else if (event == Event::key) {
+                Frame& top = open.back();
+                top.current = parsed.get<std::string>();
+                if (!top.keys.insert(top.current).second) {
+                    std::string path;
+                    for (const Frame& frame : open) {
+                        if (frame.object) {
+                            path += (path.empty() ? "" : ".") + frame.current;
+                        }
+                    }
+                    throw InputError(concat("duplicate key '", path, "'"));
+                }
+            }
+            return true;
+        };
+    return nlohmann::json::parse(text, callback);
+}
+
+std::string readWholeFile(const std::filesystem::path& path) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) {
+        throw InputError(concat("cannot read config '", path.string(), "': it is a directory"));
+    }
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw InputError(concat(
+            "cannot read config '", path.string(), "': ", std::system_category().message(errno)));
+    }
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (in.bad()) {
+        throw InputError(concat("cannot read config '", path.string(), "': read error"));
+    }
+    return text.str();
+}
+
+}  // namespace
+
+ExperimentConfig parseConfig(const nlohmann::json& doc) {
+    if (!doc.is_object()) {
+        throw InputError(
+            concat("the experiment config must be a JSON object, got ", doc.type_name()));
+    }
+    ExperimentConfig config;
+    for (const auto& [key, value] : doc.items()) {
+        if (!isSection(key)) {
+            const FieldSpec* f = findField("", key);
+            if (f == nullptr) {
+                unknownKey("", key);
+            }
+            readJson(*f, value, config);
+            continue;
+        }
+        if (!value.is_object()) {
+            wrongType(key, "an object", value.type_name());
+        }
+        for (const auto& [field, fieldValue] : value.items()) {
+            const FieldSpec* f = findField(key, field);
+            if (f == nullptr) {
+                unknownKey(key, field);
+            }
+            readJson(*f, fieldValue, config);
+        }
+    }
+    validate(config);
+    return config;
+}
+
+ExperimentConfig loadConfig(const std::filesystem::path& path) {
+    const std::string text = readWholeFile(path);
+    try {
+        return parseConfig(parseWithoutDuplicates(text));
+    } catch (const nlohmann::json::parse_error& e) {
+        // what() starts with "[json.exception.parse_error.101] "; the rest carries line and
+        // column ("parse error at line 3, column 5: syntax error ...").
+        const std::string what = e.what();
+        throw InputError(concat(
+            "config '", path.string(), "': invalid JSON: ", what.substr(what.find("] ") + 2)));
+    } catch (const InputError& e) {
+        throw InputError(concat("config '", path.string(), "': ", e.what()));
+    }
+}
+
+nlohmann::json toJson(const ExperimentConfig& config) {
+    ExperimentConfig c = config;  // the table's accessors take a mutable config; c is only read
+    nlohmann::json doc = nlohmann::json::object();
+    for (const FieldSpec& f : kFields) {
+        nlohmann::json& slot = f.section.empty() ? doc[std::string(f.key)]
+                                                 : doc[std::string(f.section)][std::string(f.key)];
+        std::visit([&slot](const auto* p) { slot = *p; }, f.get(c));
+    }
+    return doc;
+}
+
+void saveConfig(const std::filesystem::path& path, const ExperimentConfig& config) {
+    std::string text;
+    try {
+        text = toJson(config).dump(4) + "\n";
+    } catch (const nlohmann::json::type_error&) {
+        throw InputError(
+            concat("cannot write config '", path.string(), "': a string field is not valid UTF-8"));
+    }
+    writeFileAtomically(path, text);
+}
+
+void validate(const ExperimentConfig& config) {
+    ExperimentConfig c = config;  // read only, as in toJson
+    for (const FieldSpec& f : kFields) {
+        checkField(f, c);
+    }
+    using std::to_string;
+    const PipelineConfig& p = c.pipeline;
+    const std::int64_t units = unitsOf(c.model.arch);
+    if (!p.cuts.empty() && p.cuts.back() > units - 1) {
+        throw InputError("'pipeline.cuts' must lie within 1.." + to_string(units - 1) + " (" +
+                         c.model.arch + " has " + to_string(units) + " units: the stem, " +
+                         to_string(units - 2) + " blocks and the head), got " + listText(p.cuts));
+    }
+    const std::size_t stages = p.cuts.size() + 1;
+    if (!p.delays.empty() && p.delays.size() != stages) {
+        throw InputError("'pipeline.delays' must have one entry per stage (" + to_string(stages) +
+                         " stages from pipeline.cuts " + listText(p.cuts) +
+                         ") or be empty for the default 2·S(s), got " + to_string(p.delays.size()) +
+                         " entries " + listText(p.delays));
+    }
+    if (c.schedule.minLr > c.optimizer.lr) {
+        throw InputError("'schedule.minLr' must not exceed optimizer.lr (" +
+                         numberText(c.optimizer.lr) + "), got " + numberText(c.schedule.minLr));
+    }
+    const OptimizerSection& o = c.optimizer;
+    if (o.kind == "sgd" && o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
+        // PyTorch's SGD raises the same: Nesterov's look-ahead is undefined without momentum.
+        throw InputError(
+            "'optimizer.nesterov' needs optimizer.momentum > 0 and optimizer.dampening = 0, got "
+            "momentum " +
+            numberText(o.momentum) + " and dampening " + numberText(o.dampening));
+    }
+    if (p.schedule == "gpipe" && p.microBatches > c.training.batchSize) {
+        throw InputError("'pipeline.microBatches' must not exceed training.batchSize (" +
+                         to_string(c.training.batchSize) + ") with the gpipe schedule, got " +
+                         to_string(p.microBatches));
+    }
+}
+
+void applyOverride(ExperimentConfig& config, std::string_view keyPath, std::string_view value) {
+    const auto dot = keyPath.find('.');
+    const std::string_view section = dot == std::string_view::npos ? "" : keyPath.substr(0, dot);
+    const std::string_view key = dot == std::string_view::npos ? keyPath : keyPath.substr(dot + 1);
+    if (section.empty() && isSection(key)) {
+        throw InputError("'" + std::string(key) + "' is a section; set one of its keys, e.g. '" +
+                         std::string(key) + "." + std::string(firstKeyOf(key)) + "'");
+    }
+    if (!section.empty() && !isSection(section)) {
+        unknownKey("", keyPath);
+    }
+    const FieldSpec* f = findField(section, key);
+    if (f == nullptr) {
+        unknownKey(section, key);
+    }
+    ExperimentConfig updated = config;  // config stays unchanged if the value is rejected
+    readText(*f, value, updated);
+    checkField(*f, updated);
+    config = std::move(updated);
+}
+
+}  // namespace lp::core::io

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/model/resnet.hpp"
+
+#include "core/error.hpp"
+#include "core/nn/activations.hpp"
+#include "core/nn/batch_norm2d.hpp"
+#include "core/nn/conv2d.hpp"
+#include "core/nn/linear.hpp"
+#include "core/nn/max_pool2d.hpp"
+#include "core/nn/pooling.hpp"
+#include "core/tensor/rng.hpp"
+
+namespace lp::core::model {
+
+void validate(const ResNetSpec& spec) {
+    auto check = [](bool ok, const char* field, std::int64_t v, const char* allowed) {
+        if (!ok) {
+            throw InputError(concat("model.", field, " must be ", allowed, ", got ", v));
+        }
+    };
+    check(spec.width >= 1 && spec.width <= 256, "width", spec.width, "in [1, 256]");
+    check(spec.inChannels >= 1 && spec.inChannels <= 16, "inputChannels", spec.inChannels,
+          "in [1, 16]");
+    const std::int64_t minSize = spec.stem == Stem::Cifar ? 8 : 32;
+    check(spec.inSize >= minSize && spec.inSize <= 512, "inputSize", spec.inSize,
+          spec.stem == Stem::Cifar ? "in [8, 512] for the CIFAR stem"
+                                   : "in [32, 512] for the ImageNet stem");
+    check(spec.classes >= 2 && spec.classes <= 100000, "classes", spec.classes, "in [2, 100000]");
+    for (std::int64_t b : spec.blocks) {
+        check(b >= 1 && b <= 64, "blocks[i]", b, "in [1, 64]");
+    }
+}
+
+std::optional<std::array<std::int64_t, 4>> blocksForArch(std::string_view arch) {
+    if (arch == "resnet10") {
+        return std::array<std::int64_t, 4>{1, 1, 1, 1};
+    }
+    if (arch == "resnet18") {
+        return std::array<std::int64_t, 4>{2, 2, 2, 2};
+    }
+    if (arch == "resnet34") {
+        return std::array<std::int64_t, 4>{3, 4, 6, 3};
+    }
+    return std::nullopt;
+}
+
+std::optional<Stem> parseStem(std::string_view name) {
+    if (name == "cifar") {
+        return Stem::Cifar;
+    }
+    if (name == "imagenet") {
+        return Stem::ImageNet;
+    }
+    return std::nullopt;
+}
+
+std::string_view toString(Stem stem) { return stem == Stem::Cifar ? "cifar" : "imagenet"; }
+
+ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
+    validate(spec);
+    const TensorShape in{1, spec.inChannels, spec.inSize, spec.inSize};
+
+    auto stem = std::make_unique<SequentialUnit>("stem", in);
+    if (spec.stem == Stem::Cifar) {
+        stem->append(std::make_unique<nn::Conv2d>(nn::Conv2dSpec{.inChannels = spec.inChannels,
+                                                                 .outChannels = spec.width,
+                                                                 .kernel = 3,
+                                                                 .stride = 1,
+                                                                 .padding = 1}),
+                     "conv1");
+    } else {
+        stem->append(std::make_unique<nn::Conv2d>(nn::Conv2dSpec{.inChannels = spec.inChannels,
+                                                                 .outChannels = spec.width,
+                                                                 .kernel = 7,
+                                                                 .stride = 2,
+                                                                 .padding = 3}),
+                     "conv1");
+    }
+    stem->append(std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = spec.width}),
+                 "bn1");
+    stem->append(std::make_unique<nn::ReLU>(), "relu");
+    if (spec.stem == Stem::ImageNet) {
+        stem->append(std::make_unique<nn::MaxPool2d>(
+                         nn::MaxPool2dSpec{.kernel = 3, .stride = 2, .padding = 1}),
+                     "maxpool");
+    }
+    TensorShape shape = stem->outputShape();
+    units_.push_back(std::move(stem));
+
+    std::int64_t channels = spec.width;
+    for (std::size_t stage = 0; stage < 4; ++stage) {
+        for (std::int64_t b = 0; b < spec.blocks[stage]; ++b) {
+            const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
+            auto block = std::make_unique<BasicBlock>(concat("layer", stage + 1, ".", b), shape,
+                                                      channels, stride);
+            shape = block->outputShape();
+            units_.push_back(std::move(block));
+        }
+        channels *= 2;
+    }
+
+    auto head = std::make_unique<SequentialUnit>("head", shape);
+    head->append(std::make_unique<nn::GlobalAvgPool>(), "avgpool");
+    head->append(std::make_unique<nn::Linear>(
+                     nn::LinearSpec{.inFeatures = shape[1], .outFeatures = spec.classes}),
+                 "fc");
+    units_.push_back(std::move(head));
+
+    weightOffsets_.push_back(0);
+    bufferOffsets_.push_back(0);
+    for (std::size_t u = 0; u < units_.size(); ++u) {
+        for (const UnitParam& p : units_[u]->params()) {
+            const bool isWeight = p.kind == nn::ParamKind::Weight;
+            params_.push_back(
+                {.name = p.name,
+                 .shape = p.shape,
+                 .kind = p.kind,
+                 .offset = p.offset + (isWeight ? weightOffsets_.back() : bufferOffsets_.back()),
+                 .unit = u});
+        }
+        weightOffsets_.push_back(weightOffsets_.back() + units_[u]->weightCount());
+        bufferOffsets_.push_back(bufferOffsets_.back() + units_[u]->bufferCount());
+    }
+}
+
+std::vector<std::string> ResNet::unitNames() const {
+    std::vector<std::string> names;
+    names.reserve(units_.size());
+    for (const auto& u : units_) {
+        names.push_back(u->name());
+    }
+    return names;
+}
+
+void ResNet::init(std::span<float> weights, std::span<float> buffers, std::uint64_t seed) const {
+    LP_EXPECTS(weights.size() == weightCount() && buffers.size() == bufferCount(),
+               "ResNet::init: buffers of the wrong size");
+    for (std::size_t u = 0; u < units_.size(); ++u) {
+        Rng rng(Rng::derive(seed, 0x1417, u));
+        units_[u]->init(weights.subspan(weightOffsets_[u], units_[u]->weightCount()),
+                        buffers.subspan(bufferOffsets_[u], units_[u]->bufferCount()), rng);
+    }
+}
+
+TensorShape ResNet::inputShape(std::int64_t n) const {
+    return {n, spec_.inChannels, spec_.inSize, spec_.inSize};
+}
+
+Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
+                    std::span<const float> weights, std::span<float> buffers, const Tensor& x,
+                    std::vector<UnitContext>& ctxs, nn::Mode mode) {
+    LP_EXPECTS(first < last && last <= net.unitCount(), "forwardUnits: bad unit range");
+    LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first),
+               "forwardUnits: weight span does not cover the units");
+    LP_EXPECTS(buffers.size() == net.bufferOffset(last) - net.bufferOffset(first),
+               "forwardUnits: buffer span does not cover the units");
+    ctxs.resize(last - first);
+    Tensor y;
+    const Tensor* in = &x;
+    for (std::size_t u = first; u < last; ++u) {
+        const Unit& unit = net.unit(u);
+        y = unit.forward(
+            weights.subspan(net.weightOffset(u) - net.weightOffset(first), unit.weightCount()),
+            buffers.subspan(net.bufferOffset(u) - net.bufferOffset(first), unit.bufferCount()),
+            *in, ctxs[u - first], mode);
+        in = &y;
+    }
+    return y;
+}
+
+Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
+                     std::span<const float> weights, const Tensor& dy,
+                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights) {
+    LP_EXPECTS(first < last && last <= net.unitCount(), "backwardUnits: bad unit range");
+    LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first) &&
+                   gradWeights.size() == weights.size(),
+               "backwardUnits: weight spans do not cover the units");
+    LP_EXPECTS(ctxs.size() == last - first, "backwardUnits: needs the forward's contexts");
+    Tensor d;
+    const Tensor* in = &dy;
+    for (std::size_t u = last; u-- > first;) {
+        const Unit& unit = net.unit(u);
+        const std::size_t off = net.weightOffset(u) - net.weightOffset(first);
+        d = unit.backward(weights.subspan(off, unit.weightCount()), *in, ctxs[u - first],
+                          gradWeights.subspan(off, unit.weightCount()));
+        in = &d;
+    }
+    return d;
+}
+
+ModelState ModelState::create(const ResNet& net, std::uint64_t seed) {
+    ModelState s{.weights = AlignedBuffer(net.weightCount()),
+                 .buffers = AlignedBuffer(net.bufferCount())};
+    net.init(s.weights.span(), s.buffers.span(), seed);
+    return s;
+}
+
+std::span<const float> ModelState::unitWeights(const ResNet& net, std::size_t u) const {
+    return weights.span().subspan(net.weightOffset(u), net.unit(u).weightCount());
+}
+
+std::span<float> ModelState::unitWeights(const ResNet& net, std::size_t u) {
+    return weights.span().subspan(net.weightOffset(u), net.unit(u).weightCount());
+}
+
+std::span<float> ModelState::unitBuffers(const ResNet& net, std::size_t u) {
+    return buffers.span().subspan(net.bufferOffset(u), net.unit(u).bufferCount());
+}
+
+}  // namespace lp::core::model

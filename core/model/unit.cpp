@@ -1,0 +1,195 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/model/unit.hpp"
+
+#include <utility>
+
+#include "core/error.hpp"
+#include "core/nn/activations.hpp"
+#include "core/nn/batch_norm2d.hpp"
+#include "core/nn/conv2d.hpp"
+#include "core/nn/elementwise.hpp"
+
+namespace lp::core::model {
+
+std::size_t UnitContext::bytes() const {
+    std::size_t total = 0;
+    for (const nn::Context& c : layers) {
+        total += c.bytes();
+    }
+    return total;
+}
+
+void UnitContext::clear() {
+    for (nn::Context& c : layers) {
+        c.clear();
+    }
+}
+
+Unit::Unit(std::string name, TensorShape inputShape)
+    : name_(std::move(name)), inputShape_(inputShape), outputShape_(inputShape) {}
+
+std::size_t Unit::addLayer(std::unique_ptr<nn::Layer> layer, const std::string& prefix) {
+    weightOffset_.push_back(weightCount_);
+    bufferOffset_.push_back(bufferCount_);
+    for (const nn::ParamSpec& spec : layer->params()) {
+        const bool isWeight = spec.kind == nn::ParamKind::Weight;
+        std::size_t& counter = isWeight ? weightCount_ : bufferCount_;
+        params_.push_back({.name = prefix + "." + spec.name,
+                           .shape = spec.shape,
+                           .kind = spec.kind,
+                           .offset = counter});
+        counter += static_cast<std::size_t>(spec.shape.numel());
+    }
+    layers_.push_back(std::move(layer));
+    return layers_.size() - 1;
+}
+
+void Unit::init(std::span<float> weights, std::span<float> buffers, Rng& rng) const {
+    LP_EXPECTS(weights.size() == weightCount_ && buffers.size() == bufferCount_,
+               "unit " + name_ + ": parameter spans have the wrong size");
+    for (std::size_t i = 0; i < layers_.size(); ++i) {
+        layers_[i]->init(weights.subspan(weightOffset_[i], layers_[i]->weightCount()),
+                         buffers.subspan(bufferOffset_[i], layers_[i]->bufferCount()), rng);
+    }
+}
+
+Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
+                          const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+    const nn::Layer& l = *layers_[i];
+    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+                            .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
+    return l.forward(p, x, ctx.layers[i], mode);
+}
+
+Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
+                           UnitContext& ctx, std::span<float> gradWeights) const {
+    const nn::Layer& l = *layers_[i];
+    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+                            .buffers = {}};
+    return l.backward(p, dy, ctx.layers[i],
+                      gradWeights.subspan(weightOffset_[i], l.weightCount()));
+}
+
+namespace {
+
+void checkSpans(const Unit& u, std::size_t weights, std::size_t buffers) {
+    LP_EXPECTS(weights == u.weightCount(), concat("unit ", u.name(), ": expected ",
+                                                  u.weightCount(), " weights, got ", weights));
+    LP_EXPECTS(buffers == u.bufferCount() || buffers == 0,
+               concat("unit ", u.name(), ": expected ", u.bufferCount(), " buffer floats, got ",
+                      buffers));
+}
+
+}  // namespace
+
+void SequentialUnit::append(std::unique_ptr<nn::Layer> layer, const std::string& prefix) {
+    setOutputShape(layer->outputShape(outputShape()));
+    addLayer(std::move(layer), prefix);
+}
+
+Tensor SequentialUnit::forward(std::span<const float> weights, std::span<float> buffers,
+                               const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+    checkSpans(*this, weights.size(), buffers.size());
+    ctx.layers.resize(layerCount());
+    Tensor y = forwardLayer(0, weights, buffers, x, ctx, mode);
+    for (std::size_t i = 1; i < layerCount(); ++i) {
+        y = forwardLayer(i, weights, buffers, y, ctx, mode);
+    }
+    return y;
+}
+
+Tensor SequentialUnit::backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+                                std::span<float> gradWeights) const {
+    checkSpans(*this, weights.size(), 0);
+    LP_EXPECTS(gradWeights.size() == weightCount(), "unit " + name() + ": gradient span size");
+    Tensor d = backwardLayer(layerCount() - 1, weights, dy, ctx, gradWeights);
+    for (std::size_t i = layerCount() - 1; i-- > 0;) {
+        d = backwardLayer(i, weights, d, ctx, gradWeights);
+    }
+    return d;
+}
+
+namespace {
+
+// Layer indices inside a BasicBlock, in torchvision state_dict order for the parameters.
+enum BlockLayer : std::size_t {
+    kConv1,
+    kBn1,
+    kRelu1,
+    kConv2,
+    kBn2,
+    kReluOut,
+    kDownConv,
+    kDownBn,
+};
+
+}  // namespace
+
+BasicBlock::BasicBlock(const std::string& prefix, const TensorShape& inputShape,
+                       std::int64_t outChannels, std::int64_t stride)
+    : Unit(prefix, inputShape) {
+    LP_EXPECTS(inputShape.rank() == 4, "BasicBlock input must be [1, C, H, W]");
+    const std::int64_t inChannels = inputShape[1];
+    hasDownsample_ = stride != 1 || inChannels != outChannels;
+    auto conv = [](std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s,
+                   std::int64_t pad) {
+        return std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
+            .inChannels = in, .outChannels = out, .kernel = k, .stride = s, .padding = pad});
+    };
+    auto bn = [](std::int64_t c) {
+        return std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = c});
+    };
+    addLayer(conv(inChannels, outChannels, 3, stride, 1), prefix + ".conv1");
+    addLayer(bn(outChannels), prefix + ".bn1");
+    addLayer(std::make_unique<nn::ReLU>(), prefix + ".relu");
+    addLayer(conv(outChannels, outChannels, 3, 1, 1), prefix + ".conv2");
+    addLayer(bn(outChannels), prefix + ".bn2");
+    addLayer(std::make_unique<nn::ReLU>(), prefix + ".relu");
+    if (hasDownsample_) {
+        addLayer(conv(inChannels, outChannels, 1, stride, 0), prefix + ".downsample.0");
+        addLayer(bn(outChannels), prefix + ".downsample.1");
+    }
+    setOutputShape(layer(kConv1).outputShape(inputShape));
+}
+
+Tensor BasicBlock::forward(std::span<const float> weights, std::span<float> buffers,
+                           const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+    checkSpans(*this, weights.size(), buffers.size());
+    ctx.layers.resize(layerCount());
+    Tensor h = forwardLayer(kConv1, weights, buffers, x, ctx, mode);
+    h = forwardLayer(kBn1, weights, buffers, h, ctx, mode);
+    h = forwardLayer(kRelu1, weights, buffers, h, ctx, mode);
+    h = forwardLayer(kConv2, weights, buffers, h, ctx, mode);
+    h = forwardLayer(kBn2, weights, buffers, h, ctx, mode);
+    if (hasDownsample_) {
+        Tensor s = forwardLayer(kDownConv, weights, buffers, x, ctx, mode);
+        s = forwardLayer(kDownBn, weights, buffers, s, ctx, mode);
+        nn::addInPlace(h, s);
+    } else {
+        nn::addInPlace(h, x);
+    }
+    return forwardLayer(kReluOut, weights, buffers, h, ctx, mode);
+}
+
+Tensor BasicBlock::backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+                            std::span<float> gradWeights) const {
+    checkSpans(*this, weights.size(), 0);
+    LP_EXPECTS(gradWeights.size() == weightCount(), "unit " + name() + ": gradient span size");
+    // The residual add passes its gradient unchanged to both branches.
+    const Tensor dSum = backwardLayer(kReluOut, weights, dy, ctx, gradWeights);
+    Tensor d = backwardLayer(kBn2, weights, dSum, ctx, gradWeights);
+    d = backwardLayer(kConv2, weights, d, ctx, gradWeights);
+    d = backwardLayer(kRelu1, weights, d, ctx, gradWeights);
+    d = backwardLayer(kBn1, weights, d, ctx, gradWeights);
+    d = backwardLayer(kConv1, weights, d, ctx, gradWeights);
+    if (hasDownsample_) {
+        Tensor ds = backwardLayer(kDownBn, weights, dSum, ctx, gradWeights);
+        ds = backwardLayer(kDownConv, weights, ds, ctx, gradWeights);
+        nn::addInPlace(d, ds);
+    } else {
+        nn::addInPlace(d, dSum);
+    }
+    return d;
+}
+
+}  // namespace lp::core::model

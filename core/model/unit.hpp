@@ -1,0 +1,123 @@
+// A pipeline unit: the indivisible piece of the model that a partition assigns to a stage
+// (DESIGN.md section 3): the stem, one BasicBlock, or the head (pool + fc). The loss is applied
+// outside the head by whoever runs the last stage.
+//
+// A unit owns its layers (hyper-parameters only). Its parameters are two flat spans handed in by
+// the caller — `weights` (trained) and `buffers` (BN running statistics and counters) — laid out
+// in torchvision state_dict order, so a stage's buffer is just the concatenation of its units'.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "core/nn/layer.hpp"
+#include "core/tensor/rng.hpp"
+#include "core/tensor/tensor.hpp"
+
+namespace lp::core::model {
+
+// One named tensor of a unit with its torchvision name, e.g. "layer2.0.downsample.0.weight".
+// `offset` indexes the unit's weights span (kind Weight) or its buffers span (other kinds).
+struct UnitParam {
+    std::string name;
+    TensorShape shape;
+    nn::ParamKind kind = nn::ParamKind::Weight;
+    std::size_t offset = 0;
+};
+
+// Saved state of one minibatch through one unit (a context per layer).
+struct UnitContext {
+    std::vector<nn::Context> layers;
+    std::size_t bytes() const;
+    void clear();
+};
+
+class Unit {
+public:
+    Unit(std::string name, TensorShape inputShape);
+    Unit(const Unit&) = delete;
+    Unit& operator=(const Unit&) = delete;
+    Unit(Unit&&) = delete;
+    Unit& operator=(Unit&&) = delete;
+    virtual ~Unit() = default;
+
+    const std::string& name() const { return name_; }
+    // Shapes for a batch of one, e.g. [1, 64, 32, 32]; the batch dimension is free.
+    const TensorShape& inputShape() const { return inputShape_; }
+    const TensorShape& outputShape() const { return outputShape_; }
+    std::size_t weightCount() const { return weightCount_; }
+    std::size_t bufferCount() const { return bufferCount_; }
+    const std::vector<UnitParam>& params() const { return params_; }
+
+    // x: [N, ...inputShape] -> [N, ...outputShape]. Train mode saves activations into ctx and
+    // updates BN running statistics in `buffers`.
+    virtual Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
+                           UnitContext& ctx, nn::Mode mode) const = 0;
+    // Returns dL/dx; ADDS dL/dweights into gradWeights. `weights` may differ from the forward's
+    // (stale-weight policies); weight gradients come from the activations saved in ctx.
+    virtual Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+                            std::span<float> gradWeights) const = 0;
+    // torchvision-like initialisation (Kaiming-normal fan_out convs, BN γ=1 β=0, Linear default).
+    void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const;
+
+protected:
+    // Registers a layer whose tensors are named prefix + "." + spec name; returns its index.
+    std::size_t addLayer(std::unique_ptr<nn::Layer> layer, const std::string& prefix);
+    void setOutputShape(const TensorShape& shape) { outputShape_ = shape; }
+    std::size_t layerCount() const { return layers_.size(); }
+    const nn::Layer& layer(std::size_t i) const { return *layers_[i]; }
+
+    Tensor forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
+                        const Tensor& x, UnitContext& ctx, nn::Mode mode) const;
+    Tensor backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
+                         UnitContext& ctx, std::span<float> gradWeights) const;
+
+private:
+    std::string name_;
+    TensorShape inputShape_;
+    TensorShape outputShape_;
+    std::vector<std::unique_ptr<nn::Layer>> layers_;
+    std::vector<std::size_t> weightOffset_;
+    std::vector<std::size_t> bufferOffset_;
+    std::vector<UnitParam> params_;
+    std::size_t weightCount_ = 0;
+    std::size_t bufferCount_ = 0;
+};
+
+// Layers applied one after another (the stem and the head).
+class SequentialUnit : public Unit {
+public:
+    using Unit::Unit;
+    // Appends a layer; its input is the previous layer's output shape.
+    void append(std::unique_ptr<nn::Layer> layer, const std::string& prefix);
+
+    Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
+                   UnitContext& ctx, nn::Mode mode) const override;
+    Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+                    std::span<float> gradWeights) const override;
+};
+
+// torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), where the
+// shortcut is a 1x1 conv + BN when the stride or the channel count changes, else the identity.
+class BasicBlock : public Unit {
+public:
+    // prefix e.g. "layer2.0"; inputShape [1, inChannels, h, w].
+    BasicBlock(const std::string& prefix, const TensorShape& inputShape, std::int64_t outChannels,
+               std::int64_t stride);
+
+    bool hasDownsample() const { return hasDownsample_; }
+
+    Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
+                   UnitContext& ctx, nn::Mode mode) const override;
+    Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+                    std::span<float> gradWeights) const override;
+
+private:
+    bool hasDownsample_ = false;
+};
+
+}  // namespace lp::core::model

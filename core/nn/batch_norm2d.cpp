@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/batch_norm2d.hpp"
+
+#include "core/error.hpp"
+#include "core/tensor/parallel.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <utility>
+#include <vector>
+
+namespace lp::core::nn {
+
+namespace {
+
+// A double-precision sum kept in 8 interleaved lanes: element i of a run goes to lane i % 8, and
+// the lanes are combined pairwise in a fixed order. The order depends only on the run lengths, so
+// the result is reproducible, and the independent lanes let the compiler vectorise the loop
+// (a single serial double accumulator would be latency-bound).
+class LaneSum {
+public:
+    template <typename Term>
+    void add(std::int64_t count, const Term& term) {
+        std::int64_t i = 0;
+        for (; i + kLanes <= count; i += kLanes) {
+            for (std::int64_t k = 0; k < kLanes; ++k) {
+                lanes_[k] += term(i + k);
+            }
+        }
+        for (std::int64_t k = 0; i + k < count; ++k) {
+            lanes_[k] += term(i + k);
+        }
+    }
+
+    double total() const {
+        return ((lanes_[0] + lanes_[1]) + (lanes_[2] + lanes_[3])) +
+               ((lanes_[4] + lanes_[5]) + (lanes_[6] + lanes_[7]));
+    }
+
+private:
+    static constexpr std::int64_t kLanes = 8;
+    double lanes_[kLanes] = {};
+};
+
+struct Geometry {
+    std::int64_t batch;
+    std::int64_t channels;
+    std::int64_t plane;  // H·W
+    std::int64_t count;  // N·H·W, the elements per channel
+};
+
+Geometry geometryOf(const TensorShape& s) {
+    return {s[0], s[1], s[2] * s[3], s[0] * s[2] * s[3]};
+}
+
+// Offset of plane (b, c) in an NCHW tensor.
+std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
+    return (b * g.channels + c) * g.plane;
+}
+
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Writes x̂ = (x − μ)·invstd and y = γ·x̂ + β for channel c. Eigen arrays, because GCC does not
+// vectorise these loops at -O2.
+void normalizeChannel(const Geometry& g,
+                      std::int64_t c,
+                      const float* x,
+                      float mean,
+                      float invstd,
+                      float gamma,
+                      float beta,
+                      float* xhat,
+                      float* y) {
+    for (std::int64_t b = 0; b < g.batch; ++b) {
+        const std::int64_t o = planeOffset(g, b, c);
+        ArrayMap xh(xhat + o, g.plane);
+        xh = (ConstArrayMap(x + o, g.plane) - mean) * invstd;
+        ArrayMap(y + o, g.plane) = xh * gamma + beta;
+    }
+}
+
+// Saved-context layout of forward.
+constexpr std::size_t kSavedXhat = 0;
+constexpr std::size_t kSavedInvstd = 1;
+constexpr std::size_t kSavedTrainFlag = 2;
+
+}  // namespace
+
+BatchNorm2d::BatchNorm2d(const BatchNorm2dSpec& spec) : spec_(spec) {
+    LP_EXPECTS(spec.channels > 0, concat("BatchNorm2d channels must be > 0, got ", spec.channels));
+    LP_EXPECTS(spec.eps > 0.0F, concat("BatchNorm2d eps must be > 0, got ", spec.eps));
+    LP_EXPECTS(spec.momentum >= 0.0F && spec.momentum <= 1.0F,
+               concat("BatchNorm2d momentum must be in [0, 1], got ", spec.momentum));
+}
+
+std::vector<ParamSpec> BatchNorm2d::params() const {
+    const TensorShape c{spec_.channels};
+    return {{"weight", c, ParamKind::Weight},
+            {"bias", c, ParamKind::Weight},
+            {"running_mean", c, ParamKind::Buffer},
+            {"running_var", c, ParamKind::Buffer},
+            {"num_batches_tracked", TensorShape{1}, ParamKind::Counter}};
+}
+
+TensorShape BatchNorm2d::outputShape(const TensorShape& in) const {
+    LP_EXPECTS(in.rank() == 4 && in[1] == spec_.channels,
+               concat("BatchNorm2d(",
+                      spec_.channels,
+                      ") expects [N, ",
+                      spec_.channels,
+                      ", H, W], got ",
+                      in.str()));
+    return in;
+}
+
+void BatchNorm2d::checkParams(const LayerParams& p) const {
+    const auto c = static_cast<std::size_t>(spec_.channels);
+    LP_EXPECTS(p.weights.size() == 2 * c,
+               concat("BatchNorm2d expects ", 2 * c, " weights, got ", p.weights.size()));
+    LP_EXPECTS(p.buffers.size() == 2 * c + 1,
+               concat("BatchNorm2d expects ", 2 * c + 1, " buffer floats, got ", p.buffers.size()));
+}
+
+Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const {
+    outputShape(x.shape());
+    checkParams(p);
+    const Geometry g = geometryOf(x.shape());
+    const bool train = mode == Mode::Train;
+    LP_EXPECTS(!train || g.count > 1,
+               concat("BatchNorm2d needs more than 1 value per channel in Train mode, got ",
+                      x.shape().str()));
+
+    const float* gamma = p.weights.data();
+    const float* beta = gamma + g.channels;
+    float* runningMean = p.buffers.data();
+    float* runningVar = runningMean + g.channels;
+    float* batchesTracked = runningVar + g.channels;
+
+    Tensor y(x.shape());
+    Tensor xhat(x.shape());
+    Tensor invstd(TensorShape{g.channels});
+    std::vector<double> batchMean(static_cast<std::size_t>(g.channels));
+    std::vector<double> batchVar(static_cast<std::size_t>(g.channels));
+    const float* xs = x.data();
+
+    // One task per channel: its statistics are reduced serially, in a fixed order, by that task,
+    // so the bits do not depend on the thread count.
+    parallelFor(0, g.channels, 1, [&](std::int64_t c0, std::int64_t c1) {
+        for (std::int64_t c = c0; c < c1; ++c) {
+            double mean = 0.0;
+            double var = 0.0;
+            if (train) {
+                // Two passes (mean, then squared deviations) avoid the cancellation of E[x²]−E[x]².
+                LaneSum sum;
+                for (std::int64_t b = 0; b < g.batch; ++b) {
+                    const float* px = xs + planeOffset(g, b, c);
+                    sum.add(g.plane, [px](std::int64_t i) { return static_cast<double>(px[i]); });
+                }
+                mean = sum.total() / static_cast<double>(g.count);
+                LaneSum dev;
+                for (std::int64_t b = 0; b < g.batch; ++b) {
+                    const float* px = xs + planeOffset(g, b, c);
+                    dev.add(g.plane, [px, mean](std::int64_t i) {
+                        const double d = static_cast<double>(px[i]) - mean;
+                        return d * d;
+                    });
+                }
+                var = dev.total() / static_cast<double>(g.count);  // biased, as PyTorch normalises
+                batchMean[static_cast<std::size_t>(c)] = mean;
+                batchVar[static_cast<std::size_t>(c)] = var;
+            } else {
+                mean = static_cast<double>(runningMean[c]);
+                var = static_cast<double>(runningVar[c]);
+            }
+            const auto inv =
+                static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(spec_.eps)));
+            invstd[c] = inv;
+            normalizeChannel(
+                g, c, xs, static_cast<float>(mean), inv, gamma[c], beta[c], xhat.data(), y.data());
+        }
+    });
+
+    if (train) {
+        // PyTorch's update (torch.nn.functional.batch_norm, CPU kernel): in double, with the
+        // unbiased variance σ²·n/(n−1) for the running average.
+        const auto m = static_cast<double>(spec_.momentum);
+        const auto n = static_cast<double>(g.count);
+        for (std::int64_t c = 0; c < g.channels; ++c) {
+            const auto k = static_cast<std::size_t>(c);
+            runningMean[c] = static_cast<float>(m * batchMean[k] +
+                                                (1.0 - m) * static_cast<double>(runningMean[c]));
+            runningVar[c] = static_cast<float>(m * batchVar[k] * n / (n - 1.0) +
+                                               (1.0 - m) * static_cast<double>(runningVar[c]));
+        }
+        *batchesTracked += 1.0F;
+    }
+
+    ctx.saved.clear();
+    ctx.saved.push_back(std::move(xhat));
+    ctx.saved.push_back(std::move(invstd));
+    ctx.saved.emplace_back(TensorShape{1}, train ? 1.0F : 0.0F);
+    return y;
+}
+
+Tensor BatchNorm2d::backward(const LayerParams& p,
+                             const Tensor& dy,
+                             Context& ctx,
+                             std::span<float> gradWeights) const {
+    // Backward reads only γ: the running buffers may be absent (layer.hpp's contract).
+    LP_EXPECTS(
+        p.weights.size() == 2 * static_cast<std::size_t>(spec_.channels),
+        concat("BatchNorm2d expects ", 2 * spec_.channels, " weights, got ", p.weights.size()));
+    LP_EXPECTS(ctx.saved.size() == 3, "BatchNorm2d::backward needs the context of its forward");
+    const Tensor& xhat = ctx.saved[kSavedXhat];
+    const Tensor& invstd = ctx.saved[kSavedInvstd];
+    const bool train = ctx.saved[kSavedTrainFlag][0] != 0.0F;
+    expectSameShape(dy.shape(), xhat.shape(), "BatchNorm2d::backward dy");
+    LP_EXPECTS(gradWeights.size() == p.weights.size(),
+               concat("BatchNorm2d expects ",
+                      p.weights.size(),
+                      " weight gradients, got ",
+                      gradWeights.size()));
+
+    const Geometry g = geometryOf(dy.shape());
+    const float* gamma = p.weights.data();
+    float* gradGamma = gradWeights.data();
+    float* gradBeta = gradGamma + g.channels;
+    Tensor dx(dy.shape());
+    const float* dys = dy.data();
+    const float* xhs = xhat.data();
+    float* dxs = dx.data();
+
+    parallelFor(0, g.channels, 1, [&](std::int64_t c0, std::int64_t c1) {
+        for (std::int64_t c = c0; c < c1; ++c) {
+            LaneSum sumDy;
+            LaneSum sumDyXhat;
+            for (std::int64_t b = 0; b < g.batch; ++b) {
+                const std::int64_t o = planeOffset(g, b, c);
+                const float* pdy = dys + o;
+                const float* pxh = xhs + o;
+                sumDy.add(g.plane, [pdy](std::int64_t i) { return static_cast<double>(pdy[i]); });
+                sumDyXhat.add(g.plane, [pdy, pxh](std::int64_t i) {
+                    return static_cast<double>(pdy[i]) * static_cast<double>(pxh[i]);
+                });
+            }
+            const double sdy = sumDy.total();
+            const double sdyx = sumDyXhat.total();
+            gradGamma[c] += static_cast<float>(sdyx);
+            gradBeta[c] += static_cast<float>(sdy);
+
+            // Train: x̂ depends on every x of the channel through μ and σ² (Ioffe & Szegedy 2015,
+            // section 3), giving dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)).
+            // Eval: μ and σ² are constants and dx = γ·invstd·dy.
+            const float k = gamma[c] * invstd[c];
+            const auto n = static_cast<double>(g.count);
+            const auto meanDy = train ? static_cast<float>(sdy / n) : 0.0F;
+            const auto meanDyXhat = train ? static_cast<float>(sdyx / n) : 0.0F;
+            for (std::int64_t b = 0; b < g.batch; ++b) {
+                const std::int64_t o = planeOffset(g, b, c);
+                ArrayMap(dxs + o, g.plane) = k * (ConstArrayMap(dys + o, g.plane) - meanDy -
+                                                  ConstArrayMap(xhs + o, g.plane) * meanDyXhat);
+            }
+        }
+    });
+    return dx;
+}
+
+void BatchNorm2d::init(std::span<float> weights, std::span<float> buffers, Rng& /*rng*/) const {
+    const auto c = static_cast<std::size_t>(spec_.channels);
+    LP_EXPECTS(weights.size() == 2 * c && buffers.size() == 2 * c + 1,
+               "BatchNorm2d::init: spans do not match params()");
+    std::fill_n(weights.begin(), c, 1.0F);
+    std::fill_n(weights.begin() + static_cast<std::ptrdiff_t>(c), c, 0.0F);
+    std::fill_n(buffers.begin(), c, 0.0F);
+    std::fill_n(buffers.begin() + static_cast<std::ptrdiff_t>(c), c, 1.0F);
+    buffers[2 * c] = 0.0F;
+}
+
+}  // namespace lp::core::nn

@@ -1,0 +1,64 @@
+// BatchNorm2d with PyTorch's exact semantics (Ioffe & Szegedy 2015); a stateless op, so one
+// instance may be used from several threads at once (each call writes only its ctx and buffers).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/nn/layer.hpp"
+#include "core/tensor/rng.hpp"
+#include "core/tensor/tensor.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace lp::core::nn {
+
+struct BatchNorm2dSpec {
+    std::int64_t channels = 0;
+    float eps = 1e-5F;
+    float momentum = 0.1F;  // weight of the new batch statistic in the running averages
+};
+
+// x: [N, C, H, W] -> y: [N, C, H, W], y = γ·(x − μ)/√(σ² + eps) + β per channel.
+//
+// params(): "weight" [C] (γ, Weight), "bias" [C] (β, Weight), "running_mean" [C] (Buffer),
+// "running_var" [C] (Buffer), "num_batches_tracked" [1] (Counter) — torchvision's names.
+//
+// Train: μ, σ² are the batch mean and BIASED variance over (N, H, W); forward then updates
+// running_mean ← (1−m)·running_mean + m·μ, running_var ← (1−m)·running_var + m·σ²·n/(n−1),
+// num_batches_tracked += 1 (n = N·H·W, which must be > 1). Eval: μ, σ² are the running stats and
+// the buffers are left alone. Statistics are accumulated in double; results are bit-identical
+// for any thread count.
+//
+// forward saves x̂ and 1/√(σ² + eps) in every mode, so backward works after a Train forward (the
+// full-batch gradient through μ and σ²) and after an Eval forward (running stats are constants).
+// backward reads only γ from p.weights (which may differ from the forward's γ under a stale-weight
+// policy) and never p.buffers, which may be empty.
+class BatchNorm2d final : public Layer {
+public:
+    explicit BatchNorm2d(const BatchNorm2dSpec& spec);
+
+    const BatchNorm2dSpec& spec() const { return spec_; }
+
+    std::string_view kind() const override { return "BatchNorm2d"; }
+
+    std::vector<ParamSpec> params() const override;
+    TensorShape outputShape(const TensorShape& in) const override;
+    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
+    // dx = γ·invstd/n·(n·dy − Σdy − x̂·Σ(dy·x̂)) in Train mode, γ·invstd·dy in Eval mode;
+    // adds dγ = Σ dy·x̂ and dβ = Σ dy (sums over N, H, W) into gradWeights = [dγ, dβ].
+    Tensor backward(const LayerParams& p,
+                    const Tensor& dy,
+                    Context& ctx,
+                    std::span<float> gradWeights) const override;
+    // γ = 1, β = 0, running_mean = 0, running_var = 1, num_batches_tracked = 0.
+    void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const override;
+
+private:
+    void checkParams(const LayerParams& p) const;
+
+    BatchNorm2dSpec spec_;
+};
+
+}  // namespace lp::core::nn

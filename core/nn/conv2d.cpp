@@ -1,0 +1,403 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/conv2d.hpp"
+
+#include "core/error.hpp"
+#include "core/tensor/parallel.hpp"
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace lp::core::nn {
+
+namespace {
+
+// Slices of tensors and of the flat parameter buffers start at arbitrary offsets: unaligned maps.
+using RowMap = Eigen::Map<MatrixRM>;
+using ConstRowMap = Eigen::Map<const MatrixRM>;
+
+// A GEMM narrower than this many columns (output pixels) runs far below peak and, in dW, streams
+// the whole weight gradient through memory once per sample; small feature maps (ResNet's last
+// stages: 4x4 or 8x8) are therefore batched several samples per GEMM.
+constexpr std::int64_t kGroupColumns = 256;
+// The weight gradient is summed over the batch in at most this many fixed chunks (each chunk but
+// the first holds a partial copy of dW), and the partial copies together stay under the budget.
+constexpr std::int64_t kMaxChunks = 8;
+constexpr std::int64_t kPartialBudgetFloats = std::int64_t{8} << 20;  // 32 MiB
+
+struct Geometry {
+    std::int64_t c = 0;  // input channels
+    std::int64_t h = 0;
+    std::int64_t w = 0;
+    std::int64_t k = 0;
+    std::int64_t s = 0;
+    std::int64_t p = 0;
+    std::int64_t ho = 0;
+    std::int64_t wo = 0;
+
+    std::int64_t rows() const { return c * k * k; }  // im2col rows (GEMM inner dimension)
+
+    std::int64_t cols() const { return ho * wo; }  // output pixels per sample
+
+    std::int64_t inSample() const { return c * h * w; }
+
+    // 1x1, stride 1, no padding: the im2col of one sample is the sample itself.
+    bool identity() const { return k == 1 && s == 1 && p == 0; }
+};
+
+// A half-open range [lo, hi) of output positions or of samples.
+struct Range {
+    std::int64_t lo = 0;
+    std::int64_t hi = 0;
+};
+
+// Output positions along an axis of length n whose input index o·s − p + off is in range.
+Range validRange(
+    std::int64_t n, std::int64_t outN, std::int64_t s, std::int64_t p, std::int64_t off) {
+    const std::int64_t first = p - off;         // need o·s >= first
+    const std::int64_t last = n - 1 + p - off;  // need o·s <= last
+    if (last < 0) {
+        return {0, 0};
+    }
+    const std::int64_t lo = first <= 0 ? 0 : (first + s - 1) / s;
+    const std::int64_t hi = std::min(outN, last / s + 1);
+    return {std::min(lo, hi), hi};
+}
+
+// col[r, j] (row stride ld) = x[c, oy·s − p + ky, ox·s − p + kx] or 0 in the padding, with
+// r = (c·k + ky)·k + kx and j = oy·wo + ox. x: one sample [C, H, W].
+void im2col(const float* x, const Geometry& g, float* col, std::int64_t ld) {
+    for (std::int64_t c = 0; c < g.c; ++c) {
+        for (std::int64_t ky = 0; ky < g.k; ++ky) {
+            const Range ry = validRange(g.h, g.ho, g.s, g.p, ky);
+            for (std::int64_t kx = 0; kx < g.k; ++kx) {
+                const Range rx = validRange(g.w, g.wo, g.s, g.p, kx);
+                float* dst = col + ((c * g.k + ky) * g.k + kx) * ld;
+                for (std::int64_t oy = 0; oy < g.ho; ++oy) {
+                    float* d = dst + oy * g.wo;
+                    if (oy < ry.lo || oy >= ry.hi) {
+                        std::fill(d, d + g.wo, 0.0F);
+                        continue;
+                    }
+                    const float* src = x + (c * g.h + oy * g.s - g.p + ky) * g.w;
+                    const std::int64_t x0 = kx - g.p;  // input column of ox = 0
+                    std::fill(d, d + rx.lo, 0.0F);
+                    if (g.s == 1) {
+                        std::copy(src + rx.lo + x0, src + rx.hi + x0, d + rx.lo);
+                    } else {
+                        for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
+                            d[ox] = src[ox * g.s + x0];
+                        }
+                    }
+                    std::fill(d + rx.hi, d + g.wo, 0.0F);
+                }
+            }
+        }
+    }
+}
+
+// The adjoint of im2col: dx[c, iy, ix] += col[r, j] over every (r, j) that im2col read it into.
+void col2im(const float* col, std::int64_t ld, const Geometry& g, float* dx) {
+    for (std::int64_t c = 0; c < g.c; ++c) {
+        for (std::int64_t ky = 0; ky < g.k; ++ky) {
+            const Range ry = validRange(g.h, g.ho, g.s, g.p, ky);
+            for (std::int64_t kx = 0; kx < g.k; ++kx) {
+                const Range rx = validRange(g.w, g.wo, g.s, g.p, kx);
+                const float* src = col + ((c * g.k + ky) * g.k + kx) * ld;
+                for (std::int64_t oy = ry.lo; oy < ry.hi; ++oy) {
+                    const float* sRow = src + oy * g.wo;
+                    float* d = dx + (c * g.h + oy * g.s - g.p + ky) * g.w;
+                    const std::int64_t x0 = kx - g.p;  // input column of ox = 0
+                    if (g.s == 1) {
+                        for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
+                            d[ox + x0] += sRow[ox];
+                        }
+                    } else {
+                        for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
+                            d[ox * g.s + x0] += sRow[ox];
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Per-thread scratch that grows to the largest layer's need and is then reused, so that a
+// training step does not allocate (and page-fault) megabytes per sample. Chunk bodies never nest
+// or block, so a thread uses its scratch for one chunk at a time; the contents are always fully
+// rewritten before being read, so reuse cannot leak values between calls.
+struct Scratch {
+    AlignedBuffer col;    // im2col / column gradient of a group: [rows, group·cols]
+    AlignedBuffer plane;  // GEMM output or gathered dy of a group: [out, group·cols]
+
+    static float* ensure(AlignedBuffer& b, std::int64_t count) {
+        const auto n = static_cast<std::size_t>(count);
+        if (b.size() < n) {
+            b = AlignedBuffer(n);
+        }
+        return b.data();
+    }
+};
+
+Scratch& threadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+}
+
+// Samples per GEMM: enough for kGroupColumns output columns. Depends on shapes only.
+std::int64_t groupSize(const Geometry& g, std::int64_t n) {
+    const std::int64_t want = (kGroupColumns + g.cols() - 1) / g.cols();
+    return std::clamp<std::int64_t>(want, 1, n);
+}
+
+// Fills col [rows, gn·cols] with the im2col of samples [n0, n0 + gn) side by side; returns the
+// GEMM operand (x itself for an identity 1x1 convolution of one sample).
+const float* gatherColumns(
+    const Tensor& x, const Geometry& g, std::int64_t n0, std::int64_t gn, Scratch& s) {
+    const std::int64_t width = gn * g.cols();
+    if (g.identity() && gn == 1) {
+        return x.data() + n0 * g.inSample();
+    }
+    float* col = Scratch::ensure(s.col, g.rows() * width);
+    for (std::int64_t i = 0; i < gn; ++i) {
+        im2col(x.data() + (n0 + i) * g.inSample(), g, col + i * g.cols(), width);
+    }
+    return col;
+}
+
+// Backward of samples [samples.lo, samples.hi): ADDS dW = dY·colᵀ (and db = Σ dY) into acc
+// [out·rows (+ out)] from the saved input, and writes dx = col2im(Wᵀ·dY) with the weights wMat
+// given to backward.
+void backwardGroup(const Tensor& x,
+                   const Tensor& dy,
+                   const ConstRowMap& wMat,
+                   const Geometry& g,
+                   Range samples,
+                   float* acc,
+                   bool bias,
+                   Tensor& dx,
+                   Scratch& s) {
+    const std::int64_t outC = wMat.rows();
+    const std::int64_t rows = g.rows();
+    const std::int64_t cols = g.cols();
+    const std::int64_t n0 = samples.lo;
+    const std::int64_t gn = samples.hi - samples.lo;
+    const std::int64_t width = gn * cols;
+    const float* dyGroup = dy.data() + n0 * outC * cols;
+    // dy of the group as one [out, gn·cols] matrix, like the forward's GEMM output.
+    const float* dyPtr = dyGroup;
+    if (gn > 1) {
+        RowMap gathered(Scratch::ensure(s.plane, outC * width), outC, width);
+        for (std::int64_t i = 0; i < gn; ++i) {
+            gathered.middleCols(i * cols, cols) =
+                ConstRowMap(dyGroup + i * outC * cols, outC, cols);
+        }
+        dyPtr = gathered.data();
+    }
+    const ConstRowMap dyMat(dyPtr, outC, width);
+
+    const ConstRowMap colMat(gatherColumns(x, g, n0, gn, s), rows, width);
+    RowMap(acc, outC, rows).noalias() += dyMat * colMat.transpose();
+    if (bias) {
+        VecMap(acc + outC * rows, outC) += dyMat.rowwise().sum();
+    }
+
+    float* dxGroup = dx.data() + n0 * g.inSample();
+    if (g.identity() && gn == 1) {
+        RowMap(dxGroup, rows, cols).noalias() = wMat.transpose() * dyMat;
+        return;
+    }
+    // colMat may alias s.col: it is dead once dW is done, so dcol reuses the buffer.
+    RowMap dcol(Scratch::ensure(s.col, rows * width), rows, width);
+    dcol.noalias() = wMat.transpose() * dyMat;
+    for (std::int64_t i = 0; i < gn; ++i) {
+        col2im(dcol.data() + i * cols, width, g, dxGroup + i * g.inSample());
+    }
+}
+
+Geometry makeGeometry(const Conv2dSpec& spec, const TensorShape& in, const TensorShape& out) {
+    return Geometry{.c = in[1],
+                    .h = in[2],
+                    .w = in[3],
+                    .k = spec.kernel,
+                    .s = spec.stride,
+                    .p = spec.padding,
+                    .ho = out[2],
+                    .wo = out[3]};
+}
+
+}  // namespace
+
+Conv2d::Conv2d(const Conv2dSpec& spec) : spec_(spec) {
+    LP_EXPECTS(
+        spec.inChannels >= 1 && spec.outChannels >= 1,
+        concat("Conv2d channels must be >= 1, got ", spec.inChannels, " -> ", spec.outChannels));
+    LP_EXPECTS(spec.kernel >= 1 && spec.stride >= 1 && spec.padding >= 0,
+               concat("Conv2d needs kernel >= 1, stride >= 1, padding >= 0, got k=",
+                      spec.kernel,
+                      " s=",
+                      spec.stride,
+                      " p=",
+                      spec.padding));
+}
+
+std::vector<ParamSpec> Conv2d::params() const {
+    std::vector<ParamSpec> out{
+        {"weight",
+         TensorShape{spec_.outChannels, spec_.inChannels, spec_.kernel, spec_.kernel},
+         ParamKind::Weight}};
+    if (spec_.bias) {
+        out.push_back({"bias", TensorShape{spec_.outChannels}, ParamKind::Weight});
+    }
+    return out;
+}
+
+TensorShape Conv2d::outputShape(const TensorShape& in) const {
+    LP_EXPECTS(in.rank() == 4 && in[1] == spec_.inChannels && in[0] >= 1,
+               concat("Conv2d expects [N, ", spec_.inChannels, ", H, W], got ", in.str()));
+    const std::int64_t ho = conv2dOutputSize(in[2], spec_.kernel, spec_.stride, spec_.padding);
+    const std::int64_t wo = conv2dOutputSize(in[3], spec_.kernel, spec_.stride, spec_.padding);
+    LP_EXPECTS(ho >= 1 && wo >= 1,
+               concat("Conv2d input ",
+                      in.str(),
+                      " is smaller than kernel ",
+                      spec_.kernel,
+                      " with padding ",
+                      spec_.padding));
+    return TensorShape{in[0], spec_.outChannels, ho, wo};
+}
+
+Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const {
+    const TensorShape outShape = outputShape(x.shape());
+    LP_EXPECTS(p.weights.size() == weightCount(),
+               concat("Conv2d::forward: ", p.weights.size(), " weights, expected ", weightCount()));
+    const Geometry g = makeGeometry(spec_, x.shape(), outShape);
+    const std::int64_t n = x.dim(0);
+    const std::int64_t outC = spec_.outChannels;
+    const std::int64_t cols = g.cols();
+    const ConstRowMap wMat(p.weights.data(), outC, g.rows());
+    const float* bias = spec_.bias ? p.weights.data() + outC * g.rows() : nullptr;
+    const std::int64_t group = groupSize(g, n);
+    Tensor y(outShape);
+
+    // Y_group [out, gn·cols] = W [out, rows] · col [rows, gn·cols]; each group writes only its
+    // own samples of y, so groups run in parallel with no reduction.
+    parallelFor(0, (n + group - 1) / group, 1, [&](std::int64_t lo, std::int64_t hi) {
+        Scratch& s = threadScratch();
+        for (std::int64_t gi = lo; gi < hi; ++gi) {
+            const std::int64_t n0 = gi * group;
+            const std::int64_t gn = std::min(group, n - n0);
+            const std::int64_t width = gn * cols;
+            const ConstRowMap colMat(gatherColumns(x, g, n0, gn, s), g.rows(), width);
+            float* yGroup = y.data() + n0 * outC * cols;
+            if (gn == 1) {
+                RowMap(yGroup, outC, cols).noalias() = wMat * colMat;
+            } else {
+                RowMap out(Scratch::ensure(s.plane, outC * width), outC, width);
+                out.noalias() = wMat * colMat;
+                // [out, gn·cols] -> gn samples of [out, cols].
+                for (std::int64_t i = 0; i < gn; ++i) {
+                    RowMap(yGroup + i * outC * cols, outC, cols) = out.middleCols(i * cols, cols);
+                }
+            }
+            if (bias != nullptr) {
+                for (std::int64_t i = 0; i < gn; ++i) {
+                    RowMap yi(yGroup + i * outC * cols, outC, cols);
+                    yi.colwise() += ConstVecMap(bias, outC);
+                }
+            }
+        }
+    });
+
+    if (mode == Mode::Train) {
+        ctx.saved.clear();
+        ctx.saved.push_back(x);
+    }
+    return y;
+}
+
+Tensor Conv2d::backward(const LayerParams& p,
+                        const Tensor& dy,
+                        Context& ctx,
+                        std::span<float> gradWeights) const {
+    LP_EXPECTS(!ctx.saved.empty(), "Conv2d::backward needs the context of a Train-mode forward");
+    const Tensor& x = ctx.saved.front();
+    const TensorShape outShape = outputShape(x.shape());
+    expectSameShape(dy.shape(), outShape, "Conv2d::backward dy");
+    const std::size_t wCount = weightCount();
+    LP_EXPECTS(p.weights.size() == wCount && gradWeights.size() == wCount,
+               concat("Conv2d::backward: ",
+                      p.weights.size(),
+                      " weights and ",
+                      gradWeights.size(),
+                      " gradients, expected ",
+                      wCount));
+    const Geometry g = makeGeometry(spec_, x.shape(), outShape);
+    const std::int64_t n = x.dim(0);
+    const std::int64_t outC = spec_.outChannels;
+    const ConstRowMap wMat(p.weights.data(), outC, g.rows());
+
+    // Fixed partition (shapes only): groups of samples per GEMM, whole groups per dW chunk.
+    const std::int64_t group = groupSize(g, n);
+    const std::int64_t groups = (n + group - 1) / group;
+    const std::int64_t byMemory =
+        std::max<std::int64_t>(2, kPartialBudgetFloats / static_cast<std::int64_t>(wCount));
+    const std::int64_t wantChunks = std::min({groups, kMaxChunks, byMemory});
+    const std::int64_t groupsPerChunk = (groups + wantChunks - 1) / wantChunks;
+    const std::int64_t chunks = (groups + groupsPerChunk - 1) / groupsPerChunk;
+
+    Tensor dx(x.shape());
+    // Chunk 0 accumulates straight into gradWeights; chunk k > 0 into partials[k − 1].
+    std::vector<AlignedBuffer> partials(static_cast<std::size_t>(chunks - 1));
+
+    parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
+        Scratch& s = threadScratch();
+        for (std::int64_t k = k0; k < k1; ++k) {
+            float* acc = gradWeights.data();
+            if (k > 0) {
+                AlignedBuffer& part = partials[static_cast<std::size_t>(k - 1)];
+                part = AlignedBuffer(wCount);
+                acc = part.data();
+            }
+            const std::int64_t gEnd = std::min(groups, (k + 1) * groupsPerChunk);
+            for (std::int64_t gi = k * groupsPerChunk; gi < gEnd; ++gi) {
+                const std::int64_t n0 = gi * group;
+                backwardGroup(
+                    x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias, dx, s);
+            }
+        }
+    });
+
+    // Partial sums in chunk order: the bits do not depend on which thread ran which chunk.
+    VecMap total(gradWeights.data(), static_cast<std::int64_t>(wCount));
+    for (const AlignedBuffer& part : partials) {
+        total += ConstVecMap(part.data(), static_cast<std::int64_t>(wCount));
+    }
+    return dx;
+}
+
+void Conv2d::init(std::span<float> weights, std::span<float> /*buffers*/, Rng& rng) const {
+    LP_EXPECTS(weights.size() == weightCount(),
+               concat("Conv2d::init: ", weights.size(), " weights, expected ", weightCount()));
+    const std::int64_t kk = spec_.kernel * spec_.kernel;
+    // He et al. 2015 (Delving Deep into Rectifiers), eq. (10) with fan_out, as torchvision's
+    // ResNet: std = sqrt(2 / (out·k·k)).
+    const double stdDev = std::sqrt(2.0 / static_cast<double>(spec_.outChannels * kk));
+    const auto nWeight = static_cast<std::size_t>(spec_.outChannels * spec_.inChannels * kk);
+    for (std::size_t i = 0; i < nWeight; ++i) {
+        weights[i] = static_cast<float>(stdDev * static_cast<double>(rng.normal()));
+    }
+    if (spec_.bias) {
+        const auto bound =
+            static_cast<float>(1.0 / std::sqrt(static_cast<double>(spec_.inChannels * kk)));
+        for (std::size_t i = nWeight; i < weights.size(); ++i) {
+            weights[i] = rng.uniform(-bound, bound);
+        }
+    }
+}
+
+}  // namespace lp::core::nn

@@ -1,0 +1,75 @@
+// Conv2d: 2-D convolution over NCHW tensors with PyTorch semantics (square kernels), computed as
+// im2col + Eigen GEMM. Stateless and const: one instance may serve several contexts/threads.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/nn/layer.hpp"
+
+#include <cstdint>
+#include <span>
+#include <string_view>
+#include <vector>
+
+namespace lp::core::nn {
+
+// Output length along one axis: floor((in + 2·padding − kernel) / stride) + 1 (PyTorch, dilation
+// 1); 0 when the padded input is shorter than the kernel.
+constexpr std::int64_t conv2dOutputSize(std::int64_t in,
+                                        std::int64_t kernel,
+                                        std::int64_t stride,
+                                        std::int64_t padding) {
+    const std::int64_t span = in + 2 * padding - kernel;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+static_assert(conv2dOutputSize(32, 3, 1, 1) == 32);
+static_assert(conv2dOutputSize(32, 3, 2, 1) == 16);
+static_assert(conv2dOutputSize(32, 1, 2, 0) == 16);
+static_assert(conv2dOutputSize(224, 7, 2, 3) == 112);
+
+struct Conv2dSpec {
+    std::int64_t inChannels = 0;
+    std::int64_t outChannels = 0;
+    std::int64_t kernel = 3;
+    std::int64_t stride = 1;
+    std::int64_t padding = 1;
+    bool bias = false;
+};
+
+// y[n, o] = Σ_c W[o, c] ⋆ x[n, c] (+ b[o]). Parameters, in buffer order:
+//   "weight" [out, in, k, k] (Weight), then "bias" [out] (Weight) when spec.bias.
+// Train-mode forward saves a copy of the input in ctx.saved[0]; backward recomputes the im2col.
+// All work is split into fixed chunks of samples (parallel over oneTBB); the weight gradient's
+// per-chunk partial sums are added in chunk order, so every result is bit-identical whatever the
+// thread count. Each thread keeps an im2col scratch buffer (one sample, or a few for maps under
+// 256 pixels) between calls; it is not part of ctx.bytes().
+class Conv2d final : public Layer {
+public:
+    // Throws ContractError unless channels, kernel and stride are >= 1 and padding >= 0.
+    explicit Conv2d(const Conv2dSpec& spec);
+
+    const Conv2dSpec& spec() const { return spec_; }
+
+    std::string_view kind() const override { return "Conv2d"; }
+
+    std::vector<ParamSpec> params() const override;
+    // in: [N, inChannels, H, W]; returns [N, outChannels, Ho, Wo] with Ho = conv2dOutputSize(H,
+    // ...).
+    TensorShape outputShape(const TensorShape& in) const override;
+    // x: [N, inChannels, H, W] -> [N, outChannels, Ho, Wo].
+    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
+    // dy: [N, outChannels, Ho, Wo]. Returns dL/dx computed with p.weights (which may differ from
+    // the forward's weights) and ADDS dL/dW (and dL/db) from the saved input into gradWeights.
+    Tensor backward(const LayerParams& p,
+                    const Tensor& dy,
+                    Context& ctx,
+                    std::span<float> gradWeights) const override;
+    // Kaiming normal, mode fan_out, ReLU gain: std = sqrt(2 / (out·k·k)); bias (if any)
+    // U(−1/sqrt(in·k·k), 1/sqrt(in·k·k)) as PyTorch's default.
+    void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const override;
+
+private:
+    Conv2dSpec spec_;
+};
+
+}  // namespace lp::core::nn

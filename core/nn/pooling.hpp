@@ -1,0 +1,28 @@
+// Global average pooling (the ResNet head's pool); a stateless op, safe to call from several
+// threads at once.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/nn/layer.hpp"
+#include "core/tensor/tensor.hpp"
+
+#include <span>
+#include <string_view>
+
+namespace lp::core::nn {
+
+// x: [N, C, H, W] -> y: [N, C] (rank 2), y[n, c] = mean over (h, w) of x[n, c, h, w], summed in
+// double. backward spreads dy[n, c]/(H·W) over the plane. No parameters; forward saves only H, W.
+class GlobalAvgPool final : public Layer {
+public:
+    std::string_view kind() const override { return "GlobalAvgPool"; }
+
+    TensorShape outputShape(const TensorShape& in) const override;
+    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
+    Tensor backward(const LayerParams& p,
+                    const Tensor& dy,
+                    Context& ctx,
+                    std::span<float> gradWeights) const override;
+};
+
+}  // namespace lp::core::nn

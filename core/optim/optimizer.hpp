@@ -1,0 +1,74 @@
+// Optimizers (SGD with momentum/Nesterov/weight decay, Adam, AdamW) as plain vector operations on
+// a stage's flat parameter buffer (DESIGN.md section 2). Optimizer is an immutable rule and is
+// safe to share between threads; each call mutates only the buffers passed to it.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace lp::core::optim {
+
+enum class OptimizerKind { Sgd, Adam, AdamW };
+
+inline constexpr std::array<OptimizerKind, 3> kOptimizerKinds{
+    OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::AdamW};
+
+// "sgd", "adam", "adamw" (the names used by configs and the CLI).
+std::string_view toString(OptimizerKind kind);
+// Inverse of toString (exact, lower case); nullopt for an unknown name.
+std::optional<OptimizerKind> parseOptimizerKind(std::string_view name);
+
+// Hyper-parameters of torch.optim.SGD / Adam / AdamW (the learning rate comes from the schedule).
+// momentum, dampening and nesterov are used by Sgd; beta1, beta2 and eps by Adam and AdamW;
+// weightDecay by all (L2 added to the gradient for Sgd and Adam, decoupled for AdamW).
+struct OptimizerConfig {
+    OptimizerKind kind = OptimizerKind::Sgd;
+    float momentum = 0.9F;
+    float dampening = 0.0F;
+    bool nesterov = false;
+    float weightDecay = 5e-4F;
+    float beta1 = 0.9F;
+    float beta2 = 0.999F;
+    float eps = 1e-8F;
+};
+
+// Throws InputError naming the field, the value and the allowed range, e.g.
+// "optimizer.momentum must be in [0, 1), got 1.5". Ranges: momentum [0, 1), dampening [0, 1],
+// weightDecay [0, 1), beta1 and beta2 [0, 1), eps (0, 1]. For Sgd, nesterov needs momentum > 0
+// and dampening 0 (as torch.optim.SGD requires).
+void validate(const OptimizerConfig& cfg);
+
+// A stateless update rule; the optimizer state lives in a flat float buffer owned by the caller
+// (the pipeline stage), next to the weights. Results are bit-identical whatever the thread count.
+class Optimizer {
+public:
+    // Validates cfg (throws InputError).
+    explicit Optimizer(OptimizerConfig cfg);
+
+    const OptimizerConfig& config() const { return cfg_; }
+
+    // Floats of state for paramCount parameters: Sgd n (momentum > 0) or 0; Adam/AdamW 2n, laid
+    // out as [first moment m (n) | second moment v (n)].
+    std::size_t stateSize(std::size_t paramCount) const;
+
+    // One update of `weights` with gradient `grads` (same size) at learning rate lr >= 0.
+    // `step` is 1-based: the number of updates applied to this buffer including this one; it
+    // drives PyTorch's first-step momentum rule and Adam's bias correction. At step 1 the previous
+    // content of `state` is ignored (it need not be initialised); state.size() == stateSize(n).
+    // Throws ContractError on mismatched sizes, step < 1 or a negative or non-finite lr.
+    void step(std::span<float> weights,
+              std::span<const float> grads,
+              std::span<float> state,
+              std::int64_t step,
+              float lr) const;
+
+private:
+    OptimizerConfig cfg_;
+};
+
+}  // namespace lp::core::optim

@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/pipeline/plan.hpp"
+
+#include <sstream>
+
+#include "core/error.hpp"
+
+namespace lp::core::pipeline {
+
+Partition::Partition(std::int64_t unitCount, std::vector<std::int64_t> cuts)
+    : unitCount_(unitCount), cuts_(std::move(cuts)) {
+    if (unitCount < 1) {
+        throw InputError(concat("a partition needs at least one unit, got ", unitCount));
+    }
+    std::int64_t prev = 0;
+    for (std::int64_t c : cuts_) {
+        if (c <= prev || c >= unitCount) {
+            std::ostringstream os;
+            os << "pipeline cuts must be strictly increasing unit indices in [1, " << unitCount - 1
+               << "] (a cut c starts a new stage at unit c), got [";
+            for (std::size_t i = 0; i < cuts_.size(); ++i) {
+                os << (i ? ", " : "") << cuts_[i];
+            }
+            os << "]";
+            throw InputError(os.str());
+        }
+        prev = c;
+    }
+}
+
+Partition Partition::perUnit(std::int64_t unitCount) {
+    std::vector<std::int64_t> cuts;
+    for (std::int64_t c = 1; c < unitCount; ++c) {
+        cuts.push_back(c);
+    }
+    return {unitCount, cuts};
+}
+
+std::int64_t Partition::firstUnit(std::int64_t stage) const {
+    LP_EXPECTS(stage >= 0 && stage < stageCount(), "stage out of range");
+    return stage == 0 ? 0 : cuts_[static_cast<std::size_t>(stage - 1)];
+}
+
+std::int64_t Partition::endUnit(std::int64_t stage) const {
+    LP_EXPECTS(stage >= 0 && stage < stageCount(), "stage out of range");
+    return stage == stageCount() - 1 ? unitCount_ : cuts_[static_cast<std::size_t>(stage)];
+}
+
+std::int64_t Partition::stageOfUnit(std::int64_t unit) const {
+    LP_EXPECTS(unit >= 0 && unit < unitCount_, "unit out of range");
+    std::int64_t s = 0;
+    while (s < stageCount() - 1 && unit >= cuts_[static_cast<std::size_t>(s)]) {
+        ++s;
+    }
+    return s;
+}
+
+DelayPlan DelayPlan::layerPipeDefault(std::int64_t stages) {
+    LP_EXPECTS(stages >= 1, "a pipeline needs at least one stage");
+    std::vector<std::int64_t> d(static_cast<std::size_t>(stages));
+    for (std::int64_t s = 0; s < stages; ++s) {
+        d[static_cast<std::size_t>(s)] = 2 * (stages - 1 - s);
+    }
+    return DelayPlan(std::move(d));
+}
+
+std::string DelayPlan::whyIllegal(std::int64_t stages, const std::vector<std::int64_t>& d) {
+    if (static_cast<std::int64_t>(d.size()) != stages) {
+        return concat("the delay vector needs one delay per stage: ", stages, " stages, got ",
+                      d.size(), " delays");
+    }
+    for (std::size_t s = 0; s < d.size(); ++s) {
+        if (d[s] < 0) {
+            return concat("delay of stage ", s, " is ", d[s], "; delays must be >= 0");
+        }
+        if (d[s] > 1000) {
+            return concat("delay of stage ", s, " is ", d[s], "; delays must be <= 1000");
+        }
+    }
+    for (std::size_t s = 0; s + 1 < d.size(); ++s) {
+        if (d[s] < d[s + 1]) {
+            return concat("delay of stage ", s, " (", d[s], ") is smaller than that of stage ",
+                          s + 1, " (", d[s + 1], "): stage ", s, " would wait for a gradient that ",
+                          "stage ", s + 1, " only sends after more forwards than stage ", s,
+                          " may run, so the pipeline would deadlock. Delays must be non-increasing "
+                          "from input to output (default 2*(stages after s): ",
+                          2 * (stages - 1), ", ..., 2, 0)");
+        }
+    }
+    return {};
+}
+
+DelayPlan DelayPlan::custom(std::int64_t stages, std::vector<std::int64_t> delays) {
+    const std::string why = whyIllegal(stages, delays);
+    if (!why.empty()) {
+        throw InputError(why);
+    }
+    return DelayPlan(std::move(delays));
+}
+
+std::vector<StageOp> stageOrder(std::int64_t delay, std::int64_t minibatches) {
+    std::vector<StageOp> order;
+    order.reserve(static_cast<std::size_t>(2 * minibatches));
+    std::int64_t nextF = 0;
+    // F0..F_D first (as many as there are), then every F_j right after B_{j-D-1}.
+    for (; nextF < minibatches && nextF <= delay; ++nextF) {
+        order.push_back({Op::Forward, nextF});
+    }
+    for (std::int64_t b = 0; b < minibatches; ++b) {
+        order.push_back({Op::Backward, b});
+        if (nextF < minibatches) {
+            order.push_back({Op::Forward, nextF++});
+        }
+    }
+    return order;
+}
+
+double TickSchedule::utilisation(std::int64_t stages) const {
+    std::int64_t ops = 0;
+    for (const auto& t : ticks) {
+        ops += static_cast<std::int64_t>(t.size());
+    }
+    const auto slots = static_cast<double>(2 * stages * tickCount());
+    return slots > 0 ? static_cast<double>(ops) / slots : 0.0;
+}
+
+TickSchedule simulateTicks(const DelayPlan& plan, std::int64_t minibatches) {
+    return simulateTicks(plan.delays(), minibatches);
+}
+
+TickSchedule simulateTicks(const std::vector<std::int64_t>& delays, std::int64_t minibatches) {
+    const auto k = static_cast<std::int64_t>(delays.size());
+    const auto ks = delays.size();
+    std::vector<std::vector<StageOp>> orders(ks);
+    for (std::size_t s = 0; s < ks; ++s) {
+        orders[s] = stageOrder(delays[s], minibatches);
+    }
+    std::vector<std::size_t> next(ks, 0);
+    // Tick in which each stage finished F_j / B_j (-1: not yet).
+    std::vector<std::vector<std::int64_t>> doneF(ks, std::vector<std::int64_t>(
+                                                         static_cast<std::size_t>(minibatches), -1));
+    std::vector<std::vector<std::int64_t>> doneB = doneF;
+
+    TickSchedule out;
+    std::size_t remaining = 0;
+    for (const auto& o : orders) {
+        remaining += o.size();
+    }
+    for (std::int64_t tick = 0; remaining > 0; ++tick) {
+        std::vector<TickOp> ops;
+        for (std::size_t s = 0; s < ks; ++s) {
+            bool ranF = false;
+            while (next[s] < orders[s].size()) {
+                const StageOp op = orders[s][next[s]];
+                const auto j = static_cast<std::size_t>(op.minibatch);
+                bool ready = false;
+                if (op.op == Op::Forward) {
+                    ready = !ranF && (s == 0 || (doneF[s - 1][j] >= 0 && doneF[s - 1][j] < tick));
+                } else if (s + 1 == ks) {
+                    ready = doneF[s][j] >= 0;  // the last stage's B may follow its own F
+                } else {
+                    ready = doneB[s + 1][j] >= 0 && doneB[s + 1][j] < tick;
+                }
+                if (!ready) {
+                    break;
+                }
+                ops.push_back({static_cast<std::int32_t>(s), op.op, op.minibatch});
+                ++next[s];
+                --remaining;
+                if (op.op == Op::Forward) {
+                    doneF[s][j] = tick;
+                    ranF = true;
+                } else {
+                    doneB[s][j] = tick;
+                    break;  // B ends the stage's tick
+                }
+            }
+        }
+        if (ops.empty()) {
+            const std::string why = DelayPlan::whyIllegal(k, delays);
+            throw InputError(concat("pipeline schedule deadlocks at tick ", tick,
+                                    why.empty() ? std::string() : ": " + why));
+        }
+        out.ticks.push_back(std::move(ops));
+    }
+    return out;
+}
+
+}  // namespace lp::core::pipeline

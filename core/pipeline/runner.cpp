@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/pipeline/runner.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+
+namespace lp::core::pipeline {
+
+std::optional<ScheduleKind> parseScheduleKind(std::string_view name) {
+    if (name == "layerpipe") {
+        return ScheduleKind::LayerPipe;
+    }
+    if (name == "gpipe") {
+        return ScheduleKind::GPipe;
+    }
+    return std::nullopt;
+}
+
+std::string_view toString(ScheduleKind kind) {
+    return kind == ScheduleKind::LayerPipe ? "layerpipe" : "gpipe";
+}
+
+std::vector<std::vector<ExecOp>> epochPlan(const DelayPlan& delays, ScheduleKind schedule,
+                                           std::int64_t minibatches, std::int64_t microBatches) {
+    const std::int64_t k = delays.stageCount();
+    std::vector<std::vector<ExecOp>> plan(static_cast<std::size_t>(k));
+    if (schedule == ScheduleKind::LayerPipe) {
+        const TickSchedule ticks = simulateTicks(delays, minibatches);
+        for (std::int64_t t = 0; t < ticks.tickCount(); ++t) {
+            for (const TickOp& op : ticks.ticks[static_cast<std::size_t>(t)]) {
+                auto& list = plan[static_cast<std::size_t>(op.stage)];
+                if (op.op == Op::Forward) {
+                    list.push_back({ExecKind::Forward, op.minibatch, t});
+                } else {
+                    list.push_back({ExecKind::Backward, op.minibatch, t});
+                    list.push_back({ExecKind::Update, op.minibatch, t});
+                }
+            }
+        }
+        return plan;
+    }
+    // GPipe: per minibatch, all M forwards flow down, all M backwards flow up, one update, flush.
+    const std::int64_t m = microBatches;
+    const std::int64_t period = 2 * (m + k - 1);
+    for (std::int64_t j = 0; j < minibatches; ++j) {
+        const std::int64_t base = j * period;
+        for (std::int64_t s = 0; s < k; ++s) {
+            auto& list = plan[static_cast<std::size_t>(s)];
+            for (std::int64_t i = 0; i < m; ++i) {
+                list.push_back({ExecKind::Forward, j * m + i, base + i + s});
+            }
+            for (std::int64_t i = 0; i < m; ++i) {
+                list.push_back({ExecKind::Backward, j * m + i, base + (m + k - 1) + i + (k - 1 - s)});
+            }
+            list.push_back({ExecKind::Update, j, list.back().tick});
+        }
+    }
+    return plan;
+}
+
+void PipelineCore::Transit::put(std::int64_t unit, Tensor t) {
+    const std::lock_guard lock(mutex);
+    tensors[unit] = std::move(t);
+}
+
+Tensor PipelineCore::Transit::take(std::int64_t unit) {
+    const std::lock_guard lock(mutex);
+    auto it = tensors.find(unit);
+    LP_EXPECTS(it != tensors.end(), concat("no tensor in transit for unit ", unit));
+    Tensor t = std::move(it->second);
+    tensors.erase(it);
+    return t;
+}
+
+bool PipelineCore::Transit::has(std::int64_t unit) const {
+    const std::lock_guard lock(mutex);
+    return tensors.contains(unit);
+}
+
+namespace {
+
+DelayPlan makeDelays(const PipelineSpec& spec, std::int64_t stages) {
+    if (spec.schedule == ScheduleKind::GPipe) {
+        return DelayPlan::custom(stages, std::vector<std::int64_t>(static_cast<std::size_t>(stages), 0));
+    }
+    return spec.delays.empty() ? DelayPlan::layerPipeDefault(stages)
+                               : DelayPlan::custom(stages, spec.delays);
+}
+
+}  // namespace
+
+PipelineCore::PipelineCore(const model::ResNet& net, const model::ModelState& init,
+                           const PipelineSpec& spec, telemetry::Recorder* recorder)
+    : net_(&net)
+    , spec_(spec)
+    , partition_(static_cast<std::int64_t>(net.unitCount()), spec.cuts)
+    , delays_(makeDelays(spec, partition_.stageCount()))
+    , recorder_(recorder) {
+    if (spec.schedule == ScheduleKind::GPipe) {
+        if (spec.microBatches < 1 || spec.microBatches > 1024) {
+            throw InputError(concat("GPipe micro-batches must be in [1, 1024], got ",
+                                    spec.microBatches));
+        }
+        micro_ = spec.microBatches;
+    }
+    for (std::int64_t s = 0; s < stageCount(); ++s) {
+        StageSettings settings{.delay = delays_.delay(s),
+                               .policy = spec.policy,
+                               .betaMode = spec.betaMode,
+                               .fixedBeta = spec.fixedBeta,
+                               .diagnostic = spec.diagnostic,
+                               .optimizer = spec.optimizer};
+        stages_.push_back(std::make_unique<Stage>(net, s, partition_.firstUnit(s),
+                                                  partition_.endUnit(s), settings,
+                                                  init.weights.span(), init.buffers.span()));
+        activations_.push_back(std::make_unique<Transit>());
+        gradients_.push_back(std::make_unique<Transit>());
+    }
+}
+
+telemetry::PipelineLayout PipelineCore::layout() const {
+    telemetry::PipelineLayout l;
+    l.unitNames = net_->unitNames();
+    for (std::int64_t u = 0; u < partition_.unitCount(); ++u) {
+        l.stageOfUnit.push_back(static_cast<std::int32_t>(partition_.stageOfUnit(u)));
+    }
+    l.delays = delays_.delays();
+    for (const auto& s : stages_) {
+        l.stageParams.push_back(static_cast<std::int64_t>(s->paramCount()));
+    }
+    l.policy = std::string(toString(spec_.policy));
+    l.schedule = std::string(toString(spec_.schedule));
+    return l;
+}
+
+void PipelineCore::beginEpoch(std::int64_t epoch, std::int64_t minibatches, BatchSource source,
+                              LrFunction lr, std::int64_t stepBase, std::int64_t tickBase) {
+    LP_EXPECTS(minibatches >= 1, "an epoch needs at least one minibatch");
+    for (const auto& s : stages_) {
+        LP_EXPECTS(s->inFlight() == 0, "beginEpoch needs a drained pipeline");
+    }
+    epoch_ = epoch;
+    stepBase_ = stepBase;
+    tickBase_ = tickBase;
+    source_ = std::move(source);
+    lr_ = std::move(lr);
+    batches_.clear();
+    perMinibatch_.clear();
+    stats_ = {};
+    epochStartUs_ = recorder_ != nullptr ? recorder_->nowUs() : 0.0;
+}
+
+bool PipelineCore::ready(std::int64_t s, const ExecOp& op) const {
+    if (op.kind == ExecKind::Forward) {
+        return s == 0 || activations_[static_cast<std::size_t>(s)]->has(op.unit);
+    }
+    if (op.kind == ExecKind::Backward) {
+        return gradients_[static_cast<std::size_t>(s)]->has(op.unit);
+    }
+    return true;
+}
+
+MiniBatch PipelineCore::microBatch(std::int64_t unit, bool labelsOnly) {
+    const std::int64_t j = unit / micro_;
+    const std::int64_t i = unit % micro_;
+    const std::lock_guard lock(batchMutex_);
+    auto it = batches_.find(j);
+    if (it == batches_.end()) {
+        MiniBatch b = source_(epoch_, j);
+        const auto n = static_cast<std::int64_t>(b.labels.size());
+        if (n % micro_ != 0) {
+            throw InputError(concat("batch size ", n, " must be divisible by the ", micro_,
+                                    " GPipe micro-batches"));
+        }
+        it = batches_.emplace(j, PendingBatch{std::move(b), micro_}).first;
+    }
+    const MiniBatch& b = it->second.batch;
+    const auto n = static_cast<std::int64_t>(b.labels.size()) / micro_;
+    MiniBatch out;
+    out.labels.assign(b.labels.begin() + i * n, b.labels.begin() + (i + 1) * n);
+    if (!labelsOnly) {
+        const TensorShape& shape = b.images.shape();
+        out.images = Tensor(TensorShape{n, shape[1], shape[2], shape[3]});
+        std::memcpy(out.images.data(), b.images.data() + i * n * shape.perSample(),
+                    out.images.bytes());
+    } else if (--it->second.microsLeft == 0) {
+        batches_.erase(it);
+    }
+    return out;
+}
+
+void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
+    const MiniBatch labels = microBatch(unit, true);
+    nn::LossResult r = nn::softmaxCrossEntropy(logits, labels.labels);
+    if (micro_ > 1) {
+        // Mean over the whole minibatch = mean of the micro-batch means.
+        r.gradLogits.vec() *= 1.0F / static_cast<float>(micro_);
+    }
+    const bool finite = std::isfinite(r.loss);
+    gradients_.back()->put(unit, std::move(r.gradLogits));
+
+    const std::int64_t j = unit / micro_;
+    const std::lock_guard lock(statsMutex_);
+    EpochStats& mb = perMinibatch_[j];
+    mb.lossSum += static_cast<double>(r.loss) / static_cast<double>(micro_);
+    mb.correct += r.correct;
+    mb.samples += static_cast<std::int64_t>(labels.labels.size());
+    mb.nonFinite = mb.nonFinite || !finite;
+    if (unit % micro_ != micro_ - 1) {
+        return;
+    }
+    stats_.lossSum += mb.lossSum;
+    stats_.correct += mb.correct;
+    stats_.samples += mb.samples;
+    stats_.minibatches += 1;
+    stats_.nonFinite = stats_.nonFinite || mb.nonFinite;
+    if (recorder_ != nullptr) {
+        const double now = recorder_->nowUs();
+        const double elapsed = (now - epochStartUs_) * 1e-6;
+        recorder_->train({.step = stepBase_ + j,
+                          .epoch = static_cast<std::int32_t>(epoch_),
+                          .timeUs = now,
+                          .loss = static_cast<float>(mb.lossSum),
+                          .accuracy = static_cast<float>(mb.correct) /
+                                      static_cast<float>(std::max<std::int64_t>(mb.samples, 1)),
+                          .lr = lr_(stepBase_ + j),
+                          .imagesPerSecond = elapsed > 0.0 ? static_cast<float>(
+                                                                 static_cast<double>(stats_.samples) /
+                                                                 elapsed)
+                                                           : 0.0F,
+                          .nonFinite = mb.nonFinite});
+    }
+    perMinibatch_.erase(j);
+}
+
+void PipelineCore::execute(std::int64_t s, const ExecOp& op) {
+    Stage& st = stage(s);
+    const auto si = static_cast<std::size_t>(s);
+    const bool last = s == stageCount() - 1;
+    const double start = recorder_ != nullptr ? recorder_->nowUs() : 0.0;
+    const std::int64_t versionBefore = st.version();
+    std::int64_t versionUsed = versionBefore;
+    switch (op.kind) {
+        case ExecKind::Forward: {
+            Tensor x = s == 0 ? microBatch(op.unit, false).images
+                              : activations_[si]->take(op.unit);
+            Tensor y = st.forward(op.unit, x);
+            if (last) {
+                finishLoss(op.unit, y);
+            } else {
+                activations_[si + 1]->put(op.unit, std::move(y));
+            }
+            break;
+        }
+        case ExecKind::Backward: {
+            BackwardInfo info;
+            Tensor dx = st.backward(op.unit, gradients_[si]->take(op.unit), &info);
+            if (s > 0) {
+                gradients_[si - 1]->put(op.unit, std::move(dx));
+            }
+            versionUsed = info.weightVersion;
+            if (recorder_ != nullptr) {
+                recorder_->staleness({.update = versionBefore + 1,
+                                      .stage = static_cast<std::int32_t>(s),
+                                      .staleness = info.staleness,
+                                      .configuredDelay = delays_.delay(s)});
+                if (info.reconstruction) {
+                    recorder_->reconstruction({.minibatch = stepBase_ + op.unit / micro_,
+                                               .stage = static_cast<std::int32_t>(s),
+                                               .relativeError = *info.reconstruction});
+                }
+            }
+            break;
+        }
+        case ExecKind::Update:
+            st.update(lr_(stepBase_ + op.unit));
+            break;
+    }
+    if (recorder_ != nullptr) {
+        const std::int64_t mb = op.kind == ExecKind::Update ? op.unit : op.unit / micro_;
+        recorder_->op({.stage = static_cast<std::int32_t>(s),
+                       .op = op.kind == ExecKind::Forward    ? telemetry::OpKind::Forward
+                             : op.kind == ExecKind::Backward ? telemetry::OpKind::Backward
+                                                             : telemetry::OpKind::Update,
+                       .minibatch = stepBase_ + mb,
+                       .weightVersion = versionUsed,
+                       .tick = tickBase_ + op.tick,
+                       .startUs = start,
+                       .endUs = recorder_->nowUs(),
+                       .thread = 0});
+        sampleMemory(s, tickBase_ + op.tick);
+    }
+}
+
+void PipelineCore::sampleMemory(std::int64_t s, std::int64_t tick) {
+    if (recorder_ == nullptr) {
+        return;
+    }
+    const StageMemory m = stage(s).memory();
+    const double now = recorder_->nowUs();
+    using telemetry::MemoryCategory;
+    const auto si = static_cast<std::int32_t>(s);
+    for (const auto& [cat, bytes] : {std::pair{MemoryCategory::Weights, m.weights},
+                                     std::pair{MemoryCategory::WeightHistory, m.history},
+                                     std::pair{MemoryCategory::Activations, m.activations},
+                                     std::pair{MemoryCategory::OptimizerState, m.optimizer},
+                                     std::pair{MemoryCategory::DiagnosticShadow, m.shadow}}) {
+        recorder_->memory(
+            {.timeUs = now, .tick = tick, .stage = si, .category = cat, .bytes = bytes});
+    }
+}
+
+EpochStats PipelineCore::epochStats() const { return stats_; }
+
+void PipelineCore::abortEpoch() {
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
+        stages_[s]->dropInFlight();
+        const std::lock_guard la(activations_[s]->mutex);
+        activations_[s]->tensors.clear();
+        const std::lock_guard lg(gradients_[s]->mutex);
+        gradients_[s]->tensors.clear();
+    }
+    const std::lock_guard lock(batchMutex_);
+    batches_.clear();
+}
+
+EvalResult PipelineCore::evaluate(const BatchSource& test, std::int64_t batches) {
+    EvalResult r;
+    double lossSum = 0.0;
+    std::int64_t top1 = 0;
+    std::int64_t top5 = 0;
+    for (std::int64_t b = 0; b < batches; ++b) {
+        MiniBatch mb = test(0, b);
+        Tensor x = std::move(mb.images);
+        for (auto& s : stages_) {
+            x = s->evaluate(x);
+        }
+        const nn::LossResult l = nn::softmaxCrossEntropy(x, mb.labels, false);
+        const auto n = static_cast<std::int64_t>(mb.labels.size());
+        lossSum += static_cast<double>(l.loss) * static_cast<double>(n);
+        top1 += l.correct;
+        top5 += l.correctTop5;
+        r.samples += n;
+    }
+    if (r.samples > 0) {
+        const auto n = static_cast<double>(r.samples);
+        r.loss = lossSum / n;
+        r.top1 = static_cast<double>(top1) / n;
+        r.top5 = static_cast<double>(top5) / n;
+    }
+    return r;
+}
+
+model::ModelState PipelineCore::gather() const {
+    model::ModelState out{.weights = AlignedBuffer(net_->weightCount()),
+                          .buffers = AlignedBuffer(net_->bufferCount())};
+    for (const auto& s : stages_) {
+        const auto f = static_cast<std::size_t>(s->firstUnit());
+        std::memcpy(out.weights.data() + net_->weightOffset(f), s->weights().data(),
+                    s->weights().size_bytes());
+        std::memcpy(out.buffers.data() + net_->bufferOffset(f), s->buffers().data(),
+                    s->buffers().size_bytes());
+    }
+    return out;
+}
+
+void PipelineCore::scatter(const model::ModelState& state) {
+    for (auto& s : stages_) {
+        const auto f = static_cast<std::size_t>(s->firstUnit());
+        std::memcpy(s->mutableWeights().data(), state.weights.data() + net_->weightOffset(f),
+                    s->weights().size_bytes());
+        std::memcpy(s->mutableBuffers().data(), state.buffers.data() + net_->bufferOffset(f),
+                    s->buffers().size_bytes());
+    }
+}
+
+EpochStats ReferenceRunner::runEpoch(std::int64_t epoch, std::int64_t minibatches,
+                                     const BatchSource& source, const LrFunction& lr,
+                                     std::int64_t stepBase) {
+    const auto plan = epochPlan(core_.delays(), core_.spec().schedule, minibatches,
+                                core_.spec().microBatches);
+    core_.beginEpoch(epoch, minibatches, source, lr, stepBase, 0);
+    std::vector<std::size_t> next(plan.size(), 0);
+    std::int64_t lastTick = 0;
+    for (const auto& list : plan) {
+        lastTick = std::max(lastTick, list.empty() ? 0 : list.back().tick);
+    }
+    // Tick by tick, stage by stage, each stage's ops of the tick in plan order.
+    for (std::int64_t t = 0; t <= lastTick; ++t) {
+        for (std::size_t s = 0; s < plan.size(); ++s) {
+            while (next[s] < plan[s].size() && plan[s][next[s]].tick == t) {
+                const ExecOp& op = plan[s][next[s]];
+                LP_EXPECTS(core_.ready(static_cast<std::int64_t>(s), op),
+                           "reference runner: op inputs missing (schedule bug)");
+                core_.execute(static_cast<std::int64_t>(s), op);
+                ++next[s];
+            }
+        }
+    }
+    return core_.epochStats();
+}
+
+}  // namespace lp::core::pipeline

@@ -1,0 +1,370 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/session/trainer.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <sstream>
+
+#include "core/error.hpp"
+#include "core/io/safetensors.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace lp::core::session {
+
+namespace {
+
+// The first `limit` samples of a split (0 = all).
+void truncate(data::Dataset& d, std::int64_t limit) {
+    if (limit <= 0 || limit >= d.count()) {
+        return;
+    }
+    d.pixels.resize(static_cast<std::size_t>(limit * d.pixelsPerSample()));
+    d.labels.resize(static_cast<std::size_t>(limit));
+    if (!d.coarseLabels.empty()) {
+        d.coarseLabels.resize(static_cast<std::size_t>(limit));
+    }
+}
+
+template <typename T>
+T parsed(std::optional<T> v, const char* key, const std::string& value) {
+    if (!v) {
+        throw InputError(concat("'", key, "' has an unknown value '", value, "'"));
+    }
+    return *v;
+}
+
+}  // namespace
+
+Experiment Experiment::create(const io::ExperimentConfig& config, bool sequential) {
+    io::validate(config);
+    Experiment e;
+    e.config = config;
+    const io::ModelConfig& mc = config.model;
+
+    data::DataSource src;
+    src.kind = parsed(data::parseDatasetKind(config.data.dataset), "data.dataset",
+                      config.data.dataset);
+    src.path = config.data.path;
+    src.synthetic = {.channels = mc.inputChannels > 0 ? mc.inputChannels : 3,
+                     .height = mc.inputSize > 0 ? mc.inputSize : 32,
+                     .width = mc.inputSize > 0 ? mc.inputSize : 32,
+                     .classes = mc.classes > 0 ? mc.classes : 10,
+                     .trainCount = config.data.syntheticTrain,
+                     .testCount = config.data.syntheticTest,
+                     .seed = config.training.seed};
+    e.data = data::loadDataset(src);
+    truncate(e.data.train, config.data.trainLimit);
+    truncate(e.data.test, config.data.testLimit);
+    const data::Dataset& train = e.data.train;
+
+    auto fromData = [](std::int64_t configured, std::int64_t actual, const char* key) {
+        if (configured != 0 && configured != actual) {
+            throw InputError(concat("'", key, "' is ", configured, " but the dataset has ",
+                                    actual, "; set it to 0 to take it from the dataset"));
+        }
+        return actual;
+    };
+    if (train.height != train.width) {
+        throw InputError(concat("the model needs square images, the dataset has ", train.height,
+                                "x", train.width));
+    }
+    e.modelSpec = {
+        .width = mc.width,
+        .inChannels = fromData(mc.inputChannels, train.channels, "model.inputChannels"),
+        .inSize = fromData(mc.inputSize, train.height, "model.inputSize"),
+        .classes = mc.classes != 0 ? mc.classes : train.classes,
+        .stem = parsed(model::parseStem(mc.stem), "model.stem", mc.stem),
+        .blocks = parsed(model::blocksForArch(mc.arch), "model.arch", mc.arch)};
+    if (e.modelSpec.classes < train.classes) {
+        throw InputError(concat("'model.classes' is ", e.modelSpec.classes, " but the dataset has ",
+                                train.classes, " classes"));
+    }
+    model::validate(e.modelSpec);
+
+    const io::OptimizerSection& o = config.optimizer;
+    optim::OptimizerConfig opt{
+        .kind = parsed(optim::parseOptimizerKind(o.kind), "optimizer.kind", o.kind),
+        .momentum = static_cast<float>(o.momentum),
+        .dampening = static_cast<float>(o.dampening),
+        .nesterov = o.nesterov,
+        .weightDecay = static_cast<float>(o.weightDecay),
+        .beta1 = static_cast<float>(o.beta1),
+        .beta2 = static_cast<float>(o.beta2),
+        .eps = static_cast<float>(o.eps)};
+    optim::validate(opt);
+
+    const io::PipelineConfig& p = config.pipeline;
+    e.pipeline = {.cuts = sequential ? std::vector<std::int64_t>{} : p.cuts,
+                  .delays = sequential ? std::vector<std::int64_t>{} : p.delays,
+                  .policy = parsed(pipeline::parseWeightPolicy(p.policy), "pipeline.policy",
+                                   p.policy),
+                  .betaMode = parsed(pipeline::parseEmaBetaMode(p.emaBeta), "pipeline.emaBeta",
+                                     p.emaBeta),
+                  .fixedBeta = static_cast<float>(p.emaBetaValue),
+                  .diagnostic = p.diagnosticStash,
+                  .schedule = sequential ? pipeline::ScheduleKind::LayerPipe
+                                         : parsed(pipeline::parseScheduleKind(p.schedule),
+                                                  "pipeline.schedule", p.schedule),
+                  .microBatches = p.microBatches,
+                  .optimizer = opt};
+    // Validate the partition and delays now, with the unit count known.
+    const pipeline::Partition part(static_cast<std::int64_t>(model::ResNet(e.modelSpec).unitCount()),
+                                   e.pipeline.cuts);
+    if (!e.pipeline.delays.empty()) {
+        static_cast<void>(pipeline::DelayPlan::custom(part.stageCount(), e.pipeline.delays));
+    }
+
+    const std::int64_t bs = config.training.batchSize;
+    if (bs > train.count()) {
+        throw InputError(concat("'training.batchSize' is ", bs, " but the training split has only ",
+                                train.count(), " samples"));
+    }
+    e.stepsPerEpoch = train.count() / bs;
+    if (config.training.maxSteps > 0) {
+        e.stepsPerEpoch = std::min(e.stepsPerEpoch, config.training.maxSteps);
+    }
+    e.testBatches = (e.data.test.count() + bs - 1) / bs;
+
+    const io::ScheduleSection& sc = config.schedule;
+    const std::int64_t total = e.stepsPerEpoch * config.training.epochs;
+    e.lrSchedule = {
+        .kind = parsed(optim::parseLrScheduleKind(sc.kind), "schedule.kind", sc.kind),
+        .baseLr = static_cast<float>(o.lr),
+        .warmupSteps = static_cast<std::int64_t>(std::llround(sc.warmupEpochs *
+                                                              static_cast<double>(e.stepsPerEpoch))),
+        .stepSize = std::max<std::int64_t>(1, sc.stepEpochs * e.stepsPerEpoch),
+        .gamma = static_cast<float>(sc.gamma),
+        .totalSteps = std::max<std::int64_t>(1, total),
+        .minLr = static_cast<float>(sc.minLr)};
+    optim::validate(e.lrSchedule);
+    return e;
+}
+
+Trainer::Trainer(Experiment experiment, telemetry::Recorder* recorder)
+    : experiment_(std::move(experiment)), recorder_(recorder) {
+    net_ = std::make_unique<model::ResNet>(experiment_.modelSpec);
+    const model::ModelState init = model::ModelState::create(*net_, experiment_.config.training.seed);
+    core_ = std::make_unique<pipeline::PipelineCore>(*net_, init, experiment_.pipeline, recorder_);
+    engine_ = std::make_unique<pipeline::Engine>(
+        *core_, static_cast<int>(experiment_.config.training.threads));
+    const data::Dataset& train = experiment_.data.train;
+    const auto norm = data::standardNormalization(train);
+    data::BatchSpec spec = data::trainingSpec(train, experiment_.config.training.batchSize,
+                                              experiment_.config.training.seed);
+    spec.augment = spec.augment && experiment_.config.data.augment;
+    trainLoader_ = std::make_unique<data::BatchLoader>(train, spec, norm);
+    testLoader_ = std::make_unique<data::BatchLoader>(
+        experiment_.data.test,
+        data::BatchSpec::evaluation(experiment_.config.training.batchSize), norm);
+    prefetcher_ = std::make_unique<data::Prefetcher>(*trainLoader_, 0, 0);
+}
+
+Trainer::~Trainer() = default;
+
+float Trainer::lrAt(std::int64_t step) const {
+    return optim::learningRate(experiment_.lrSchedule, step) * lrScale_.load();
+}
+
+EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
+    LP_EXPECTS(!finished(), "every configured epoch has run");
+    const std::int64_t e = epoch_;
+    const std::int64_t steps = experiment_.stepsPerEpoch;
+    // Stage 0 asks for the minibatches in order; the prefetcher prepares the next one meanwhile.
+    const pipeline::BatchSource source = [this](std::int64_t ep, std::int64_t index) {
+        if (prefetcher_->epoch() != ep || prefetcher_->index() != index) {
+            prefetcher_->seek(ep, index);
+        }
+        data::Batch b = prefetcher_->next();
+        return pipeline::MiniBatch{.images = std::move(b.images), .labels = std::move(b.labels)};
+    };
+    const pipeline::LrFunction lr = [this](std::int64_t step) { return lrAt(step); };
+    const auto t0 = std::chrono::steady_clock::now();
+    const auto outcome = engine_->runEpoch(e, steps, source, lr, e * steps, 0, budget);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    EpochReport r;
+    r.epoch = e;
+    r.completed = outcome.completed;
+    r.nonFinite = outcome.stats.nonFinite;
+    r.seconds = seconds;
+    if (outcome.stats.minibatches > 0) {
+        r.trainLoss = outcome.stats.lossSum / static_cast<double>(outcome.stats.minibatches);
+        r.trainAccuracy =
+            static_cast<double>(outcome.stats.correct) / static_cast<double>(outcome.stats.samples);
+        r.imagesPerSecond = static_cast<double>(outcome.stats.samples) / std::max(seconds, 1e-9);
+    }
+    if (!r.completed || r.nonFinite) {
+        return r;
+    }
+    ++epoch_;
+    r.test = evaluate();
+    if (recorder_ != nullptr) {
+        recorder_->eval({.epoch = static_cast<std::int32_t>(e),
+                         .step = epoch_ * steps,
+                         .loss = static_cast<float>(r.test.loss),
+                         .top1 = static_cast<float>(r.test.top1),
+                         .top5 = static_cast<float>(r.test.top5)});
+    }
+    return r;
+}
+
+pipeline::EvalResult Trainer::evaluate() {
+    const pipeline::BatchSource test = [this](std::int64_t, std::int64_t index) {
+        data::Batch b = testLoader_->batch(0, index);
+        return pipeline::MiniBatch{.images = std::move(b.images), .labels = std::move(b.labels)};
+    };
+    return core_->evaluate(test, testLoader_->batchesPerEpoch());
+}
+
+namespace {
+
+constexpr const char* kOptimizerPrefix = "optimizer.";
+constexpr const char* kEmaPrefix = "pipeline.ema.";
+
+std::vector<std::string> slotNames(const optim::OptimizerConfig& cfg) {
+    if (cfg.kind == optim::OptimizerKind::Sgd) {
+        return cfg.momentum > 0.0F ? std::vector<std::string>{"momentum_buffer"}
+                                   : std::vector<std::string>{};
+    }
+    return {"exp_avg", "exp_avg_sq"};
+}
+
+std::vector<std::int64_t> dims(const TensorShape& s) {
+    std::vector<std::int64_t> d;
+    for (int i = 0; i < s.rank(); ++i) {
+        d.push_back(s[i]);
+    }
+    return d;
+}
+
+// Visits every tensor a checkpoint holds: fn(name, shape, dtype, floats in memory).
+template <typename Fn>
+void forEachCheckpointTensor(const model::ResNet& net, pipeline::PipelineCore& core, Fn&& fn) {
+    for (std::int64_t s = 0; s < core.stageCount(); ++s) {
+        pipeline::Stage& st = core.stage(s);
+        const std::size_t w0 = net.weightOffset(static_cast<std::size_t>(st.firstUnit()));
+        const std::size_t b0 = net.bufferOffset(static_cast<std::size_t>(st.firstUnit()));
+        const std::size_t n = st.paramCount();
+        const auto slots = slotNames(st.settings().optimizer);
+        for (const model::ModelParam& p : net.params()) {
+            if (static_cast<std::int64_t>(p.unit) < st.firstUnit() ||
+                static_cast<std::int64_t>(p.unit) >= st.endUnit()) {
+                continue;
+            }
+            const auto count = static_cast<std::size_t>(p.shape.numel());
+            if (p.kind != nn::ParamKind::Weight) {
+                fn(p.name, dims(p.shape),
+                   p.kind == nn::ParamKind::Counter ? io::DType::I64 : io::DType::F32,
+                   st.mutableBuffers().subspan(p.offset - b0, count));
+                continue;
+            }
+            const std::size_t off = p.offset - w0;
+            fn(p.name, dims(p.shape), io::DType::F32, st.mutableWeights().subspan(off, count));
+            for (std::size_t k = 0; k < slots.size(); ++k) {
+                fn(kOptimizerPrefix + p.name + "." + slots[k], dims(p.shape), io::DType::F32,
+                   st.mutableOptimizerState().subspan(k * n + off, count));
+            }
+            if (!st.mutableEma().empty()) {
+                fn(kEmaPrefix + p.name, dims(p.shape), io::DType::F32,
+                   st.mutableEma().subspan(off, count));
+            }
+        }
+    }
+}
+
+}  // namespace
+
+void Trainer::save(const std::filesystem::path& file) const {
+    io::SafetensorsFile f;
+    forEachCheckpointTensor(*net_, *core_,
+                            [&](const std::string& name, const std::vector<std::int64_t>& shape,
+                                io::DType dtype, std::span<float> values) {
+                                f.tensors.push_back({.name = name,
+                                                     .shape = shape,
+                                                     .dtype = dtype,
+                                                     .values = {values.begin(), values.end()}});
+                            });
+    f.metadata["format"] = "layerpipe-checkpoint/1";
+    f.metadata["config"] = io::toJson(experiment_.config).dump();
+    f.metadata["epoch"] = std::to_string(epoch_);
+    f.metadata["step"] = std::to_string(step());
+    f.metadata["ema_updates"] = std::to_string(core_->stage(0).emaUpdates());
+    io::writeSafetensors(file, f);
+}
+
+void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch) {
+    const io::SafetensorsFile f = io::readSafetensors(file);
+    std::ostringstream problems;
+    int count = 0;
+    std::vector<std::pair<const io::NamedTensor*, std::span<float>>> matches;
+    forEachCheckpointTensor(
+        *net_, *core_,
+        [&](const std::string& name, const std::vector<std::int64_t>& shape, io::DType,
+            std::span<float> values) {
+            const bool needed = withOptimizerAndEpoch || (name.rfind(kOptimizerPrefix, 0) != 0 &&
+                                                          name.rfind(kEmaPrefix, 0) != 0);
+            if (!needed) {
+                return;
+            }
+            const io::NamedTensor* t = f.find(name);
+            std::vector<std::int64_t> want = shape;
+            if (t == nullptr) {
+                problems << "\n  missing: " << name;
+                ++count;
+            } else if (t->shape != want && !(want == std::vector<std::int64_t>{1} && t->shape.empty())) {
+                problems << "\n  shape of " << name << ": expected [";
+                for (std::size_t i = 0; i < want.size(); ++i) {
+                    problems << (i ? ", " : "") << want[i];
+                }
+                problems << "], found [";
+                for (std::size_t i = 0; i < t->shape.size(); ++i) {
+                    problems << (i ? ", " : "") << t->shape[i];
+                }
+                problems << "]";
+                ++count;
+            } else {
+                matches.emplace_back(t, values);
+            }
+        });
+    if (count > 0) {
+        throw InputError(concat("checkpoint ", file.string(), " does not fit this model (", count,
+                                " problem", count == 1 ? "" : "s", "):", problems.str()));
+    }
+    for (auto& [t, values] : matches) {
+        std::copy(t->values.begin(), t->values.end(), values.begin());
+    }
+    if (withOptimizerAndEpoch) {
+        auto meta = [&](const char* key) -> std::int64_t {
+            auto it = f.metadata.find(key);
+            if (it == f.metadata.end()) {
+                throw InputError(concat("checkpoint ", file.string(), " has no '", key,
+                                        "' metadata, needed to resume"));
+            }
+            return std::stoll(it->second);
+        };
+        epoch_ = meta("epoch");
+        const std::int64_t step = meta("step");
+        const std::int64_t k = meta("ema_updates");
+        for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
+            core_->stage(s).setVersion(step);
+            core_->stage(s).setEmaUpdates(core_->stage(s).mutableEma().empty() ? 0 : k);
+        }
+    }
+}
+
+std::string formatDuration(double seconds) {
+    const auto total = static_cast<std::int64_t>(std::llround(std::max(seconds, 0.0)));
+    std::ostringstream os;
+    if (total >= 3600) {
+        os << total / 3600 << "h" << (total % 3600) / 60 << "m";
+    } else if (total >= 60) {
+        os << total / 60 << "m" << total % 60 << "s";
+    } else {
+        os << total << "s";
+    }
+    return os.str();
+}
+
+}  // namespace lp::core::session

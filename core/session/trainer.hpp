@@ -1,0 +1,105 @@
+// Trainer: an experiment document turned into a running training — data, model, pipeline, LR
+// schedule — advanced one epoch at a time on the Engine, with evaluation, checkpoints and resume.
+// The CLI drives it directly; the Session drives it from its driver thread.
+//
+// The sequential trainer is the same code with one stage (K = 1, D = 0): plain minibatch SGD,
+// checked bit for bit against an independent loop in tests/integration/engine_test.cpp.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/data/batches.hpp"
+#include "core/data/dataset.hpp"
+#include "core/io/config.hpp"
+#include "core/model/resnet.hpp"
+#include "core/optim/lr_schedule.hpp"
+#include "core/pipeline/engine.hpp"
+#include "core/pipeline/runner.hpp"
+#include "core/telemetry/recorder.hpp"
+
+namespace lp::core::session {
+
+// The resolved pieces of an experiment (InputError for anything inconsistent).
+struct Experiment {
+    io::ExperimentConfig config;
+    data::DatasetPair data;
+    model::ResNetSpec modelSpec;
+    pipeline::PipelineSpec pipeline;
+    optim::LrScheduleConfig lrSchedule;
+    std::int64_t stepsPerEpoch = 0;
+    std::int64_t testBatches = 0;
+
+    // Loads the data and resolves the model's input and class counts from it. sequential = true
+    // forces one stage with no delay (layerpipe train).
+    static Experiment create(const io::ExperimentConfig& config, bool sequential);
+};
+
+struct EpochReport {
+    std::int64_t epoch = 0;
+    double trainLoss = 0.0;
+    double trainAccuracy = 0.0;
+    pipeline::EvalResult test;
+    double seconds = 0.0;
+    double imagesPerSecond = 0.0;
+    bool completed = false;
+    bool nonFinite = false;
+};
+
+class Trainer {
+public:
+    // Builds the model (initialised from the config's seed) and the pipeline. The recorder may be
+    // null (no telemetry) and must outlive the trainer.
+    Trainer(Experiment experiment, telemetry::Recorder* recorder);
+    ~Trainer();
+    Trainer(const Trainer&) = delete;
+    Trainer& operator=(const Trainer&) = delete;
+    Trainer(Trainer&&) = delete;
+    Trainer& operator=(Trainer&&) = delete;
+
+    const Experiment& experiment() const { return experiment_; }
+    const model::ResNet& net() const { return *net_; }
+    pipeline::PipelineCore& core() { return *core_; }
+    pipeline::Engine& engine() { return *engine_; }
+    telemetry::PipelineLayout layout() const { return core_->layout(); }
+
+    std::int64_t epoch() const { return epoch_; }  // epochs completed
+    std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch; }
+    bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
+    // Learning rate multiplier applied on top of the schedule (the GUI's live LR control).
+    void setLrScale(float scale) { lrScale_.store(scale); }
+
+    // Trains the next epoch (budget: see Engine::runEpoch), then evaluates on the test split.
+    // An epoch that was stopped midway is not counted and is not evaluated.
+    EpochReport runEpoch(const pipeline::Engine::BudgetFunction& budget = {});
+    pipeline::EvalResult evaluate();
+
+    // Checkpoints (safetensors, torchvision names; optimizer state under "optimizer."; metadata:
+    // config, epoch, step). Written atomically. load() checks every name and shape and lists
+    // every mismatch in one InputError.
+    void save(const std::filesystem::path& file) const;
+    void load(const std::filesystem::path& file, bool withOptimizerAndEpoch);
+
+private:
+    float lrAt(std::int64_t step) const;
+
+    Experiment experiment_;
+    std::unique_ptr<model::ResNet> net_;
+    std::unique_ptr<pipeline::PipelineCore> core_;
+    std::unique_ptr<pipeline::Engine> engine_;
+    std::unique_ptr<data::BatchLoader> trainLoader_;
+    std::unique_ptr<data::BatchLoader> testLoader_;
+    std::unique_ptr<data::Prefetcher> prefetcher_;
+    telemetry::Recorder* recorder_;
+    std::int64_t epoch_ = 0;
+    std::atomic<float> lrScale_{1.0F};
+};
+
+// A one-line progress report: "epoch 1/3  step 120/468  loss 0.512  acc 81.2%  1234 img/s  ETA 2m10s".
+std::string formatDuration(double seconds);
+
+}  // namespace lp::core::session

@@ -1,0 +1,104 @@
+// Telemetry records: plain values that cross from the engine to the UI and the exporters
+// (DESIGN.md section 6). Header-only, no Eigen and no TBB, so that ui/ may include it.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace lp::core::telemetry {
+
+enum class OpKind : std::uint8_t { Forward, Backward, Update, Eval };
+
+// One operation of one stage: F, B or U of a minibatch, or an evaluation pass.
+struct OpEvent {
+    std::int32_t stage = 0;
+    OpKind op = OpKind::Forward;
+    std::int64_t minibatch = 0;      // global minibatch index since the start of the run
+    std::int64_t weightVersion = 0;  // version of the stage's weights the op used
+    std::int64_t tick = 0;           // LayerPipe tick (schedule time), -1 where not applicable
+    double startUs = 0.0;            // wall clock since the run started, microseconds
+    double endUs = 0.0;
+    std::int32_t thread = 0;         // worker index that ran it
+};
+
+// Staleness of one update: the applied gradient was computed on weights this many versions old.
+struct StalenessSample {
+    std::int64_t update = 0;  // the stage's version after this update
+    std::int32_t stage = 0;
+    std::int64_t staleness = 0;
+    std::int64_t configuredDelay = 0;
+};
+
+enum class MemoryCategory : std::uint8_t {
+    Weights,
+    WeightHistory,     // stash ring, or EMA buffer + scratch
+    Activations,       // saved for in-flight minibatches
+    OptimizerState,
+    DiagnosticShadow,  // the EMA diagnostic's shadow stash; never part of the EMA curve
+};
+
+// Bytes actually held by one stage in one category at one moment.
+struct MemorySample {
+    double timeUs = 0.0;
+    std::int64_t tick = 0;
+    std::int32_t stage = 0;
+    MemoryCategory category = MemoryCategory::Weights;
+    std::int64_t bytes = 0;
+};
+
+// One optimizer step of the whole model (after the last stage's update of that minibatch).
+struct TrainSample {
+    std::int64_t step = 0;  // minibatch index since the start of the run
+    std::int32_t epoch = 0;
+    double timeUs = 0.0;
+    float loss = 0.0F;
+    float accuracy = 0.0F;  // top-1 on the minibatch, in [0, 1]
+    float lr = 0.0F;
+    float imagesPerSecond = 0.0F;
+    bool nonFinite = false;
+};
+
+// Evaluation on the test split at the end of an epoch (BN in eval mode).
+struct EvalSample {
+    std::int32_t epoch = 0;
+    std::int64_t step = 0;
+    float loss = 0.0F;
+    float top1 = 0.0F;  // in [0, 1]
+    float top5 = 0.0F;  // in [0, 1]; equals top1 when there are at most 5 classes
+};
+
+// EMA diagnostic: ‖Ŵ − W_v‖ / ‖W_v‖ for one backward of one stage.
+struct ReconstructionSample {
+    std::int64_t minibatch = 0;
+    std::int32_t stage = 0;
+    float relativeError = 0.0F;
+};
+
+// Everything recorded since the previous drain, in recording order per series.
+struct TelemetryBatch {
+    std::vector<OpEvent> ops;
+    std::vector<StalenessSample> staleness;
+    std::vector<MemorySample> memory;
+    std::vector<TrainSample> train;
+    std::vector<EvalSample> eval;
+    std::vector<ReconstructionSample> reconstruction;
+    bool empty() const {
+        return ops.empty() && staleness.empty() && memory.empty() && train.empty() &&
+               eval.empty() && reconstruction.empty();
+    }
+};
+
+// How the model is cut into stages, for labelling charts.
+struct PipelineLayout {
+    std::vector<std::string> unitNames;     // e.g. "stem", "layer1.0", ..., "head"
+    std::vector<std::int32_t> stageOfUnit;  // stage index of each unit
+    std::vector<std::int64_t> delays;       // D_s per stage
+    std::vector<std::int64_t> stageParams;  // P_s: trainable floats per stage
+    std::string policy;                     // "latest" | "stash" | "ema"
+    std::string schedule;                   // "layerpipe" | "gpipe"
+    std::int32_t stages() const { return static_cast<std::int32_t>(delays.size()); }
+};
+
+}  // namespace lp::core::telemetry

@@ -1,0 +1,87 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/telemetry/recorder.hpp"
+
+#include <utility>
+
+#include "core/error.hpp"
+
+namespace lp::core::telemetry {
+
+namespace {
+
+template <typename T>
+void moveAppend(std::vector<T>& dst, std::vector<T>& src) {
+    dst.insert(dst.end(), src.begin(), src.end());
+    src.clear();
+}
+
+}  // namespace
+
+Recorder::Recorder(std::int32_t stages, bool opEvents)
+    : opEvents_(opEvents), start_(std::chrono::steady_clock::now()) {
+    LP_EXPECTS(stages >= 1, "recorder needs at least one stage");
+    for (std::int32_t s = 0; s < stages; ++s) {
+        stages_.push_back(std::make_unique<StageBuffer>());
+    }
+}
+
+double Recorder::nowUs() const {
+    return std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - start_)
+        .count();
+}
+
+void Recorder::restartClock() { start_ = std::chrono::steady_clock::now(); }
+
+void Recorder::op(const OpEvent& e) {
+    if (!recordsOps()) {
+        return;
+    }
+    StageBuffer& b = *stages_.at(static_cast<std::size_t>(e.stage));
+    const std::lock_guard lock(b.mutex);
+    b.ops.push_back(e);
+}
+
+void Recorder::staleness(const StalenessSample& s) {
+    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
+    const std::lock_guard lock(b.mutex);
+    b.staleness.push_back(s);
+}
+
+void Recorder::memory(const MemorySample& s) {
+    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
+    const std::lock_guard lock(b.mutex);
+    b.memory.push_back(s);
+}
+
+void Recorder::reconstruction(const ReconstructionSample& s) {
+    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
+    const std::lock_guard lock(b.mutex);
+    b.reconstruction.push_back(s);
+}
+
+void Recorder::train(const TrainSample& s) {
+    const std::lock_guard lock(globalMutex_);
+    train_.push_back(s);
+}
+
+void Recorder::eval(const EvalSample& s) {
+    const std::lock_guard lock(globalMutex_);
+    eval_.push_back(s);
+}
+
+TelemetryBatch Recorder::drain() {
+    TelemetryBatch out;
+    for (auto& b : stages_) {
+        const std::lock_guard lock(b->mutex);
+        moveAppend(out.ops, b->ops);
+        moveAppend(out.staleness, b->staleness);
+        moveAppend(out.memory, b->memory);
+        moveAppend(out.reconstruction, b->reconstruction);
+    }
+    const std::lock_guard lock(globalMutex_);
+    out.train = std::exchange(train_, {});
+    out.eval = std::exchange(eval_, {});
+    return out;
+}
+
+}  // namespace lp::core::telemetry

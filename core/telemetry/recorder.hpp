@@ -1,0 +1,56 @@
+// Recorder: collects telemetry from the stages while they run and hands it out in batches
+// (DESIGN.md section 6). Each stage appends to its own buffer, so stages never contend with each
+// other; the per-buffer mutex is only ever contended by drain(), which a reader calls at ~30 Hz.
+// Thread-safe.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "core/telemetry/events.hpp"
+
+namespace lp::core::telemetry {
+
+class Recorder {
+public:
+    explicit Recorder(std::int32_t stages, bool opEvents = true);
+
+    // Microseconds since construction (or the last restartClock()).
+    double nowUs() const;
+    void restartClock();
+    bool recordsOps() const { return opEvents_.load(std::memory_order_relaxed); }
+    void setRecordsOps(bool on) { opEvents_.store(on, std::memory_order_relaxed); }
+
+    // Called by the stage's own executor (one caller per stage at a time).
+    void op(const OpEvent& e);
+    void staleness(const StalenessSample& s);
+    void memory(const MemorySample& s);
+    void reconstruction(const ReconstructionSample& s);
+    // Called by whoever finishes a minibatch or an evaluation.
+    void train(const TrainSample& s);
+    void eval(const EvalSample& s);
+
+    // Everything recorded since the last drain; ops ordered by stage, then recording order.
+    TelemetryBatch drain();
+
+private:
+    struct StageBuffer {
+        std::mutex mutex;
+        std::vector<OpEvent> ops;
+        std::vector<StalenessSample> staleness;
+        std::vector<MemorySample> memory;
+        std::vector<ReconstructionSample> reconstruction;
+    };
+    std::vector<std::unique_ptr<StageBuffer>> stages_;
+    std::mutex globalMutex_;
+    std::vector<TrainSample> train_;
+    std::vector<EvalSample> eval_;
+    std::atomic<bool> opEvents_;
+    std::chrono::steady_clock::time_point start_;
+};
+
+}  // namespace lp::core::telemetry

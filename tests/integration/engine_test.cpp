@@ -1,0 +1,366 @@
+// The pipelined engine against its oracles (DESIGN.md section 4): the ReferenceRunner to the bit
+// for every K, policy and thread count; an independent delayed-SGD simulation for exact stashing;
+// plain sequential SGD for K = 1 and all-zero delays.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <oneapi/tbb/global_control.h>
+#include <stdexcept>
+
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+#include "core/pipeline/engine.hpp"
+#include "core/pipeline/runner.hpp"
+#include "core/tensor/rng.hpp"
+
+namespace lp::core::pipeline {
+namespace {
+
+constexpr std::int64_t kBatch = 8;
+
+model::ResNetSpec tinySpec() {
+    return {.width = 4, .inChannels = 3, .inSize = 8, .classes = 4};
+}
+
+// Learnable toy data: the label is the quadrant holding a bright blob. Pure in (epoch, index).
+MiniBatch tinyBatch(std::int64_t epoch, std::int64_t index) {
+    Rng rng(Rng::derive(99, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(index)));
+    MiniBatch b{.images = Tensor(TensorShape{kBatch, 3, 8, 8}), .labels = {}};
+    for (std::int64_t n = 0; n < kBatch; ++n) {
+        const auto label = static_cast<std::int32_t>(rng.below(4));
+        b.labels.push_back(label);
+        for (std::int64_t c = 0; c < 3; ++c) {
+            for (std::int64_t h = 0; h < 8; ++h) {
+                for (std::int64_t w = 0; w < 8; ++w) {
+                    const bool hot = (h / 4) * 2 + (w / 4) == label;
+                    b.images.at(n, c, h, w) = (hot ? 1.0F : 0.0F) + 0.3F * rng.normal();
+                }
+            }
+        }
+    }
+    return b;
+}
+
+float lrOf(std::int64_t step) { return 0.05F * (1.0F + 0.1F * static_cast<float>(step % 3)); }
+
+PipelineSpec specFor(std::vector<std::int64_t> cuts, WeightPolicy policy) {
+    PipelineSpec s;
+    s.cuts = std::move(cuts);
+    s.policy = policy;
+    s.optimizer = {.momentum = 0.9F, .weightDecay = 5e-4F};
+    return s;
+}
+
+std::vector<std::int64_t> cutsFor(std::int64_t k) {
+    switch (k) {
+        case 1:
+            return {};
+        case 2:
+            return {5};
+        case 4:
+            return {3, 5, 7};
+        default:
+            return {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    }
+}
+
+struct RunResult {
+    model::ModelState state;
+    std::vector<float> losses;
+    std::vector<std::int64_t> staleness;
+};
+
+RunResult runPipeline(const PipelineSpec& spec, int threads, bool reference,
+                      std::int64_t minibatches = 7, std::int64_t epochs = 2) {
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    const model::ResNet& cnet = net;
+    auto recorder = std::make_unique<telemetry::Recorder>(
+        static_cast<std::int32_t>(spec.cuts.size() + 1));
+    PipelineCore core(cnet, init, spec, recorder.get());
+    RunResult r;
+    for (std::int64_t e = 0; e < epochs; ++e) {
+        if (reference) {
+            ReferenceRunner(core).runEpoch(e, minibatches, tinyBatch, lrOf, e * minibatches);
+        } else {
+            Engine engine(core, threads);
+            const auto out =
+                engine.runEpoch(e, minibatches, tinyBatch, lrOf, e * minibatches, 0);
+            EXPECT_TRUE(out.completed);
+        }
+    }
+    r.state = core.gather();
+    const telemetry::TelemetryBatch batch = recorder->drain();
+    for (const auto& t : batch.train) {
+        r.losses.push_back(t.loss);
+    }
+    for (const auto& s : batch.staleness) {
+        r.staleness.push_back(s.staleness);
+    }
+    return r;
+}
+
+bool sameBits(const AlignedBuffer& a, const AlignedBuffer& b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;
+}
+
+TEST(Engine, EqualsReferenceRunnerToTheBit) {
+    for (const std::int64_t k : {1, 2, 4, 10}) {
+        for (const WeightPolicy policy :
+             {WeightPolicy::Latest, WeightPolicy::Stash, WeightPolicy::Ema}) {
+            const PipelineSpec spec = specFor(cutsFor(k), policy);
+            const RunResult ref = runPipeline(spec, 1, true);
+            ASSERT_EQ(ref.losses.size(), 14U);
+            for (const int threads : {1, 2, 4}) {
+                const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                                                static_cast<std::size_t>(threads));
+                const RunResult eng = runPipeline(spec, threads, false);
+                EXPECT_EQ(eng.losses, ref.losses)
+                    << "K=" << k << " policy=" << toString(policy) << " threads=" << threads;
+                EXPECT_TRUE(sameBits(eng.state.weights, ref.state.weights))
+                    << "K=" << k << " policy=" << toString(policy) << " threads=" << threads;
+                EXPECT_TRUE(sameBits(eng.state.buffers, ref.state.buffers));
+            }
+        }
+    }
+}
+
+// Plain sequential SGD over the whole model: the oracle for K = 1 and for all-zero delays.
+model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatches) {
+    const model::ResNet net(tinySpec());
+    model::ModelState st = model::ModelState::create(net, 3);
+    const optim::Optimizer opt(spec.optimizer);
+    AlignedBuffer grads(net.weightCount());
+    AlignedBuffer state(opt.stateSize(net.weightCount()));
+    std::vector<model::UnitContext> ctxs;
+    for (std::int64_t j = 0; j < minibatches; ++j) {
+        const MiniBatch b = tinyBatch(0, j);
+        const Tensor logits = model::forwardUnits(net, 0, net.unitCount(), st.weights.span(),
+                                                  st.buffers.span(), b.images, ctxs,
+                                                  nn::Mode::Train);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
+        grads.fill(0.0F);
+        model::backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
+                             grads.span());
+        opt.step(st.weights.span(), grads.span(), state.span(), j + 1, lrOf(j));
+    }
+    return st;
+}
+
+TEST(Engine, OneStageAndZeroDelaysEqualSequentialSgd) {
+    const std::int64_t m = 6;
+    const model::ModelState seq = sequentialSgd(specFor({}, WeightPolicy::Stash), m);
+    const RunResult k1 = runPipeline(specFor({}, WeightPolicy::Stash), 2, false, m, 1);
+    EXPECT_TRUE(sameBits(k1.state.weights, seq.weights));
+    PipelineSpec zero = specFor({3, 5, 7}, WeightPolicy::Ema);
+    zero.delays = {0, 0, 0, 0};
+    const RunResult z = runPipeline(zero, 2, false, m, 1);
+    EXPECT_TRUE(sameBits(z.state.weights, seq.weights));
+    EXPECT_TRUE(std::all_of(z.staleness.begin(), z.staleness.end(),
+                            [](std::int64_t s) { return s == 0; }));
+}
+
+// Exact stashing: update j of stage s applies the gradient of minibatch j computed entirely at
+// the weights its forward saw, W_s^{j − min(j, D_s)} on every stage — an independent delayed-SGD
+// simulation that keeps every version of the model.
+TEST(Engine, StashAppliesTheExactGradientOfTheStashedVersion) {
+    const std::vector<std::int64_t> cuts{3, 6};
+    const PipelineSpec spec = specFor(cuts, WeightPolicy::Stash);
+    const std::int64_t m = 9;
+    const model::ResNet net(tinySpec());
+    const Partition part(static_cast<std::int64_t>(net.unitCount()), cuts);
+    const DelayPlan delays = DelayPlan::layerPipeDefault(3);  // (4, 2, 0)
+    std::vector<model::ModelState> versions{model::ModelState::create(net, 3)};
+    const optim::Optimizer opt(spec.optimizer);
+    AlignedBuffer state(opt.stateSize(net.weightCount()));
+    AlignedBuffer grads(net.weightCount());
+    AlignedBuffer forwardWeights(net.weightCount());
+    AlignedBuffer scratchBuffers(net.bufferCount());
+    std::vector<model::UnitContext> ctxs;
+    for (std::int64_t j = 0; j < m; ++j) {
+        // The weights minibatch j's forward saw, stage by stage.
+        for (std::int64_t s = 0; s < 3; ++s) {
+            const auto& src = versions[static_cast<std::size_t>(j - std::min(j, delays.delay(s)))];
+            const std::size_t lo = net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
+            const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
+            std::memcpy(forwardWeights.data() + lo, src.weights.data() + lo,
+                        (hi - lo) * sizeof(float));
+        }
+        scratchBuffers = versions.back().buffers;
+        const MiniBatch b = tinyBatch(0, j);
+        const Tensor logits = model::forwardUnits(net, 0, net.unitCount(), forwardWeights.span(),
+                                                  scratchBuffers.span(), b.images, ctxs,
+                                                  nn::Mode::Train);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
+        grads.fill(0.0F);
+        model::backwardUnits(net, 0, net.unitCount(), forwardWeights.span(), loss.gradLogits,
+                             ctxs, grads.span());
+        model::ModelState next{.weights = versions.back().weights,
+                               .buffers = versions.back().buffers};
+        opt.step(next.weights.span(), grads.span(), state.span(), j + 1, lrOf(j));
+        versions.push_back(std::move(next));
+    }
+    const RunResult eng = runPipeline(spec, 2, false, m, 1);
+    EXPECT_TRUE(sameBits(eng.state.weights, versions.back().weights));
+    // Staleness: min(j, D_s) for update j of stage s (recorded per stage in order).
+    ASSERT_EQ(eng.staleness.size(), static_cast<std::size_t>(3 * m));
+    for (std::int64_t s = 0; s < 3; ++s) {
+        for (std::int64_t j = 0; j < m; ++j) {
+            EXPECT_EQ(eng.staleness[static_cast<std::size_t>(s * m + j)],
+                      std::min(j, delays.delay(s)));
+        }
+    }
+}
+
+TEST(Ema, ReconstructionIsExactForConstantUpdates) {
+    const std::size_t n = 70000;  // several parallel chunks
+    std::vector<float> w(n);
+    std::vector<float> d(n, 0.0F);
+    std::vector<std::vector<float>> history;
+    Rng rng(4);
+    for (float& x : w) {
+        x = rng.normal();
+    }
+    std::vector<float> step(n);
+    for (std::size_t i = 0; i < n; ++i) {
+        step[i] = 0.25F * static_cast<float>(i % 7) - 0.75F;  // exactly representable
+    }
+    const float beta = emaBeta(EmaBetaMode::Window, 4, 0.0F);  // 0.6
+    for (std::int64_t k = 1; k <= 6; ++k) {
+        history.push_back(w);
+        std::vector<float> next(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            next[i] = w[i] + step[i];
+        }
+        emaAccumulate(d, next, w, beta);
+        w = next;
+        for (std::int64_t m = 1; m <= std::min<std::int64_t>(k, 4); ++m) {
+            std::vector<float> out(n);
+            emaReconstruct(out, w, d, beta, k, m);
+            const auto& exact = history[static_cast<std::size_t>(k - m)];
+            double err = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                err = std::max(err, static_cast<double>(std::abs(out[i] - exact[i])));
+            }
+            EXPECT_LT(err, 1e-5) << "k=" << k << " m=" << m;
+        }
+    }
+}
+
+TEST(Ema, BetaModes) {
+    EXPECT_FLOAT_EQ(emaBeta(EmaBetaMode::Window, 6, 0.0F), 5.0F / 7.0F);
+    EXPECT_FLOAT_EQ(emaBeta(EmaBetaMode::Plain, 6, 0.0F), 6.0F / 7.0F);
+    EXPECT_FLOAT_EQ(emaBeta(EmaBetaMode::Fixed, 6, 0.3F), 0.3F);
+    EXPECT_FLOAT_EQ(emaBeta(EmaBetaMode::Window, 0, 0.0F), 0.0F);
+}
+
+TEST(Engine, EmaDiagnosticReportsReconstructionError) {
+    PipelineSpec spec = specFor({5}, WeightPolicy::Ema);
+    spec.diagnostic = true;
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    telemetry::Recorder rec(2);
+    PipelineCore core(net, init, spec, &rec);
+    Engine(core, 2).runEpoch(0, 8, tinyBatch, lrOf, 0, 0);
+    const auto batch = rec.drain();
+    ASSERT_FALSE(batch.reconstruction.empty());
+    for (const auto& r : batch.reconstruction) {
+        EXPECT_EQ(r.stage, 0);
+        EXPECT_GE(r.relativeError, 0.0F);
+        EXPECT_LT(r.relativeError, 0.5F);
+    }
+    // The shadow stash is reported apart from the EMA's history.
+    bool sawShadow = false;
+    for (const auto& m : batch.memory) {
+        sawShadow = sawShadow ||
+                    (m.category == telemetry::MemoryCategory::DiagnosticShadow && m.bytes > 0);
+    }
+    EXPECT_TRUE(sawShadow);
+}
+
+TEST(Engine, EveryLegalDelayVectorFinishes) {
+    Rng rng(17);
+    for (int trial = 0; trial < 12; ++trial) {
+        std::vector<std::int64_t> d(3);
+        for (auto& v : d) {
+            v = static_cast<std::int64_t>(rng.below(6));
+        }
+        std::sort(d.rbegin(), d.rend());
+        PipelineSpec spec = specFor({3, 6}, WeightPolicy::Stash);
+        spec.delays = d;
+        const RunResult r = runPipeline(spec, 2, false, 5, 1);
+        EXPECT_EQ(r.losses.size(), 5U);
+    }
+    PipelineSpec bad = specFor({3, 6}, WeightPolicy::Stash);
+    bad.delays = {1, 2, 0};
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    EXPECT_THROW(PipelineCore(net, init, bad, nullptr), InputError);
+}
+
+TEST(Engine, GPipeHasNoStalenessAndTheExpectedBubbles) {
+    PipelineSpec spec = specFor({3, 5, 7}, WeightPolicy::Latest);
+    spec.schedule = ScheduleKind::GPipe;
+    spec.microBatches = 4;
+    const RunResult eng = runPipeline(spec, 2, false, 3, 1);
+    const RunResult ref = runPipeline(spec, 1, true, 3, 1);
+    EXPECT_EQ(eng.losses, ref.losses);
+    EXPECT_TRUE(sameBits(eng.state.weights, ref.state.weights));
+    EXPECT_TRUE(std::all_of(eng.staleness.begin(), eng.staleness.end(),
+                            [](std::int64_t s) { return s == 0; }));
+    // Per minibatch 2(M + K − 1) ticks, of which each stage is busy 2M: idle (K−1)/(M+K−1).
+    const auto plan = epochPlan(DelayPlan::custom(4, {0, 0, 0, 0}), ScheduleKind::GPipe, 1, 4);
+    EXPECT_EQ(plan[0].back().tick + 1, 2 * (4 + 4 - 1));
+}
+
+TEST(Engine, StageExceptionSurfacesAndEngineStaysUsable) {
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    PipelineCore core(net, init, specFor({3, 5, 7}, WeightPolicy::Stash), nullptr);
+    Engine engine(core, 2);
+    const BatchSource failing = [](std::int64_t e, std::int64_t i) {
+        if (i == 3) {
+            throw InputError("dataset file is corrupt at batch 3");
+        }
+        return tinyBatch(e, i);
+    };
+    EXPECT_THROW(engine.runEpoch(0, 6, failing, lrOf, 0, 0), InputError);
+    const auto again = engine.runEpoch(0, 6, tinyBatch, lrOf, 0, 0);
+    EXPECT_TRUE(again.completed);
+}
+
+TEST(Engine, StoppingMidEpochLeavesItRestartable) {
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    PipelineCore core(net, init, specFor({3, 5, 7}, WeightPolicy::Ema), nullptr);
+    Engine engine(core, 2);
+    // Step 4 ticks at a time, stop after 12.
+    const auto stepped = engine.runEpoch(0, 10, tinyBatch, lrOf, 0, 0, [](std::int64_t done) {
+        const std::int64_t next = done < 0 ? 3 : done + 4;
+        return next > 12 ? -1 : next;
+    });
+    EXPECT_FALSE(stepped.completed);
+    const auto full = engine.runEpoch(1, 10, tinyBatch, lrOf, 10, 0);
+    EXPECT_TRUE(full.completed);
+    EXPECT_EQ(full.stats.minibatches, 10);
+}
+
+TEST(Engine, SteppingByTicksGivesTheSameBitsAsRunning) {
+    const PipelineSpec spec = specFor({3, 5, 7}, WeightPolicy::Stash);
+    const model::ResNet net(tinySpec());
+    const model::ModelState init = model::ModelState::create(net, 3);
+    PipelineCore core(net, init, spec, nullptr);
+    Engine engine(core, 2);
+    const auto out = engine.runEpoch(0, 7, tinyBatch, lrOf, 0, 0, [](std::int64_t done) {
+        return done < 0 ? 0 : done + 1;  // one tick at a time
+    });
+    EXPECT_TRUE(out.completed);
+    const RunResult ref = runPipeline(spec, 1, true, 7, 1);
+    EXPECT_TRUE(sameBits(core.gather().weights, ref.state.weights));
+}
+
+}  // namespace
+}  // namespace lp::core::pipeline

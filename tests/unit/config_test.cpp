@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/io/config.hpp"
+
+#include "core/error.hpp"
+
+#include <nlohmann/json.hpp>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <initializer_list>
+#include <string>
+
+namespace lp::core::io {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+template <typename F>
+std::string expectInputError(F&& f, std::initializer_list<std::string> fragments) {
+    try {
+        f();
+    } catch (const InputError& e) {
+        std::string what = e.what();
+        for (const std::string& fragment : fragments) {
+            EXPECT_NE(what.find(fragment), std::string::npos)
+                << "message: " << what << "\nmissing: " << fragment;
+        }
+        return what;
+    }
+    ADD_FAILURE() << "no InputError thrown";
+    return {};
+}
+
+void expectRejected(const std::string& doc, std::initializer_list<std::string> fragments) {
+    SCOPED_TRACE(doc);
+    expectInputError([&] { parseConfig(json::parse(doc)); }, fragments);
+}
+
+// Every field away from its default.
+ExperimentConfig everythingSet() {
+    ExperimentConfig c;
+    c.name = "lesson 3: delays";
+    c.description = "stash vs \"ema\"\nsecond line";
+    c.model = {.arch = "resnet34",
+               .width = 16,
+               .stem = "imagenet",
+               .inputChannels = 1,
+               .inputSize = 28,
+               .classes = 10};
+    c.data = {.dataset = "fashion-mnist",
+              .path = "/usr/share/datasets/fashion-mnist",
+              .augment = false,
+              .trainLimit = 1000,
+              .testLimit = 200,
+              .syntheticTrain = 64,
+              .syntheticTest = 32};
+    c.optimizer = {.kind = "adamw",
+                   .lr = 3e-4,
+                   .momentum = 0.8,
+                   .dampening = 0.1,
+                   .nesterov = false,
+                   .weightDecay = 0.01,
+                   .beta1 = 0.85,
+                   .beta2 = 0.995,
+                   .eps = 1e-7};
+    c.schedule = {
+        .kind = "step", .warmupEpochs = 0.5, .stepEpochs = 7, .gamma = 0.3, .minLr = 1e-5};
+    c.training = {.epochs = 12,
+                  .batchSize = 64,
+                  .seed = 18446744073709551615ULL,
+                  .threads = 4,
+                  .maxSteps = 9};
+    c.pipeline = {.cuts = {3, 6, 12},
+                  .delays = {6, 4, 2, 0},
+                  .policy = "ema",
+                  .emaBeta = "fixed",
+                  .emaBetaValue = 0.95,
+                  .schedule = "gpipe",
+                  .microBatches = 8,
+                  .diagnosticStash = true,
+                  .telemetry = false};
+    return c;
+}
+
+TEST(Config, DefaultsParseFromEmptyObject) {
+    EXPECT_EQ(parseConfig(json::object()), ExperimentConfig{});
+    const ExperimentConfig partial = parseConfig(
+        json::parse(R"({"model": {"width": 16}, "training": {"batchSize": 64, "epochs": 3.0}})"));
+    ExperimentConfig expected;
+    expected.model.width = 16;
+    expected.training.batchSize = 64;
+    expected.training.epochs = 3;
+    EXPECT_EQ(partial, expected);
+    validate(ExperimentConfig{});
+}
+
+TEST(Config, RoundTripsEveryFieldThroughJson) {
+    const ExperimentConfig c = everythingSet();
+    const json doc = toJson(c);
+    EXPECT_EQ(doc.at("training").at("batchSize"), 64);
+    EXPECT_EQ(doc.at("pipeline").at("cuts"), json::parse("[3, 6, 12]"));
+    EXPECT_EQ(parseConfig(doc), c);
+    EXPECT_EQ(parseConfig(json::parse(doc.dump(4))), c);  // through text, doubles included
+    EXPECT_EQ(parseConfig(toJson(ExperimentConfig{})), ExperimentConfig{});
+}
+
+TEST(Config, SaveAndLoadRoundTripThroughAFile) {
+    const fs::path path = fs::temp_directory_path() / concat("lp_config_", ::getpid(), ".json");
+    const ExperimentConfig c = everythingSet();
+    saveConfig(path, c);
+    EXPECT_EQ(loadConfig(path), c);
+    fs::remove(path);
+}
+
+TEST(Config, UnknownKeysAreRejectedWithTheAllowedOnes) {
+    expectRejected(R"({"model": {"widht": 16}})",
+                   {"unknown key 'model.widht'", "(allowed: arch, width, stem, inputChannels"});
+    expectRejected(R"({"trainer": {}})",
+                   {"unknown key 'trainer'", "allowed: name, description, model, data"});
+    expectRejected(R"({"pipeline": {"delay": [0]}})", {"'pipeline.delay'", "delays"});
+}
+
+TEST(Config, WrongTypesNameTheKeyPath) {
+    expectRejected(R"({"training": {"epochs": "3"}})",
+                   {"'training.epochs' must be an integer, got string"});
+    expectRejected(R"({"training": {"epochs": 2.5}})",
+                   {"'training.epochs' must be an integer, got 2.5"});
+    expectRejected(R"({"optimizer": {"lr": true}})",
+                   {"'optimizer.lr' must be a number, got boolean"});
+    expectRejected(R"({"data": {"augment": 1}})", {"'data.augment' must be a boolean, got number"});
+    expectRejected(R"({"name": 7})", {"'name' must be a string, got number"});
+    expectRejected(R"({"model": [1]})", {"'model' must be an object, got array"});
+    expectRejected(R"({"pipeline": {"cuts": [3, "6"]}})",
+                   {"'pipeline.cuts[1]' must be an integer, got string"});
+    expectRejected(R"({"training": {"seed": -1}})",
+                   {"'training.seed' must be a non-negative integer, got -1"});
+    expectRejected("[]", {"must be a JSON object, got array"});
+}
+
+TEST(Config, OutOfRangeValuesNameTheRange) {
+    expectRejected(R"({"optimizer": {"lr": -0.1}})",
+                   {"'optimizer.lr' must be in (0, 10], got -0.1"});
+    expectRejected(R"({"model": {"width": 0}})", {"'model.width' must be in [1, 256], got 0"});
+    expectRejected(R"({"model": {"classes": 1}})",
+                   {"'model.classes' must be 0 or in [2, 100000], got 1"});
+    expectRejected(R"({"pipeline": {"emaBetaValue": 1.0}})",
+                   {"'pipeline.emaBetaValue' must be in [0, 1), got 1"});
+    expectRejected(R"({"training": {"batchSize": 18446744073709551615}})",
+                   {"'training.batchSize' must be in [1, 4096], got 18446744073709551615"});
+    expectRejected(R"({"name": ""})", {"'name' must not be empty"});
+}
+
+TEST(Config, BadEnumsListTheAllowedValues) {
+    expectRejected(R"({"model": {"arch": "resnet50"}})",
+                   {"'model.arch' must be one of resnet10, resnet18, resnet34, got 'resnet50'"});
+    expectRejected(R"({"pipeline": {"policy": "Stash"}})",
+                   {"'pipeline.policy' must be one of latest, stash, ema, got 'Stash'"});
+    expectRejected(R"({"data": {"dataset": "imagenet"}})",
+                   {"'data.dataset' must be one of auto, cifar100, cifar10, fashion-mnist"});
+}
+
+TEST(Config, PipelineRulesExplainThemselves) {
+    expectRejected(R"({"pipeline": {"cuts": [6, 3]}})",
+                   {"'pipeline.cuts' must be strictly increasing, got [6, 3]"});
+    expectRejected(R"({"pipeline": {"cuts": [0]}})", {"'pipeline.cuts[0]' must be in [1, 17]"});
+    expectRejected(R"({"pipeline": {"cuts": [3, 10]}})",
+                   {"'pipeline.cuts' must lie within 1..9 (resnet18 has 10 units"});
+    parseConfig(json::parse(R"({"model": {"arch": "resnet34"}, "pipeline": {"cuts": [3, 10]}})"));
+    expectRejected(R"({"pipeline": {"cuts": [3, 6], "delays": [4, 0]}})",
+                   {"'pipeline.delays' must have one entry per stage (3 stages", "got 2 entries"});
+    expectRejected(R"({"pipeline": {"cuts": [3, 6], "delays": [2, 4, 0]}})",
+                   {"'pipeline.delays' must be non-increasing", "deadlocks", "[2, 4, 0]"});
+    expectRejected(R"({"pipeline": {"cuts": [3], "delays": [2, -1]}})",
+                   {"'pipeline.delays[1]' must be in [0, 256], got -1"});
+    expectRejected(R"({"pipeline": {"schedule": "gpipe", "microBatches": 16},
+                       "training": {"batchSize": 8}})",
+                   {"'pipeline.microBatches' must not exceed training.batchSize (8)"});
+    const ExperimentConfig ok =
+        parseConfig(json::parse(R"({"pipeline": {"cuts": [3, 6, 9], "delays": [8, 6, 4, 0]}})"));
+    EXPECT_EQ(ok.pipeline.delays.size(), 4U);
+}
+
+TEST(Config, CrossFieldOptimizerRules) {
+    expectRejected(R"({"optimizer": {"lr": 0.01}, "schedule": {"minLr": 0.1}})",
+                   {"'schedule.minLr' must not exceed optimizer.lr (0.01), got 0.1"});
+    expectRejected(R"({"optimizer": {"nesterov": true, "momentum": 0}})",
+                   {"'optimizer.nesterov' needs optimizer.momentum > 0"});
+    parseConfig(json::parse(R"({"optimizer": {"nesterov": true}})"));
+}
+
+TEST(Config, LoadConfigNamesTheFileAndPosition) {
+    const fs::path path = fs::temp_directory_path() / concat("lp_config_bad_", ::getpid(), ".json");
+    const auto writeText = [&](const std::string& text) {
+        std::ofstream(path) << text;
+    };
+
+    writeText("{\n  \"model\": {\n    \"width\": 16,\n  }\n}\n");
+    expectInputError([&] { loadConfig(path); }, {path.string(), "invalid JSON", "line 4"});
+
+    writeText(R"({"training": {"epochs": 3, "epochs": 5}})");
+    expectInputError([&] { loadConfig(path); }, {path.string(), "duplicate key 'training.epochs'"});
+
+    writeText(R"({"training": {"epochs": 0}})");
+    expectInputError([&] { loadConfig(path); },
+                     {path.string(), "'training.epochs' must be in [1, 10000], got 0"});
+    fs::remove(path);
+
+    expectInputError([&] { loadConfig(path); }, {path.string(), "No such file or directory"});
+}
+
+TEST(Config, ApplyOverrideSetsOneFieldWithTheSameChecks) {
+    ExperimentConfig c;
+    applyOverride(c, "training.epochs", "3");
+    applyOverride(c, "optimizer.lr", " 0.05 ");
+    applyOverride(c, "data.augment", "false");
+    applyOverride(c, "training.seed", "18446744073709551615");
+    applyOverride(c, "pipeline.cuts", "3,6");
+    applyOverride(c, "pipeline.delays", "[4, 2, 0]");
+    applyOverride(c, "name", "quick");
+    applyOverride(c, "pipeline.policy", "ema");
+    EXPECT_EQ(c.training.epochs, 3);
+    EXPECT_EQ(c.optimizer.lr, 0.05);
+    EXPECT_FALSE(c.data.augment);
+    EXPECT_EQ(c.training.seed, 18446744073709551615ULL);
+    EXPECT_EQ(c.pipeline.cuts, (std::vector<std::int64_t>{3, 6}));
+    EXPECT_EQ(c.pipeline.delays, (std::vector<std::int64_t>{4, 2, 0}));
+    EXPECT_EQ(c.name, "quick");
+    validate(c);
+    applyOverride(c, "pipeline.delays", "");
+    EXPECT_TRUE(c.pipeline.delays.empty());
+
+    const ExperimentConfig before = c;
+    expectInputError([&] { applyOverride(c, "training.epoch", "3"); },
+                     {"unknown key 'training.epoch'", "allowed: epochs, batchSize"});
+    expectInputError([&] { applyOverride(c, "trainin.epochs", "3"); },
+                     {"unknown key 'trainin.epochs'"});
+    expectInputError([&] { applyOverride(c, "training", "3"); }, {"'training' is a section"});
+    expectInputError([&] { applyOverride(c, "training.epochs", "three"); },
+                     {"'training.epochs' must be an integer, got 'three'"});
+    expectInputError([&] { applyOverride(c, "training.epochs", "0"); },
+                     {"'training.epochs' must be in [1, 10000], got 0"});
+    expectInputError([&] { applyOverride(c, "optimizer.lr", "nan"); },
+                     {"'optimizer.lr' must be a number, got 'nan'"});
+    expectInputError([&] { applyOverride(c, "data.augment", "yes please"); },
+                     {"'data.augment' must be true or false"});
+    expectInputError([&] { applyOverride(c, "model.arch", "vgg"); },
+                     {"'model.arch' must be one of resnet10, resnet18, resnet34, got 'vgg'"});
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,"); },
+                     {"'pipeline.cuts' must be a list of integers, e.g. 3,6, got '3,'"});
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,x"); }, {"'pipeline.cuts'"});
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "[3, 2.5]"); },
+                     {"'pipeline.cuts[1]' must be an integer, got 2.5"});
+    expectInputError([&] { applyOverride(c, "pipeline.delays", "0,2"); },
+                     {"'pipeline.delays' must be non-increasing"});
+    EXPECT_EQ(c, before);  // every rejected override left the config as it was
+}
+
+}  // namespace
+}  // namespace lp::core::io

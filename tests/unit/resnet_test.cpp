@@ -1,0 +1,224 @@
+// ResNet builder: parameter counts, names, shapes, the BasicBlock's gradients, and the proof that
+// the whole backward chain is right (a small ResNet-18 overfits a fixed batch).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/model/resnet.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+#include "core/optim/optimizer.hpp"
+#include "tests/support/grad_check.hpp"
+
+namespace lp::core::model {
+namespace {
+
+std::size_t countParams(const ResNet& net, nn::ParamKind kind) {
+    std::size_t n = 0;
+    for (const ModelParam& p : net.params()) {
+        if (p.kind == kind) {
+            n += static_cast<std::size_t>(p.shape.numel());
+        }
+    }
+    return n;
+}
+
+TEST(ResNet, Cifar18ParameterCountsMatchTorchvision) {
+    const ResNet r100(ResNetSpec{.classes = 100});
+    EXPECT_EQ(r100.weightCount(), 11220132U);
+    EXPECT_EQ(countParams(r100, nn::ParamKind::Weight), 11220132U);
+    const ResNet r10(ResNetSpec{.classes = 10});
+    EXPECT_EQ(r10.weightCount(), 11173962U);
+}
+
+TEST(ResNet, HasTenUnitsWithTorchvisionNames) {
+    const ResNet net(ResNetSpec{.width = 8, .classes = 10});
+    ASSERT_EQ(net.unitCount(), 10U);
+    const std::vector<std::string> expected{"stem",     "layer1.0", "layer1.1", "layer2.0",
+                                            "layer2.1", "layer3.0", "layer3.1", "layer4.0",
+                                            "layer4.1", "head"};
+    EXPECT_EQ(net.unitNames(), expected);
+    auto has = [&](const std::string& name) {
+        return std::any_of(net.params().begin(), net.params().end(),
+                           [&](const ModelParam& p) { return p.name == name; });
+    };
+    for (const char* name :
+         {"conv1.weight", "bn1.running_mean", "bn1.num_batches_tracked", "layer1.0.conv2.weight",
+          "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "fc.weight",
+          "fc.bias"}) {
+        EXPECT_TRUE(has(name)) << name;
+    }
+    EXPECT_FALSE(has("layer1.0.downsample.0.weight"));
+    // torchvision state_dict order inside a unit: conv1, bn1.*, conv2, bn2.*, downsample.*
+    const auto& p = net.unit(3).params();
+    EXPECT_EQ(p.front().name, "layer2.0.conv1.weight");
+    EXPECT_EQ(p.back().name, "layer2.0.downsample.1.num_batches_tracked");
+}
+
+TEST(ResNet, OutputShapesForCifarAndFashionMnist) {
+    for (const auto& [channels, size] : {std::pair<std::int64_t, std::int64_t>{3, 32}, {1, 28}}) {
+        const ResNet net(ResNetSpec{.width = 8, .inChannels = channels, .inSize = size,
+                                    .classes = 10});
+        ModelState st = ModelState::create(net, 1);
+        std::vector<UnitContext> ctxs;
+        const Tensor x = testing::randomTensor(net.inputShape(1), 3);
+        const Tensor y = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
+                                      st.buffers.span(), x, ctxs, nn::Mode::Eval);
+        EXPECT_EQ(y.shape(), (TensorShape{1, 10}));
+    }
+    const ResNet full(ResNetSpec{.classes = 100});
+    EXPECT_EQ(full.unit(0).outputShape(), (TensorShape{1, 64, 32, 32}));
+    EXPECT_EQ(full.unit(8).outputShape(), (TensorShape{1, 512, 4, 4}));
+    EXPECT_EQ(full.unit(9).outputShape(), (TensorShape{1, 100}));
+    const ResNet imagenet(ResNetSpec{.width = 8, .inSize = 64, .classes = 10,
+                                     .stem = Stem::ImageNet});
+    EXPECT_EQ(imagenet.unit(0).outputShape(), (TensorShape{1, 8, 16, 16}));
+}
+
+TEST(ResNet, BlockCountsGiveTheFamily) {
+    EXPECT_EQ(ResNet(ResNetSpec{.width = 8, .blocks = *blocksForArch("resnet10")}).unitCount(),
+              6U);
+    EXPECT_EQ(ResNet(ResNetSpec{.width = 8, .blocks = *blocksForArch("resnet34")}).unitCount(),
+              18U);
+    EXPECT_FALSE(blocksForArch("resnet50").has_value());
+    EXPECT_THROW(ResNet(ResNetSpec{.width = 0}), InputError);
+}
+
+TEST(ResNet, InitialisationIsTorchvisionLike) {
+    const ResNet net(ResNetSpec{.width = 32, .classes = 10});
+    const ModelState st = ModelState::create(net, 5);
+    for (const ModelParam& p : net.params()) {
+        const float* v = p.kind == nn::ParamKind::Weight ? st.weights.data() + p.offset
+                                                         : st.buffers.data() + p.offset;
+        const auto n = static_cast<std::size_t>(p.shape.numel());
+        if (p.name == "layer3.0.conv2.weight") {  // Kaiming normal, fan_out = 128·9
+            double s2 = 0.0;
+            for (std::size_t i = 0; i < n; ++i) {
+                s2 += static_cast<double>(v[i]) * static_cast<double>(v[i]);
+            }
+            EXPECT_NEAR(std::sqrt(s2 / static_cast<double>(n)), std::sqrt(2.0 / (128.0 * 9.0)),
+                        2e-3);
+        }
+        if (p.name == "layer1.0.bn1.weight" || p.name == "bn1.running_var") {
+            EXPECT_TRUE(std::all_of(v, v + n, [](float x) { return x == 1.0F; })) << p.name;
+        }
+        if (p.name == "layer1.0.bn1.bias" || p.name == "bn1.running_mean") {
+            EXPECT_TRUE(std::all_of(v, v + n, [](float x) { return x == 0.0F; })) << p.name;
+        }
+        if (p.name == "fc.weight") {  // U(-1/sqrt(256), 1/sqrt(256))
+            const float bound = 1.0F / std::sqrt(256.0F);
+            EXPECT_TRUE(std::all_of(v, v + n, [&](float x) { return std::abs(x) <= bound; }));
+        }
+    }
+    // Same seed, same bits; another seed, other weights.
+    const ModelState again = ModelState::create(net, 5);
+    EXPECT_TRUE(std::equal(st.weights.span().begin(), st.weights.span().end(),
+                           again.weights.span().begin()));
+    const ModelState other = ModelState::create(net, 6);
+    EXPECT_NE(st.weights[100], other.weights[100]);
+}
+
+// Gradient check of one unit as a pure function of (x, weights), BN in training mode.
+testing::GradCheckTarget unitTarget(const Unit& unit, std::vector<float> buffers) {
+    struct State {
+        std::vector<float> initial;
+        std::vector<float> live;
+        std::vector<float> weights;
+        UnitContext ctx;
+    };
+    auto st = std::make_shared<State>();
+    st->initial = std::move(buffers);
+    testing::GradCheckTarget t;
+    t.forward = [&unit, st](const Tensor& x, std::span<const float> w) {
+        st->live = st->initial;
+        st->weights.assign(w.begin(), w.end());
+        return unit.forward(st->weights, st->live, x, st->ctx, nn::Mode::Train);
+    };
+    t.backward = [&unit, st](const Tensor& dy, std::span<float> gw) {
+        return unit.backward(st->weights, dy, st->ctx, gw);
+    };
+    return t;
+}
+
+// A whole block in float: the projected loss sums hundreds of outputs, each rounded to float, so
+// with h = 1e-3 the central difference carries ~1e-3 of rounding noise; h = 1e-2 keeps it well
+// under the tolerance. A weight perturbation moves every BN-normalised value of its channel, so
+// with ReLUs near zero some kink is almost always straddled; shifting every BN's β by +8 keeps all
+// ReLU inputs positive, which checks the block's wiring (both branches, the BN coupling across
+// the batch) exactly. ReLU's own kink handling is checked in its layer test.
+const testing::GradCheckOptions kBlockCheck{.h = 1e-2, .rtol = 1e-2, .atol = 1e-3};
+
+void liftBatchNormBias(const Unit& unit, std::vector<float>& w) {
+    for (const UnitParam& p : unit.params()) {
+        const std::string& n = p.name;
+        if (n.ends_with("bn1.bias") || n.ends_with("bn2.bias") ||
+            n.ends_with("downsample.1.bias")) {
+            for (std::int64_t i = 0; i < p.shape.numel(); ++i) {
+                w[p.offset + static_cast<std::size_t>(i)] = 8.0F;
+            }
+        }
+    }
+}
+
+TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithDownsample) {
+    const BasicBlock block("layer2.0", TensorShape{1, 3, 6, 6}, 4, 2);
+    ASSERT_TRUE(block.hasDownsample());
+    std::vector<float> w(block.weightCount());
+    std::vector<float> b(block.bufferCount());
+    Rng rng(11);
+    block.init(w, b, rng);
+    liftBatchNormBias(block, w);
+    const Tensor x = testing::randomTensor(TensorShape{3, 3, 6, 6}, 12);
+    testing::expectGradientsMatch(unitTarget(block, b), x, w, 13, kBlockCheck);
+}
+
+TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithIdentityShortcut) {
+    const BasicBlock block("layer1.0", TensorShape{1, 4, 5, 5}, 4, 1);
+    ASSERT_FALSE(block.hasDownsample());
+    std::vector<float> w(block.weightCount());
+    std::vector<float> b(block.bufferCount());
+    Rng rng(21);
+    block.init(w, b, rng);
+    liftBatchNormBias(block, w);
+    const Tensor x = testing::randomTensor(TensorShape{2, 4, 5, 5}, 22);
+    testing::expectGradientsMatch(unitTarget(block, b), x, w, 23, kBlockCheck);
+}
+
+// The whole backward chain: a width-8 ResNet-18 memorises a fixed batch of 64 images.
+TEST(ResNet, Width8OverfitsAFixedBatch) {
+    const ResNet net(ResNetSpec{.width = 8, .inChannels = 3, .inSize = 16, .classes = 10});
+    ModelState st = ModelState::create(net, 7);
+    const std::int64_t n = 64;
+    Tensor x(net.inputShape(n));
+    std::vector<std::int32_t> labels(static_cast<std::size_t>(n));
+    Rng rng(8);
+    for (std::int64_t i = 0; i < n; ++i) {
+        labels[static_cast<std::size_t>(i)] = static_cast<std::int32_t>(i % 10);
+    }
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+        x[i] = rng.normal();
+    }
+    const optim::Optimizer opt(optim::OptimizerConfig{.momentum = 0.9F, .weightDecay = 0.0F});
+    AlignedBuffer grads(net.weightCount());
+    AlignedBuffer state(opt.stateSize(net.weightCount()));
+    std::vector<UnitContext> ctxs;
+    double accuracy = 0.0;
+    for (std::int64_t step = 1; step <= 300 && accuracy < 1.0; ++step) {
+        const Tensor logits = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
+                                           st.buffers.span(), x, ctxs, nn::Mode::Train);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, labels);
+        ASSERT_TRUE(std::isfinite(loss.loss));
+        accuracy = static_cast<double>(loss.correct) / static_cast<double>(n);
+        grads.fill(0.0F);
+        backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
+                      grads.span());
+        opt.step(st.weights.span(), grads.span(), state.span(), step, 0.05F);
+    }
+    EXPECT_GT(accuracy, 0.95);
+}
+
+}  // namespace
+}  // namespace lp::core::model
