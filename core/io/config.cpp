@@ -411,10 +411,9 @@ void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
 
 // ---- whole documents ----
 
+// ResNet units: the stem, 4, 8 or 16 BasicBlocks, the head.
 std::int64_t unitsOf(const std::string& arch) {
-    return arch == "resnet10"   ? 6
-           : arch == "resnet34" ? 18
-                                : 10;  // stem + 4, 16 or 8 blocks + head
+    return arch == "resnet10" ? 6 : (arch == "resnet34" ? 18 : 10);
 }
 
 // nlohmann keeps the last of two equal keys silently; in a hand-edited config that hides a typo'd

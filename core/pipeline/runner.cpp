@@ -167,15 +167,19 @@ bool PipelineCore::ready(std::int64_t s, const ExecOp& op) const {
 MiniBatch PipelineCore::microBatch(std::int64_t unit, bool labelsOnly) {
     const std::int64_t j = unit / micro_;
     const std::int64_t i = unit % micro_;
-    const std::lock_guard lock(batchMutex_);
+    std::unique_lock lock(batchMutex_);
     auto it = batches_.find(j);
     if (it == batches_.end()) {
+        // Load without holding the lock: the source may wait on a oneTBB task (the prefetcher),
+        // and a waiting thread may pick up another stage's op that needs this mutex.
+        lock.unlock();
         MiniBatch b = source_(epoch_, j);
         const auto n = static_cast<std::int64_t>(b.labels.size());
         if (n % micro_ != 0) {
             throw InputError(concat("batch size ", n, " must be divisible by the ", micro_,
                                     " GPipe micro-batches"));
         }
+        lock.lock();
         it = batches_.emplace(j, PendingBatch{std::move(b), micro_}).first;
     }
     const MiniBatch& b = it->second.batch;

@@ -410,6 +410,7 @@ void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
 void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, const fs::path& file) {
     const std::int32_t tracks = trackCount(layout);
     std::vector<std::string> trackNames;
+    trackNames.reserve(static_cast<std::size_t>(tracks));
     for (std::int32_t s = 0; s < tracks; ++s) {
         trackNames.push_back(concat("stage ", s));
     }
@@ -432,8 +433,8 @@ void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, con
                         {"schedule", layout.schedule},
                         {"delays", layout.delays}};
     BufferedFile f(file);
-    f.text().append(concat(
-        "{\"displayTimeUnit\":\"ms\",\"otherData\":", dumpJson(other), ",\"traceEvents\":[\n"));
+    f.text().append(
+        concat(R"({"displayTimeUnit":"ms","otherData":)", dumpJson(other), ",\"traceEvents\":[\n"));
     bool first = true;
     const auto emit = [&](const json& event) {
         f.text().append(first ? "" : ",\n");

@@ -43,6 +43,13 @@ void randomizeAffine(std::vector<float>& weights, std::uint64_t seed) {
     }
 }
 
+// BatchNorm is smooth (no kinks), but each input moves every output of its channel, so the
+// projected loss sums hundreds of float-rounded outputs: with h = 1e-3 the rounding noise of the
+// central difference (~5e-4) exceeds atol for small gradients (seen in a -O1 ASan build and on
+// 14 coordinates over a 30-seed sweep). h = 1e-2 cuts the noise tenfold and passed every seed;
+// the truncation error stays ~1e-5.
+const lp::testing::GradCheckOptions kBnCheck{.h = 1e-2};
+
 TEST(BatchNorm2d, ParamsFollowTorchvisionAndInitIsIdentity) {
     const BatchNorm2d bn({.channels = 3});
     const std::vector<ParamSpec> ps = bn.params();
@@ -165,7 +172,7 @@ TEST(BatchNorm2d, TrainBackwardMatchesFiniteDifferencesOverWholeBatch) {
     randomizeAffine(s.weights, 5);
     const Tensor x = randomTensor(TensorShape{4, 3, 5, 5}, 6, -1.0F, 2.0F);
     const int checked =
-        expectGradientsMatch(layerTarget(bn, s.buffers, Mode::Train), x, s.weights, 7);
+        expectGradientsMatch(layerTarget(bn, s.buffers, Mode::Train), x, s.weights, 7, kBnCheck);
     EXPECT_GE(checked, 56);  // 50 input coordinates and all 6 weights
 }
 
@@ -176,7 +183,7 @@ TEST(BatchNorm2d, EvalBackwardMatchesFiniteDifferences) {
     s.buffers = {0.3F, -0.2F, 0.1F, 0.5F, 1.5F, 2.0F, 3.0F};
     const Tensor x = randomTensor(TensorShape{2, 3, 4, 4}, 9);
     const int checked =
-        expectGradientsMatch(layerTarget(bn, s.buffers, Mode::Eval), x, s.weights, 10);
+        expectGradientsMatch(layerTarget(bn, s.buffers, Mode::Eval), x, s.weights, 10, kBnCheck);
     EXPECT_GE(checked, 56);
 }
 

@@ -104,9 +104,9 @@ PipelineLayout threeStageLayout() {
 // then B and U of τ-(2K-2-s). Times are µs with a few non-integer values to test round trips.
 TelemetryBatch schedule() {
     TelemetryBatch b;
-    const std::int64_t ticks = kMinibatches + 2 * kStages - 2;
+    const std::int64_t ticks = kMinibatches + std::int64_t{2} * kStages - 2;
     for (std::int32_t s = 0; s < kStages; ++s) {
-        const std::int64_t delay = 2 * (kStages - 1 - s);
+        const std::int64_t delay = std::int64_t{2} * (kStages - 1 - s);
         for (std::int64_t tick = 0; tick < ticks; ++tick) {
             const double t0 = static_cast<double>(tick) * 100.0 + 0.125 * s;
             const std::int64_t f = tick - s;
@@ -351,8 +351,9 @@ TEST(Exporters, ChromeTraceHasTracksOpsAndCounters) {
             EXPECT_EQ(e.at("name"), concat("memory stage ", tid));
             EXPECT_EQ(e.at("args").size(), tid == 0 ? 5U : 4U);  // both halves merged
             const auto k = static_cast<std::int64_t>((e.at("ts").get<double>() - 99.5) / 200.0);
-            EXPECT_EQ(e.at("args").at("weights"), 1000 * (tid + 1) + k);
-            EXPECT_EQ(e.at("args").at("optimizer_state"), 1000 * (tid + 1) + 30 + k);
+            const std::int64_t base = std::int64_t{1000} * (tid + 1);
+            EXPECT_EQ(e.at("args").at("weights"), base + k);
+            EXPECT_EQ(e.at("args").at("optimizer_state"), base + 30 + k);
         } else {
             ADD_FAILURE() << e.dump();
         }
