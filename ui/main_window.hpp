@@ -1,12 +1,28 @@
-// The studio's main window. GUI thread only.
+// The studio's main window: lessons, experiment and pipeline docks on the left, the five live
+// charts in the centre, the transport bar on top; wires them to one TrainingBridge.
+// GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <QMainWindow>
+#include "core/io/config.hpp"
+#include "core/session/session.hpp"
 
-class QCustomPlot;
+#include <QMainWindow>
+#include <QString>
+
+#include <functional>
+
+class QLabel;
+class QMenu;
 
 namespace lp::ui {
+
+class ChartPanel;
+class ExperimentPanel;
+class LessonsPanel;
+class PipelineEditor;
+class TrainingBridge;
+class TransportBar;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -14,10 +30,77 @@ class MainWindow : public QMainWindow {
 public:
     explicit MainWindow(QWidget* parent = nullptr);
 
-    QCustomPlot* lossPlot() const { return lossPlot_; }
+    // Shows config in the experiment panel and the pipeline editor (nothing runs).
+    void loadExperiment(const core::io::ExperimentConfig& config);
+    // The experiment as edited in the panels.
+    core::io::ExperimentConfig currentExperiment() const;
+
+    // Resets any run and shows the experiment in file (core::io::loadConfig; InputError).
+    void openExperimentFile(const QString& path);
+    // Resets any run, loads lesson `index` (0-based) and plays it; false if there is none.
+    bool runLesson(int index);
+
+    // Builds a session from the panels (if none) and plays / steps it. On a bad config these
+    // show an error dialog and return false; they never throw.
+    bool play();
+    bool stepTick();
+    bool stepEpoch();
+    void pause();
+    void reset();
+
+    // Writes every chart (PNG, PDF, SVG), every series (csv/), the Chrome trace, the run record
+    // and the experiment into dir. Throws InputError naming what failed.
+    void exportReport(const QString& dir);
+
+    TrainingBridge* bridge() const { return bridge_; }
+
+    ExperimentPanel* experimentPanel() const { return experiment_; }
+
+    PipelineEditor* pipelineEditor() const { return editor_; }
+
+    LessonsPanel* lessons() const { return lessons_; }
+
+    TransportBar* transport() const { return transport_; }
+
+    ChartPanel* charts() const { return charts_; }
+
+    QLabel* nonFiniteBanner() const { return banner_; }
+
+    // Errors go to a window-modal message box that does not block the caller (open(), not
+    // exec()); the last text shown is kept for tests.
+    QString lastError() const { return lastError_; }
 
 private:
-    QCustomPlot* lossPlot_ = nullptr;
+    void buildDocks();
+    void buildMenus();
+    QMenu* buildExportMenu();
+    // An Export menu action asking for a file name (file: the default) or, with an empty file,
+    // a folder, then running write(path).
+    void addExportAction(QMenu* menu,
+                         const QString& text,
+                         const QString& file,
+                         const std::function<void(const QString&)>& write);
+    bool ensureSession();
+    void runExperiment(const core::io::ExperimentConfig& config);
+    void onStatus(const core::session::SessionStatus& status);
+    void onState(core::session::RunState state, const QString& message);
+    void showError(const QString& title, const QString& text);
+    void openExperiment();
+    void saveExperiment();
+    void saveCheckpoint();
+    // Runs action (a file export); shows any exception in an error dialog.
+    template <typename F>
+    void guarded(const QString& what, F&& action);
+
+    TrainingBridge* bridge_ = nullptr;
+    ExperimentPanel* experiment_ = nullptr;
+    PipelineEditor* editor_ = nullptr;
+    LessonsPanel* lessons_ = nullptr;
+    TransportBar* transport_ = nullptr;
+    ChartPanel* charts_ = nullptr;
+    QLabel* banner_ = nullptr;
+    QLabel* source_ = nullptr;
+    QString lastError_;
 };
 
 }  // namespace lp::ui

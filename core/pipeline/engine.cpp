@@ -28,6 +28,8 @@ Engine::~Engine() = default;
 
 int Engine::threads() const { return impl_->arena.max_concurrency(); }
 
+void Engine::runInArena(const std::function<void()>& fn) { impl_->arena.execute(fn); }
+
 Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch, std::int64_t minibatches,
                                       const BatchSource& source, const LrFunction& lr,
                                       std::int64_t stepBase, std::int64_t tickBase,

@@ -50,6 +50,9 @@ public:
     // Asks a running epoch to stop after the ops already started (thread-safe).
     void requestStop() { stop_.store(true); }
     int threads() const;
+    // Runs fn inside the engine's task_arena (e.g. to wait for tasks spawned by stage ops, which
+    // only this arena's threads can run).
+    void runInArena(const std::function<void()>& fn);
 
 private:
     struct Impl;

@@ -161,7 +161,11 @@ Trainer::Trainer(Experiment experiment, telemetry::Recorder* recorder)
     prefetcher_ = std::make_unique<data::Prefetcher>(*trainLoader_, 0, 0);
 }
 
-Trainer::~Trainer() = default;
+Trainer::~Trainer() {
+    // The prefetcher's pending task was spawned by stage 0 inside the engine's arena; wait for it
+    // there, or a thread outside the arena (the GUI thread) would wait forever.
+    engine_->runInArena([this] { prefetcher_.reset(); });
+}
 
 float Trainer::lrAt(std::int64_t step) const {
     return optim::learningRate(experiment_.lrSchedule, step) * lrScale_.load();

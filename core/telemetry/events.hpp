@@ -33,7 +33,7 @@ struct StalenessSample {
 
 enum class MemoryCategory : std::uint8_t {
     Weights,
-    WeightHistory,     // stash ring, or EMA buffer + scratch
+    WeightHistory,     // stash ring, or the EMA buffer d (its scratch counts as Weights)
     Activations,       // saved for in-flight minibatches
     OptimizerState,
     DiagnosticShadow,  // the EMA diagnostic's shadow stash; never part of the EMA curve

@@ -1,19 +1,229 @@
+// The studio's main window, headless: it builds, a tiny synthetic run driven through the
+// TrainingBridge feeds every chart, the lesson presets parse, and a report export writes valid
+// files (STYLE.md section 7: wait with QSignalSpy, assert series, not pixels).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/main_window.hpp"
 
+#include "core/error.hpp"
+#include "core/io/config.hpp"
+#include "ui/experiment_panel.hpp"
+#include "ui/chart_panel.hpp"
+#include "ui/lessons.hpp"
+#include "ui/memory_view.hpp"
+#include "ui/reconstruction_view.hpp"
+#include "ui/staleness_view.hpp"
+#include "ui/timeline_view.hpp"
+#include "ui/training_bridge.hpp"
+#include "ui/training_view.hpp"
+#include "ui/transport_bar.hpp"
+
+#include <QAction>
+#include <QDir>
+#include <QFile>
+#include <QFileInfo>
+#include <QLabel>
+#include <QSignalSpy>
+#include <QSlider>
+#include <QTabWidget>
+#include <QTemporaryDir>
+#include <nlohmann/json.hpp>
 #include <qcustomplot.h>
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+
 namespace lp::ui {
 namespace {
 
-TEST(MainWindow, BuildsWithLossChart) {
+using core::session::RunState;
+
+// A run that finishes in well under a second: synthetic 32x32 data, width 4, K = 2, EMA with the
+// diagnostic so that the EMA error chart gets data too.
+core::io::ExperimentConfig tinyConfig() {
+    core::io::ExperimentConfig c;
+    c.name = "tiny";
+    c.model.width = 4;
+    c.data.dataset = "synthetic";
+    c.data.syntheticTrain = 64;
+    c.data.syntheticTest = 16;
+    c.training.batchSize = 8;
+    c.training.maxSteps = 4;
+    c.training.epochs = 1;
+    c.training.threads = 2;
+    c.pipeline.cuts = {5};
+    c.pipeline.policy = "ema";
+    c.pipeline.diagnosticStash = true;
+    return c;
+}
+
+// Plays the window's current experiment at full speed until the bridge reports Finished.
+void runToEnd(MainWindow& w) {
+    w.transport()->speedSlider()->setValue(w.transport()->speedSlider()->maximum());
+    ASSERT_EQ(w.bridge()->ticksPerSecond(), 0.0);
+    QSignalSpy states(w.bridge(), &TrainingBridge::stateChanged);
+    ASSERT_TRUE(states.isValid());
+    ASSERT_TRUE(w.play()) << w.lastError().toStdString();
+    while (w.bridge()->status().state != RunState::Finished) {
+        ASSERT_NE(w.bridge()->status().state, RunState::Failed) << w.bridge()->status().message;
+        ASSERT_TRUE(states.wait(30000))
+            << "no state change; state " << core::session::toString(w.bridge()->status().state);
+    }
+}
+
+QByteArray head(const QString& path, int n) {
+    QFile f(path);
+    EXPECT_TRUE(f.open(QIODevice::ReadOnly)) << path.toStdString();
+    return f.read(n);
+}
+
+TEST(MainWindow, BuildsWithChartsDocksAndTransport) {
     MainWindow w;
     w.show();
-    ASSERT_NE(w.lossPlot(), nullptr);
-    EXPECT_EQ(w.lossPlot()->graphCount(), 1);
     EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("LayerPipe Studio")));
+    ASSERT_EQ(w.charts()->charts().size(), 5U);
+    for (const ChartPanel::Chart& chart : w.charts()->charts()) {
+        EXPECT_NE(chart.plot, nullptr) << chart.name.toStdString();
+    }
+    EXPECT_GE(w.lessons()->lessons().size(), 5U);
+    EXPECT_EQ(w.transport()->playPauseAction()->shortcut(), QKeySequence(Qt::Key_Space));
+    EXPECT_EQ(w.transport()->stepTickAction()->shortcut(), QKeySequence(Qt::Key_Right));
+    EXPECT_EQ(w.transport()->resetAction()->shortcut(), QKeySequence(Qt::Key_R));
+    EXPECT_FALSE(w.nonFiniteBanner()->isVisible());
+    EXPECT_FALSE(w.bridge()->hasSession());
+    // The first lesson is loaded into the panels, not started.
+    EXPECT_EQ(w.currentExperiment().name, w.lessons()->lessons().front().config.name);
+    w.charts()->setDashboard(true);
+    EXPECT_TRUE(w.charts()->timeline()->isVisible());
+    EXPECT_TRUE(w.charts()->reconstruction()->isVisible());
+    w.charts()->setDashboard(false);
+    EXPECT_EQ(w.charts()->tabs()->count(), 5);
+}
+
+TEST(Lessons, EveryPresetParsesAndIsClassroomSized) {
+    const std::vector<Lesson> lessons = loadLessons();
+    ASSERT_GE(lessons.size(), 5U);
+    for (const Lesson& l : lessons) {
+        SCOPED_TRACE(l.resource.toStdString());
+        QFile file(l.resource);
+        ASSERT_TRUE(file.open(QIODevice::ReadOnly));
+        const nlohmann::json doc = nlohmann::json::parse(file.readAll().toStdString());
+        const core::io::ExperimentConfig c = core::io::parseConfig(doc);
+        EXPECT_NO_THROW(core::io::validate(c));
+        EXPECT_EQ(c, l.config);
+        EXPECT_FALSE(c.description.empty());
+        EXPECT_GT(c.training.maxSteps, 0);  // something moves within seconds
+        EXPECT_GT(c.data.testLimit, 0);
+    }
+}
+
+TEST(MainWindow, TinyRunThroughTheBridgeFeedsEveryChart) {
+    MainWindow w;
+    w.show();
+    const core::io::ExperimentConfig config = tinyConfig();
+    w.loadExperiment(config);
+    EXPECT_EQ(w.currentExperiment(), config);  // the panels round-trip the whole config
+    QSignalSpy batches(w.bridge(), &TrainingBridge::telemetry);
+    ASSERT_TRUE(batches.isValid());
+    runToEnd(w);
+    EXPECT_GT(batches.count(), 0);
+    EXPECT_EQ(w.bridge()->config(), config);
+    EXPECT_EQ(w.bridge()->layout().stages(), 2);
+    EXPECT_EQ(w.bridge()->log().train().size(), 4U);
+    EXPECT_EQ(w.bridge()->log().eval().size(), 1U);
+
+    const ChartPanel* charts = w.charts();
+    EXPECT_GT(charts->timeline()->eventCount(), 0U);
+    EXPECT_EQ(charts->timeline()->stageRows(), 2);
+    std::int64_t stalenessSamples = 0;
+    for (const StalenessView::UnitStaleness& u : charts->staleness()->units()) {
+        stalenessSamples += u.samples;
+    }
+    EXPECT_GT(stalenessSamples, 0);
+    EXPECT_GT(charts->memory()->measuredGraph()->dataCount(), 0);
+    EXPECT_GT(charts->training()->lossRaw()->dataCount(), 0);
+    EXPECT_GT(charts->training()->testLoss()->dataCount(), 0);
+    ASSERT_NE(charts->reconstruction()->stageGraph(0), nullptr);
+    EXPECT_GT(charts->reconstruction()->stageGraph(0)->dataCount(), 0);
+
+    EXPECT_TRUE(w.transport()->statusLabel()->text().contains(QStringLiteral("finished")));
+    EXPECT_TRUE(w.experimentPanel()->isEnabled());  // a finished run frees the panels
+
+    QSignalSpy cleared(w.bridge(), &TrainingBridge::cleared);
+    w.reset();
+    EXPECT_EQ(cleared.count(), 1);
+    EXPECT_FALSE(w.bridge()->hasSession());
+    EXPECT_TRUE(w.bridge()->log().empty());
+    EXPECT_EQ(charts->timeline()->eventCount(), 0U);
+    EXPECT_EQ(charts->training()->lossRaw()->dataCount(), 0);
+}
+
+TEST(MainWindow, ExportReportWritesValidFiles) {
+    MainWindow w;
+    w.show();
+    w.loadExperiment(tinyConfig());
+    runToEnd(w);
+    const QTemporaryDir tmp;
+    ASSERT_TRUE(tmp.isValid());
+    const QString dir = tmp.filePath(QStringLiteral("report"));
+    ASSERT_NO_THROW(w.exportReport(dir));
+    for (const ChartPanel::Chart& chart : w.charts()->charts()) {
+        const QString stem = QDir(dir).filePath(chart.file);
+        EXPECT_EQ(head(stem + QStringLiteral(".png"), 8), QByteArray("\x89PNG\r\n\x1a\n", 8));
+        EXPECT_EQ(head(stem + QStringLiteral(".pdf"), 5), QByteArray("%PDF-"));
+        EXPECT_TRUE(head(stem + QStringLiteral(".svg"), 4096).contains("<svg"));
+    }
+    for (const char* csv : {"ops", "staleness", "memory", "train", "eval", "reconstruction"}) {
+        const QString path = QDir(dir).filePath(QStringLiteral("csv/%1.csv").arg(csv));
+        EXPECT_GT(QFileInfo(path).size(), 0) << path.toStdString();
+    }
+    for (const char* json : {"trace.json", "run.json"}) {
+        std::ifstream in(QDir(dir).filePath(QString::fromUtf8(json)).toStdString());
+        ASSERT_TRUE(in.good()) << json;
+        const nlohmann::json doc = nlohmann::json::parse(in, nullptr, false);
+        EXPECT_FALSE(doc.is_discarded()) << json;
+        EXPECT_TRUE(doc.is_object()) << json;
+    }
+    EXPECT_EQ(core::io::loadConfig(QDir(dir).filePath(QStringLiteral("experiment.json"))
+                                       .toStdString()),
+              tinyConfig());
+}
+
+TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
+    MainWindow w;
+    w.show();
+    core::io::ExperimentConfig c = tinyConfig();
+    c.pipeline.policy = "latest";  // stale weights at the largest learning rate: NaN at step 5
+    c.pipeline.diagnosticStash = false;
+    c.optimizer.lr = 10.0;
+    c.training.maxSteps = 8;
+    w.loadExperiment(c);
+    w.transport()->speedSlider()->setValue(w.transport()->speedSlider()->maximum());
+    QSignalSpy states(w.bridge(), &TrainingBridge::stateChanged);
+    ASSERT_TRUE(w.play());
+    while (w.bridge()->status().state != RunState::NonFinite) {
+        ASSERT_NE(w.bridge()->status().state, RunState::Finished) << "expected a NaN loss";
+        ASSERT_TRUE(states.wait(30000));
+    }
+    EXPECT_TRUE(w.nonFiniteBanner()->isVisible());
+    EXPECT_TRUE(w.nonFiniteBanner()->text().contains(QStringLiteral("non-finite")));
+    EXPECT_TRUE(w.experimentPanel()->isEnabled());
+    ASSERT_FALSE(w.bridge()->log().train().empty());
+    EXPECT_TRUE(w.bridge()->log().train().back().nonFinite);
+    w.reset();
+    EXPECT_FALSE(w.nonFiniteBanner()->isVisible());
+}
+
+TEST(MainWindow, BadConfigShowsAnErrorAndKeepsRunning) {
+    MainWindow w;
+    w.show();
+    core::io::ExperimentConfig c = tinyConfig();
+    c.training.batchSize = 128;  // more than the 64 synthetic training samples
+    w.loadExperiment(c);
+    EXPECT_FALSE(w.play());
+    EXPECT_FALSE(w.bridge()->hasSession());
+    EXPECT_TRUE(w.lastError().contains(QStringLiteral("batchSize"))) << w.lastError().toStdString();
+    EXPECT_THROW(w.exportReport(QDir::tempPath()), core::InputError);
 }
 
 }  // namespace

@@ -1,0 +1,127 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/chart_panel.hpp"
+
+#include "core/error.hpp"
+#include "ui/chart_export.hpp"
+#include "ui/memory_view.hpp"
+#include "ui/reconstruction_view.hpp"
+#include "ui/staleness_view.hpp"
+#include "ui/timeline_view.hpp"
+#include "ui/training_view.hpp"
+
+#include <QDir>
+#include <QGridLayout>
+#include <QStackedLayout>
+#include <QTabWidget>
+
+namespace lp::ui {
+
+namespace {
+
+// Dashboard cells: row, column, column span. The timeline is the lesson's centrepiece and gets
+// the widest cell.
+struct Cell {
+    int row;
+    int col;
+    int colSpan;
+};
+
+constexpr Cell kCells[] = {{0, 0, 2}, {1, 0, 1}, {1, 1, 1}, {0, 2, 1}, {1, 2, 1}};
+
+}  // namespace
+
+ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
+    timeline_ = new TimelineView(this);
+    staleness_ = new StalenessView(this);
+    memory_ = new MemoryView(this);
+    training_ = new TrainingView(this);
+    reconstruction_ = new ReconstructionView(this);
+    charts_ = {
+        {QStringLiteral("Timeline"), QStringLiteral("timeline"), timeline_, timeline_->plot()},
+        {QStringLiteral("Staleness"), QStringLiteral("staleness"), staleness_, staleness_->plot()},
+        {QStringLiteral("Memory"), QStringLiteral("memory"), memory_, memory_->plot()},
+        {QStringLiteral("Training"), QStringLiteral("training"), training_, training_->plot()},
+        {QStringLiteral("EMA error"), QStringLiteral("ema_error"), reconstruction_,
+         reconstruction_->plot()},
+    };
+    stack_ = new QStackedLayout(this);
+    tabs_ = new QTabWidget(this);
+    tabs_->setDocumentMode(true);
+    stack_->addWidget(tabs_);
+    gridPage_ = new QWidget(this);
+    grid_ = new QGridLayout(gridPage_);
+    grid_->setContentsMargins(0, 0, 0, 0);
+    grid_->setSpacing(4);
+    stack_->addWidget(gridPage_);
+    dashboard_ = true;  // so that setDashboard(false) moves the views into the tabs
+    setDashboard(false);
+}
+
+void ChartPanel::setDashboard(bool on) {
+    if (on == dashboard_) {
+        return;
+    }
+    dashboard_ = on;
+    if (on) {
+        tabs_->clear();  // removes the pages, does not delete them
+        for (std::size_t i = 0; i < charts_.size(); ++i) {
+            const Cell cell = kCells[i];
+            grid_->addWidget(charts_[i].view, cell.row, cell.col, 1, cell.colSpan);
+            charts_[i].view->show();
+        }
+        for (int c = 0; c < 3; ++c) {
+            grid_->setColumnStretch(c, 1);
+        }
+        stack_->setCurrentWidget(gridPage_);
+    } else {
+        for (const Chart& chart : charts_) {
+            grid_->removeWidget(chart.view);
+            tabs_->addTab(chart.view, chart.name);
+        }
+        stack_->setCurrentWidget(tabs_);
+    }
+}
+
+void ChartPanel::setLayout(const core::telemetry::PipelineLayout& layout) {
+    timeline_->setLayout(layout);
+    staleness_->setLayout(layout);
+    memory_->setLayout(layout);
+    training_->setLayout(layout);
+    reconstruction_->setLayout(layout);
+}
+
+void ChartPanel::append(const core::telemetry::TelemetryBatch& batch) {
+    timeline_->append(batch);
+    staleness_->append(batch);
+    memory_->append(batch);
+    training_->append(batch);
+    reconstruction_->append(batch);
+}
+
+void ChartPanel::clear() {
+    timeline_->clear();
+    staleness_->clear();
+    memory_->clear();
+    training_->clear();
+    reconstruction_->clear();
+}
+
+void ChartPanel::exportAll(const QString& dir) const {
+    if (!QDir().mkpath(dir)) {
+        throw core::InputError("cannot create the folder " + dir.toStdString());
+    }
+    for (const Chart& chart : charts_) {
+        for (const QString& suffix : {QStringLiteral("png"), QStringLiteral("pdf"),
+                                     QStringLiteral("svg")}) {
+            const QString path = QDir(dir).filePath(chart.file + QLatin1Char('.') + suffix);
+            QString error;
+            // One report-friendly size for every chart, whether its tab was ever shown or not.
+            if (!exportChart(chart.plot, path, &error, QSize(960, 600))) {
+                throw core::InputError("exporting " + path.toStdString() + " failed: " +
+                                       error.toStdString());
+            }
+        }
+    }
+}
+
+}  // namespace lp::ui

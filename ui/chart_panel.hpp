@@ -1,0 +1,82 @@
+// ChartPanel: the studio's five live charts (Timeline, Staleness, Memory, Training, EMA error)
+// as tabs or as one dashboard grid; fans layouts and telemetry batches out to every view and
+// exports all of them. GUI thread only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/events.hpp"
+
+#include <QString>
+#include <QWidget>
+
+#include <vector>
+
+class QCustomPlot;
+class QGridLayout;
+class QStackedLayout;
+class QTabWidget;
+
+namespace lp::ui {
+
+class MemoryView;
+class ReconstructionView;
+class StalenessView;
+class TimelineView;
+class TrainingView;
+
+class ChartPanel : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit ChartPanel(QWidget* parent = nullptr);
+
+    using QWidget::setLayout;
+    void setLayout(const core::telemetry::PipelineLayout& layout);
+    void append(const core::telemetry::TelemetryBatch& batch);
+    void clear();
+
+    // Dashboard: all five charts at once in a grid; otherwise one tab per chart.
+    void setDashboard(bool on);
+
+    bool dashboard() const { return dashboard_; }
+
+    struct Chart {
+        QString name;  // "Timeline", ...
+        QString file;  // "timeline", ... (export file stem)
+        QWidget* view = nullptr;
+        QCustomPlot* plot = nullptr;
+    };
+
+    const std::vector<Chart>& charts() const { return charts_; }
+
+    // Writes every chart as <file>.png, .pdf and .svg into dir (created if missing); each file
+    // appears atomically (exportChart). Throws InputError naming the first file that failed.
+    void exportAll(const QString& dir) const;
+
+    TimelineView* timeline() const { return timeline_; }
+
+    StalenessView* staleness() const { return staleness_; }
+
+    MemoryView* memory() const { return memory_; }
+
+    TrainingView* training() const { return training_; }
+
+    ReconstructionView* reconstruction() const { return reconstruction_; }
+
+    QTabWidget* tabs() const { return tabs_; }
+
+private:
+    TimelineView* timeline_ = nullptr;
+    StalenessView* staleness_ = nullptr;
+    MemoryView* memory_ = nullptr;
+    TrainingView* training_ = nullptr;
+    ReconstructionView* reconstruction_ = nullptr;
+    std::vector<Chart> charts_;
+    QStackedLayout* stack_ = nullptr;
+    QTabWidget* tabs_ = nullptr;
+    QWidget* gridPage_ = nullptr;
+    QGridLayout* grid_ = nullptr;
+    bool dashboard_ = false;
+};
+
+}  // namespace lp::ui

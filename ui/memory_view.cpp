@@ -1,0 +1,379 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/memory_view.hpp"
+
+#include "ui/chart_export.hpp"
+#include "ui/palette.hpp"
+
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace lp::ui {
+
+using core::telemetry::MemoryCategory;
+using core::telemetry::MemorySample;
+using core::telemetry::PipelineLayout;
+using core::telemetry::TelemetryBatch;
+
+namespace {
+
+constexpr std::size_t kHistory = 4;  // pendingValues_ slots after the four stacked ones
+constexpr std::size_t kShadow = 5;
+constexpr std::array<MemoryCategory, 4> kStacked = {MemoryCategory::Weights,
+                                                    MemoryCategory::WeightHistory,
+                                                    MemoryCategory::Activations,
+                                                    MemoryCategory::OptimizerState};
+
+std::size_t categoryIndex(MemoryCategory c) {
+    return static_cast<std::size_t>(c);
+}
+
+QString stackName(MemoryCategory c) {
+    switch (c) {
+        case MemoryCategory::Weights:
+            return QStringLiteral("weights");
+        case MemoryCategory::WeightHistory:
+            return QStringLiteral("weight history");
+        case MemoryCategory::Activations:
+            return QStringLiteral("activations");
+        case MemoryCategory::OptimizerState:
+            return QStringLiteral("optimizer state");
+        case MemoryCategory::DiagnosticShadow:
+            break;
+    }
+    return QStringLiteral("diagnostic shadow");
+}
+
+QCPItemText* forecastLabel(QCustomPlot* plot, QCPAxisRect* rect, const QColor& color) {
+    auto* label = new QCPItemText(plot);
+    label->setClipToAxisRect(true);
+    label->setClipAxisRect(rect);
+    label->position->setAxes(rect->axis(QCPAxis::atBottom), rect->axis(QCPAxis::atLeft));
+    label->position->setType(QCPItemPosition::ptPlotCoords);
+    label->setPositionAlignment(Qt::AlignRight | Qt::AlignBottom);
+    label->setColor(color);
+    QFont font;
+    font.setPointSizeF(8.5);
+    font.setItalic(true);
+    label->setFont(font);
+    return label;
+}
+
+}  // namespace
+
+std::int64_t MemoryView::stashHistoryBytes(const PipelineLayout& layout) {
+    std::int64_t bytes = 0;
+    const std::size_t n = std::min(layout.delays.size(), layout.stageParams.size());
+    for (std::size_t s = 0; s < n; ++s) {
+        bytes += layout.delays[s] * layout.stageParams[s] * 4;
+    }
+    return bytes;
+}
+
+std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool countScratch) {
+    std::int64_t bytes = 0;
+    const std::size_t n = std::min(layout.delays.size(), layout.stageParams.size());
+    for (std::size_t s = 0; s < n; ++s) {
+        if (layout.delays[s] > 0) {
+            bytes += layout.stageParams[s] * 4 * (countScratch ? 2 : 1);
+        }
+    }
+    return bytes;
+}
+
+MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
+    auto* box = new QVBoxLayout(this);
+    box->setContentsMargins(0, 0, 0, 0);
+    plot_ = new QCustomPlot(this);
+    box->addWidget(plot_);
+    installStandardInteractions(plot_);
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(
+        0,
+        0,
+        new QCPTextElement(
+            plot_, QStringLiteral("Weight history: stash vs EMA"), palette::titleFont()));
+    QCPAxisRect* top = plot_->axisRect();
+    top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("weight history (MiB)"));
+    QCPAxis* topX = top->axis(QCPAxis::atBottom);
+    QCPAxis* topY = top->axis(QCPAxis::atLeft);
+
+    measured_ = plot_->addGraph(topX, topY);
+    measured_->setPen(palette::cosmeticPen(palette::policyColor(QString()), 2.0));
+    stashForecast_ = plot_->addGraph(topX, topY);
+    stashForecast_->setName(QStringLiteral("stash (forecast)"));
+    stashForecast_->setPen(
+        palette::cosmeticPen(palette::policyColor(QStringLiteral("stash")), 2.0, Qt::DashLine));
+    emaForecast_ = plot_->addGraph(topX, topY);
+    emaForecast_->setName(QStringLiteral("EMA (forecast)"));
+    emaForecast_->setPen(
+        palette::cosmeticPen(palette::policyColor(QStringLiteral("ema")), 2.0, Qt::DashLine));
+    shadow_ = plot_->addGraph(topX, topY);
+    shadow_->setName(QStringLiteral("diagnostic shadow stash (not EMA)"));
+    // Dark and on top: the shadow stash holds as much as a stash, so it lies on the stash curve.
+    shadow_->setPen(palette::cosmeticPen(palette::okabeIto(6), 2.0, Qt::DotLine));
+    shadow_->setVisible(false);
+    shadow_->removeFromLegend();
+    stashLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("stash")));
+    emaLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("ema")));
+    plot_->legend->setVisible(true);
+    top->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+
+    plot_->plotLayout()->addElement(
+        2,
+        0,
+        new QCPTextElement(
+            plot_, QStringLiteral("Memory held, stacked (all stages)"), palette::titleFont()));
+    auto* bottom = new QCPAxisRect(plot_);
+    palette::styleAxisRect(bottom);
+    plot_->plotLayout()->addElement(3, 0, bottom);
+    bottom->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("MiB"));
+    bottom->axis(QCPAxis::atBottom)->setLabel(QStringLiteral("time (s)"));
+    auto* legend = new QCPLegend;
+    bottom->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignLeft);
+    legend->setLayer(QStringLiteral("legend"));
+    QCPGraph* below = nullptr;
+    for (std::size_t i = 0; i < kStacked.size(); ++i) {
+        QCPGraph* g =
+            plot_->addGraph(bottom->axis(QCPAxis::atBottom), bottom->axis(QCPAxis::atLeft));
+        const QColor c = palette::memoryColor(kStacked[i]);
+        g->setName(stackName(kStacked[i]));
+        g->setPen(palette::cosmeticPen(c.darker(115), 1.0));
+        g->setBrush(palette::withAlpha(c, 150));
+        g->setChannelFillGraph(below);  // nullptr: the first band fills down to zero
+        g->removeFromLegend();
+        stack_[i] = g;
+        below = g;
+    }
+    // Legend top-down in the same order as the bands.
+    for (std::size_t i = kStacked.size(); i-- > 0;) {
+        stack_[i]->addToLegend(legend);
+    }
+    palette::styleLegend(plot_->legend);
+    palette::styleLegend(legend);
+    plot_->plotLayout()->setRowStretchFactor(1, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(3, 1.0);
+    auto* group = new QCPMarginGroup(plot_);
+    top->setMarginGroup(QCP::msLeft | QCP::msRight, group);
+    bottom->setMarginGroup(QCP::msLeft | QCP::msRight, group);
+    // Both charts share the time axis.
+    QCPAxis* bottomX = bottom->axis(QCPAxis::atBottom);
+    connect(topX,
+            qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            bottomX,
+            qOverload<const QCPRange&>(&QCPAxis::setRange));
+    connect(bottomX,
+            qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+            topX,
+            qOverload<const QCPRange&>(&QCPAxis::setRange));
+
+    installNavigationHooks(
+        plot_,
+        this,
+        [this] { autoRange_ = false; },
+        [this] {
+            autoRange_ = true;
+            rescale();
+            plot_->replot(QCustomPlot::rpQueuedReplot);
+        });
+    setLayout(PipelineLayout{});
+}
+
+QCPGraph* MemoryView::forecastGraph(const QString& policy) const {
+    const QString running = QString::fromStdString(layout_.policy);
+    if (policy == running) {
+        return nullptr;
+    }
+    if (policy == QStringLiteral("stash")) {
+        return stashForecast_;
+    }
+    if (policy == QStringLiteral("ema")) {
+        return emaForecast_;
+    }
+    return nullptr;
+}
+
+std::int64_t MemoryView::forecastBytes(const QString& policy) const {
+    return policy == QStringLiteral("stash") ? stashHistoryBytes(layout_)
+                                             : emaHistoryBytes(layout_, emaScratch_);
+}
+
+QCPGraph* MemoryView::stackGraph(MemoryCategory category) const {
+    for (std::size_t i = 0; i < kStacked.size(); ++i) {
+        if (kStacked[i] == category) {
+            return stack_[i];
+        }
+    }
+    return nullptr;
+}
+
+void MemoryView::setLayout(const PipelineLayout& layout) {
+    layout_ = layout;
+    const QString running = QString::fromStdString(layout.policy);
+    const QString shown = running == QStringLiteral("ema") ? QStringLiteral("EMA") : running;
+    measured_->setName(running.isEmpty() ? QStringLiteral("measured")
+                                         : QStringLiteral("%1 (measured)").arg(shown));
+    measured_->setPen(palette::cosmeticPen(palette::policyColor(running), 2.0));
+    for (QCPGraph* g : {stashForecast_, emaForecast_}) {
+        const bool isRunning = (g == stashForecast_ && running == QStringLiteral("stash")) ||
+                               (g == emaForecast_ && running == QStringLiteral("ema"));
+        g->setVisible(!isRunning);
+        if (isRunning) {
+            g->removeFromLegend();
+        } else if (!plot_->legend->hasItemWithPlottable(g)) {
+            g->addToLegend();
+        }
+    }
+    updateForecasts();
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MemoryView::setEmaScratchCounted(bool on) {
+    emaScratch_ = on;
+    updateForecasts();
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MemoryView::flushPoint(double timeUs) {
+    pendingKeys_ << timeUs / 1e6;
+    double running = 0.0;
+    for (std::size_t i = 0; i < kStacked.size(); ++i) {
+        running += static_cast<double>(totals_[categoryIndex(kStacked[i])]) / kBytesPerMiB;
+        pendingValues_[i] << running;
+    }
+    pendingValues_[kHistory] << static_cast<double>(
+                                    totals_[categoryIndex(MemoryCategory::WeightHistory)]) /
+                                    kBytesPerMiB;
+    pendingValues_[kShadow] << static_cast<double>(
+                                   totals_[categoryIndex(MemoryCategory::DiagnosticShadow)]) /
+                                   kBytesPerMiB;
+}
+
+void MemoryView::commitPending() {
+    if (pendingKeys_.isEmpty()) {
+        return;
+    }
+    const bool sorted = (!anyPoint_ || pendingKeys_.front() >= lastSeconds_) &&
+                        std::is_sorted(pendingKeys_.begin(), pendingKeys_.end());
+    for (std::size_t i = 0; i < kStacked.size(); ++i) {
+        stack_[i]->addData(pendingKeys_, pendingValues_[i], sorted);
+    }
+    measured_->addData(pendingKeys_, pendingValues_[kHistory], sorted);
+    shadow_->addData(pendingKeys_, pendingValues_[kShadow], sorted);
+    const bool anyShadow = std::any_of(pendingValues_[kShadow].begin(),
+                                       pendingValues_[kShadow].end(),
+                                       [](double v) { return v > 0.0; });
+    if (anyShadow && !shadow_->visible()) {
+        shadow_->setVisible(true);
+        shadow_->addToLegend();
+    }
+    const auto [lo, hi] = std::minmax_element(pendingKeys_.begin(), pendingKeys_.end());
+    firstSeconds_ = anyPoint_ ? std::min(firstSeconds_, *lo) : *lo;
+    lastSeconds_ = anyPoint_ ? std::max(lastSeconds_, *hi) : *hi;
+    anyPoint_ = true;
+    pendingKeys_.clear();
+    for (auto& v : pendingValues_) {
+        v.clear();
+    }
+}
+
+void MemoryView::append(const TelemetryBatch& batch) {
+    if (batch.memory.empty()) {
+        return;
+    }
+    // Samples of one moment (one per stage and category) become one point of totals.
+    bool pending = false;
+    double pendingTime = 0.0;
+    for (const MemorySample& m : batch.memory) {
+        const std::size_t c = categoryIndex(m.category);
+        if (m.stage < 0 || c >= latest_.size()) {
+            continue;
+        }
+        if (pending && m.timeUs != pendingTime) {
+            flushPoint(pendingTime);
+        }
+        const auto s = static_cast<std::size_t>(m.stage);
+        if (s >= latest_[c].size()) {
+            latest_[c].resize(s + 1, 0);
+        }
+        totals_[c] += m.bytes - latest_[c][s];
+        latest_[c][s] = m.bytes;
+        pendingTime = m.timeUs;
+        pending = true;
+    }
+    if (pending) {
+        flushPoint(pendingTime);
+    }
+    commitPending();
+    updateForecasts();
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MemoryView::clear() {
+    for (QCPGraph* g : {measured_, shadow_}) {
+        g->data()->clear();
+    }
+    for (QCPGraph* g : stack_) {
+        g->data()->clear();
+    }
+    for (auto& v : latest_) {
+        v.clear();
+    }
+    totals_.fill(0);
+    anyPoint_ = false;
+    firstSeconds_ = 0.0;
+    lastSeconds_ = 0.0;
+    shadow_->setVisible(false);
+    shadow_->removeFromLegend();
+    updateForecasts();
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void MemoryView::updateForecasts() {
+    // The forecast is a steady-state constant: a horizontal line across the measured time span.
+    const double x0 = anyPoint_ ? firstSeconds_ : 0.0;
+    const double x1 = anyPoint_ ? std::max(lastSeconds_, firstSeconds_ + 1e-3) : 1.0;
+    const std::pair<QCPGraph*, QCPItemText*> curves[] = {{stashForecast_, stashLabel_},
+                                                         {emaForecast_, emaLabel_}};
+    for (const auto& [graph, label] : curves) {
+        const QString policy =
+            graph == stashForecast_ ? QStringLiteral("stash") : QStringLiteral("ema");
+        const double mib = static_cast<double>(forecastBytes(policy)) / kBytesPerMiB;
+        graph->setData({x0, x1}, {mib, mib}, true);
+        label->setVisible(graph->visible());
+        label->position->setCoords(x1, mib);
+        label->setText(QStringLiteral("%1 forecast: %2 MiB")
+                           .arg(policy == QStringLiteral("ema") ? QStringLiteral("EMA") : policy)
+                           .arg(mib, 0, 'f', 2));
+    }
+}
+
+void MemoryView::rescale() {
+    if (!autoRange_) {
+        return;
+    }
+    const double x0 = anyPoint_ ? firstSeconds_ : 0.0;
+    const double x1 = anyPoint_ ? std::max(lastSeconds_, firstSeconds_ + 1e-3) : 1.0;
+    measured_->keyAxis()->setRange(x0, x1);
+    double top = 0.0;
+    for (QCPGraph* g : {measured_, stashForecast_, emaForecast_, shadow_}) {
+        bool found = false;
+        const QCPRange r = g->getValueRange(found);
+        if (found && g->visible()) {
+            top = std::max(top, r.upper);
+        }
+    }
+    measured_->valueAxis()->setRange(0.0, top > 0.0 ? top * 1.3 : 1.0);
+    bool found = false;
+    const QCPRange stackRange = stack_.back()->getValueRange(found);
+    stack_.back()->valueAxis()->setRange(
+        0.0, found && stackRange.upper > 0.0 ? stackRange.upper * 1.35 : 1.0);
+}
+
+}  // namespace lp::ui

@@ -1,0 +1,98 @@
+// Memory over time: weight-history bytes of stash vs EMA on one chart (the policy that is not
+// running drawn as a forecast from the layout), and a stacked view of what is held.
+// GUI thread only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/events.hpp"
+
+#include <QString>
+#include <QWidget>
+
+#include <array>
+#include <cstdint>
+#include <vector>
+
+class QCustomPlot;
+class QCPGraph;
+class QCPItemText;
+
+namespace lp::ui {
+
+class MemoryView : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit MemoryView(QWidget* parent = nullptr);
+
+    // Steady-state weight history of exact stashing (DESIGN.md section 5): Σ_s D_s·P_s·4 bytes.
+    static std::int64_t stashHistoryBytes(const core::telemetry::PipelineLayout& layout);
+    // Weight history of the EMA reconstruction: Σ_{s: D_s>0} P_s·4 bytes for the EMA buffer d,
+    // plus, when countScratch, the same again for the scratch Ŵ that each delayed stage builds its
+    // backward weights into (DESIGN.md section 4). Counted by default, because the engine reports
+    // "EMA buffer + scratch" as WeightHistory, so the forecast compares like with like with a live
+    // EMA run.
+    static std::int64_t emaHistoryBytes(const core::telemetry::PipelineLayout& layout,
+                                        bool countScratch);
+
+    using QWidget::setLayout;
+    // The running policy (layout.policy) and the D_s, P_s for the forecast.
+    void setLayout(const core::telemetry::PipelineLayout& layout);
+    // Adds the batch's memory samples and queues one replot.
+    void append(const core::telemetry::TelemetryBatch& batch);
+    void clear();
+
+    // Count the EMA's scratch buffer as history in the forecast (off: DESIGN.md section 5's
+    // Σ P_s·4, which is what the engine reports as WeightHistory).
+    void setEmaScratchCounted(bool on);
+
+    bool emaScratchCounted() const { return emaScratch_; }
+
+    QCustomPlot* plot() const { return plot_; }
+
+    // Measured weight history of the running policy, summed over stages (MiB over seconds).
+    QCPGraph* measuredGraph() const { return measured_; }
+
+    // Forecast curve of policy "stash" or "ema"; nullptr while that policy is the running one.
+    QCPGraph* forecastGraph(const QString& policy) const;
+    // Forecast in bytes of policy "stash" or "ema" for the current layout.
+    std::int64_t forecastBytes(const QString& policy) const;
+
+    // The EMA diagnostic's shadow stash (dotted); hidden until a non-zero sample arrives.
+    QCPGraph* shadowGraph() const { return shadow_; }
+
+    // Stacked totals, in stacking order: weights, history, activations, optimizer state. Each
+    // graph holds the running sum up to and including its category.
+    QCPGraph* stackGraph(core::telemetry::MemoryCategory category) const;
+
+    static constexpr double kBytesPerMiB = 1024.0 * 1024.0;
+
+private:
+    void flushPoint(double timeUs);
+    void commitPending();
+    void updateForecasts();
+    void rescale();
+
+    QCustomPlot* plot_ = nullptr;
+    QCPGraph* measured_ = nullptr;
+    QCPGraph* stashForecast_ = nullptr;
+    QCPGraph* emaForecast_ = nullptr;
+    QCPItemText* stashLabel_ = nullptr;
+    QCPItemText* emaLabel_ = nullptr;
+    QCPGraph* shadow_ = nullptr;
+    std::array<QCPGraph*, 4> stack_{};
+    core::telemetry::PipelineLayout layout_;
+    bool emaScratch_ = false;  // the engine reports the EMA scratch under Weights
+    bool autoRange_ = true;
+    // Latest bytes per category and stage; the totals are what one point shows.
+    std::array<std::vector<std::int64_t>, 5> latest_{};
+    std::array<std::int64_t, 5> totals_{};
+    double firstSeconds_ = 0.0;
+    double lastSeconds_ = 0.0;
+    bool anyPoint_ = false;
+    // Points of the batch being appended, flushed to the graphs in one addData each.
+    std::array<QVector<double>, 6> pendingValues_{};  // 4 stacked, history, shadow
+    QVector<double> pendingKeys_;
+};
+
+}  // namespace lp::ui

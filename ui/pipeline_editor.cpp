@@ -1,0 +1,326 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/pipeline_editor.hpp"
+
+#include "core/pipeline/plan.hpp"
+#include "ui/palette.hpp"
+#include "ui/unit_strip.hpp"
+
+#include <QCheckBox>
+#include <QComboBox>
+#include <QDoubleSpinBox>
+#include <QGridLayout>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QLocale>
+#include <QSignalBlocker>
+#include <QSpinBox>
+#include <QVBoxLayout>
+
+#include <algorithm>
+
+namespace lp::ui {
+
+namespace {
+
+constexpr int kDelaysPerRow = 5;
+
+QComboBox* makeCombo(QWidget* parent,
+                     std::initializer_list<std::pair<const char*, const char*>> items) {
+    auto* combo = new QComboBox(parent);
+    for (const auto& [key, text] : items) {
+        combo->addItem(QString::fromUtf8(text), QString::fromUtf8(key));
+    }
+    return combo;
+}
+
+void selectKey(QComboBox* combo, const std::string& key) {
+    const int i = combo->findData(QString::fromStdString(key));
+    combo->setCurrentIndex(std::max(i, 0));
+}
+
+std::string keyOf(const QComboBox* combo) {
+    return combo->currentData().toString().toStdString();
+}
+
+}  // namespace
+
+QString formatBytes(std::int64_t bytes) {
+    const auto b = static_cast<double>(bytes);
+    if (b >= 1024.0 * 1024.0 * 1024.0) {
+        return QStringLiteral("%1 GiB").arg(b / (1024.0 * 1024.0 * 1024.0), 0, 'f', 2);
+    }
+    if (b >= 1024.0 * 1024.0) {
+        return QStringLiteral("%1 MiB").arg(b / (1024.0 * 1024.0), 0, 'f', 1);
+    }
+    if (b >= 1024.0) {
+        return QStringLiteral("%1 KiB").arg(b / 1024.0, 0, 'f', 0);
+    }
+    return QStringLiteral("%1 B").arg(bytes);
+}
+
+PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
+    auto* column = new QVBoxLayout(this);
+    column->setContentsMargins(0, 0, 0, 0);
+    strip_ = new UnitStrip(this);
+    column->addWidget(strip_);
+    auto* hint = new QLabel(QStringLiteral("Click between two units to cut the model into stages."),
+                            this);
+    hint->setStyleSheet(QStringLiteral("color: #666;"));
+    column->addWidget(hint);
+
+    auto* delayHeader = new QHBoxLayout;
+    delayHeader->addWidget(new QLabel(QStringLiteral("<b>Delays D<sub>s</sub></b>"), this));
+    delayHeader->addStretch(1);
+    defaultDelays_ = new QCheckBox(QStringLiteral("default 2·S(s)"), this);
+    defaultDelays_->setChecked(true);
+    defaultDelays_->setToolTip(
+        QStringLiteral("LayerPipe2's delays: 2 × the number of stages after s. Untick to choose "
+                       "your own (non-increasing from input to output)."));
+    delayHeader->addWidget(defaultDelays_);
+    column->addLayout(delayHeader);
+    delayGrid_ = new QGridLayout;
+    delayGrid_->setHorizontalSpacing(4);
+    column->addLayout(delayGrid_);
+    problem_ = new QLabel(this);
+    problem_->setWordWrap(true);
+    problem_->setStyleSheet(QStringLiteral("color: #C0392B;"));
+    problem_->setVisible(false);
+    column->addWidget(problem_);
+
+    auto* grid = new QGridLayout;
+    buildPolicyRows(grid, 0);
+    column->addLayout(grid);
+
+    forecastText_ = new QLabel(this);
+    forecastText_->setWordWrap(true);
+    forecastText_->setTextFormat(Qt::RichText);
+    forecastText_->setStyleSheet(
+        QStringLiteral("background: #F4F6F8; border: 1px solid #D5DBE0; padding: 4px;"));
+    column->addWidget(forecastText_);
+    column->addStretch(1);
+
+    connect(strip_, &UnitStrip::cutsChanged, this, [this] {
+        rebuildDelayRow();
+        refresh();
+    });
+    connect(defaultDelays_, &QCheckBox::toggled, this, [this](bool on) {
+        if (on) {
+            resetDelaysToDefault();
+        }
+        refresh();
+    });
+    setContext(core::io::ExperimentConfig{});
+}
+
+void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
+    policy_ = makeCombo(this, {{"latest", "latest weights (no stash)"},
+                               {"stash", "stash (exact, PipeDream)"},
+                               {"ema", "EMA reconstruction (LayerPipe2)"}});
+    betaMode_ = makeCombo(this, {{"window", "β window (D−1)/(D+1)"},
+                                 {"plain", "β plain D/(D+1)"},
+                                 {"fixed", "β fixed"}});
+    betaValue_ = new QDoubleSpinBox(this);
+    betaValue_->setRange(0.0, 0.999);
+    betaValue_->setDecimals(3);
+    betaValue_->setSingleStep(0.01);
+    diagnostic_ = new QCheckBox(QStringLiteral("diagnostic: measure ‖Ŵ − W‖/‖W‖"), this);
+    diagnostic_->setToolTip(QStringLiteral(
+        "Runs a shadow stash beside the EMA to measure the reconstruction error (EMA error "
+        "chart). Its memory is reported separately."));
+    schedule_ = makeCombo(this, {{"layerpipe", "LayerPipe (delayed gradients)"},
+                                 {"gpipe", "GPipe (micro-batches, flush)"}});
+    microBatches_ = new QSpinBox(this);
+    microBatches_->setRange(1, 1024);
+    microBatches_->setPrefix(QStringLiteral("M = "));
+
+    grid->addWidget(new QLabel(QStringLiteral("Weights"), this), row, 0);
+    grid->addWidget(policy_, row, 1, 1, 2);
+    grid->addWidget(new QLabel(QStringLiteral("EMA"), this), row + 1, 0);
+    grid->addWidget(betaMode_, row + 1, 1);
+    grid->addWidget(betaValue_, row + 1, 2);
+    grid->addWidget(diagnostic_, row + 2, 1, 1, 2);
+    grid->addWidget(new QLabel(QStringLiteral("Schedule"), this), row + 3, 0);
+    grid->addWidget(schedule_, row + 3, 1);
+    grid->addWidget(microBatches_, row + 3, 2);
+    grid->setColumnStretch(1, 1);
+
+    const auto onChange = [this] { refresh(); };
+    connect(policy_, &QComboBox::currentIndexChanged, this, onChange);
+    connect(betaMode_, &QComboBox::currentIndexChanged, this, onChange);
+    connect(betaValue_, &QDoubleSpinBox::valueChanged, this, onChange);
+    connect(diagnostic_, &QCheckBox::toggled, this, onChange);
+    connect(schedule_, &QComboBox::currentIndexChanged, this, onChange);
+    connect(microBatches_, &QSpinBox::valueChanged, this, onChange);
+}
+
+void PipelineEditor::setContext(const core::io::ExperimentConfig& config) {
+    context_ = config;
+    const std::vector<UnitInfo> units = resnetUnits(config);
+    QStringList names;
+    std::vector<std::int64_t> params;
+    for (const UnitInfo& u : units) {
+        names << QString::fromStdString(u.name);
+        params.push_back(u.params);
+    }
+    strip_->setUnits(names, params);  // drops cuts beyond the model (cutsChanged rebuilds)
+    if (static_cast<int>(delaySpins_.size()) != strip_->stageCount()) {
+        rebuildDelayRow();
+    }
+    refresh();
+}
+
+void PipelineEditor::setConfig(const core::io::ExperimentConfig& config) {
+    loading_ = true;
+    loaded_ = config.pipeline;
+    setContext(config);
+    strip_->setCuts(config.pipeline.cuts);
+    rebuildDelayRow();
+    const std::vector<std::int64_t>& d = config.pipeline.delays;
+    {
+        const QSignalBlocker block(defaultDelays_);
+        defaultDelays_->setChecked(d.empty());
+    }
+    if (d.empty()) {
+        resetDelaysToDefault();
+    } else {
+        for (std::size_t s = 0; s < delaySpins_.size() && s < d.size(); ++s) {
+            const QSignalBlocker block(delaySpins_[s]);
+            delaySpins_[s]->setValue(static_cast<int>(d[s]));
+        }
+    }
+    selectKey(policy_, config.pipeline.policy);
+    selectKey(betaMode_, config.pipeline.emaBeta);
+    betaValue_->setValue(config.pipeline.emaBetaValue);
+    diagnostic_->setChecked(config.pipeline.diagnosticStash);
+    selectKey(schedule_, config.pipeline.schedule);
+    microBatches_->setValue(static_cast<int>(config.pipeline.microBatches));
+    loading_ = false;
+    refresh();
+}
+
+core::io::PipelineConfig PipelineEditor::pipelineConfig() const {
+    core::io::PipelineConfig p = loaded_;
+    p.cuts = strip_->cuts();
+    p.delays = defaultDelays_->isChecked() ? std::vector<std::int64_t>{} : spinDelays();
+    p.policy = keyOf(policy_);
+    p.emaBeta = keyOf(betaMode_);
+    p.emaBetaValue = betaValue_->value();
+    p.diagnosticStash = diagnostic_->isChecked();
+    p.schedule = keyOf(schedule_);
+    p.microBatches = microBatches_->value();
+    return p;
+}
+
+QString PipelineEditor::problem() const {
+    return QString::fromStdString(forecast_.problem);
+}
+
+QSpinBox* PipelineEditor::delaySpin(int stage) const {
+    if (stage < 0 || stage >= static_cast<int>(delaySpins_.size())) {
+        return nullptr;
+    }
+    return delaySpins_[static_cast<std::size_t>(stage)];
+}
+
+std::vector<std::int64_t> PipelineEditor::spinDelays() const {
+    std::vector<std::int64_t> d;
+    d.reserve(delaySpins_.size());
+    for (const QSpinBox* spin : delaySpins_) {
+        d.push_back(spin->value());
+    }
+    return d;
+}
+
+void PipelineEditor::rebuildDelayRow() {
+    for (QSpinBox* spin : delaySpins_) {
+        delete spin;  // NOLINT(cppcoreguidelines-owning-memory): Qt child, removed from layout
+    }
+    for (QLabel* label : delayLabels_) {
+        delete label;  // NOLINT(cppcoreguidelines-owning-memory)
+    }
+    delaySpins_.clear();
+    delayLabels_.clear();
+    const int k = strip_->stageCount();
+    for (int s = 0; s < k; ++s) {
+        auto* label = new QLabel(QStringLiteral("D%1").arg(s), this);
+        label->setStyleSheet(QStringLiteral("color: %1; font-weight: bold;")
+                                 .arg(palette::stageColor(s).darker(115).name()));
+        auto* spin = new QSpinBox(this);
+        spin->setRange(0, 256);
+        spin->setToolTip(QStringLiteral("Delay of stage %1: its forward of minibatch j uses weight "
+                                        "version j − D. Default 2·S(s) = %2.")
+                             .arg(s)
+                             .arg(2 * (k - 1 - s)));
+        connect(spin, &QSpinBox::valueChanged, this, [this] { refresh(); });
+        const int row = s / kDelaysPerRow;
+        const int col = (s % kDelaysPerRow) * 2;
+        delayGrid_->addWidget(label, row, col, Qt::AlignRight);
+        delayGrid_->addWidget(spin, row, col + 1);
+        delaySpins_.push_back(spin);
+        delayLabels_.push_back(label);
+    }
+    resetDelaysToDefault();
+}
+
+void PipelineEditor::resetDelaysToDefault() {
+    const auto k = static_cast<std::int64_t>(delaySpins_.size());
+    if (k == 0) {
+        return;
+    }
+    const std::vector<std::int64_t> d = core::pipeline::DelayPlan::layerPipeDefault(k).delays();
+    for (std::size_t s = 0; s < delaySpins_.size(); ++s) {
+        const QSignalBlocker block(delaySpins_[s]);
+        delaySpins_[s]->setValue(static_cast<int>(d[s]));
+    }
+}
+
+void PipelineEditor::setEditable(bool on) {
+    editable_ = on;
+    updateEnabled();
+}
+
+void PipelineEditor::updateEnabled() {
+    const bool ema = keyOf(policy_) == "ema";
+    const bool gpipe = keyOf(schedule_) == "gpipe";
+    const bool e = editable_;
+    strip_->setEnabled(e);
+    policy_->setEnabled(e);
+    schedule_->setEnabled(e);
+    betaMode_->setEnabled(e && ema);
+    betaValue_->setEnabled(e && ema && keyOf(betaMode_) == "fixed");
+    diagnostic_->setEnabled(e && ema);
+    microBatches_->setEnabled(e && gpipe);
+    defaultDelays_->setEnabled(e && !gpipe);
+    for (QSpinBox* spin : delaySpins_) {
+        spin->setEnabled(e && !gpipe && !defaultDelays_->isChecked());
+    }
+}
+
+void PipelineEditor::refresh() {
+    core::io::ExperimentConfig config = context_;
+    config.pipeline = pipelineConfig();
+    forecast_ = forecastPipeline(config);
+    updateEnabled();
+    problem_->setText(QString::fromStdString(forecast_.problem));
+    problem_->setVisible(!forecast_.problem.empty());
+    const QLocale locale;
+    QString text = QStringLiteral("<b>K = %1</b> stage%2").arg(forecast_.stages).arg(
+        forecast_.stages == 1 ? QString() : QStringLiteral("s"));
+    if (forecast_.problem.empty()) {
+        text += QStringLiteral(" · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
+                               "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b>")
+                    .arg(locale.toString(static_cast<qlonglong>(forecast_.ticksPerEpoch)),
+                         locale.toString(static_cast<qlonglong>(forecast_.minibatches)),
+                         QString::number(100.0 * forecast_.utilisation, 'f', 0),
+                         formatBytes(forecast_.stashHistoryBytes),
+                         formatBytes(forecast_.emaHistoryBytes));
+    } else {
+        text += QStringLiteral(" · cannot run: see the message above");
+    }
+    forecastText_->setText(text);
+    if (!loading_) {
+        emit changed();
+    }
+}
+
+}  // namespace lp::ui

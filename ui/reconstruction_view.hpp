@@ -1,0 +1,50 @@
+// The EMA diagnostic: relative reconstruction error ‖Ŵ − W_v‖ / ‖W_v‖ per stage over minibatches,
+// on a log axis. GUI thread only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/events.hpp"
+
+#include <QWidget>
+
+#include <vector>
+
+class QCustomPlot;
+class QCPGraph;
+
+namespace lp::ui {
+
+class ReconstructionView : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit ReconstructionView(QWidget* parent = nullptr);
+
+    using QWidget::setLayout;
+    // Names the per-stage curves "stage s (units…)".
+    void setLayout(const core::telemetry::PipelineLayout& layout);
+    // Adds the batch's reconstruction samples and queues one replot. Errors that are not finite
+    // and positive cannot sit on a log axis and are skipped (an exact reconstruction, m = 0,
+    // reports 0).
+    void append(const core::telemetry::TelemetryBatch& batch);
+    void clear();
+
+    QCustomPlot* plot() const { return plot_; }
+
+    // The curve of stage s, created when the layout or the first sample names it; else nullptr.
+    QCPGraph* stageGraph(int stage) const;
+
+    int stageCount() const { return static_cast<int>(graphs_.size()); }
+
+private:
+    QCPGraph* ensureStage(int stage);
+    QString stageName(int stage) const;
+    void rescale();
+
+    QCustomPlot* plot_ = nullptr;
+    std::vector<QCPGraph*> graphs_;
+    core::telemetry::PipelineLayout layout_;
+    bool autoRange_ = true;
+};
+
+}  // namespace lp::ui

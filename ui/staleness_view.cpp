@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/staleness_view.hpp"
+
+#include "ui/chart_export.hpp"
+#include "ui/palette.hpp"
+
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lp::ui {
+
+using core::telemetry::PipelineLayout;
+using core::telemetry::StalenessSample;
+using core::telemetry::TelemetryBatch;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+QSharedPointer<QCPAxisTickerText> unitTicker(const std::vector<QString>& names) {
+    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+    for (std::size_t u = 0; u < names.size(); ++u) {
+        ticker->addTick(static_cast<double>(u), names[u]);
+    }
+    return ticker;
+}
+
+}  // namespace
+
+StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
+    auto* box = new QVBoxLayout(this);
+    box->setContentsMargins(0, 0, 0, 0);
+    plot_ = new QCustomPlot(this);
+    box->addWidget(plot_);
+    installStandardInteractions(plot_);
+
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(
+        0,
+        0,
+        new QCPTextElement(
+            plot_, QStringLiteral("Gradient staleness per unit"), palette::titleFont()));
+    QCPAxisRect* top = plot_->axisRect();
+    top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("versions"));
+
+    delayBars_ = new QCPBars(top->axis(QCPAxis::atBottom), top->axis(QCPAxis::atLeft));
+    delayBars_->setName(QStringLiteral("configured delay Dₛ"));
+    delayBars_->setWidth(0.6);
+    delayBars_->setBrush(palette::withAlpha(palette::okabeIto(5), 150));
+    delayBars_->setPen(palette::cosmeticPen(palette::okabeIto(0), 1.0));
+
+    mean_ = plot_->addGraph(top->axis(QCPAxis::atBottom), top->axis(QCPAxis::atLeft));
+    mean_->setName(QStringLiteral("measured staleness (mean)"));
+    mean_->setLineStyle(QCPGraph::lsNone);
+    mean_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, palette::okabeIto(3), 9));
+    last_ = plot_->addGraph(top->axis(QCPAxis::atBottom), top->axis(QCPAxis::atLeft));
+    last_->setName(QStringLiteral("measured staleness (last)"));
+    last_->setLineStyle(QCPGraph::lsNone);
+    last_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssCross,
+                                           palette::cosmeticPen(palette::okabeIto(6), 2.0),
+                                           QBrush(Qt::NoBrush),
+                                           11));
+    plot_->legend->setVisible(true);
+    top->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
+
+    auto* bottom = new QCPAxisRect(plot_);
+    palette::styleAxisRect(bottom);
+    plot_->plotLayout()->addElement(2, 0, bottom);
+    bottom->axis(QCPAxis::atBottom)->setLabel(QStringLiteral("update (stage weight version)"));
+    bottom->axis(QCPAxis::atLeft)->setRangeReversed(true);
+    bottom->axis(QCPAxis::atLeft)->grid()->setVisible(false);
+    heatmap_ = new QCPColorMap(bottom->axis(QCPAxis::atBottom), bottom->axis(QCPAxis::atLeft));
+    heatmap_->setName(QStringLiteral("staleness"));
+    heatmap_->setInterpolate(false);
+    heatmap_->removeFromLegend();
+    auto* scale = new QCPColorScale(plot_);
+    plot_->plotLayout()->addElement(2, 1, scale);
+    scale->setType(QCPAxis::atRight);
+    scale->axis()->setLabel(QStringLiteral("staleness (versions)"));
+    scale->setBarWidth(12);
+    heatmap_->setColorScale(scale);
+    scale->setGradient(palette::sequentialGradient());  // after linking: the map adopts it
+    auto* group = new QCPMarginGroup(plot_);
+    top->setMarginGroup(QCP::msLeft | QCP::msRight, group);
+    bottom->setMarginGroup(QCP::msLeft | QCP::msRight | QCP::msTop | QCP::msBottom, group);
+    scale->setMarginGroup(QCP::msTop | QCP::msBottom, group);
+    plot_->plotLayout()->setRowStretchFactor(1, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(2, 1.2);
+    palette::styleLegend(plot_->legend);
+
+    installNavigationHooks(
+        plot_,
+        this,
+        [this] { autoRange_ = false; },
+        [this] {
+            autoRange_ = true;
+            refresh();
+        });
+    refresh();
+}
+
+void StalenessView::setLayout(const PipelineLayout& layout) {
+    layout_ = layout;
+    refresh();
+}
+
+void StalenessView::append(const TelemetryBatch& batch) {
+    if (batch.staleness.empty()) {
+        return;
+    }
+    for (const StalenessSample& s : batch.staleness) {
+        if (s.stage < 0) {
+            continue;
+        }
+        const auto k = static_cast<std::size_t>(s.stage);
+        if (k >= stages_.size()) {
+            stages_.resize(k + 1);
+        }
+        StageSeries& series = stages_[k];
+        series.updates.push_back(s.update);
+        series.staleness.push_back(s.staleness);
+        series.sum += static_cast<double>(s.staleness);
+        series.last = s.staleness;
+        series.configuredDelay = s.configuredDelay;
+    }
+    refresh();
+}
+
+void StalenessView::clear() {
+    stages_.clear();
+    refresh();
+}
+
+std::vector<StalenessView::Unit> StalenessView::unitList() const {
+    std::vector<Unit> list;
+    const std::size_t n = std::min(layout_.unitNames.size(), layout_.stageOfUnit.size());
+    for (std::size_t u = 0; u < n; ++u) {
+        list.push_back({QString::fromStdString(layout_.unitNames[u]), layout_.stageOfUnit[u]});
+    }
+    if (list.empty()) {
+        const std::size_t stages =
+            std::max(stages_.size(), static_cast<std::size_t>(std::max(0, layout_.stages())));
+        for (std::size_t s = 0; s < stages; ++s) {
+            const auto stage = static_cast<std::int32_t>(s);
+            list.push_back({QStringLiteral("stage %1").arg(stage), stage});
+        }
+    }
+    return list;
+}
+
+std::vector<StalenessView::UnitStaleness> StalenessView::units() const {
+    std::vector<UnitStaleness> out;
+    for (const Unit& unit : unitList()) {
+        UnitStaleness u;
+        u.name = unit.name;
+        u.stage = unit.stage;
+        const auto s = static_cast<std::size_t>(std::max(0, unit.stage));
+        const StageSeries* series = s < stages_.size() ? &stages_[s] : nullptr;
+        if (s < layout_.delays.size()) {
+            u.configuredDelay = static_cast<double>(layout_.delays[s]);
+        } else if (series != nullptr && series->configuredDelay >= 0) {
+            u.configuredDelay = static_cast<double>(series->configuredDelay);
+        }
+        u.samples = series != nullptr ? static_cast<std::int64_t>(series->staleness.size()) : 0;
+        u.meanStaleness = u.samples > 0 ? series->sum / static_cast<double>(u.samples) : kNaN;
+        u.lastStaleness = u.samples > 0 ? static_cast<double>(series->last) : kNaN;
+        out.push_back(u);
+    }
+    return out;
+}
+
+void StalenessView::refresh() {
+    const std::vector<Unit> list = unitList();
+    refreshBars(list);
+    refreshHeatmap(list);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void StalenessView::refreshBars(const std::vector<Unit>& list) {
+    const std::vector<UnitStaleness> stats = units();
+    QVector<double> keys;
+    QVector<double> delays;
+    QVector<double> means;
+    QVector<double> lasts;
+    std::vector<QString> names;
+    double top = 1.0;
+    for (std::size_t u = 0; u < stats.size(); ++u) {
+        keys << static_cast<double>(u);
+        delays << stats[u].configuredDelay;
+        means << stats[u].meanStaleness;
+        lasts << stats[u].lastStaleness;
+        names.push_back(stats[u].name);
+        for (const double v :
+             {stats[u].configuredDelay, stats[u].meanStaleness, stats[u].lastStaleness}) {
+            if (!std::isnan(v)) {
+                top = std::max(top, v);
+            }
+        }
+    }
+    // A handful of points per unit, replaced whole: the summary, not a stream.
+    delayBars_->setData(keys, delays, true);
+    mean_->setData(keys, means, true);
+    last_->setData(keys, lasts, true);
+    QCPAxis* x = delayBars_->keyAxis();
+    x->setTicker(unitTicker(names));
+    x->setTickLabelRotation(list.size() > 6 ? 35.0 : 0.0);
+    x->grid()->setVisible(false);
+    if (autoRange_) {
+        x->setRange(-0.6, static_cast<double>(list.size()) - 0.4);
+        // Headroom above the tallest bar for the legend.
+        delayBars_->valueAxis()->setRange(0.0, std::ceil(top * 1.35) + 0.5);
+    }
+}
+
+void StalenessView::refreshHeatmap(const std::vector<Unit>& list) {
+    std::int64_t lo = std::numeric_limits<std::int64_t>::max();
+    std::int64_t hi = std::numeric_limits<std::int64_t>::min();
+    double maxDelay = 1.0;
+    for (const StageSeries& s : stages_) {
+        for (const std::int64_t u : s.updates) {
+            lo = std::min(lo, u);
+            hi = std::max(hi, u);
+        }
+        maxDelay = std::max(maxDelay, static_cast<double>(s.configuredDelay));
+    }
+    for (const std::int64_t d : layout_.delays) {
+        maxDelay = std::max(maxDelay, static_cast<double>(d));
+    }
+    const int rows = std::max(2, static_cast<int>(list.size()));  // QCPColorMap needs 2 cells
+    std::vector<QString> names;
+    names.reserve(list.size());
+    for (const Unit& u : list) {
+        names.push_back(u.name);
+    }
+    QCPAxis* y = heatmap_->valueAxis();
+    y->setTicker(unitTicker(names));
+    if (lo > hi) {
+        heatmap_->data()->setSize(2, rows);
+        heatmap_->data()->fill(kNaN);
+        heatmap_->data()->setRange(QCPRange(0.0, 1.0), QCPRange(0.0, rows - 1.0));
+        y->setRange(-0.5, rows - 0.5);
+        return;
+    }
+    // Bin updates so the map never exceeds kMaxHeatmapBins columns; each cell is the mean of its
+    // bin's samples, NaN (transparent) where a bin got none.
+    const std::int64_t extent = hi - lo + 1;
+    const int bins = static_cast<int>(std::clamp<std::int64_t>(extent, 2, kMaxHeatmapBins));
+    const double width = static_cast<double>(extent) / bins;
+    const double origin = static_cast<double>(lo) - 0.5;
+    std::vector<std::vector<double>> stageBins(stages_.size());
+    for (std::size_t s = 0; s < stages_.size(); ++s) {
+        std::vector<double> sum(static_cast<std::size_t>(bins), 0.0);
+        std::vector<int> count(static_cast<std::size_t>(bins), 0);
+        for (std::size_t i = 0; i < stages_[s].updates.size(); ++i) {
+            const double pos = (static_cast<double>(stages_[s].updates[i]) - origin) / width;
+            const auto b = static_cast<std::size_t>(std::clamp(static_cast<int>(pos), 0, bins - 1));
+            sum[b] += static_cast<double>(stages_[s].staleness[i]);
+            ++count[b];
+        }
+        stageBins[s].assign(static_cast<std::size_t>(bins), kNaN);
+        for (std::size_t b = 0; b < sum.size(); ++b) {
+            if (count[b] > 0) {
+                stageBins[s][b] = sum[b] / count[b];
+            }
+        }
+    }
+    QCPColorMapData* mapData = heatmap_->data();
+    mapData->setSize(bins, rows);
+    mapData->setRange(QCPRange(origin + width / 2.0, origin + width * (bins - 0.5)),
+                      QCPRange(0.0, rows - 1.0));
+    mapData->fill(kNaN);
+    for (std::size_t u = 0; u < list.size(); ++u) {
+        const auto s = static_cast<std::size_t>(std::max(0, list[u].stage));
+        if (s >= stageBins.size()) {
+            continue;
+        }
+        for (int b = 0; b < bins; ++b) {
+            mapData->setCell(b, static_cast<int>(u), stageBins[s][static_cast<std::size_t>(b)]);
+        }
+    }
+    // Fixed colour range 0..max D so that colours compare across runs and with the bars.
+    heatmap_->setDataRange(QCPRange(0.0, maxDelay));
+    if (autoRange_) {
+        heatmap_->keyAxis()->setRange(origin, origin + static_cast<double>(extent));
+        y->setRange(-0.5, rows - 0.5);
+    }
+}
+
+}  // namespace lp::ui

@@ -1,0 +1,89 @@
+// Staleness per unit (layer group) of the model: configured delay (bars) against measured
+// staleness (mean and last), and a unit × update heatmap. GUI thread only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/events.hpp"
+
+#include <QString>
+#include <QWidget>
+
+#include <cstdint>
+#include <vector>
+
+class QCustomPlot;
+class QCPBars;
+class QCPColorMap;
+class QCPGraph;
+
+namespace lp::ui {
+
+class StalenessView : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit StalenessView(QWidget* parent = nullptr);
+
+    using QWidget::setLayout;
+    // Units and their stages (PipelineLayout.stageOfUnit) and the configured delays D_s. Without a
+    // layout every stage seen in the data is one unit "stage s".
+    void setLayout(const core::telemetry::PipelineLayout& layout);
+    // Adds the batch's staleness samples and queues one replot.
+    void append(const core::telemetry::TelemetryBatch& batch);
+    void clear();
+
+    QCustomPlot* plot() const { return plot_; }
+
+    QCPBars* delayBars() const { return delayBars_; }
+
+    QCPGraph* meanGraph() const { return mean_; }
+
+    QCPGraph* lastGraph() const { return last_; }
+
+    QCPColorMap* heatmap() const { return heatmap_; }
+
+    // One row per unit; mean and last are NaN before the unit's stage reported a sample.
+    struct UnitStaleness {
+        QString name;
+        std::int32_t stage = 0;
+        double configuredDelay = 0.0;
+        double meanStaleness = 0.0;
+        double lastStaleness = 0.0;
+        std::int64_t samples = 0;
+    };
+
+    std::vector<UnitStaleness> units() const;
+
+    // At most this many update bins along the heatmap's x axis (each bin shows its mean).
+    static constexpr int kMaxHeatmapBins = 400;
+
+private:
+    struct StageSeries {
+        std::vector<std::int64_t> updates;
+        std::vector<std::int64_t> staleness;
+        double sum = 0.0;
+        std::int64_t last = 0;
+        std::int64_t configuredDelay = -1;  // from the samples, if no layout
+    };
+
+    struct Unit {
+        QString name;
+        std::int32_t stage = 0;
+    };
+
+    std::vector<Unit> unitList() const;
+    void refresh();
+    void refreshBars(const std::vector<Unit>& list);
+    void refreshHeatmap(const std::vector<Unit>& list);
+
+    QCustomPlot* plot_ = nullptr;
+    QCPBars* delayBars_ = nullptr;
+    QCPGraph* mean_ = nullptr;
+    QCPGraph* last_ = nullptr;
+    QCPColorMap* heatmap_ = nullptr;
+    core::telemetry::PipelineLayout layout_;
+    std::vector<StageSeries> stages_;
+    bool autoRange_ = true;
+};
+
+}  // namespace lp::ui

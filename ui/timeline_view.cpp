@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/timeline_view.hpp"
+
+#include "ui/chart_export.hpp"
+#include "ui/palette.hpp"
+
+#include <QHBoxLayout>
+#include <QToolButton>
+#include <QToolTip>
+#include <QVBoxLayout>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lp::ui {
+
+using core::telemetry::OpEvent;
+using core::telemetry::OpKind;
+using core::telemetry::PipelineLayout;
+using core::telemetry::TelemetryBatch;
+
+namespace {
+
+constexpr int kOpKinds = 4;
+
+std::size_t opIndex(OpKind op) {
+    return static_cast<std::size_t>(op);
+}
+
+// "stem, layer1.0" or, for long groups, "layer1.0 … layer2.1 (4 units)".
+QString unitSummary(const PipelineLayout& layout, int stage) {
+    QStringList names;
+    const std::size_t units = std::min(layout.unitNames.size(), layout.stageOfUnit.size());
+    for (std::size_t u = 0; u < units; ++u) {
+        if (layout.stageOfUnit[u] == stage) {
+            names << QString::fromStdString(layout.unitNames[u]);
+        }
+    }
+    if (names.size() <= 2) {
+        return names.join(QStringLiteral(", "));
+    }
+    return QStringLiteral("%1 … %2, %3 units").arg(names.front(), names.back()).arg(names.size());
+}
+
+}  // namespace
+
+// ---- TimelineView ----
+
+TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new QCPAxisTickerText) {
+    auto* box = new QVBoxLayout(this);
+    box->setContentsMargins(0, 0, 0, 0);
+    box->setSpacing(2);
+    auto* bar = new QHBoxLayout;
+    followButton_ = new QToolButton(this);
+    followButton_->setText(QStringLiteral("Follow live"));
+    followButton_->setCheckable(true);
+    followButton_->setChecked(true);
+    followButton_->setToolTip(
+        QStringLiteral("Keep the newest events in view; drag or zoom the "
+                       "chart to scrub back"));
+    wallClockButton_ = new QToolButton(this);
+    wallClockButton_->setText(QStringLiteral("Wall clock"));
+    wallClockButton_->setCheckable(true);
+    wallClockButton_->setToolTip(QStringLiteral("Measured time (µs) instead of schedule ticks"));
+    bar->addWidget(followButton_);
+    bar->addWidget(wallClockButton_);
+    bar->addStretch(1);
+    box->addLayout(bar);
+    plot_ = new QCustomPlot(this);
+    box->addWidget(plot_, 1);
+    connect(followButton_, &QToolButton::toggled, this, &TimelineView::setFollowLive);
+    connect(wallClockButton_, &QToolButton::toggled, this, [this](bool on) {
+        setTimeAxis(on ? TimeAxis::WallClock : TimeAxis::Tick);
+    });
+
+    // Not installStandardInteractions: the timeline answers hover itself (showHover).
+    palette::applyChartStyle(plot_);
+    plot_->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);
+    installLegendToggle(plot_);
+    installExportMenu(plot_);
+    plot_->setMouseTracking(true);
+    plot_->axisRect()->setRangeDrag(Qt::Horizontal);
+    plot_->axisRect()->setRangeZoom(Qt::Horizontal);
+    plot_->xAxis->setLabel(QStringLiteral("tick"));
+    plot_->yAxis->setTicker(rowTicker_);
+    plot_->yAxis->setRangeReversed(true);  // stage 0 (the input side) on top
+    plot_->yAxis->grid()->setVisible(false);
+    plot_->yAxis->setTickLength(0, 0);
+    plot_->yAxis->setSubTickLength(0, 0);
+
+    // Header row: title on the left, the legend (one line) on the right, so the legend never
+    // covers a stage row.
+    title_ = new QCPTextElement(plot_, QStringLiteral("Pipeline timeline"), palette::titleFont());
+    auto* header = new QCPLayoutGrid;
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(0, 0, header);
+    header->addElement(0, 0, title_);
+    plot_->legend->setVisible(true);
+    plot_->axisRect()->insetLayout()->take(plot_->legend);
+    header->addElement(0, 1, plot_->legend);
+    header->setColumnStretchFactor(1, 0.001);  // the legend takes only the width it needs
+    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+
+    for (int k = 0; k < kOpKinds; ++k) {
+        spans_[static_cast<std::size_t>(k)] =
+            new OpSpans(plot_->xAxis, plot_->yAxis, static_cast<OpKind>(k));
+    }
+    palette::styleLegend(plot_->legend);
+    plot_->legend->setBrush(Qt::NoBrush);
+    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->legend->setMargins(QMargins(4, 2, 14, 2));
+
+    installNavigationHooks(
+        plot_, this, [this] { setFollowLive(false); }, [this] { setFollowLive(true); });
+    connect(plot_, &QCustomPlot::mouseMove, this, &TimelineView::showHover);
+    ensureRows(1);
+    updateLabels();
+}
+
+OpSpans* TimelineView::spans(OpKind op) const {
+    return spans_[opIndex(op)];
+}
+
+void TimelineView::ensureRows(int rows) {
+    if (rows <= rows_) {
+        return;
+    }
+    rows_ = rows;
+    stats_.resize(static_cast<std::size_t>(rows));
+    plot_->yAxis->setRange(-0.6, static_cast<double>(rows) - 0.4);
+}
+
+void TimelineView::setLayout(const PipelineLayout& layout) {
+    layout_ = layout;
+    ensureRows(std::max(1, layout.stages()));
+    updateLabels();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TimelineView::append(const TelemetryBatch& batch) {
+    if (batch.ops.empty()) {
+        return;
+    }
+    int rows = rows_;
+    for (const OpEvent& e : batch.ops) {
+        if (e.stage < 0) {
+            continue;
+        }
+        rows = std::max(rows, e.stage + 1);
+    }
+    ensureRows(rows);
+    for (const OpEvent& e : batch.ops) {
+        if (e.stage < 0) {
+            continue;
+        }
+        spans_[opIndex(e.op)]->add(e);
+        if (e.op == OpKind::Eval) {
+            continue;
+        }
+        StageStats& s = stats_[static_cast<std::size_t>(e.stage)];
+        s.busyUs += std::max(0.0, e.endUs - e.startUs);
+        if (e.op != OpKind::Update) {
+            ++s.forwardBackward;
+        }
+        if (!anyPipelineOp_) {
+            firstStartUs_ = e.startUs;
+            lastEndUs_ = e.endUs;
+        }
+        firstStartUs_ = std::min(firstStartUs_, e.startUs);
+        lastEndUs_ = std::max(lastEndUs_, e.endUs);
+        anyPipelineOp_ = true;
+        if (e.tick >= 0) {
+            firstTick_ = anyTick_ ? std::min(firstTick_, e.tick) : e.tick;
+            lastTick_ = anyTick_ ? std::max(lastTick_, e.tick) : e.tick;
+            anyTick_ = true;
+        }
+    }
+    for (OpSpans* s : spans_) {
+        s->finish();
+    }
+    updateLabels();
+    if (followLive_) {
+        applyFollow();
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TimelineView::clear() {
+    for (OpSpans* s : spans_) {
+        s->clear();
+    }
+    std::fill(stats_.begin(), stats_.end(), StageStats{});
+    anyPipelineOp_ = false;
+    anyTick_ = false;
+    firstTick_ = 0;
+    lastTick_ = -1;
+    firstStartUs_ = 0.0;
+    lastEndUs_ = 0.0;
+    updateLabels();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+std::size_t TimelineView::eventCount() const {
+    std::size_t n = 0;
+    for (const OpSpans* s : spans_) {
+        n += s->eventCount();
+    }
+    return n;
+}
+
+void TimelineView::setTimeAxis(TimeAxis axis) {
+    if (axis == axis_) {
+        return;
+    }
+    axis_ = axis;
+    {
+        const QSignalBlocker block(wallClockButton_);
+        wallClockButton_->setChecked(axis == TimeAxis::WallClock);
+    }
+    for (OpSpans* s : spans_) {
+        s->setTimeAxis(axis);
+    }
+    plot_->xAxis->setLabel(axis == TimeAxis::Tick ? QStringLiteral("tick")
+                                                  : QStringLiteral("wall clock (µs)"));
+    updateLabels();
+    // The visible window cannot be carried across axes exactly: follow, or show everything.
+    if (followLive_) {
+        applyFollow();
+    } else {
+        plot_->rescaleAxes();
+        plot_->yAxis->setRange(-0.6, static_cast<double>(rows_) - 0.4);
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TimelineView::setFollowLive(bool on) {
+    if (on == followLive_) {
+        return;
+    }
+    followLive_ = on;
+    {
+        const QSignalBlocker block(followButton_);
+        followButton_->setChecked(on);
+    }
+    if (on) {
+        // Keep the width the user zoomed to.
+        const double width = plot_->xAxis->range().size();
+        if (width > 0.0 && eventCount() > 0) {
+            (axis_ == TimeAxis::Tick ? followTicks_ : followUs_) = width;
+        }
+        applyFollow();
+        plot_->replot(QCustomPlot::rpQueuedReplot);
+    }
+    emit followLiveChanged(on);
+}
+
+double TimelineView::followWindow() const {
+    if (axis_ == TimeAxis::Tick) {
+        return followTicks_;
+    }
+    if (followUs_ > 0.0) {
+        return followUs_;
+    }
+    const double span = lastEndUs_ - firstStartUs_;
+    if (anyTick_ && lastTick_ >= firstTick_) {
+        const auto ticks = static_cast<double>(lastTick_ - firstTick_ + 1);
+        return std::min(span, span / ticks * followTicks_);
+    }
+    return span;
+}
+
+void TimelineView::applyFollow() {
+    bool found = false;
+    QCPRange extent;
+    for (const OpSpans* s : spans_) {
+        bool f = false;
+        const QCPRange r = s->getKeyRange(f, QCP::sdBoth);
+        if (f) {
+            extent =
+                found ? QCPRange(std::min(extent.lower, r.lower), std::max(extent.upper, r.upper))
+                      : r;
+            found = true;
+        }
+    }
+    if (!found) {
+        return;
+    }
+    const double window = std::max(followWindow(), 1e-9);
+    double lower = extent.upper - window;
+    if (lower < extent.lower) {
+        lower = extent.lower;
+    }
+    plot_->xAxis->setRange(lower, lower + window);
+}
+
+std::vector<StageUtilisation> TimelineView::utilisation() const {
+    std::vector<StageUtilisation> out;
+    const double span = axis_ == TimeAxis::Tick
+                            ? (anyTick_ ? static_cast<double>(lastTick_ - firstTick_ + 1) : 0.0)
+                            : lastEndUs_ - firstStartUs_;
+    for (int s = 0; s < rows_; ++s) {
+        const StageStats& st = stats_[static_cast<std::size_t>(s)];
+        StageUtilisation u;
+        u.stage = s;
+        u.busy =
+            axis_ == TimeAxis::Tick ? static_cast<double>(st.forwardBackward) / 2.0 : st.busyUs;
+        u.span = span;
+        u.utilisation = span > 0.0 ? std::min(1.0, u.busy / span) : 0.0;
+        u.bubbleFraction = span > 0.0 ? 1.0 - u.utilisation : 0.0;
+        out.push_back(u);
+    }
+    return out;
+}
+
+QString TimelineView::rowLabel(int stage) const {
+    return rowTicker_->ticks().value(static_cast<double>(stage));
+}
+
+void TimelineView::updateLabels() {
+    const std::vector<StageUtilisation> util = utilisation();
+    QMap<double, QString> ticks;
+    double meanBusy = 0.0;
+    for (const StageUtilisation& u : util) {
+        const QString units = unitSummary(layout_, u.stage);
+        QString label = units.isEmpty() ? QStringLiteral("stage %1").arg(u.stage)
+                                        : QStringLiteral("stage %1 (%2)").arg(u.stage).arg(units);
+        if (u.span > 0.0) {
+            label += QStringLiteral("\n%1% busy · %2% bubble")
+                         .arg(100.0 * u.utilisation, 0, 'f', 1)
+                         .arg(100.0 * u.bubbleFraction, 0, 'f', 1);
+        }
+        ticks.insert(static_cast<double>(u.stage), label);
+        meanBusy += u.utilisation;
+    }
+    rowTicker_->setTicks(ticks);
+    QString title = QStringLiteral("Pipeline timeline");
+    if (!layout_.schedule.empty()) {
+        title += QStringLiteral(" — %1 schedule, %2 policy")
+                     .arg(QString::fromStdString(layout_.schedule),
+                          QString::fromStdString(layout_.policy));
+    }
+    if (!util.empty() && eventCount() > 0) {
+        title += QStringLiteral(" — %1 ops, mean utilisation %2%")
+                     .arg(eventCount())
+                     .arg(100.0 * meanBusy / static_cast<double>(util.size()), 0, 'f', 1);
+    }
+    title_->setText(title);
+}
+
+std::optional<OpEvent> TimelineView::eventAt(const QPointF& pos) const {
+    if (!plot_->axisRect()->rect().contains(pos.toPoint())) {
+        return std::nullopt;
+    }
+    const double key = plot_->xAxis->pixelToCoord(pos.x());
+    const double row = plot_->yAxis->pixelToCoord(pos.y());
+    const auto stage = static_cast<std::int32_t>(std::lround(row));
+    if (std::abs(row - static_cast<double>(stage)) > 0.5) {
+        return std::nullopt;
+    }
+    const double tolerance = std::abs(plot_->xAxis->pixelToCoord(pos.x() + 3.0) - key);
+    const OpEvent* best = nullptr;
+    double bestDistance = std::numeric_limits<double>::infinity();
+    for (const OpSpans* s : spans_) {
+        if (!s->visible()) {
+            continue;
+        }
+        double d = 0.0;
+        const OpEvent* e = s->eventNear(stage, key, tolerance, &d);
+        if (e != nullptr && d < bestDistance) {
+            best = e;
+            bestDistance = d;
+        }
+    }
+    return best != nullptr ? std::optional<OpEvent>(*best) : std::nullopt;
+}
+
+QString TimelineView::describe(const OpEvent& e) {
+    QString text = QStringLiteral("%1 · stage %2\nminibatch %3 · weight version %4")
+                       .arg(opName(e.op))
+                       .arg(e.stage)
+                       .arg(e.minibatch)
+                       .arg(e.weightVersion);
+    if (e.tick >= 0) {
+        text += QStringLiteral("\ntick %1").arg(e.tick);
+    }
+    text += QStringLiteral("\n%1 – %2 µs (%3 µs) · thread %4")
+                .arg(e.startUs, 0, 'f', 1)
+                .arg(e.endUs, 0, 'f', 1)
+                .arg(e.endUs - e.startUs, 0, 'f', 1)
+                .arg(e.thread);
+    return text;
+}
+
+void TimelineView::showHover(QMouseEvent* event) {
+    if (event->buttons() != Qt::NoButton) {
+        return;
+    }
+    const auto e = eventAt(event->position());
+    if (e) {
+        QToolTip::showText(event->globalPosition().toPoint(), describe(*e), plot_);
+    } else {
+        QToolTip::hideText();
+    }
+}
+
+}  // namespace lp::ui

@@ -1,0 +1,109 @@
+// Live Gantt chart of the pipeline: one row per stage, F/B/U/eval spans, tick or wall-clock axis,
+// follow-live and scrub-back, per-stage utilisation. GUI thread only; fed by value from batches.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/telemetry/events.hpp"
+#include "ui/timeline_spans.hpp"
+
+#include <QWidget>
+#include <qcustomplot.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <vector>
+
+class QToolButton;
+
+namespace lp::ui {
+
+// Busy time over the run's span for one stage. Tick axis: busy = (#F + #B) / 2 ticks (a tick
+// holds at most one F and one B per stage; U rides with B), span = ticks from the first to the
+// last F/B/U of any stage. Wall clock: busy = Σ(end − start) of F/B/U, span = first start to last
+// end over all stages. Eval is not pipeline work and counts as idle. bubble = 1 − utilisation.
+struct StageUtilisation {
+    std::int32_t stage = 0;
+    double busy = 0.0;
+    double span = 0.0;
+    double utilisation = 0.0;
+    double bubbleFraction = 0.0;
+};
+
+class TimelineView : public QWidget {
+    Q_OBJECT
+
+public:
+    explicit TimelineView(QWidget* parent = nullptr);
+
+    using QWidget::setLayout;
+    // Stage rows and their labels ("stage s (units…)"); keeps recorded events.
+    void setLayout(const core::telemetry::PipelineLayout& layout);
+    // Adds the batch's ops and queues one replot.
+    void append(const core::telemetry::TelemetryBatch& batch);
+    void clear();
+
+    QCustomPlot* plot() const { return plot_; }
+
+    OpSpans* spans(core::telemetry::OpKind op) const;
+
+    TimeAxis timeAxis() const { return axis_; }
+
+    void setTimeAxis(TimeAxis axis);
+
+    // Follow-live: the x range slides with the newest event, keeping its width. Dragging or
+    // zooming turns it off (scrub-back); turning it on keeps the current width.
+    bool followLive() const { return followLive_; }
+
+    void setFollowLive(bool on);
+
+    std::size_t eventCount() const;
+
+    int stageRows() const { return rows_; }
+
+    std::vector<StageUtilisation> utilisation() const;
+    QString rowLabel(int stage) const;
+
+    // The event under pixel pos (plot widget coordinates), within 3 px horizontally.
+    std::optional<core::telemetry::OpEvent> eventAt(const QPointF& pos) const;
+    // Tooltip text: op, stage, minibatch, weight version, tick, times, thread.
+    static QString describe(const core::telemetry::OpEvent& e);
+
+signals:
+    void followLiveChanged(bool on);
+
+private:
+    struct StageStats {
+        double busyUs = 0.0;
+        std::int64_t forwardBackward = 0;
+    };
+
+    void ensureRows(int rows);
+    void updateLabels();
+    void applyFollow();
+    double followWindow() const;
+    void showHover(QMouseEvent* event);
+
+    QCustomPlot* plot_ = nullptr;
+    QToolButton* followButton_ = nullptr;
+    QToolButton* wallClockButton_ = nullptr;
+    QCPTextElement* title_ = nullptr;
+    QSharedPointer<QCPAxisTickerText> rowTicker_;
+    std::array<OpSpans*, 4> spans_{};
+    core::telemetry::PipelineLayout layout_;
+    TimeAxis axis_ = TimeAxis::Tick;
+    bool followLive_ = true;
+    double followTicks_ = 48.0;
+    double followUs_ = 0.0;  // 0: derived from the mean tick duration
+    int rows_ = 0;
+    std::vector<StageStats> stats_;
+    double firstStartUs_ = 0.0;
+    double lastEndUs_ = 0.0;
+    std::int64_t firstTick_ = 0;
+    std::int64_t lastTick_ = -1;
+    bool anyPipelineOp_ = false;
+    bool anyTick_ = false;
+};
+
+}  // namespace lp::ui

@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/training_view.hpp"
+
+#include "ui/chart_export.hpp"
+#include "ui/palette.hpp"
+
+#include <QVBoxLayout>
+#include <qcustomplot.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+namespace lp::ui {
+
+using core::telemetry::EvalSample;
+using core::telemetry::PipelineLayout;
+using core::telemetry::TelemetryBatch;
+using core::telemetry::TrainSample;
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+QCPAxisRect* addRect(QCustomPlot* plot, int row) {
+    auto* rect = new QCPAxisRect(plot);
+    palette::styleAxisRect(rect);
+    plot->plotLayout()->addElement(row, 0, rect);
+    return rect;
+}
+
+QCPLegend* addLegend(QCPAxisRect* rect, Qt::Alignment where) {
+    auto* legend = new QCPLegend;
+    rect->insetLayout()->addElement(legend, where);
+    legend->setLayer(QStringLiteral("legend"));
+    return legend;
+}
+
+QCPGraph* addGraph(QCustomPlot* plot,
+                   QCPAxis* x,
+                   QCPAxis* y,
+                   QCPLegend* legend,
+                   const QString& name,
+                   const QPen& pen) {
+    QCPGraph* g = plot->addGraph(x, y);
+    g->setName(name);
+    g->setPen(pen);
+    g->removeFromLegend();
+    g->addToLegend(legend);
+    return g;
+}
+
+QCPRange valueRange(std::initializer_list<QCPGraph*> graphs) {
+    QCPRange out(0.0, 0.0);
+    for (QCPGraph* g : graphs) {
+        bool found = false;
+        const QCPRange r = g->getValueRange(found);
+        if (found && g->visible()) {
+            out.expand(r);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
+    auto* box = new QVBoxLayout(this);
+    box->setContentsMargins(0, 0, 0, 0);
+    plot_ = new QCustomPlot(this);
+    box->addWidget(plot_);
+    installStandardInteractions(plot_);
+    plot_->plotLayout()->insertRow(0);
+    plot_->plotLayout()->addElement(
+        0, 0, new QCPTextElement(plot_, QStringLiteral("Training"), palette::titleFont()));
+    lossRect_ = plot_->axisRect();
+    accuracyRect_ = addRect(plot_, 2);
+    rateRect_ = addRect(plot_, 3);
+    // Every chart's step axis is named, so hover text reads "step 120: …" in all three.
+    for (QCPAxisRect* rect : {lossRect_, accuracyRect_, rateRect_}) {
+        rect->axis(QCPAxis::atBottom)->setLabel(QStringLiteral("step"));
+    }
+
+    const QColor blue = palette::okabeIto(0);
+    const QColor vermillion = palette::okabeIto(3);
+    QCPLegend* lossLegend = plot_->legend;
+    lossLegend->setVisible(true);
+    QCPAxis* x = lossRect_->axis(QCPAxis::atBottom);
+    QCPAxis* y = lossRect_->axis(QCPAxis::atLeft);
+    y->setLabel(QStringLiteral("loss"));
+    lossRaw_ = addGraph(plot_,
+                        x,
+                        y,
+                        lossLegend,
+                        QStringLiteral("loss (minibatch)"),
+                        palette::cosmeticPen(palette::withAlpha(blue, 80), 1.0));
+    lossSmooth_ = addGraph(plot_, x, y, lossLegend, QString(), palette::cosmeticPen(blue, 2.0));
+    testLoss_ = addGraph(plot_,
+                         x,
+                         y,
+                         lossLegend,
+                         QStringLiteral("test loss (epoch)"),
+                         palette::cosmeticPen(vermillion, 1.5));
+    testLoss_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+
+    // Accuracy rises: its legend sits bottom right, where the curves are not.
+    QCPLegend* accLegend = addLegend(accuracyRect_, Qt::AlignBottom | Qt::AlignRight);
+    x = accuracyRect_->axis(QCPAxis::atBottom);
+    y = accuracyRect_->axis(QCPAxis::atLeft);
+    y->setLabel(QStringLiteral("accuracy (%)"));
+    trainAcc_ = addGraph(plot_,
+                         x,
+                         y,
+                         accLegend,
+                         QStringLiteral("train top-1 (minibatch)"),
+                         palette::cosmeticPen(palette::withAlpha(blue, 130), 1.0));
+    testAcc_ = addGraph(plot_,
+                        x,
+                        y,
+                        accLegend,
+                        QStringLiteral("test top-1 (epoch)"),
+                        palette::cosmeticPen(vermillion, 1.5));
+    testAcc_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+
+    QCPLegend* rateLegend = addLegend(rateRect_, Qt::AlignTop | Qt::AlignRight);
+    x = rateRect_->axis(QCPAxis::atBottom);
+    y = rateRect_->axis(QCPAxis::atLeft);
+    QCPAxis* y2 = rateRect_->axis(QCPAxis::atRight);
+    y->setLabel(QStringLiteral("learning rate"));
+    y2->setVisible(true);
+    y2->setLabel(QStringLiteral("images/s"));
+    lr_ = addGraph(plot_,
+                   x,
+                   y,
+                   rateLegend,
+                   QStringLiteral("learning rate"),
+                   palette::cosmeticPen(palette::okabeIto(2), 2.0));
+    throughput_ = addGraph(plot_,
+                           x,
+                           y2,
+                           rateLegend,
+                           QStringLiteral("images/s (right axis)"),
+                           palette::cosmeticPen(palette::okabeIto(1), 1.5));
+    rateRect_->setRangeDragAxes({x}, {y, y2});
+    rateRect_->setRangeZoomAxes({x}, {y, y2});
+
+    auto* group = new QCPMarginGroup(plot_);
+    for (QCPAxisRect* rect : {lossRect_, accuracyRect_, rateRect_}) {
+        rect->setMarginGroup(QCP::msLeft | QCP::msRight, group);
+        // One shared step axis: dragging or zooming one chart moves all three.
+        for (QCPAxisRect* other : {lossRect_, accuracyRect_, rateRect_}) {
+            if (other != rect) {
+                connect(rect->axis(QCPAxis::atBottom),
+                        qOverload<const QCPRange&>(&QCPAxis::rangeChanged),
+                        other->axis(QCPAxis::atBottom),
+                        qOverload<const QCPRange&>(&QCPAxis::setRange));
+            }
+        }
+    }
+    plot_->plotLayout()->setRowStretchFactor(1, 1.4);
+    plot_->plotLayout()->setRowStretchFactor(2, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(3, 1.0);
+    for (QCPLegend* legend : {lossLegend, accLegend, rateLegend}) {
+        palette::styleLegend(legend);
+    }
+    accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
+
+    installNavigationHooks(
+        plot_,
+        this,
+        [this] { autoRange_ = false; },
+        [this] {
+            autoRange_ = true;
+            rescale();
+            plot_->replot(QCustomPlot::rpQueuedReplot);
+        });
+    setSmoothing(beta_);
+}
+
+void TrainingView::setLayout(const PipelineLayout& layout) {
+    auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0));
+    if (title != nullptr) {
+        title->setText(layout.schedule.empty() ? QStringLiteral("Training")
+                                               : QStringLiteral("Training — %1 schedule, %2 policy")
+                                                     .arg(QString::fromStdString(layout.schedule),
+                                                          QString::fromStdString(layout.policy)));
+    }
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::append(const TelemetryBatch& batch) {
+    if (batch.train.empty() && batch.eval.empty()) {
+        return;
+    }
+    QVector<double> steps;
+    QVector<double> raw;
+    QVector<double> smoothSteps;
+    QVector<double> smooth;
+    QVector<double> acc;
+    QVector<double> lr;
+    QVector<double> ips;
+    for (const TrainSample& t : batch.train) {
+        const auto step = static_cast<double>(t.step);
+        const auto loss = static_cast<double>(t.loss);
+        const bool finite = !t.nonFinite && std::isfinite(loss);
+        steps << step;
+        raw << (finite ? loss : kNaN);
+        if (finite) {
+            ema_ = beta_ * ema_ + (1.0 - beta_) * loss;
+            betaPower_ *= beta_;
+            smoothSteps << step;
+            smooth << ema_ / (1.0 - betaPower_);
+        }
+        acc << 100.0 * static_cast<double>(t.accuracy);
+        lr << static_cast<double>(t.lr);
+        ips << static_cast<double>(t.imagesPerSecond);
+    }
+    const bool sorted = std::is_sorted(steps.begin(), steps.end()) &&
+                        (lossRaw_->data()->isEmpty() || steps.isEmpty() ||
+                         steps.front() >= (lossRaw_->data()->constEnd() - 1)->key);
+    lossRaw_->addData(steps, raw, sorted);
+    lossSmooth_->addData(smoothSteps, smooth, sorted);
+    trainAcc_->addData(steps, acc, sorted);
+    lr_->addData(steps, lr, sorted);
+    throughput_->addData(steps, ips, sorted);
+    for (const EvalSample& e : batch.eval) {
+        const auto step = static_cast<double>(e.step);
+        testAcc_->addData(step, 100.0 * static_cast<double>(e.top1));
+        testLoss_->addData(step, static_cast<double>(e.loss));
+    }
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::clear() {
+    for (QCPGraph* g : {lossRaw_, lossSmooth_, testLoss_, trainAcc_, testAcc_, lr_, throughput_}) {
+        g->data()->clear();
+    }
+    ema_ = 0.0;
+    betaPower_ = 1.0;
+    rescale();
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::setSmoothing(double beta) {
+    beta_ = std::clamp(beta, 0.0, 0.999);
+    lossSmooth_->setName(QStringLiteral("loss (EMA %1)").arg(beta_, 0, 'g', 3));
+    ema_ = 0.0;
+    betaPower_ = 1.0;
+    QVector<double> keys;
+    QVector<double> values;
+    for (auto it = lossRaw_->data()->constBegin(); it != lossRaw_->data()->constEnd(); ++it) {
+        if (std::isnan(it->value)) {
+            continue;
+        }
+        ema_ = beta_ * ema_ + (1.0 - beta_) * it->value;
+        betaPower_ *= beta_;
+        keys << it->key;
+        values << ema_ / (1.0 - betaPower_);
+    }
+    lossSmooth_->setData(keys, values, true);
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+void TrainingView::rescale() {
+    if (!autoRange_) {
+        return;
+    }
+    bool found = false;
+    QCPRange keys = lossRaw_->getKeyRange(found);
+    bool foundEval = false;
+    const QCPRange evalKeys = testAcc_->getKeyRange(foundEval);
+    if (foundEval) {
+        keys = found ? QCPRange(std::min(keys.lower, evalKeys.lower),
+                                std::max(keys.upper, evalKeys.upper))
+                     : evalKeys;
+        found = true;
+    }
+    if (!found) {
+        return;
+    }
+    if (keys.size() <= 0.0) {
+        keys.upper = keys.lower + 1.0;
+    }
+    lossRect_->axis(QCPAxis::atBottom)->setRange(keys);  // the others follow (shared axis)
+    const QCPRange loss = valueRange({lossRaw_, lossSmooth_, testLoss_});
+    lossRect_->axis(QCPAxis::atLeft)->setRange(0.0, loss.upper > 0.0 ? loss.upper * 1.08 : 1.0);
+    accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
+    const QCPRange lr = valueRange({lr_});
+    // Headroom above both curves for the legend.
+    rateRect_->axis(QCPAxis::atLeft)->setRange(0.0, lr.upper > 0.0 ? lr.upper * 1.5 : 1.0);
+    const QCPRange ips = valueRange({throughput_});
+    rateRect_->axis(QCPAxis::atRight)->setRange(0.0, ips.upper > 0.0 ? ips.upper * 1.5 : 1.0);
+}
+
+}  // namespace lp::ui

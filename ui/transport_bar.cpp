@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/transport_bar.hpp"
+
+#include <QAction>
+#include <QHBoxLayout>
+#include <QLabel>
+#include <QSlider>
+#include <QStyle>
+
+#include <algorithm>
+#include <cmath>
+
+namespace lp::ui {
+
+namespace {
+
+// Speed slider: positions 0..kSpeedMax−1 are 10^(pos/10) ticks/s (1 .. ~800), kSpeedMax is "max".
+constexpr int kSpeedMax = 30;
+constexpr int kSpeedDefault = 15;  // ~32 ticks/s: fast, yet the timeline can be followed
+// LR slider: 0..40, scale 10^((pos − 20)/20).
+constexpr int kLrSteps = 40;
+
+QSlider* makeSlider(QWidget* parent, int max, int value, int width) {
+    auto* slider = new QSlider(Qt::Horizontal, parent);
+    slider->setRange(0, max);
+    slider->setValue(value);
+    slider->setFixedWidth(width);
+    return slider;
+}
+
+}  // namespace
+
+TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport"), parent) {
+    setObjectName(QStringLiteral("transport"));
+    setToolButtonStyle(Qt::ToolButtonTextBesideIcon);
+    const QStyle* s = style();
+    play_ = addAction(s->standardIcon(QStyle::SP_MediaPlay), QStringLiteral("Play"));
+    pause_ = addAction(s->standardIcon(QStyle::SP_MediaPause), QStringLiteral("Pause"));
+    stepTick_ = addAction(s->standardIcon(QStyle::SP_MediaSeekForward), QStringLiteral("Tick"));
+    stepTick_->setShortcut(QKeySequence(Qt::Key_Right));
+    stepTick_->setToolTip(QStringLiteral("Run one more tick, then pause (→)"));
+    stepEpoch_ = addAction(s->standardIcon(QStyle::SP_MediaSkipForward), QStringLiteral("Epoch"));
+    stepEpoch_->setToolTip(QStringLiteral("Run to the end of the epoch, then pause"));
+    reset_ = addAction(s->standardIcon(QStyle::SP_BrowserReload), QStringLiteral("Reset"));
+    reset_->setShortcut(QKeySequence(Qt::Key_R));
+    reset_->setToolTip(QStringLiteral("Stop the run and clear the charts (R)"));
+    play_->setToolTip(QStringLiteral("Run continuously (Space)"));
+    pause_->setToolTip(QStringLiteral("Pause at the next tick (Space)"));
+    playPause_ = new QAction(QStringLiteral("Play/Pause"), this);
+    playPause_->setShortcut(QKeySequence(Qt::Key_Space));
+
+    addSeparator();
+    auto* speedBox = new QWidget(this);
+    auto* speedRow = new QHBoxLayout(speedBox);
+    speedRow->setContentsMargins(6, 0, 6, 0);
+    speedRow->addWidget(new QLabel(QStringLiteral("Speed"), speedBox));
+    speed_ = makeSlider(speedBox, kSpeedMax, kSpeedDefault, 110);
+    speed_->setToolTip(QStringLiteral("Ticks per second; right end = as fast as possible"));
+    speedRow->addWidget(speed_);
+    speedText_ = new QLabel(speedBox);
+    speedText_->setMinimumWidth(70);
+    speedRow->addWidget(speedText_);
+    speedRow->addWidget(new QLabel(QStringLiteral("  LR"), speedBox));
+    lr_ = makeSlider(speedBox, kLrSteps, kLrSteps / 2, 90);
+    lr_->setToolTip(QStringLiteral("Live learning-rate multiplier (0.1× to 10×)"));
+    speedRow->addWidget(lr_);
+    lrText_ = new QLabel(speedBox);
+    lrText_->setMinimumWidth(48);
+    speedRow->addWidget(lrText_);
+    speedBox->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Preferred);
+    addWidget(speedBox);
+    addSeparator();
+    status_ = new QLabel(this);
+    status_->setTextFormat(Qt::RichText);
+    status_->setContentsMargins(6, 0, 6, 0);
+    addWidget(status_);
+
+    connect(play_, &QAction::triggered, this, &TransportBar::playRequested);
+    connect(pause_, &QAction::triggered, this, &TransportBar::pauseRequested);
+    connect(playPause_, &QAction::triggered, this, [this] {
+        if (running_) {
+            emit pauseRequested();
+        } else {
+            emit playRequested();
+        }
+    });
+    connect(speed_, &QSlider::valueChanged, this, [this](int pos) {
+        updateLabels();
+        emit speedChanged(ticksPerSecondAt(pos));
+    });
+    connect(lr_, &QSlider::valueChanged, this, [this](int pos) {
+        updateLabels();
+        emit lrScaleChanged(lrScaleAt(pos));
+    });
+    setRunning(false);
+    updateLabels();
+}
+
+double TransportBar::ticksPerSecondAt(int pos) {
+    if (pos >= kSpeedMax) {
+        return 0.0;
+    }
+    return std::pow(10.0, pos / 10.0);
+}
+
+float TransportBar::lrScaleAt(int pos) {
+    return static_cast<float>(std::pow(10.0, (pos - kLrSteps / 2) / 20.0));
+}
+
+double TransportBar::ticksPerSecond() const {
+    return ticksPerSecondAt(speed_->value());
+}
+
+float TransportBar::lrScale() const {
+    return lrScaleAt(lr_->value());
+}
+
+void TransportBar::setRunning(bool running) {
+    running_ = running;
+    play_->setEnabled(!running);
+    pause_->setEnabled(running);
+}
+
+void TransportBar::setStatusText(const QString& text) {
+    status_->setText(text);
+}
+
+void TransportBar::showStatus(const core::session::SessionStatus& status, bool live) {
+    if (!live) {
+        setStatusText(QStringLiteral("<b>no run</b> · press Play (Space) or pick a lesson"));
+        return;
+    }
+    using core::session::RunState;
+    const std::int64_t shownEpoch =
+        std::min(status.epoch + (status.state == RunState::Finished ? 0 : 1), status.epochs);
+    QString text = QStringLiteral("<b>%1</b> · epoch %2/%3")
+                       .arg(QString::fromUtf8(core::session::toString(status.state)))
+                       .arg(shownEpoch)
+                       .arg(status.epochs);
+    if (status.tick >= 0) {
+        text += QStringLiteral(" · tick %1/%2").arg(status.tick).arg(status.lastTick);
+    }
+    if (!status.history.empty()) {
+        text += QStringLiteral(" · test top-1 %1 %")
+                    .arg(100.0 * status.history.back().testTop1, 0, 'f', 1);
+    }
+    setStatusText(text);
+}
+
+void TransportBar::updateLabels() {
+    const double tps = ticksPerSecond();
+    speedText_->setText(tps <= 0.0 ? QStringLiteral("max")
+                                   : QStringLiteral("%1 ticks/s").arg(tps, 0, 'f', tps < 10 ? 1 : 0));
+    lrText_->setText(QStringLiteral("×%1").arg(static_cast<double>(lrScale()), 0, 'f', 2));
+}
+
+}  // namespace lp::ui

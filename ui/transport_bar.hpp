@@ -1,0 +1,82 @@
+// TransportBar: the run controls (play, pause, step tick, step epoch, reset), the speed in ticks
+// per second, the live learning-rate scale and the run's status line. Emits requests only; the
+// main window routes them to the TrainingBridge. GUI thread only.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/session/session.hpp"
+
+#include <QToolBar>
+
+class QAction;
+class QLabel;
+class QSlider;
+
+namespace lp::ui {
+
+class TransportBar : public QToolBar {
+    Q_OBJECT
+
+public:
+    explicit TransportBar(QWidget* parent = nullptr);
+
+    QAction* playAction() const { return play_; }
+
+    QAction* pauseAction() const { return pause_; }
+
+    QAction* stepTickAction() const { return stepTick_; }  // shortcut →
+
+    QAction* stepEpochAction() const { return stepEpoch_; }
+
+    QAction* resetAction() const { return reset_; }  // shortcut R
+
+    // Space: play when paused, pause when running. Not on the bar; add it to the window.
+    QAction* playPauseAction() const { return playPause_; }
+
+    QSlider* speedSlider() const { return speed_; }
+
+    QSlider* lrSlider() const { return lr_; }
+
+    QLabel* statusLabel() const { return status_; }
+
+    // Ticks per second of slider position pos; 0 (= as fast as possible) at the right end.
+    static double ticksPerSecondAt(int pos);
+    // LR multiplier of slider position pos: 0.1× .. 10×, 1× in the middle, log scale.
+    static float lrScaleAt(int pos);
+
+    double ticksPerSecond() const;
+    float lrScale() const;
+
+    // Whether a run is going: Play/Pause enable accordingly and Space pauses instead of playing.
+    void setRunning(bool running);
+
+    bool running() const { return running_; }
+
+    void setStatusText(const QString& text);
+    // "running · epoch 2/3 · tick 37/52 · test top-1 61.2 %", or a hint when there is no run.
+    void showStatus(const core::session::SessionStatus& status, bool live);
+
+signals:
+    void playRequested();
+    void pauseRequested();
+    void speedChanged(double ticksPerSecond);
+    void lrScaleChanged(float scale);
+
+private:
+    void updateLabels();
+
+    QAction* play_ = nullptr;
+    QAction* pause_ = nullptr;
+    QAction* stepTick_ = nullptr;
+    QAction* stepEpoch_ = nullptr;
+    QAction* reset_ = nullptr;
+    QAction* playPause_ = nullptr;
+    QSlider* speed_ = nullptr;
+    QLabel* speedText_ = nullptr;
+    QSlider* lr_ = nullptr;
+    QLabel* lrText_ = nullptr;
+    QLabel* status_ = nullptr;
+    bool running_ = false;
+};
+
+}  // namespace lp::ui
