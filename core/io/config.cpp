@@ -57,6 +57,7 @@ constexpr std::array<std::string_view, 3> kArchs{"resnet10", "resnet18", "resnet
 constexpr std::array<std::string_view, 2> kStems{"cifar", "imagenet"};
 constexpr std::array<std::string_view, 6> kDatasets{
     "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"};
+constexpr std::array<std::string_view, 2> kNorms{"batch", "none"};
 constexpr std::array<std::string_view, 3> kOptimizers{"sgd", "adam", "adamw"};
 constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine"};
 constexpr std::array<std::string_view, 3> kPolicies{"latest", "stash", "ema"};
@@ -86,7 +87,7 @@ FieldRef at(ExperimentConfig& c) {
 
 constexpr std::int64_t kMaxCut = 17;  // resnet34 has 18 units; validate() applies the arch's own
 
-constexpr std::array<FieldSpec, 43> kFields{{
+constexpr std::array<FieldSpec, 44> kFields{{
     {"", "name", top<&E::name>, {}, {}, Order::Any, true},
     {"", "description", top<&E::description>},
 
@@ -96,6 +97,7 @@ constexpr std::array<FieldSpec, 43> kFields{{
     {"model", "inputChannels", at<&E::model, &M::inputChannels>, Range{'[', 0, 64, ']'}},
     {"model", "inputSize", at<&E::model, &M::inputSize>, Range{'[', 0, 1024, ']'}},
     {"model", "classes", at<&E::model, &M::classes>, Range{'[', 2, 100000, ']', true}},
+    {"model", "norm", at<&E::model, &M::norm>, {}, kNorms},
 
     {"data", "dataset", at<&E::data, &D::dataset>, {}, kDatasets},
     {"data", "path", at<&E::data, &D::path>},

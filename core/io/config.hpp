@@ -25,6 +25,7 @@ struct ModelConfig {
     std::int64_t inputChannels = 0;  // 0..64, 0 = from the dataset
     std::int64_t inputSize = 0;      // 0..1024 (square images), 0 = from the dataset
     std::int64_t classes = 0;        // 0 = from the dataset, or 2..100000
+    std::string norm = "batch";      // batch | none (no BatchNorm: for checking GPipe exactly)
 
     bool operator==(const ModelConfig&) const = default;
 };

@@ -76,8 +76,7 @@ ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
                                                                  .padding = 3}),
                      "conv1");
     }
-    stem->append(std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = spec.width}),
-                 "bn1");
+    stem->append(normLayer(spec.batchNorm, spec.width), "bn1");
     stem->append(std::make_unique<nn::ReLU>(), "relu");
     if (spec.stem == Stem::ImageNet) {
         stem->append(std::make_unique<nn::MaxPool2d>(
@@ -92,7 +91,7 @@ ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
         for (std::int64_t b = 0; b < spec.blocks[stage]; ++b) {
             const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
             auto block = std::make_unique<BasicBlock>(concat("layer", stage + 1, ".", b), shape,
-                                                      channels, stride);
+                                                      channels, stride, spec.batchNorm);
             shape = block->outputShape();
             units_.push_back(std::move(block));
         }

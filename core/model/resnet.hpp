@@ -29,6 +29,10 @@ struct ResNetSpec {
     std::int64_t classes = 100;
     Stem stem = Stem::Cifar;
     std::array<std::int64_t, 4> blocks{2, 2, 2, 2};  // {1,1,1,1} ResNet-10, {3,4,6,3} ResNet-34
+    // false: every BatchNorm is an identity (no parameters, no buffers). Not a model to train
+    // for accuracy; it makes the loss a plain sum over samples, so that GPipe's micro-batch
+    // accumulation can be checked against the full-batch gradient (DESIGN.md section 4).
+    bool batchNorm = true;
 };
 
 // Throws InputError naming the field and the allowed range.

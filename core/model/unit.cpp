@@ -8,6 +8,7 @@
 #include "core/nn/batch_norm2d.hpp"
 #include "core/nn/conv2d.hpp"
 #include "core/nn/elementwise.hpp"
+#include "core/nn/identity.hpp"
 
 namespace lp::core::model {
 
@@ -125,8 +126,15 @@ enum BlockLayer : std::size_t {
 
 }  // namespace
 
+std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels) {
+    if (batchNorm) {
+        return std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = channels});
+    }
+    return std::make_unique<nn::Identity>();
+}
+
 BasicBlock::BasicBlock(const std::string& prefix, const TensorShape& inputShape,
-                       std::int64_t outChannels, std::int64_t stride)
+                       std::int64_t outChannels, std::int64_t stride, bool batchNorm)
     : Unit(prefix, inputShape) {
     LP_EXPECTS(inputShape.rank() == 4, "BasicBlock input must be [1, C, H, W]");
     const std::int64_t inChannels = inputShape[1];
@@ -136,9 +144,7 @@ BasicBlock::BasicBlock(const std::string& prefix, const TensorShape& inputShape,
         return std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
             .inChannels = in, .outChannels = out, .kernel = k, .stride = s, .padding = pad});
     };
-    auto bn = [](std::int64_t c) {
-        return std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = c});
-    };
+    auto bn = [batchNorm](std::int64_t c) { return normLayer(batchNorm, c); };
     addLayer(conv(inChannels, outChannels, 3, stride, 1), prefix + ".conv1");
     addLayer(bn(outChannels), prefix + ".bn1");
     addLayer(std::make_unique<nn::ReLU>(), prefix + ".relu");

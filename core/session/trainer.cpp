@@ -76,7 +76,8 @@ Experiment Experiment::create(const io::ExperimentConfig& config, bool sequentia
         .inSize = fromData(mc.inputSize, train.height, "model.inputSize"),
         .classes = mc.classes != 0 ? mc.classes : train.classes,
         .stem = parsed(model::parseStem(mc.stem), "model.stem", mc.stem),
-        .blocks = parsed(model::blocksForArch(mc.arch), "model.arch", mc.arch)};
+        .blocks = parsed(model::blocksForArch(mc.arch), "model.arch", mc.arch),
+        .batchNorm = mc.norm == "batch"};
     if (e.modelSpec.classes < train.classes) {
         throw InputError(concat("'model.classes' is ", e.modelSpec.classes, " but the dataset has ",
                                 train.classes, " classes"));
@@ -167,6 +168,18 @@ Trainer::~Trainer() {
     engine_->runInArena([this] { prefetcher_.reset(); });
 }
 
+std::int64_t Trainer::ticksPerEpoch() const {
+    const auto plan = pipeline::epochPlan(core_->delays(), core_->spec().schedule,
+                                          experiment_.stepsPerEpoch, core_->spec().microBatches);
+    std::int64_t last = -1;
+    for (const auto& list : plan) {
+        if (!list.empty()) {
+            last = std::max(last, list.back().tick);
+        }
+    }
+    return last + 1;
+}
+
 float Trainer::lrAt(std::int64_t step) const {
     return optim::learningRate(experiment_.lrSchedule, step) * lrScale_.load();
 }
@@ -185,7 +198,11 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     };
     const pipeline::LrFunction lr = [this](std::int64_t step) { return lrAt(step); };
     const auto t0 = std::chrono::steady_clock::now();
-    const auto outcome = engine_->runEpoch(e, steps, source, lr, e * steps, 0, budget);
+    // Every epoch runs the same plan, so epoch e starts at tick e·(ticks per epoch): the ticks
+    // of a whole run increase monotonically (the timeline never overlaps epochs) and a resumed
+    // run numbers its ticks exactly as an uninterrupted one.
+    const auto outcome =
+        engine_->runEpoch(e, steps, source, lr, e * steps, e * ticksPerEpoch(), budget);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochReport r;

@@ -70,6 +70,8 @@ public:
     std::int64_t epoch() const { return epoch_; }  // epochs completed
     std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch; }
     bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
+    // Ticks one epoch's plan spans (fill to drain); epoch e's ticks start at e·ticksPerEpoch().
+    std::int64_t ticksPerEpoch() const;
     // Learning rate multiplier applied on top of the schedule (the GUI's live LR control).
     void setLrScale(float scale) { lrScale_.store(scale); }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 #include <oneapi/tbb/global_control.h>
@@ -74,8 +75,9 @@ struct RunResult {
 };
 
 RunResult runPipeline(const PipelineSpec& spec, int threads, bool reference,
-                      std::int64_t minibatches = 7, std::int64_t epochs = 2) {
-    const model::ResNet net(tinySpec());
+                      std::int64_t minibatches = 7, std::int64_t epochs = 2,
+                      const model::ResNetSpec& modelSpec = tinySpec()) {
+    const model::ResNet net(modelSpec);
     const model::ModelState init = model::ModelState::create(net, 3);
     const model::ResNet& cnet = net;
     auto recorder = std::make_unique<telemetry::Recorder>(
@@ -129,8 +131,9 @@ TEST(Engine, EqualsReferenceRunnerToTheBit) {
 }
 
 // Plain sequential SGD over the whole model: the oracle for K = 1 and for all-zero delays.
-model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatches) {
-    const model::ResNet net(tinySpec());
+model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatches,
+                                const model::ResNetSpec& modelSpec = tinySpec()) {
+    const model::ResNet net(modelSpec);
     model::ModelState st = model::ModelState::create(net, 3);
     const optim::Optimizer opt(spec.optimizer);
     AlignedBuffer grads(net.weightCount());
@@ -314,6 +317,42 @@ TEST(Engine, GPipeHasNoStalenessAndTheExpectedBubbles) {
     // Per minibatch 2(M + K − 1) ticks, of which each stage is busy 2M: idle (K−1)/(M+K−1).
     const auto plan = epochPlan(DelayPlan::custom(4, {0, 0, 0, 0}), ScheduleKind::GPipe, 1, 4);
     EXPECT_EQ(plan[0].back().tick + 1, 2 * (4 + 4 - 1));
+}
+
+// GPipe splits each minibatch into M micro-batches and accumulates their gradients (each loss
+// scaled by 1/M) before one update: on a model without BatchNorm — whose batch statistics would
+// differ per micro-batch — that is full-batch SGD up to the order of float additions.
+TEST(Engine, GPipeEqualsFullBatchAccumulationWithoutBatchNorm) {
+    model::ResNetSpec noBn = tinySpec();
+    noBn.batchNorm = false;
+    PipelineSpec spec = specFor({3, 5, 7}, WeightPolicy::Latest);
+    spec.schedule = ScheduleKind::GPipe;
+    spec.microBatches = 4;
+    const std::int64_t m = 3;
+    const RunResult gpipe = runPipeline(spec, 2, false, m, 1, noBn);
+    const model::ModelState full = sequentialSgd(spec, m, noBn);
+    ASSERT_EQ(gpipe.state.weights.size(), full.weights.size());
+    double maxDiff = 0.0;
+    double maxAbs = 0.0;
+    for (std::size_t i = 0; i < full.weights.size(); ++i) {
+        maxDiff = std::max(maxDiff, static_cast<double>(std::abs(gpipe.state.weights.data()[i] -
+                                                                 full.weights.data()[i])));
+        maxAbs = std::max(maxAbs, static_cast<double>(std::abs(full.weights.data()[i])));
+    }
+    EXPECT_LT(maxDiff, 1e-5 * maxAbs) << "max |GPipe - full batch| = " << maxDiff;
+    EXPECT_FALSE(sameBits(gpipe.state.weights, full.weights))  // different summation order
+        << "the micro-batches were not split";
+
+    // With BatchNorm the micro-batch statistics differ, and so do the weights: the check above is
+    // sharp enough to see it.
+    const RunResult gpipeBn = runPipeline(spec, 2, false, m, 1);
+    const model::ModelState fullBn = sequentialSgd(spec, m);
+    double maxDiffBn = 0.0;
+    for (std::size_t i = 0; i < fullBn.weights.size(); ++i) {
+        maxDiffBn = std::max(maxDiffBn, static_cast<double>(std::abs(
+                                            gpipeBn.state.weights.data()[i] - fullBn.weights.data()[i])));
+    }
+    EXPECT_GT(maxDiffBn, 100.0 * maxDiff);
 }
 
 TEST(Engine, StageExceptionSurfacesAndEngineStaysUsable) {

@@ -14,6 +14,7 @@
 #include "core/error.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/session/session.hpp"
+#include "core/telemetry/recorder.hpp"
 
 namespace lp::core::session {
 namespace {
@@ -134,7 +135,8 @@ TEST(Trainer, NonFiniteLossStopsTheEpoch) {
     c.optimizer.weightDecay = 0.0;
     c.schedule.kind = "constant";
     c.training.epochs = 20;
-    Trainer t(Experiment::create(c, true), nullptr);
+    telemetry::Recorder recorder(1);
+    Trainer t(Experiment::create(c, true), &recorder);
     bool sawNonFinite = false;
     while (!t.finished() && !sawNonFinite) {
         const EpochReport r = t.runEpoch();
@@ -144,6 +146,57 @@ TEST(Trainer, NonFiniteLossStopsTheEpoch) {
         }
     }
     EXPECT_TRUE(sawNonFinite);
+    // A step with a non-finite loss is flagged and counts no correct predictions (argmax over
+    // NaN logits would otherwise pick class 0 and score by chance).
+    int flagged = 0;
+    for (const telemetry::TrainSample& sample : recorder.drain().train) {
+        if (sample.nonFinite) {
+            ++flagged;
+            EXPECT_EQ(sample.accuracy, 0.0F) << "step " << sample.step;
+        }
+    }
+    EXPECT_GE(flagged, 1);
+}
+
+TEST(Trainer, TicksIncreaseAcrossEpochs) {
+    io::ExperimentConfig c = tinyConfig();
+    c.pipeline.cuts = {4, 7};
+    c.training.epochs = 3;
+    telemetry::Recorder recorder(3);
+    Trainer t(Experiment::create(c, false), &recorder);
+    const std::int64_t perEpoch = t.ticksPerEpoch();
+    // 6 minibatches through K = 3 at the default delays: 6 + 2K − 2 ticks (DESIGN.md section 4).
+    EXPECT_EQ(perEpoch, 6 + 4);
+    while (!t.finished()) {
+        t.runEpoch();
+    }
+    const std::int64_t steps = t.experiment().stepsPerEpoch;
+    std::int64_t maxTick = -1;
+    for (const telemetry::OpEvent& e : recorder.drain().ops) {
+        const std::int64_t epoch = e.minibatch / steps;
+        EXPECT_GE(e.tick, epoch * perEpoch) << "stage " << e.stage << " minibatch " << e.minibatch;
+        EXPECT_LT(e.tick, (epoch + 1) * perEpoch) << "stage " << e.stage;
+        maxTick = std::max(maxTick, e.tick);
+    }
+    EXPECT_EQ(maxTick, 3 * perEpoch - 1);
+}
+
+TEST(Trainer, SameBitsWithOneTwoAndFourThreads) {
+    // Includes the prefetcher and the drain/evaluate between epochs; threads = 1 once hung when
+    // the prefetcher was destroyed outside the engine's arena.
+    std::vector<std::unique_ptr<Trainer>> trainers;
+    for (const std::int64_t threads : {1, 2, 4}) {
+        io::ExperimentConfig c = tinyConfig();
+        c.pipeline.cuts = {3, 6};
+        c.pipeline.policy = "ema";
+        c.training.threads = threads;
+        trainers.push_back(std::make_unique<Trainer>(Experiment::create(c, false), nullptr));
+        while (!trainers.back()->finished()) {
+            trainers.back()->runEpoch();
+        }
+    }
+    EXPECT_TRUE(sameWeights(*trainers[0], *trainers[1]));
+    EXPECT_TRUE(sameWeights(*trainers[0], *trainers[2]));
 }
 
 TEST(Trainer, ShortSyntheticRunLearns) {

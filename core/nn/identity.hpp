@@ -1,0 +1,30 @@
+// The identity layer: stands in for BatchNorm in a normalisation-free ResNet (model.norm = "none"),
+// which the GPipe-versus-full-batch test needs (BN statistics depend on the micro-batch split).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/nn/layer.hpp"
+#include "core/tensor/tensor.hpp"
+
+#include <span>
+#include <string_view>
+
+namespace lp::core::nn {
+
+// y = x, dx = dy; no parameters, nothing saved. Safe to call from several threads at once.
+class Identity final : public Layer {
+public:
+    std::string_view kind() const override { return "Identity"; }
+    TensorShape outputShape(const TensorShape& in) const override { return in; }
+    Tensor forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx,
+                   Mode /*mode*/) const override {
+        ctx.saved.clear();
+        return x;
+    }
+    Tensor backward(const LayerParams& /*p*/, const Tensor& dy, Context& /*ctx*/,
+                    std::span<float> /*gradWeights*/) const override {
+        return dy;
+    }
+};
+
+}  // namespace lp::core::nn
