@@ -23,6 +23,7 @@
 #include "core/io/safetensors.hpp"
 #include "core/session/trainer.hpp"
 #include "core/telemetry/exporters.hpp"
+#include "core/telemetry/summary.hpp"
 
 namespace {
 
@@ -239,8 +240,47 @@ void describe(const session::Trainer& trainer) {
               << std::flush;
 }
 
-nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer) {
+std::string mebibytes(std::int64_t bytes) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1024.0 * 1024.0)
+       << " MiB (" << bytes << " B)";
+    return os.str();
+}
+
+// After a run: the steady-state rate and the memory peaks next to DESIGN.md section 5's formulas.
+void printRunSummary(const telemetry::RunSummary& s) {
+    using telemetry::MemoryCategory;
+    std::cout << std::fixed << std::setprecision(1) << "steady state: "
+              << s.steadyImagesPerSecond << " img/s over " << s.steadySteps
+              << " steps (pipeline fill, drain and evaluation excluded)\n"
+              << "memory peaks (per stage, summed):\n"
+              << "  weights (+ grads, BN buffers, EMA scratch) " << mebibytes(s.peak(MemoryCategory::Weights)) << "\n"
+              << "  weight history   " << mebibytes(s.peak(MemoryCategory::WeightHistory))
+              << "   formula: stash " << mebibytes(s.stashFormulaBytes) << ", ema "
+              << mebibytes(s.emaFormulaBytes) << "\n"
+              << "  activations      " << mebibytes(s.peak(MemoryCategory::Activations)) << "\n"
+              << "  optimizer state  " << mebibytes(s.peak(MemoryCategory::OptimizerState))
+              << "\n";
+    if (s.peak(MemoryCategory::DiagnosticShadow) > 0) {
+        std::cout << "  diagnostic shadow stash (not part of the EMA) "
+                  << mebibytes(s.peak(MemoryCategory::DiagnosticShadow)) << "\n";
+    }
+}
+
+nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer,
+                         const telemetry::RunSummary& s) {
+    using telemetry::MemoryCategory;
     return {{"epochs", trainer.epoch()},
+            {"steady_images_per_second", s.steadyImagesPerSecond},
+            {"steady_steps", s.steadySteps},
+            {"peak_bytes",
+             {{"weights", s.peak(MemoryCategory::Weights)},
+              {"weight_history", s.peak(MemoryCategory::WeightHistory)},
+              {"activations", s.peak(MemoryCategory::Activations)},
+              {"optimizer_state", s.peak(MemoryCategory::OptimizerState)},
+              {"diagnostic_shadow", s.peak(MemoryCategory::DiagnosticShadow)}}},
+            {"weight_history_formula_bytes",
+             {{"stash", s.stashFormulaBytes}, {"ema", s.emaFormulaBytes}}},
             {"seconds", r.seconds},
             {"train_loss", r.last.trainLoss},
             {"train_accuracy", r.last.trainAccuracy},
@@ -375,12 +415,16 @@ int main(int argc, char** argv) {
             std::filesystem::create_directories(out);
             telemetry::writeCsvs(log, out);
             telemetry::writeChromeTrace(log, trainer.layout(), out / "trace.json");
+            const telemetry::RunSummary summary =
+                telemetry::summarise(log, trainer.layout(), trainer.experiment().stepsPerEpoch,
+                                     cfg.training.batchSize);
             telemetry::writeRunRecord(io::toJson(cfg), trainer.layout(), log,
-                                      summaryOf(r, trainer), out / "run.json");
+                                      summaryOf(r, trainer, summary), out / "run.json");
             io::saveConfig(out / "experiment.json", cfg);
             std::cout << "wrote " << out.string()
                       << "/{train,eval,ops,staleness,memory,reconstruction}.csv, run.json, "
                          "trace.json (open in https://ui.perfetto.dev), experiment.json\n";
+            printRunSummary(summary);
             if (r.nonFinite) {
                 std::cerr << "layerpipe: the loss became non-finite; the run stopped early.\n";
                 return 3;

@@ -135,13 +135,9 @@ DatasetPair makeSynthetic(const SyntheticSpec& spec) {
                          spec.width,
                          ", ",
                          spec.classes,
-                         " classes, ",
-                         spec.trainCount,
-                         " train / ",
-                         spec.testCount,
-                         " test, seed ",
+                         " classes, seed ",
                          spec.seed,
-                         ")");
+                         ")");  // the counts are printed with every dataset's source
     return pair;
 }
 

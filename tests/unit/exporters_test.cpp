@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/exporters.hpp"
+#include "core/telemetry/summary.hpp"
 
 #include "core/error.hpp"
 
@@ -435,6 +436,50 @@ TEST(Exporters, ForecastsMatchTheFormulas) {
     EXPECT_THROW(stashHistoryBytes(layout), ContractError);
     layout = delaysAndParams({-1}, {5});
     EXPECT_THROW(emaHistoryBytes(layout), ContractError);
+}
+
+TEST(Summary, SteadyRateSkipsTheFillAndPeaksSumStageMaxima) {
+    const PipelineLayout layout = delaysAndParams({4, 2, 0}, {1000, 2000, 3000});
+    TelemetryLog log;
+    TelemetryBatch b;
+    // Two epochs of 10 steps, batch 8. Fill (2K − 2 = 4 steps) is slow, the rest one step per
+    // 10 ms: the steady window is steps 4..9 of each epoch, 5 intervals of 10 ms each.
+    for (std::int64_t step = 0; step < 20; ++step) {
+        const std::int64_t i = step % 10;
+        const double epochStart = static_cast<double>(step / 10) * 1e6;
+        const double t = epochStart + (i < 4 ? static_cast<double>(i) * 1e5
+                                             : 4e5 + static_cast<double>(i - 4) * 1e4);
+        b.train.push_back({.step = step, .epoch = static_cast<std::int32_t>(step / 10),
+                           .timeUs = t});
+    }
+    // Stage peaks at different times; the category peak is the sum of the stage peaks.
+    b.memory.push_back({.tick = 0, .stage = 0, .category = MemoryCategory::WeightHistory,
+                        .bytes = 100});
+    b.memory.push_back({.tick = 5, .stage = 0, .category = MemoryCategory::WeightHistory,
+                        .bytes = 16000});
+    b.memory.push_back({.tick = 6, .stage = 0, .category = MemoryCategory::WeightHistory,
+                        .bytes = 9000});
+    b.memory.push_back({.tick = 7, .stage = 1, .category = MemoryCategory::WeightHistory,
+                        .bytes = 16000});
+    b.memory.push_back({.tick = 7, .stage = 1, .category = MemoryCategory::Activations,
+                        .bytes = 77});
+    log.append(std::move(b));
+
+    const RunSummary r = summarise(log, layout, 10, 8);
+    EXPECT_EQ(r.steadySteps, 10);
+    EXPECT_NEAR(r.steadyImagesPerSecond, 10.0 * 8.0 / 0.1, 1e-6);
+    EXPECT_EQ(r.peak(MemoryCategory::WeightHistory), 32000);
+    EXPECT_EQ(r.peak(MemoryCategory::Activations), 77);
+    EXPECT_EQ(r.peak(MemoryCategory::Weights), 0);
+    EXPECT_EQ(r.stashFormulaBytes, (4 * 1000 + 2 * 2000) * 4);
+    EXPECT_EQ(r.emaFormulaBytes, (1000 + 2000) * 4);
+
+    // A run too short to have a steady window reports 0, never a fill-polluted rate.
+    TelemetryLog shortLog;
+    TelemetryBatch one;
+    one.train.push_back({.step = 0, .timeUs = 5.0});
+    shortLog.append(std::move(one));
+    EXPECT_EQ(summarise(shortLog, layout, 1, 8).steadyImagesPerSecond, 0.0);
 }
 
 }  // namespace
