@@ -5,6 +5,7 @@
 #include "core/tensor/parallel.hpp"
 
 #include <cmath>
+#include <limits>
 #include <vector>
 
 namespace lp::core::nn {
@@ -19,11 +20,16 @@ struct RowResult {
     int rank = 0;  // classes ranked before the label
 };
 
-// Classes that rank before `label`: higher logits, or equal logits at a lower index.
+// Classes that rank before `label`: higher logits, or equal logits at a lower index. A row with
+// a NaN logit ranks its label nowhere (INT_MAX, outside every top-k): comparisons with NaN are false, so without this check a
+// diverged model would score 100% (a NaN label logit has nothing "above" it).
 int rankOf(const float* z, std::int64_t k, std::int64_t label) {
     const float target = z[label];
     int rank = 0;
     for (std::int64_t j = 0; j < k; ++j) {
+        if (std::isnan(z[j])) {
+            return std::numeric_limits<int>::max();
+        }
         if (z[j] > target || (z[j] == target && j < label)) {
             ++rank;
         }

@@ -205,11 +205,6 @@ void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
         r.gradLogits.vec() *= 1.0F / static_cast<float>(micro_);
     }
     const bool finite = std::isfinite(r.loss);
-    if (!finite) {
-        // argmax over NaN logits picks an arbitrary class: a non-finite step predicts nothing.
-        r.correct = 0;
-        r.correctTop5 = 0;
-    }
     gradients_.back()->put(unit, std::move(r.gradLogits));
 
     const std::int64_t j = unit / micro_;

@@ -7,6 +7,8 @@
 #include "tests/support/grad_check.hpp"
 
 #include <gtest/gtest.h>
+
+#include <limits>
 #include <oneapi/tbb/global_control.h>
 
 #include <bit>
@@ -114,6 +116,16 @@ TEST(SoftmaxCrossEntropy, TopOneAndTopFiveCounts) {
     EXPECT_EQ(r.correctTop5, 3);
     const std::vector<std::int32_t> tieWinner = {9, 5, 4, 0, 1};
     EXPECT_EQ(softmaxCrossEntropy(logits, tieWinner).correct, 2);
+}
+
+TEST(SoftmaxCrossEntropy, NaNLogitsAreNeverCorrect) {
+    // A diverged model: comparisons with NaN are false, so a naive rank would be 0 (first).
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const Tensor logits = rowsOf(3, {nan, nan, nan, 1.0F, nan, 0.0F, 2.0F, 1.0F, 0.0F});
+    const LossResult r = softmaxCrossEntropy(logits, std::vector<std::int32_t>{0, 0, 0});
+    EXPECT_TRUE(std::isnan(r.loss));
+    EXPECT_EQ(r.correct, 1);  // only the finite third row
+    EXPECT_EQ(r.correctTop5, 1);
 }
 
 TEST(SoftmaxCrossEntropy, RejectsBadLabelsAndShapes) {
