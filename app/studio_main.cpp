@@ -1,12 +1,15 @@
 // layerpipe-studio: builds the QApplication and the main window. Wiring only.
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include "ui/main_window.hpp"
+
 #include <QApplication>
 #include <QCommandLineParser>
+#include <QPixmap>
+#include <QTimer>
+
 #include <cstdlib>
 #include <exception>
 #include <iostream>
-
-#include "ui/main_window.hpp"
 
 int main(int argc, char** argv) {
     const bool hasDisplay = std::getenv("DISPLAY") != nullptr ||
@@ -24,7 +27,8 @@ int main(int argc, char** argv) {
     QApplication::setApplicationName(QStringLiteral("LayerPipe Studio"));
     QApplication::setApplicationVersion(QStringLiteral(LP_VERSION));
     QCommandLineParser args;
-    args.setApplicationDescription(QStringLiteral("Pipelined backpropagation for ResNet-18, live."));
+    args.setApplicationDescription(
+        QStringLiteral("Pipelined backpropagation for ResNet-18, live."));
     args.addHelpOption();
     args.addVersionOption();
     args.addPositionalArgument(QStringLiteral("experiment"),
@@ -35,8 +39,25 @@ int main(int argc, char** argv) {
                                     QStringLiteral("n"));
     const QCommandLineOption play(QStringLiteral("play"),
                                   QStringLiteral("Start the opened experiment at once."));
-    args.addOption(lesson);
-    args.addOption(play);
+    const QCommandLineOption compare(
+        QStringLiteral("compare"),
+        QStringLiteral("Start the Compare tab's variants of the opened experiment at once."));
+    const QCommandLineOption tab(
+        QStringLiteral("tab"),
+        QStringLiteral("Show chart tab <name>: timeline, staleness, memory, training, ema_error, "
+                       "compare."),
+        QStringLiteral("name"));
+    const QCommandLineOption screenshot(
+        QStringLiteral("screenshot"),
+        QStringLiteral("After --after seconds, save the window as PNG <file> and quit."),
+        QStringLiteral("file"));
+    const QCommandLineOption after(QStringLiteral("after"),
+                                   QStringLiteral("Seconds before --screenshot (default 10)."),
+                                   QStringLiteral("s"),
+                                   QStringLiteral("10"));
+    for (const QCommandLineOption& option : {lesson, play, compare, tab, screenshot, after}) {
+        args.addOption(option);
+    }
     args.process(app);
 
     lp::ui::MainWindow window;
@@ -50,9 +71,32 @@ int main(int argc, char** argv) {
         return 2;
     }
     if (args.isSet(lesson)) {
-        window.runLesson(args.value(lesson).toInt() - 1);
+        const int n = args.value(lesson).toInt();
+        // With --compare the comparison runs the lesson; the main run stays idle.
+        const bool found = args.isSet(compare) ? window.showLesson(n - 1) : window.runLesson(n - 1);
+        if (!found) {
+            std::cerr << "layerpipe-studio: there is no lesson " << n << "\n";
+        }
     } else if (args.isSet(play)) {
         window.play();
+    }
+    if (args.isSet(compare)) {
+        window.startCompare();
+    }
+    if (args.isSet(tab) && !window.showChart(args.value(tab))) {
+        std::cerr << "layerpipe-studio: no chart tab '" << args.value(tab).toStdString() << "'\n";
+    }
+    if (args.isSet(screenshot)) {
+        // The window's own rendering (QWidget::grab), not a screen capture: README screenshots.
+        const QString file = args.value(screenshot);
+        QTimer::singleShot(static_cast<int>(1000.0 * args.value(after).toDouble()), &window, [&] {
+            if (!window.grab().save(file)) {
+                std::cerr << "layerpipe-studio: cannot write " << file.toStdString() << "\n";
+                QApplication::exit(3);
+                return;
+            }
+            QApplication::quit();
+        });
     }
     return QApplication::exec();
 }

@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "ui/chart_export.hpp"
+#include "ui/compare_view.hpp"
 #include "ui/memory_view.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/staleness_view.hpp"
@@ -36,13 +37,17 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
     memory_ = new MemoryView(this);
     training_ = new TrainingView(this);
     reconstruction_ = new ReconstructionView(this);
+    compare_ = new CompareView(this);
     charts_ = {
         {QStringLiteral("Timeline"), QStringLiteral("timeline"), timeline_, timeline_->plot()},
         {QStringLiteral("Staleness"), QStringLiteral("staleness"), staleness_, staleness_->plot()},
         {QStringLiteral("Memory"), QStringLiteral("memory"), memory_, memory_->plot()},
         {QStringLiteral("Training"), QStringLiteral("training"), training_, training_->plot()},
-        {QStringLiteral("EMA error"), QStringLiteral("ema_error"), reconstruction_,
+        {QStringLiteral("EMA error"),
+         QStringLiteral("ema_error"),
+         reconstruction_,
          reconstruction_->plot()},
+        {QStringLiteral("Compare"), QStringLiteral("compare"), compare_, compare_->plot(), false},
     };
     stack_ = new QStackedLayout(this);
     tabs_ = new QTabWidget(this);
@@ -64,10 +69,15 @@ void ChartPanel::setDashboard(bool on) {
     dashboard_ = on;
     if (on) {
         tabs_->clear();  // removes the pages, does not delete them
-        for (std::size_t i = 0; i < charts_.size(); ++i) {
-            const Cell cell = kCells[i];
-            grid_->addWidget(charts_[i].view, cell.row, cell.col, 1, cell.colSpan);
-            charts_[i].view->show();
+        std::size_t cell = 0;
+        for (const Chart& chart : charts_) {
+            if (!chart.inDashboard) {
+                chart.view->hide();  // kept, running or not, for when the tabs come back
+                continue;
+            }
+            const Cell c = kCells[cell++];
+            grid_->addWidget(chart.view, c.row, c.col, 1, c.colSpan);
+            chart.view->show();
         }
         for (int c = 0; c < 3; ++c) {
             grid_->setColumnStretch(c, 1);
@@ -111,14 +121,14 @@ void ChartPanel::exportAll(const QString& dir) const {
         throw core::InputError("cannot create the folder " + dir.toStdString());
     }
     for (const Chart& chart : charts_) {
-        for (const QString& suffix : {QStringLiteral("png"), QStringLiteral("pdf"),
-                                     QStringLiteral("svg")}) {
+        for (const QString& suffix :
+             {QStringLiteral("png"), QStringLiteral("pdf"), QStringLiteral("svg")}) {
             const QString path = QDir(dir).filePath(chart.file + QLatin1Char('.') + suffix);
             QString error;
             // One report-friendly size for every chart, whether its tab was ever shown or not.
             if (!exportChart(chart.plot, path, &error, QSize(960, 600))) {
-                throw core::InputError("exporting " + path.toStdString() + " failed: " +
-                                       error.toStdString());
+                throw core::InputError("exporting " + path.toStdString() +
+                                       " failed: " + error.toStdString());
             }
         }
     }

@@ -1,6 +1,7 @@
 // ChartPanel: the studio's five live charts (Timeline, Staleness, Memory, Training, EMA error)
-// as tabs or as one dashboard grid; fans layouts and telemetry batches out to every view and
-// exports all of them. GUI thread only.
+// as tabs or as one dashboard grid, plus the Compare tab (its own runs; not in the dashboard);
+// fans the main run's layouts and telemetry batches out to the five views and exports all six
+// charts. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -18,6 +19,7 @@ class QTabWidget;
 
 namespace lp::ui {
 
+class CompareView;
 class MemoryView;
 class ReconstructionView;
 class StalenessView;
@@ -35,7 +37,7 @@ public:
     void append(const core::telemetry::TelemetryBatch& batch);
     void clear();
 
-    // Dashboard: all five charts at once in a grid; otherwise one tab per chart.
+    // Dashboard: the five live charts at once in a grid; otherwise one tab per chart.
     void setDashboard(bool on);
 
     bool dashboard() const { return dashboard_; }
@@ -45,6 +47,7 @@ public:
         QString file;  // "timeline", ... (export file stem)
         QWidget* view = nullptr;
         QCustomPlot* plot = nullptr;
+        bool inDashboard = true;  // Compare has its own controls: a tab only
     };
 
     const std::vector<Chart>& charts() const { return charts_; }
@@ -63,6 +66,8 @@ public:
 
     ReconstructionView* reconstruction() const { return reconstruction_; }
 
+    CompareView* compare() const { return compare_; }
+
     QTabWidget* tabs() const { return tabs_; }
 
 private:
@@ -71,6 +76,7 @@ private:
     MemoryView* memory_ = nullptr;
     TrainingView* training_ = nullptr;
     ReconstructionView* reconstruction_ = nullptr;
+    CompareView* compare_ = nullptr;
     std::vector<Chart> charts_;
     QStackedLayout* stack_ = nullptr;
     QTabWidget* tabs_ = nullptr;

@@ -65,8 +65,9 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     arch_->addItem(QStringLiteral("ResNet-34 (18 units)"), QStringLiteral("resnet34"));
     form->addRow(QStringLiteral("Model"), arch_);
     width_ = makeSpin(this, 1, 256);
-    width_->setToolTip(QStringLiteral("Base channels: 64 is the real ResNet-18; 8–16 is "
-                                      "classroom-fast"));
+    width_->setToolTip(
+        QStringLiteral("Base channels: 64 is the real ResNet-18; 8–16 is "
+                       "classroom-fast"));
     form->addRow(QStringLiteral("Width"), width_);
     batchSize_ = makeSpin(this, 1, 4096);
     form->addRow(QStringLiteral("Batch size"), batchSize_);
@@ -96,7 +97,9 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QStringLiteral("Threads"), threads_);
 
     connect(openFolder_, &QPushButton::clicked, this, &ExperimentPanel::chooseFolder);
-    const auto changedSlot = [this] { emitChanged(); };
+    const auto changedSlot = [this] {
+        emitChanged();
+    };
     for (QComboBox* combo : {dataset_, arch_, optimizer_}) {
         connect(combo, &QComboBox::currentIndexChanged, this, changedSlot);
     }
@@ -162,8 +165,9 @@ void ExperimentPanel::setDataFolder(const QString& folder) {
 
 void ExperimentPanel::chooseFolder() {
     const QString dir = QFileDialog::getExistingDirectory(
-        this, QStringLiteral("Folder with CIFAR-100 (train.bin/test.bin), CIFAR-10 "
-                             "(data_batch_*.bin) or MNIST IDX files"));
+        this,
+        QStringLiteral("Folder with CIFAR-100 (train.bin/test.bin), CIFAR-10 "
+                       "(data_batch_*.bin) or MNIST IDX files"));
     if (!dir.isEmpty()) {
         setDataFolder(dir);
     }

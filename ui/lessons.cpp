@@ -3,13 +3,14 @@
 
 #include "core/error.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <QDir>
 #include <QFile>
 #include <QListWidget>
 #include <QPushButton>
 #include <QTextBrowser>
 #include <QVBoxLayout>
-#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -46,8 +47,7 @@ core::io::ExperimentConfig parseLesson(const QByteArray& json, const QString& or
 std::vector<Lesson> loadLessons() {
     initResources();
     const QDir dir(QStringLiteral(":/presets"));
-    const QStringList files =
-        dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+    const QStringList files = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
     std::vector<Lesson> lessons;
     for (const QString& name : files) {
         const QString path = dir.filePath(name);
@@ -66,8 +66,9 @@ LessonsPanel::LessonsPanel(QWidget* parent) : QWidget(parent) {
     list_ = new QListWidget(this);
     column->addWidget(list_);
     run_ = new QPushButton(QStringLiteral("▶ Run lesson"), this);
-    run_->setToolTip(QStringLiteral("Load the lesson's experiment and start it (double click "
-                                    "does the same)"));
+    run_->setToolTip(
+        QStringLiteral("Load the lesson's experiment and start it (double click "
+                       "does the same)"));
     column->addWidget(run_);
     explain_ = new QTextBrowser(this);
     explain_->setOpenExternalLinks(true);
@@ -86,11 +87,12 @@ LessonsPanel::LessonsPanel(QWidget* parent) : QWidget(parent) {
     }
     // As tall as the lessons, so the Explain pane gets the rest.
     const int rows = std::max(list_->count(), 3);
-    list_->setFixedHeight(rows * std::max(list_->sizeHintForRow(0), 16) +
-                          2 * list_->frameWidth() + 4);
+    list_->setFixedHeight(rows * std::max(list_->sizeHintForRow(0), 16) + 2 * list_->frameWidth() +
+                          4);
     connect(list_, &QListWidget::currentRowChanged, this, &LessonsPanel::showExplanation);
-    connect(list_, &QListWidget::itemActivated, this,
-            [this](QListWidgetItem* item) { activate(list_->row(item)); });
+    connect(list_, &QListWidget::itemActivated, this, [this](QListWidgetItem* item) {
+        activate(list_->row(item));
+    });
     connect(run_, &QPushButton::clicked, this, [this] { activate(list_->currentRow()); });
     run_->setEnabled(false);
 }
@@ -106,9 +108,9 @@ void LessonsPanel::showExplanation(int row) {
         return;
     }
     const core::io::ExperimentConfig& c = lessons_[static_cast<std::size_t>(row)].config;
-    explain_->setMarkdown(QStringLiteral("### %1\n\n%2")
-                              .arg(QString::fromStdString(c.name),
-                                   QString::fromStdString(c.description)));
+    explain_->setMarkdown(
+        QStringLiteral("### %1\n\n%2")
+            .arg(QString::fromStdString(c.name), QString::fromStdString(c.description)));
 }
 
 void LessonsPanel::activate(int row) {

@@ -4,9 +4,11 @@
 #include "core/error.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_panel.hpp"
+#include "ui/compare_view.hpp"
 #include "ui/experiment_panel.hpp"
 #include "ui/lessons.hpp"
 #include "ui/pipeline_editor.hpp"
+#include "ui/reconstruction_view.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/transport_bar.hpp"
 
@@ -23,10 +25,9 @@
 #include <QStatusBar>
 #include <QVBoxLayout>
 
-#include <algorithm>
 #include <exception>
-#include <functional>
 #include <filesystem>
+#include <functional>
 
 namespace lp::ui {
 
@@ -35,24 +36,23 @@ namespace {
 using core::session::RunState;
 
 std::filesystem::path toPath(const QString& s) {
-    return std::filesystem::path(s.toStdString());
+    return {s.toStdString()};
 }
 
 QDockWidget* makeDock(QMainWindow* window, const QString& title, QWidget* content, bool scroll) {
     auto* dock = new QDockWidget(title, window);
     dock->setObjectName(title.toLower());
     dock->setFeatures(QDockWidget::DockWidgetMovable | QDockWidget::DockWidgetFloatable);
-    if (scroll) {
-        auto* area = new QScrollArea(dock);
-        area->setWidgetResizable(true);
-        area->setFrameShape(QFrame::NoFrame);
-        content->setContentsMargins(6, 6, 6, 6);
-        area->setWidget(content);
-        dock->setWidget(area);
-    } else {
-        content->setContentsMargins(6, 6, 6, 6);
+    content->setContentsMargins(6, 6, 6, 6);
+    if (!scroll) {
         dock->setWidget(content);
+        return dock;
     }
+    auto* area = new QScrollArea(dock);
+    area->setWidgetResizable(true);
+    area->setFrameShape(QFrame::NoFrame);
+    area->setWidget(content);
+    dock->setWidget(area);
     return dock;
 }
 
@@ -109,15 +109,30 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     bridge_->setTicksPerSecond(transport_->ticksPerSecond());
     bridge_->setLrScale(transport_->lrScale());
 
-    connect(bridge_, &TrainingBridge::sessionStarted, charts_,
-            [this](const core::telemetry::PipelineLayout& layout) { charts_->setLayout(layout); });
+    connect(bridge_,
+            &TrainingBridge::sessionStarted,
+            charts_,
+            [this](const core::telemetry::PipelineLayout& layout) {
+                charts_->setLayout(layout);
+                const core::io::PipelineConfig& p = bridge_->config().pipeline;
+                charts_->reconstruction()->setNoDataReason(
+                    p.policy != "ema" || p.schedule == "gpipe"
+                        ? QStringLiteral("the run does not use the EMA policy")
+                    : !p.diagnosticStash ? QStringLiteral("the diagnostic is off")
+                                         : QString());
+            });
     connect(bridge_, &TrainingBridge::telemetry, charts_, &ChartPanel::append);
-    connect(bridge_, &TrainingBridge::cleared, charts_, &ChartPanel::clear);
+    connect(bridge_, &TrainingBridge::cleared, charts_, [this] {
+        charts_->clear();
+        charts_->reconstruction()->setNoDataReason(QString());
+    });
     connect(bridge_, &TrainingBridge::statusChanged, this, &MainWindow::onStatus);
     connect(bridge_, &TrainingBridge::stateChanged, this, &MainWindow::onState);
-    connect(experiment_, &ExperimentPanel::changed, this,
-            [this] { editor_->setContext(experiment_->config()); });
+    connect(experiment_, &ExperimentPanel::changed, this, [this] {
+        editor_->setContext(experiment_->config());
+    });
     connect(lessons_, &LessonsPanel::lessonActivated, this, &MainWindow::runExperiment);
+    connect(charts_->compare(), &CompareView::startRequested, this, [this] { startCompare(); });
 
     if (!lessons_->lessons().empty()) {
         lessons_->select(0);
@@ -143,10 +158,10 @@ void MainWindow::buildDocks() {
 
 void MainWindow::buildMenus() {
     QMenu* file = menuBar()->addMenu(QStringLiteral("&File"));
-    file->addAction(QStringLiteral("&Open experiment…"), QKeySequence::Open, this,
-                    &MainWindow::openExperiment);
-    file->addAction(QStringLiteral("&Save experiment…"), QKeySequence::Save, this,
-                    &MainWindow::saveExperiment);
+    file->addAction(
+        QStringLiteral("&Open experiment…"), QKeySequence::Open, this, &MainWindow::openExperiment);
+    file->addAction(
+        QStringLiteral("&Save experiment…"), QKeySequence::Save, this, &MainWindow::saveExperiment);
     file->addAction(QStringLiteral("Save &checkpoint…"), this, &MainWindow::saveCheckpoint);
     file->addSeparator();
     file->addAction(QStringLiteral("&Quit"), QKeySequence::Quit, this, &QWidget::close);
@@ -166,7 +181,8 @@ void MainWindow::buildMenus() {
     QMenu* help = menuBar()->addMenu(QStringLiteral("&Help"));
     help->addAction(QStringLiteral("&About"), this, [this] {
         QMessageBox::about(
-            this, QStringLiteral("About LayerPipe Studio"),
+            this,
+            QStringLiteral("About LayerPipe Studio"),
             QStringLiteral("<b>LayerPipe Studio %1</b><p>Pipelined backpropagation for ResNet-18, "
                            "live.</p><p>Keys: Space play/pause · → one tick · R reset · "
                            "Ctrl+D dashboard.</p><p>GPL-3.0-or-later.</p>")
@@ -182,15 +198,23 @@ QMenu* MainWindow::buildExportMenu() {
         menu->addMenu(sub);
     }
     menu->addSeparator();
-    addExportAction(menu, QStringLiteral("All series to &CSV…"), QString(),
-                    [this](const QString& dir) { bridge_->writeCsvs(toPath(dir)); });
-    addExportAction(menu, QStringLiteral("Timeline to Chrome &trace…"), QStringLiteral("trace.json"),
+    addExportAction(
+        menu, QStringLiteral("All series to &CSV…"), QString(), [this](const QString& dir) {
+            bridge_->writeCsvs(toPath(dir));
+        });
+    addExportAction(menu,
+                    QStringLiteral("Timeline to Chrome &trace…"),
+                    QStringLiteral("trace.json"),
                     [this](const QString& file) { bridge_->writeChromeTrace(toPath(file)); });
-    addExportAction(menu, QStringLiteral("&Run record (JSON)…"), QStringLiteral("run.json"),
+    addExportAction(menu,
+                    QStringLiteral("&Run record (JSON)…"),
+                    QStringLiteral("run.json"),
                     [this](const QString& file) { bridge_->writeRunRecord(toPath(file)); });
     menu->addSeparator();
-    addExportAction(menu, QStringLiteral("Export &report (all of it)…"), QString(),
-                    [this](const QString& dir) { exportReport(dir); });
+    addExportAction(
+        menu, QStringLiteral("Export &report (all of it)…"), QString(), [this](const QString& dir) {
+            exportReport(dir);
+        });
     return menu;
 }
 
@@ -201,10 +225,10 @@ void MainWindow::addExportAction(QMenu* menu,
     menu->addAction(text, this, [this, text, file, write] {
         guarded(text, [&] {
             // An empty default file name asks for a folder (CSV files, the report).
-            const QString path =
-                file.isEmpty() ? QFileDialog::getExistingDirectory(this, text)
-                               : QFileDialog::getSaveFileName(this, text, file,
-                                                              QStringLiteral("JSON (*.json)"));
+            const QString path = file.isEmpty()
+                                     ? QFileDialog::getExistingDirectory(this, text)
+                                     : QFileDialog::getSaveFileName(
+                                           this, text, file, QStringLiteral("JSON (*.json)"));
             if (!path.isEmpty()) {
                 write(path);
                 statusBar()->showMessage(QStringLiteral("Written: %1").arg(path), 8000);
@@ -235,8 +259,7 @@ bool MainWindow::ensureSession() {
         showError(QStringLiteral("The pipeline cannot run"), problem);
         return false;
     }
-    // Loading a dataset and building the model take a moment on the GUI thread (the Session's
-    // constructor); training itself never runs here.
+    // Loading the data and building the model (the Session's constructor) take a moment here.
     QApplication::setOverrideCursor(Qt::WaitCursor);
     try {
         bridge_->start(currentExperiment());
@@ -279,6 +302,27 @@ void MainWindow::pause() {
     transport_->setRunning(false);
 }
 
+bool MainWindow::startCompare() {
+    const QString problem = editor_->problem();
+    if (!problem.isEmpty()) {
+        showError(QStringLiteral("The pipeline cannot run"), problem);
+        return false;
+    }
+    // One training at a time keeps the cores for the comparison (and its timings honest).
+    pause();
+    QApplication::setOverrideCursor(Qt::WaitCursor);
+    try {
+        charts_->compare()->start(currentExperiment());
+        QApplication::restoreOverrideCursor();
+    } catch (const std::exception& e) {
+        QApplication::restoreOverrideCursor();
+        showError(QStringLiteral("Cannot start the comparison"), QString::fromUtf8(e.what()));
+        return false;
+    }
+    charts_->tabs()->setCurrentWidget(charts_->compare());
+    return true;
+}
+
 void MainWindow::reset() {
     bridge_->reset();
 }
@@ -301,9 +345,10 @@ void MainWindow::onStatus(const core::session::SessionStatus& status) {
         source_->clear();
         return;
     }
-    source_->setText(QStringLiteral("%1 · %2 parameters")
-                         .arg(bridge_->dataSource(), QLocale().toString(static_cast<qlonglong>(
-                                                         bridge_->parameterCount()))));
+    source_->setText(
+        QStringLiteral("%1 · %2 parameters")
+            .arg(bridge_->dataSource(),
+                 QLocale().toString(static_cast<qlonglong>(bridge_->parameterCount()))));
 }
 
 void MainWindow::onState(core::session::RunState state, const QString& message) {
@@ -322,11 +367,19 @@ void MainWindow::showError(const QString& title, const QString& text) {
 }
 
 void MainWindow::exportReport(const QString& dir) {
-    if (!bridge_->hasSession()) {
-        throw core::InputError("nothing to export yet: run an experiment first");
+    const bool compared = charts_->compare()->runCount() > 0;
+    if (!bridge_->hasSession() && !compared) {
+        throw core::InputError("nothing to export yet: run an experiment or a comparison first");
     }
     charts_->exportAll(dir);
     const std::filesystem::path root = toPath(dir);
+    if (compared) {
+        charts_->compare()->writeCsv(QDir(dir).filePath(QStringLiteral("compare.csv")));
+    }
+    if (!bridge_->hasSession()) {
+        core::io::saveConfig(root / "experiment.json", currentExperiment());
+        return;
+    }
     bridge_->writeCsvs(root / "csv");
     bridge_->writeChromeTrace(root / "trace.json");
     bridge_->writeRunRecord(root / "run.json");
@@ -348,6 +401,27 @@ bool MainWindow::runLesson(int index) {
     return true;
 }
 
+bool MainWindow::showLesson(int index) {
+    if (index < 0 || index >= static_cast<int>(lessons_->lessons().size())) {
+        return false;
+    }
+    lessons_->select(index);
+    bridge_->reset();
+    loadExperiment(lessons_->lessons()[static_cast<std::size_t>(index)].config);
+    return true;
+}
+
+bool MainWindow::showChart(const QString& file) {
+    for (const ChartPanel::Chart& chart : charts_->charts()) {
+        if (chart.file == file) {
+            charts_->setDashboard(false);
+            charts_->tabs()->setCurrentWidget(chart.view);
+            return true;
+        }
+    }
+    return false;
+}
+
 void MainWindow::openExperiment() {
     guarded(QStringLiteral("Open experiment"), [this] {
         const QString path = QFileDialog::getOpenFileName(
@@ -362,7 +436,8 @@ void MainWindow::saveExperiment() {
     guarded(QStringLiteral("Save experiment"), [this] {
         const core::io::ExperimentConfig config = currentExperiment();
         const QString path = QFileDialog::getSaveFileName(
-            this, QStringLiteral("Save experiment"),
+            this,
+            QStringLiteral("Save experiment"),
             QString::fromStdString(config.name) + QStringLiteral(".json"),
             QStringLiteral("JSON (*.json)"));
         if (!path.isEmpty()) {
@@ -376,9 +451,11 @@ void MainWindow::saveCheckpoint() {
         if (!bridge_->hasSession()) {
             throw core::InputError("no run to save: start an experiment first");
         }
-        const QString path = QFileDialog::getSaveFileName(
-            this, QStringLiteral("Save checkpoint"), QStringLiteral("checkpoint.safetensors"),
-            QStringLiteral("safetensors (*.safetensors)"));
+        const QString path =
+            QFileDialog::getSaveFileName(this,
+                                         QStringLiteral("Save checkpoint"),
+                                         QStringLiteral("checkpoint.safetensors"),
+                                         QStringLiteral("safetensors (*.safetensors)"));
         if (!path.isEmpty()) {
             bridge_->saveCheckpoint(toPath(path));
         }

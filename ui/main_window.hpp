@@ -1,5 +1,6 @@
 // The studio's main window: lessons, experiment and pipeline docks on the left, the five live
-// charts in the centre, the transport bar on top; wires them to one TrainingBridge.
+// charts and the Compare tab in the centre, the transport bar on top; wires them to one
+// TrainingBridge (the Compare tab runs its own sessions).
 // GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
@@ -39,6 +40,11 @@ public:
     void openExperimentFile(const QString& path);
     // Resets any run, loads lesson `index` (0-based) and plays it; false if there is none.
     bool runLesson(int index);
+    // Resets any run and loads lesson `index` into the panels without running it.
+    bool showLesson(int index);
+    // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file) to the
+    // front, leaving the dashboard; false if there is no such chart.
+    bool showChart(const QString& file);
 
     // Builds a session from the panels (if none) and plays / steps it. On a bad config these
     // show an error dialog and return false; they never throw.
@@ -47,9 +53,13 @@ public:
     bool stepEpoch();
     void pause();
     void reset();
+    // Pauses the main run and starts the Compare tab's variants of the current experiment; on a
+    // bad config shows an error dialog and returns false. Never throws.
+    bool startCompare();
 
     // Writes every chart (PNG, PDF, SVG), every series (csv/), the Chrome trace, the run record
-    // and the experiment into dir. Throws InputError naming what failed.
+    // and the experiment into dir, and compare.csv after a comparison (with no main run: the
+    // charts, compare.csv and the experiment as edited). Throws InputError naming what failed.
     void exportReport(const QString& dir);
 
     TrainingBridge* bridge() const { return bridge_; }

@@ -91,10 +91,7 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
     installStandardInteractions(plot_);
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(
-        0,
-        0,
-        new QCPTextElement(
-            plot_, QStringLiteral("Weight history: stash vs EMA"), palette::titleFont()));
+        0, 0, palette::makeTitle(plot_, QStringLiteral("Weight history: stash vs EMA")));
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("weight history (MiB)"));
     QCPAxis* topX = top->axis(QCPAxis::atBottom);
@@ -122,10 +119,7 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
     top->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
     plot_->plotLayout()->addElement(
-        2,
-        0,
-        new QCPTextElement(
-            plot_, QStringLiteral("Memory held, stacked (all stages)"), palette::titleFont()));
+        2, 0, palette::makeTitle(plot_, QStringLiteral("Memory held, stacked (all stages)")));
     auto* bottom = new QCPAxisRect(plot_);
     palette::styleAxisRect(bottom);
     plot_->plotLayout()->addElement(3, 0, bottom);

@@ -41,8 +41,8 @@ DatasetShape datasetShape(const core::io::ExperimentConfig& config) {
     }
     if (name == "auto") {
         std::error_code ec;
-        if (std::filesystem::exists(
-                "/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz", ec)) {
+        if (std::filesystem::exists("/usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz",
+                                    ec)) {
             return kMnistShape;
         }
     }
@@ -86,8 +86,8 @@ std::vector<UnitInfo> resnetUnits(const std::vector<std::int64_t>& blocks,
     for (std::size_t stage = 0; stage < blocks.size(); ++stage) {
         for (std::int64_t b = 0; b < blocks[stage]; ++b) {
             const bool strided = stage > 0 && b == 0;
-            std::int64_t p = 9 * in * channels + 2 * channels + 9 * channels * channels +
-                             2 * channels;
+            std::int64_t p =
+                9 * in * channels + 2 * channels + 9 * channels * channels + 2 * channels;
             if (strided || in != channels) {
                 p += in * channels + 2 * channels;  // 1x1 conv + BN shortcut
             }
@@ -109,8 +109,11 @@ std::vector<UnitInfo> resnetUnits(const core::io::ExperimentConfig& config) {
     const std::int64_t channels =
         config.model.inputChannels > 0 ? config.model.inputChannels : shape.channels;
     const std::int64_t classes = config.model.classes > 0 ? config.model.classes : shape.classes;
-    return resnetUnits(blocksOf(config.model.arch), config.model.stem == "imagenet",
-                       std::max<std::int64_t>(config.model.width, 1), channels, classes);
+    return resnetUnits(blocksOf(config.model.arch),
+                       config.model.stem == "imagenet",
+                       std::max<std::int64_t>(config.model.width, 1),
+                       channels,
+                       classes);
 }
 
 std::int64_t estimatedStepsPerEpoch(const core::io::ExperimentConfig& config) {

@@ -50,7 +50,7 @@ struct PipelineForecast {
     double utilisation = 0.0;  // useful stage-ticks / all stage-ticks
     std::int64_t stashHistoryBytes = 0;
     std::int64_t emaHistoryBytes = 0;  // EMA buffers only (the scratch Ŵ counts as weights)
-    std::string problem;  // why the pipeline section cannot run; empty when it can
+    std::string problem;               // why the pipeline section cannot run; empty when it can
 };
 
 // Forecast of one epoch of config's pipeline (LayerPipe: simulateTicks on the delays; GPipe:

@@ -2,8 +2,10 @@
 #include "ui/palette.hpp"
 
 #include <QFont>
+#include <QFontMetrics>
 #include <qcustomplot.h>
 
+#include <algorithm>
 #include <array>
 
 namespace lp::ui::palette {
@@ -103,6 +105,42 @@ QCPColorGradient sequentialGradient() {
     g.setColorInterpolation(QCPColorGradient::ciRGB);
     g.setNanHandling(QCPColorGradient::nhTransparent);
     return g;
+}
+
+namespace {
+
+// QCPTextElement asks for its whole text's width as its minimum, so a long title widens the layout
+// past the widget and gets clipped at both ends (the README screenshot did). This one asks for
+// little and elides at draw time, where the rect it was given is known (also for exports, which
+// lay the plot out at another size without a replot).
+class ElidedTitle : public QCPTextElement {
+public:
+    ElidedTitle(QCustomPlot* plot, const QString& text) : QCPTextElement(plot, text, titleFont()) {}
+
+    QSize minimumOuterSizeHint() const override {
+        QSize hint = QCPTextElement::minimumOuterSizeHint();
+        const QMargins m = margins();
+        hint.setWidth(std::min(hint.width(), kMinimumWidth + m.left() + m.right()));
+        return hint;
+    }
+
+protected:
+    void draw(QCPPainter* painter) override {
+        painter->setFont(mainFont());
+        painter->setPen(QPen(mainTextColor()));
+        const QString shown =
+            QFontMetrics(mainFont()).elidedText(mText, Qt::ElideRight, mRect.width());
+        painter->drawText(mRect, mTextFlags, shown, &mTextBoundingRect);
+    }
+
+private:
+    static constexpr int kMinimumWidth = 120;
+};
+
+}  // namespace
+
+QCPTextElement* makeTitle(QCustomPlot* plot, const QString& text) {
+    return new ElidedTitle(plot, text);
 }
 
 QFont titleFont() {

@@ -10,6 +10,7 @@
 #include <QPen>
 
 class QCPColorGradient;
+class QCPTextElement;
 class QCustomPlot;
 class QCPAxisRect;
 class QCPLegend;
@@ -47,6 +48,11 @@ QCPColorGradient sequentialGradient();
 // Bold chart title font in the application's family (QFont(QString(), …) would fall back to a
 // serif face).
 QFont titleFont();
+
+// A chart title (titleFont) that never pushes the plot wider than it is: its minimum width is
+// small, and text longer than the width it gets is elided with "…" when drawn, on screen and in
+// every export. Its text() stays the full title. Owned by plot's layout once added.
+QCPTextElement* makeTitle(QCustomPlot* plot, const QString& text);
 
 // House look for a fresh plot: fonts, grid and axis colours, legend frame; no data touched.
 void applyChartStyle(QCustomPlot* plot);

@@ -63,8 +63,8 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     column->setContentsMargins(0, 0, 0, 0);
     strip_ = new UnitStrip(this);
     column->addWidget(strip_);
-    auto* hint = new QLabel(QStringLiteral("Click between two units to cut the model into stages."),
-                            this);
+    auto* hint =
+        new QLabel(QStringLiteral("Click between two units to cut the model into stages."), this);
     hint->setStyleSheet(QStringLiteral("color: #666;"));
     column->addWidget(hint);
 
@@ -113,12 +113,13 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
 }
 
 void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
-    policy_ = makeCombo(this, {{"latest", "latest weights (no stash)"},
-                               {"stash", "stash (exact, PipeDream)"},
-                               {"ema", "EMA reconstruction (LayerPipe2)"}});
-    betaMode_ = makeCombo(this, {{"window", "β window (D−1)/(D+1)"},
-                                 {"plain", "β plain D/(D+1)"},
-                                 {"fixed", "β fixed"}});
+    policy_ = makeCombo(this,
+                        {{"latest", "latest weights (no stash)"},
+                         {"stash", "stash (exact, PipeDream)"},
+                         {"ema", "EMA reconstruction (LayerPipe2)"}});
+    betaMode_ = makeCombo(
+        this,
+        {{"window", "β window (D−1)/(D+1)"}, {"plain", "β plain D/(D+1)"}, {"fixed", "β fixed"}});
     betaValue_ = new QDoubleSpinBox(this);
     betaValue_->setRange(0.0, 0.999);
     betaValue_->setDecimals(3);
@@ -127,8 +128,9 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     diagnostic_->setToolTip(QStringLiteral(
         "Runs a shadow stash beside the EMA to measure the reconstruction error (EMA error "
         "chart). Its memory is reported separately."));
-    schedule_ = makeCombo(this, {{"layerpipe", "LayerPipe (delayed gradients)"},
-                                 {"gpipe", "GPipe (micro-batches, flush)"}});
+    schedule_ = makeCombo(this,
+                          {{"layerpipe", "LayerPipe (delayed gradients)"},
+                           {"gpipe", "GPipe (micro-batches, flush)"}});
     microBatches_ = new QSpinBox(this);
     microBatches_->setRange(1, 1024);
     microBatches_->setPrefix(QStringLiteral("M = "));
@@ -144,7 +146,9 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     grid->addWidget(microBatches_, row + 3, 2);
     grid->setColumnStretch(1, 1);
 
-    const auto onChange = [this] { refresh(); };
+    const auto onChange = [this] {
+        refresh();
+    };
     connect(policy_, &QComboBox::currentIndexChanged, this, onChange);
     connect(betaMode_, &QComboBox::currentIndexChanged, this, onChange);
     connect(betaValue_, &QDoubleSpinBox::valueChanged, this, onChange);
@@ -304,11 +308,13 @@ void PipelineEditor::refresh() {
     problem_->setText(QString::fromStdString(forecast_.problem));
     problem_->setVisible(!forecast_.problem.empty());
     const QLocale locale;
-    QString text = QStringLiteral("<b>K = %1</b> stage%2").arg(forecast_.stages).arg(
-        forecast_.stages == 1 ? QString() : QStringLiteral("s"));
+    QString text = QStringLiteral("<b>K = %1</b> stage%2")
+                       .arg(forecast_.stages)
+                       .arg(forecast_.stages == 1 ? QString() : QStringLiteral("s"));
     if (forecast_.problem.empty()) {
-        text += QStringLiteral(" · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
-                               "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b>")
+        text += QStringLiteral(
+                    " · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
+                    "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b>")
                     .arg(locale.toString(static_cast<qlonglong>(forecast_.ticksPerEpoch)),
                          locale.toString(static_cast<qlonglong>(forecast_.minibatches)),
                          QString::number(100.0 * forecast_.utilisation, 'f', 0),

@@ -25,10 +25,7 @@ ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
     installStandardInteractions(plot_);
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(
-        0,
-        0,
-        new QCPTextElement(
-            plot_, QStringLiteral("EMA reconstruction error per stage"), palette::titleFont()));
+        0, 0, palette::makeTitle(plot_, QStringLiteral("EMA reconstruction error per stage")));
     plot_->xAxis->setLabel(QStringLiteral("minibatch"));
     plot_->yAxis->setLabel(QStringLiteral("relative error ‖Ŵ − Wᵥ‖ / ‖Wᵥ‖"));
     plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -41,6 +38,17 @@ ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
     plot_->yAxis->setRange(1e-4, 1.0);
     plot_->legend->setVisible(true);
     palette::styleLegend(plot_->legend);
+    note_ = new QCPItemText(plot_);
+    note_->setClipToAxisRect(true);
+    note_->position->setType(QCPItemPosition::ptAxisRectRatio);
+    note_->position->setCoords(0.5, 0.45);
+    note_->setPositionAlignment(Qt::AlignCenter);
+    note_->setTextAlignment(Qt::AlignCenter);
+    note_->setColor(QColor(0x55, 0x55, 0x55));
+    QFont noteFont = palette::titleFont();
+    noteFont.setBold(false);
+    note_->setFont(noteFont);
+    note_->setVisible(false);
     installNavigationHooks(
         plot_,
         this,
@@ -50,6 +58,23 @@ ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
             rescale();
             plot_->replot(QCustomPlot::rpQueuedReplot);
         });
+}
+
+void ReconstructionView::setNoDataReason(const QString& reason) {
+    note_->setText(
+        reason.isEmpty()
+            ? QString()
+            : QStringLiteral(
+                  "No reconstruction error in this run: %1.\nIt is measured with the EMA "
+                  "policy and the diagnostic on\n(Pipeline panel: \"diagnostic: "
+                  "measure ‖Ŵ − W‖/‖W‖\").")
+                  .arg(reason));
+    note_->setVisible(!reason.isEmpty());
+    plot_->replot(QCustomPlot::rpQueuedReplot);
+}
+
+QString ReconstructionView::noDataNote() const {
+    return note_->visible() ? note_->text() : QString();
 }
 
 QString ReconstructionView::stageName(int stage) const {

@@ -11,6 +11,7 @@
 
 class QCustomPlot;
 class QCPGraph;
+class QCPItemText;
 
 namespace lp::ui {
 
@@ -29,6 +30,12 @@ public:
     void append(const core::telemetry::TelemetryBatch& batch);
     void clear();
 
+    // Why this run will record no reconstruction error (e.g. "the weight policy is stash"), shown
+    // across the empty chart; empty = the diagnostic is on and data will come.
+    void setNoDataReason(const QString& reason);
+
+    QString noDataNote() const;
+
     QCustomPlot* plot() const { return plot_; }
 
     // The curve of stage s, created when the layout or the first sample names it; else nullptr.
@@ -43,6 +50,7 @@ private:
 
     QCustomPlot* plot_ = nullptr;
     std::vector<QCPGraph*> graphs_;
+    QCPItemText* note_ = nullptr;
     core::telemetry::PipelineLayout layout_;
     bool autoRange_ = true;
 };

@@ -40,10 +40,7 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
 
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(
-        0,
-        0,
-        new QCPTextElement(
-            plot_, QStringLiteral("Gradient staleness per unit"), palette::titleFont()));
+        0, 0, palette::makeTitle(plot_, QStringLiteral("Gradient staleness per unit")));
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("versions"));
 

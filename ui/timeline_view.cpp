@@ -5,6 +5,7 @@
 #include "ui/palette.hpp"
 
 #include <QHBoxLayout>
+#include <QLocale>
 #include <QToolButton>
 #include <QToolTip>
 #include <QVBoxLayout>
@@ -91,7 +92,7 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new QC
 
     // Header row: title on the left, the legend (one line) on the right, so the legend never
     // covers a stage row.
-    title_ = new QCPTextElement(plot_, QStringLiteral("Pipeline timeline"), palette::titleFont());
+    title_ = palette::makeTitle(plot_, QStringLiteral("Pipeline timeline"));
     auto* header = new QCPLayoutGrid;
     plot_->plotLayout()->insertRow(0);
     plot_->plotLayout()->addElement(0, 0, header);
@@ -162,6 +163,13 @@ void TimelineView::append(const TelemetryBatch& batch) {
         s.busyUs += std::max(0.0, e.endUs - e.startUs);
         if (e.op != OpKind::Update) {
             ++s.forwardBackward;
+            // A stage's ops arrive in its plan order, so its ticks never decrease: counting runs
+            // of equal ticks is enough.
+            if (e.tick >= 0) {
+                s.opsInTick = e.tick == s.tick ? s.opsInTick + 1 : 1;
+                s.tick = e.tick;
+                s.maxOpsPerTick = std::max(s.maxOpsPerTick, s.opsInTick);
+            }
         }
         if (!anyPipelineOp_) {
             firstStartUs_ = e.startUs;
@@ -294,17 +302,27 @@ void TimelineView::applyFollow() {
     plot_->xAxis->setRange(lower, lower + window);
 }
 
+int TimelineView::tickCapacity() const {
+    int capacity = 1;
+    for (const StageStats& st : stats_) {
+        capacity = std::max(capacity, st.maxOpsPerTick);
+    }
+    return capacity;
+}
+
 std::vector<StageUtilisation> TimelineView::utilisation() const {
     std::vector<StageUtilisation> out;
-    const double span = axis_ == TimeAxis::Tick
-                            ? (anyTick_ ? static_cast<double>(lastTick_ - firstTick_ + 1) : 0.0)
-                            : lastEndUs_ - firstStartUs_;
+    const bool ticks = axis_ == TimeAxis::Tick;
+    const double span = ticks ? (anyTick_ ? static_cast<double>(lastTick_ - firstTick_ + 1) : 0.0)
+                              : lastEndUs_ - firstStartUs_;
+    const int capacity = ticks ? tickCapacity() : 1;
     for (int s = 0; s < rows_; ++s) {
         const StageStats& st = stats_[static_cast<std::size_t>(s)];
         StageUtilisation u;
         u.stage = s;
-        u.busy =
-            axis_ == TimeAxis::Tick ? static_cast<double>(st.forwardBackward) / 2.0 : st.busyUs;
+        u.capacity = capacity;
+        u.busy = ticks ? static_cast<double>(st.forwardBackward) / static_cast<double>(capacity)
+                       : st.busyUs;
         u.span = span;
         u.utilisation = span > 0.0 ? std::min(1.0, u.busy / span) : 0.0;
         u.bubbleFraction = span > 0.0 ? 1.0 - u.utilisation : 0.0;
@@ -334,15 +352,18 @@ void TimelineView::updateLabels() {
         meanBusy += u.utilisation;
     }
     rowTicker_->setTicks(ticks);
-    QString title = QStringLiteral("Pipeline timeline");
+    // Short, so that the legend keeps its room; the title elides if the window is narrower still.
+    QString title = QStringLiteral("Timeline");
     if (!layout_.schedule.empty()) {
-        title += QStringLiteral(" — %1 schedule, %2 policy")
-                     .arg(QString::fromStdString(layout_.schedule),
-                          QString::fromStdString(layout_.policy));
+        // GPipe has no stale weights, so no weight policy to name.
+        title +=
+            layout_.schedule == "gpipe"
+                ? QStringLiteral(" · GPipe")
+                : QStringLiteral(" · LayerPipe · %1").arg(QString::fromStdString(layout_.policy));
     }
     if (!util.empty() && eventCount() > 0) {
-        title += QStringLiteral(" — %1 ops, mean utilisation %2%")
-                     .arg(eventCount())
+        title += QStringLiteral(" · %1 ops · mean utilisation %2%")
+                     .arg(QLocale().toString(static_cast<qulonglong>(eventCount())))
                      .arg(100.0 * meanBusy / static_cast<double>(util.size()), 0, 'f', 1);
     }
     title_->setText(title);

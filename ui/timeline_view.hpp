@@ -19,14 +19,20 @@ class QToolButton;
 
 namespace lp::ui {
 
-// Busy time over the run's span for one stage. Tick axis: busy = (#F + #B) / 2 ticks (a tick
-// holds at most one F and one B per stage; U rides with B), span = ticks from the first to the
-// last F/B/U of any stage. Wall clock: busy = Σ(end − start) of F/B/U, span = first start to last
-// end over all stages. Eval is not pipeline work and counts as idle. bubble = 1 − utilisation.
+// Busy time over the run's span for one stage. Tick axis: a stage does `capacity` ops per tick at
+// most, the largest number of F and B ops any stage ran in one tick (U rides with B): 2 for
+// LayerPipe, where a tick holds one F and one B (DESIGN.md section 4: K = 4, 40 minibatches take
+// 46 ticks, utilisation 40/46), 1 for GPipe, one micro-batch op per tick (idle fraction
+// (K−1)/(M+K−1), section 4). busy = (#F + #B) / capacity ticks; span = ticks from the first to
+// the last F/B/U of any stage. The schedule-wide maximum, not each stage's own, because a stage
+// may not yet have had a full tick (stage 0's first B comes at tick 2K − 2). Wall clock:
+// busy = Σ(end − start) of F/B/U, span = first start to last end over all stages. Eval is not
+// pipeline work and counts as idle. bubble = 1 − utilisation.
 struct StageUtilisation {
     std::int32_t stage = 0;
     double busy = 0.0;
     double span = 0.0;
+    int capacity = 1;  // ops per tick (tick axis); 1 on the wall clock
     double utilisation = 0.0;
     double bubbleFraction = 0.0;
 };
@@ -77,10 +83,14 @@ private:
     struct StageStats {
         double busyUs = 0.0;
         std::int64_t forwardBackward = 0;
+        std::int64_t tick = -1;  // the tick of the newest F/B seen
+        int opsInTick = 0;       // F/B ops seen in that tick
+        int maxOpsPerTick = 0;
     };
 
     void ensureRows(int rows);
     void updateLabels();
+    int tickCapacity() const;
     void applyFollow();
     double followWindow() const;
     void showHover(QMouseEvent* event);

@@ -71,8 +71,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     box->addWidget(plot_);
     installStandardInteractions(plot_);
     plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(
-        0, 0, new QCPTextElement(plot_, QStringLiteral("Training"), palette::titleFont()));
+    plot_->plotLayout()->addElement(0, 0, palette::makeTitle(plot_, QStringLiteral("Training")));
     lossRect_ = plot_->axisRect();
     accuracyRect_ = addRect(plot_, 2);
     rateRect_ = addRect(plot_, 3);
@@ -180,10 +179,14 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
 void TrainingView::setLayout(const PipelineLayout& layout) {
     auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0));
     if (title != nullptr) {
-        title->setText(layout.schedule.empty() ? QStringLiteral("Training")
-                                               : QStringLiteral("Training — %1 schedule, %2 policy")
-                                                     .arg(QString::fromStdString(layout.schedule),
-                                                          QString::fromStdString(layout.policy)));
+        // As the timeline's title: GPipe has no stale weights, so no weight policy to name.
+        QString text = QStringLiteral("Training");
+        if (layout.schedule == "gpipe") {
+            text += QStringLiteral(" · GPipe");
+        } else if (!layout.schedule.empty()) {
+            text += QStringLiteral(" · LayerPipe · %1").arg(QString::fromStdString(layout.policy));
+        }
+        title->setText(text);
     }
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -19,6 +19,7 @@ constexpr int kSpeedMax = 30;
 constexpr int kSpeedDefault = 15;  // ~32 ticks/s: fast, yet the timeline can be followed
 // LR slider: 0..40, scale 10^((pos − 20)/20).
 constexpr int kLrSteps = 40;
+constexpr int kLrMiddle = 20;
 
 QSlider* makeSlider(QWidget* parent, int max, int value, int width) {
     auto* slider = new QSlider(Qt::Horizontal, parent);
@@ -61,7 +62,7 @@ TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport
     speedText_->setMinimumWidth(70);
     speedRow->addWidget(speedText_);
     speedRow->addWidget(new QLabel(QStringLiteral("  LR"), speedBox));
-    lr_ = makeSlider(speedBox, kLrSteps, kLrSteps / 2, 90);
+    lr_ = makeSlider(speedBox, kLrSteps, kLrMiddle, 90);
     lr_->setToolTip(QStringLiteral("Live learning-rate multiplier (0.1× to 10×)"));
     speedRow->addWidget(lr_);
     lrText_ = new QLabel(speedBox);
@@ -104,7 +105,7 @@ double TransportBar::ticksPerSecondAt(int pos) {
 }
 
 float TransportBar::lrScaleAt(int pos) {
-    return static_cast<float>(std::pow(10.0, (pos - kLrSteps / 2) / 20.0));
+    return static_cast<float>(std::pow(10.0, static_cast<double>(pos - kLrMiddle) / 20.0));
 }
 
 double TransportBar::ticksPerSecond() const {
@@ -149,8 +150,9 @@ void TransportBar::showStatus(const core::session::SessionStatus& status, bool l
 
 void TransportBar::updateLabels() {
     const double tps = ticksPerSecond();
-    speedText_->setText(tps <= 0.0 ? QStringLiteral("max")
-                                   : QStringLiteral("%1 ticks/s").arg(tps, 0, 'f', tps < 10 ? 1 : 0));
+    speedText_->setText(tps <= 0.0
+                            ? QStringLiteral("max")
+                            : QStringLiteral("%1 ticks/s").arg(tps, 0, 'f', tps < 10 ? 1 : 0));
     lrText_->setText(QStringLiteral("×%1").arg(static_cast<double>(lrScale()), 0, 'f', 2));
 }
 

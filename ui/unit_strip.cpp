@@ -70,8 +70,8 @@ void UnitStrip::toggleCut(std::int64_t cut) {
 }
 
 int UnitStrip::stageOfUnit(int unit) const {
-    return static_cast<int>(std::count_if(cuts_.begin(), cuts_.end(),
-                                          [unit](std::int64_t c) { return c <= unit; }));
+    return static_cast<int>(
+        std::count_if(cuts_.begin(), cuts_.end(), [unit](std::int64_t c) { return c <= unit; }));
 }
 
 double UnitStrip::blockWidth() const {
@@ -82,7 +82,9 @@ double UnitStrip::blockWidth() const {
 QRect UnitStrip::blockRect(int unit) const {
     const double bw = blockWidth();
     const double x = kMargin + unit * (bw + kGap);
-    return {static_cast<int>(std::lround(x)), kLabelBand, static_cast<int>(std::lround(bw)),
+    return {static_cast<int>(std::lround(x)),
+            kLabelBand,
+            static_cast<int>(std::lround(bw)),
             kBlockHeight};
 }
 
@@ -133,8 +135,10 @@ void UnitStrip::paintEvent(QPaintEvent* /*event*/) {
         if (last <= first) {
             continue;
         }
-        const QRect span(blockRect(first).left(), 0,
-                         blockRect(last - 1).right() - blockRect(first).left(), kLabelBand - 2);
+        const QRect span(blockRect(first).left(),
+                         0,
+                         blockRect(last - 1).right() - blockRect(first).left(),
+                         kLabelBand - 2);
         // "stage 3", or "S3" / "3" where a one-unit stage is too narrow for it.
         QString label = QStringLiteral("stage %1").arg(s);
         for (const QString& shorter : {QStringLiteral("S%1").arg(s), QString::number(s)}) {

@@ -6,8 +6,9 @@
 
 #include "core/error.hpp"
 #include "core/io/config.hpp"
-#include "ui/experiment_panel.hpp"
 #include "ui/chart_panel.hpp"
+#include "ui/compare_view.hpp"
+#include "ui/experiment_panel.hpp"
 #include "ui/lessons.hpp"
 #include "ui/memory_view.hpp"
 #include "ui/reconstruction_view.hpp"
@@ -16,6 +17,8 @@
 #include "ui/training_bridge.hpp"
 #include "ui/training_view.hpp"
 #include "ui/transport_bar.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <QAction>
 #include <QDir>
@@ -26,7 +29,7 @@
 #include <QSlider>
 #include <QTabWidget>
 #include <QTemporaryDir>
-#include <nlohmann/json.hpp>
+#include <QTest>
 #include <qcustomplot.h>
 
 #include <gtest/gtest.h>
@@ -81,7 +84,7 @@ TEST(MainWindow, BuildsWithChartsDocksAndTransport) {
     MainWindow w;
     w.show();
     EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("LayerPipe Studio")));
-    ASSERT_EQ(w.charts()->charts().size(), 5U);
+    ASSERT_EQ(w.charts()->charts().size(), 6U);  // five live charts and Compare
     for (const ChartPanel::Chart& chart : w.charts()->charts()) {
         EXPECT_NE(chart.plot, nullptr) << chart.name.toStdString();
     }
@@ -96,8 +99,11 @@ TEST(MainWindow, BuildsWithChartsDocksAndTransport) {
     w.charts()->setDashboard(true);
     EXPECT_TRUE(w.charts()->timeline()->isVisible());
     EXPECT_TRUE(w.charts()->reconstruction()->isVisible());
+    EXPECT_FALSE(w.charts()->compare()->isVisible());  // a tab only
     w.charts()->setDashboard(false);
-    EXPECT_EQ(w.charts()->tabs()->count(), 5);
+    EXPECT_EQ(w.charts()->tabs()->count(), 6);
+    w.charts()->tabs()->setCurrentWidget(w.charts()->compare());
+    EXPECT_TRUE(w.charts()->compare()->isVisible());
 }
 
 TEST(Lessons, EveryPresetParsesAndIsClassroomSized) {
@@ -145,6 +151,7 @@ TEST(MainWindow, TinyRunThroughTheBridgeFeedsEveryChart) {
     EXPECT_GT(charts->training()->testLoss()->dataCount(), 0);
     ASSERT_NE(charts->reconstruction()->stageGraph(0), nullptr);
     EXPECT_GT(charts->reconstruction()->stageGraph(0)->dataCount(), 0);
+    EXPECT_TRUE(charts->reconstruction()->noDataNote().isEmpty());  // EMA with the diagnostic
 
     EXPECT_TRUE(w.transport()->statusLabel()->text().contains(QStringLiteral("finished")));
     EXPECT_TRUE(w.experimentPanel()->isEnabled());  // a finished run frees the panels
@@ -156,6 +163,45 @@ TEST(MainWindow, TinyRunThroughTheBridgeFeedsEveryChart) {
     EXPECT_TRUE(w.bridge()->log().empty());
     EXPECT_EQ(charts->timeline()->eventCount(), 0U);
     EXPECT_EQ(charts->training()->lossRaw()->dataCount(), 0);
+}
+
+TEST(MainWindow, KeysDriveTheTransport) {
+    MainWindow w;
+    w.show();
+    w.activateWindow();
+    ASSERT_TRUE(QTest::qWaitForWindowActive(&w));
+    w.loadExperiment(tinyConfig());
+    w.transport()->speedSlider()->setValue(1);  // slow: the run is still going when checked
+    QTest::keyClick(&w, Qt::Key_Right);         // → builds the session and runs one tick
+    ASSERT_TRUE(w.bridge()->hasSession());
+    EXPECT_FALSE(w.transport()->running());
+    QTest::keyClick(&w, Qt::Key_Space);  // play
+    EXPECT_TRUE(w.transport()->running());
+    QTest::keyClick(&w, Qt::Key_Space);  // pause
+    EXPECT_FALSE(w.transport()->running());
+    QTest::keyClick(&w, Qt::Key_R);  // reset
+    EXPECT_FALSE(w.bridge()->hasSession());
+}
+
+TEST(MainWindow, OpensSavedExperimentsAndRefusesBadOnes) {
+    MainWindow w;
+    const QTemporaryDir tmp;
+    ASSERT_TRUE(tmp.isValid());
+    core::io::ExperimentConfig c = tinyConfig();
+    c.pipeline.cuts = {3, 5, 7};
+    c.pipeline.policy = "stash";
+    c.pipeline.diagnosticStash = false;
+    const QString path = tmp.filePath(QStringLiteral("saved.json"));
+    core::io::saveConfig(path.toStdString(), c);
+    w.openExperimentFile(path);
+    EXPECT_EQ(w.currentExperiment(), c);
+    EXPECT_TRUE(w.windowTitle().contains(QStringLiteral("tiny")));
+    QFile bad(tmp.filePath(QStringLiteral("bad.json")));
+    ASSERT_TRUE(bad.open(QIODevice::WriteOnly));
+    bad.write(R"({"training": {"epochs": "three"}})");
+    bad.close();
+    EXPECT_THROW(w.openExperimentFile(bad.fileName()), core::InputError);
+    EXPECT_EQ(w.currentExperiment(), c);  // unchanged
 }
 
 TEST(MainWindow, ExportReportWritesValidFiles) {
@@ -184,9 +230,9 @@ TEST(MainWindow, ExportReportWritesValidFiles) {
         EXPECT_FALSE(doc.is_discarded()) << json;
         EXPECT_TRUE(doc.is_object()) << json;
     }
-    EXPECT_EQ(core::io::loadConfig(QDir(dir).filePath(QStringLiteral("experiment.json"))
-                                       .toStdString()),
-              tinyConfig());
+    EXPECT_EQ(
+        core::io::loadConfig(QDir(dir).filePath(QStringLiteral("experiment.json")).toStdString()),
+        tinyConfig());
 }
 
 TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
@@ -206,6 +252,8 @@ TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
         ASSERT_TRUE(states.wait(30000));
     }
     EXPECT_TRUE(w.nonFiniteBanner()->isVisible());
+    // Policy latest: the EMA error chart says why it stays empty.
+    EXPECT_TRUE(w.charts()->reconstruction()->noDataNote().contains(QStringLiteral("EMA policy")));
     EXPECT_TRUE(w.nonFiniteBanner()->text().contains(QStringLiteral("non-finite")));
     EXPECT_TRUE(w.experimentPanel()->isEnabled());
     ASSERT_FALSE(w.bridge()->log().train().empty());

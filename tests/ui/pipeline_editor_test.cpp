@@ -54,8 +54,9 @@ TEST(ModelForecast, ResNet18UnitsMatchTheReferenceParameterCount) {
     EXPECT_EQ(units[3].name, "layer2.0");
     EXPECT_EQ(units.back().name, "head");
     const std::int64_t total = std::accumulate(
-        units.begin(), units.end(), std::int64_t{0},
-        [](std::int64_t sum, const UnitInfo& u) { return sum + u.params; });
+        units.begin(), units.end(), std::int64_t{0}, [](std::int64_t sum, const UnitInfo& u) {
+            return sum + u.params;
+        });
     EXPECT_EQ(total, 11'220'132);  // STYLE.md section 7: the bench/ reference
     EXPECT_EQ(units[0].params + units[1].params + units[2].params, 149'824);
     EXPECT_EQ(resnetUnits({1, 1, 1, 1}, false, 8, 1, 10).size(), 6U);
@@ -129,8 +130,7 @@ TEST(PipelineEditor, ForecastsStashAgainstEmaMemory) {
     PipelineEditor editor;
     editor.setConfig(c);
     // Stage sizes 149,824 / 525,568 / 2,099,712 / 8,445,028 floats; delays 6, 4, 2, 0.
-    EXPECT_EQ(editor.forecast().stashHistoryBytes,
-              4 * (6 * 149'824 + 4 * 525'568 + 2 * 2'099'712));
+    EXPECT_EQ(editor.forecast().stashHistoryBytes, 4 * (6 * 149'824 + 4 * 525'568 + 2 * 2'099'712));
     EXPECT_EQ(editor.forecast().emaHistoryBytes, 4 * (149'824 + 525'568 + 2'099'712));
 }
 

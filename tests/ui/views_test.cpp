@@ -172,6 +172,7 @@ TEST(TimelineView, UtilisationMatchesTheSchedule) {
     view.append(run);
     // DESIGN.md section 4: D = (6,4,2,0), 40 minibatches take 46 ticks, utilisation 40/46.
     for (const StageUtilisation& u : view.utilisation()) {
+        EXPECT_EQ(u.capacity, 2) << u.stage;  // one F and one B per tick
         EXPECT_DOUBLE_EQ(u.span, 46.0) << u.stage;
         EXPECT_DOUBLE_EQ(u.busy, 40.0) << u.stage;
         EXPECT_NEAR(u.utilisation, 40.0 / 46.0, 1e-12);
@@ -189,6 +190,87 @@ TEST(TimelineView, UtilisationMatchesTheSchedule) {
         EXPECT_NEAR(u.span, lastEnd, 1e-6);
         EXPECT_NEAR(u.utilisation, busy / lastEnd, 1e-12);
     }
+}
+
+// GPipe as core/pipeline/runner.cpp's epochPlan lays it out: per minibatch a period of
+// 2(M + K − 1) ticks; stage s runs F of micro-batch i at tick i + s and B of it at
+// (M + K − 1) + i + (K − 1 − s), one op per tick; U in the tick of its last B.
+TelemetryBatch gpipeRun(int minibatches, int microBatches) {
+    TelemetryBatch b;
+    const int m = microBatches;
+    const int period = 2 * (m + kStages - 1);
+    for (int j = 0; j < minibatches; ++j) {
+        const int base = j * period;
+        for (int s = 0; s < kStages; ++s) {
+            for (int i = 0; i < m; ++i) {
+                const int tick = base + i + s;
+                b.ops.push_back({s,
+                                 OpKind::Forward,
+                                 j * m + i,
+                                 j,
+                                 tick,
+                                 tick * kTickUs,
+                                 tick * kTickUs + 500.0,
+                                 s});
+            }
+            int last = 0;
+            for (int i = 0; i < m; ++i) {
+                last = base + (m + kStages - 1) + i + (kStages - 1 - s);
+                b.ops.push_back({s,
+                                 OpKind::Backward,
+                                 j * m + i,
+                                 j,
+                                 last,
+                                 last * kTickUs,
+                                 last * kTickUs + 900.0,
+                                 s});
+            }
+            b.ops.push_back(
+                {s, OpKind::Update, j, j, last, last * kTickUs + 900.0, last * kTickUs + 950.0, s});
+        }
+    }
+    return b;
+}
+
+TEST(TimelineView, GPipeUtilisationHasOneOpPerTick) {
+    TimelineView view;
+    PipelineLayout layout = resnetLayout("stash");
+    layout.schedule = "gpipe";
+    layout.delays = {0, 0, 0, 0};
+    view.setLayout(layout);
+    // K = 4, M = 4, 10 minibatches: 140 ticks, 80 ops per stage; idle (K−1)/(M+K−1) = 3/7.
+    view.append(gpipeRun(10, 4));
+    const std::vector<StageUtilisation> util = view.utilisation();
+    ASSERT_EQ(util.size(), 4U);
+    for (const StageUtilisation& u : util) {
+        EXPECT_EQ(u.capacity, 1) << u.stage;
+        EXPECT_DOUBLE_EQ(u.span, 140.0) << u.stage;
+        EXPECT_DOUBLE_EQ(u.busy, 80.0) << u.stage;
+        EXPECT_NEAR(u.utilisation, 4.0 / 7.0, 1e-12);
+        EXPECT_NEAR(u.bubbleFraction, 3.0 / 7.0, 1e-12);
+    }
+    EXPECT_TRUE(view.rowLabel(1).contains(QStringLiteral("57.1% busy · 42.9% bubble")))
+        << view.rowLabel(1).toStdString();
+}
+
+TEST(TimelineView, LongTitleElidesAndTheLegendKeepsItsWidth) {
+    TimelineView view;
+    view.resize(560, 360);  // narrower than title and legend together
+    view.show();
+    const PipelineLayout layout = resnetLayout("stash");
+    view.setLayout(layout);
+    view.append(layerpipeRun(400, layout));
+    view.plot()->replot();
+    const QCPLegend* legend = view.plot()->legend;
+    auto* header = qobject_cast<QCPLayoutGrid*>(view.plot()->plotLayout()->element(0, 0));
+    ASSERT_NE(header, nullptr);
+    auto* title = qobject_cast<QCPTextElement*>(header->element(0, 0));
+    ASSERT_NE(title, nullptr);
+    EXPECT_TRUE(title->text().contains(QStringLiteral("mean utilisation")));  // full text kept
+    EXPECT_GE(legend->outerRect().width(), legend->minimumOuterSizeHint().width());
+    EXPECT_LE(legend->outerRect().right(), view.plot()->width());
+    EXPECT_GE(title->outerRect().left(), 0);
+    EXPECT_LE(title->outerRect().right(), legend->outerRect().left());
 }
 
 TEST(TimelineView, FollowLiveSlidesUntilTheUserScrubsBack) {
