@@ -47,6 +47,8 @@ int main(int argc, char** argv) {
         QStringLiteral("Show chart tab <name>: timeline, staleness, memory, training, ema_error, "
                        "compare."),
         QStringLiteral("name"));
+    const QCommandLineOption dashboard(
+        QStringLiteral("dashboard"), QStringLiteral("Show the five live charts at once."));
     const QCommandLineOption screenshot(
         QStringLiteral("screenshot"),
         QStringLiteral("After --after seconds, save the window as PNG <file> and quit."),
@@ -55,7 +57,8 @@ int main(int argc, char** argv) {
                                    QStringLiteral("Seconds before --screenshot (default 10)."),
                                    QStringLiteral("s"),
                                    QStringLiteral("10"));
-    for (const QCommandLineOption& option : {lesson, play, compare, tab, screenshot, after}) {
+    for (const QCommandLineOption& option :
+         {lesson, play, compare, tab, dashboard, screenshot, after}) {
         args.addOption(option);
     }
     args.process(app);
@@ -82,6 +85,9 @@ int main(int argc, char** argv) {
     }
     if (args.isSet(compare)) {
         window.startCompare();
+    }
+    if (args.isSet(dashboard)) {
+        window.setDashboard(true);
     }
     if (args.isSet(tab) && !window.showChart(args.value(tab))) {
         std::cerr << "layerpipe-studio: no chart tab '" << args.value(tab).toStdString() << "'\n";

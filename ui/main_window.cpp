@@ -173,6 +173,7 @@ void MainWindow::buildMenus() {
                                     QKeySequence(Qt::CTRL | Qt::Key_D));
     dash->setCheckable(true);
     connect(dash, &QAction::toggled, charts_, &ChartPanel::setDashboard);
+    dashboardAction_ = dash;
     view->addSeparator();
     for (QDockWidget* dock : findChildren<QDockWidget*>()) {
         view->addAction(dock->toggleViewAction());
@@ -414,12 +415,17 @@ bool MainWindow::showLesson(int index) {
 bool MainWindow::showChart(const QString& file) {
     for (const ChartPanel::Chart& chart : charts_->charts()) {
         if (chart.file == file) {
-            charts_->setDashboard(false);
+            setDashboard(false);
             charts_->tabs()->setCurrentWidget(chart.view);
             return true;
         }
     }
     return false;
+}
+
+void MainWindow::setDashboard(bool on) {
+    dashboardAction_->setChecked(on);  // toggled() switches the chart panel
+    charts_->setDashboard(on);         // (also when the action was already in that state)
 }
 
 void MainWindow::openExperiment() {

@@ -45,6 +45,9 @@ public:
     // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file) to the
     // front, leaving the dashboard; false if there is no such chart.
     bool showChart(const QString& file);
+    // All five live charts at once (View > Dashboard, Ctrl+D), or the tabs; keeps the menu's
+    // check mark in step.
+    void setDashboard(bool on);
 
     // Builds a session from the panels (if none) and plays / steps it. On a bad config these
     // show an error dialog and return false; they never throw.
@@ -109,6 +112,7 @@ private:
     TransportBar* transport_ = nullptr;
     ChartPanel* charts_ = nullptr;
     QLabel* banner_ = nullptr;
+    QAction* dashboardAction_ = nullptr;
     QLabel* source_ = nullptr;
     QString lastError_;
 };
