@@ -82,6 +82,9 @@ void ChartPanel::setDashboard(bool on) {
         for (int c = 0; c < 3; ++c) {
             grid_->setColumnStretch(c, 1);
         }
+        // Equal rows: the bottom charts each hold two plots (bars + heatmap, history + stack).
+        grid_->setRowStretch(0, 1);
+        grid_->setRowStretch(1, 1);
         stack_->setCurrentWidget(gridPage_);
     } else {
         for (const Chart& chart : charts_) {
