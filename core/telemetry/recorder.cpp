@@ -7,16 +7,6 @@
 
 namespace lp::core::telemetry {
 
-namespace {
-
-template <typename T>
-void moveAppend(std::vector<T>& dst, std::vector<T>& src) {
-    dst.insert(dst.end(), src.begin(), src.end());
-    src.clear();
-}
-
-}  // namespace
-
 Recorder::Recorder(std::int32_t stages, bool opEvents)
     : opEvents_(opEvents), start_(std::chrono::steady_clock::now()) {
     LP_EXPECTS(stages >= 1, "recorder needs at least one stage");
@@ -37,26 +27,22 @@ void Recorder::op(const OpEvent& e) {
         return;
     }
     StageBuffer& b = *stages_.at(static_cast<std::size_t>(e.stage));
-    const std::lock_guard lock(b.mutex);
-    b.ops.push_back(e);
+    b.ops.push(e);
 }
 
 void Recorder::staleness(const StalenessSample& s) {
     StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    const std::lock_guard lock(b.mutex);
-    b.staleness.push_back(s);
+    b.staleness.push(s);
 }
 
 void Recorder::memory(const MemorySample& s) {
     StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    const std::lock_guard lock(b.mutex);
-    b.memory.push_back(s);
+    b.memory.push(s);
 }
 
 void Recorder::reconstruction(const ReconstructionSample& s) {
     StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    const std::lock_guard lock(b.mutex);
-    b.reconstruction.push_back(s);
+    b.reconstruction.push(s);
 }
 
 void Recorder::train(const TrainSample& s) {
@@ -71,12 +57,14 @@ void Recorder::eval(const EvalSample& s) {
 
 TelemetryBatch Recorder::drain() {
     TelemetryBatch out;
-    for (auto& b : stages_) {
-        const std::lock_guard lock(b->mutex);
-        moveAppend(out.ops, b->ops);
-        moveAppend(out.staleness, b->staleness);
-        moveAppend(out.memory, b->memory);
-        moveAppend(out.reconstruction, b->reconstruction);
+    {
+        const std::lock_guard consumer(drainMutex_);
+        for (auto& b : stages_) {
+            b->ops.drainInto(out.ops);
+            b->staleness.drainInto(out.staleness);
+            b->memory.drainInto(out.memory);
+            b->reconstruction.drainInto(out.reconstruction);
+        }
     }
     const std::lock_guard lock(globalMutex_);
     out.train = std::exchange(train_, {});

@@ -1,7 +1,8 @@
 // Recorder: collects telemetry from the stages while they run and hands it out in batches
-// (DESIGN.md section 6). Each stage appends to its own buffer, so stages never contend with each
-// other; the per-buffer mutex is only ever contended by drain(), which a reader calls at ~30 Hz.
-// Thread-safe.
+// (DESIGN.md section 6). Each stage appends to its own lock-free single-producer logs
+// (spsc_log.hpp), so recording an op takes no lock and stages never contend; drain() (a reader
+// at ~30 Hz) takes a mutex only against other readers. Per-minibatch train and eval samples go
+// through one mutex-guarded list (a few hundred per second at most). Thread-safe.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "core/telemetry/events.hpp"
+#include "core/telemetry/spsc_log.hpp"
 
 namespace lp::core::telemetry {
 
@@ -39,13 +41,13 @@ public:
 
 private:
     struct StageBuffer {
-        std::mutex mutex;
-        std::vector<OpEvent> ops;
-        std::vector<StalenessSample> staleness;
-        std::vector<MemorySample> memory;
-        std::vector<ReconstructionSample> reconstruction;
+        SpscLog<OpEvent> ops;
+        SpscLog<StalenessSample> staleness;
+        SpscLog<MemorySample> memory;
+        SpscLog<ReconstructionSample> reconstruction;
     };
     std::vector<std::unique_ptr<StageBuffer>> stages_;
+    std::mutex drainMutex_;  // one consumer of the stage logs at a time
     std::mutex globalMutex_;
     std::vector<TrainSample> train_;
     std::vector<EvalSample> eval_;
