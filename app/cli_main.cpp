@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "app/bench_command.hpp"
 #include "core/error.hpp"
 #include "core/io/config.hpp"
 #include "core/io/safetensors.hpp"
@@ -336,6 +337,9 @@ int main(int argc, char** argv) {
     addCommonFlags(eval, evalFlags);
     eval->add_option("--checkpoint", checkpoint, "safetensors checkpoint")->required();
 
+    lp::app::BenchOptions benchOptions;
+    CLI::App* bench = lp::app::addBenchCommand(app, benchOptions);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -345,6 +349,9 @@ int main(int argc, char** argv) {
         if (app.get_subcommands().empty()) {
             std::cout << app.help();
             return 0;
+        }
+        if (bench->parsed()) {
+            return lp::app::runBench(benchOptions);
         }
         if (train->parsed()) {
             io::ExperimentConfig cfg = buildConfig(trainFlags);

@@ -7,6 +7,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config
     libeigen3-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libcli11-dev
+    libblis-serial-dev
     libgtest-dev libgmock-dev libbenchmark-dev
     qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
     dataset-fashion-mnist

@@ -140,8 +140,9 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
     float* runningVar = runningMean + g.channels;
     float* batchesTracked = runningVar + g.channels;
 
-    Tensor y(x.shape());
-    Tensor xhat(x.shape());
+    // Written whole, channel by channel, below.
+    Tensor y = Tensor::uninitialized(x.shape());
+    Tensor xhat = Tensor::uninitialized(x.shape());
     Tensor invstd(TensorShape{g.channels});
     std::vector<double> batchMean(static_cast<std::size_t>(g.channels));
     std::vector<double> batchVar(static_cast<std::size_t>(g.channels));
@@ -229,7 +230,7 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
     const float* gamma = p.weights.data();
     float* gradGamma = gradWeights.data();
     float* gradBeta = gradGamma + g.channels;
-    Tensor dx(dy.shape());
+    Tensor dx = Tensor::uninitialized(dy.shape());  // written whole, channel by channel
     const float* dys = dy.data();
     const float* xhs = xhat.data();
     float* dxs = dx.data();

@@ -2,6 +2,7 @@
 #include "core/nn/conv2d.hpp"
 
 #include "core/error.hpp"
+#include "core/tensor/gemm.hpp"
 #include "core/tensor/parallel.hpp"
 
 #include <Eigen/Core>
@@ -23,10 +24,16 @@ using ConstRowMap = Eigen::Map<const MatrixRM>;
 // the whole weight gradient through memory once per sample; small feature maps (ResNet's last
 // stages: 4x4 or 8x8) are therefore batched several samples per GEMM.
 constexpr std::int64_t kGroupColumns = 256;
+constexpr std::int64_t kBlockFloats = std::int64_t{64} << 10;  // 256 KiB of im2col
+constexpr std::int64_t kMinBlockColumns = 128;
+// Backward's dW GEMM re-reads its [out, rows] accumulator once per block: wider blocks pay off
+// there (measured at width 64: layer1 backward 110 -> 120 GFLOP/s; forward was best at 128).
+constexpr std::int64_t kMinBlockColumnsBackward = 256;
 // The weight gradient is summed over the batch in at most this many fixed chunks (each chunk but
-// the first holds a partial copy of dW), and the partial copies together stay under the budget.
+// the first holds a partial copy of dW), and the partial copies together stay under the budget
+// (8 MiB: at width 64, batch 128 a 32 MiB budget raised the peak resident memory by ~30 MiB).
 constexpr std::int64_t kMaxChunks = 8;
-constexpr std::int64_t kPartialBudgetFloats = std::int64_t{8} << 20;  // 32 MiB
+constexpr std::int64_t kPartialBudgetFloats = std::int64_t{2} << 20;  // 8 MiB
 
 struct Geometry {
     std::int64_t c = 0;  // input channels
@@ -55,7 +62,7 @@ struct Range {
 };
 
 // Output positions along an axis of length n whose input index o·s − p + off is in range.
-Range validRange(
+inline Range validRange(
     std::int64_t n, std::int64_t outN, std::int64_t s, std::int64_t p, std::int64_t off) {
     const std::int64_t first = p - off;         // need o·s >= first
     const std::int64_t last = n - 1 + p - off;  // need o·s <= last
@@ -67,54 +74,119 @@ Range validRange(
     return {std::min(lo, hi), hi};
 }
 
+using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
+using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
+
+// Stride 1 with output width = input width (2·padding = kernel − 1).
+inline bool sameFlat(const Geometry& g) { return g.s == 1 && g.wo == g.w; }
+
+// Zeroes columns outside [rx.lo, rx.hi) of `rows` rows of width wo. Column by column: with the
+// rows inner, GCC turned each row's one-element loop into a memset call (perf: 2.5% of a
+// width-16 step in those calls).
+inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range rx) {
+    for (std::int64_t ox = 0; ox < rx.lo; ++ox) {
+        for (std::int64_t oy = 0; oy < rows; ++oy) {
+            d[oy * wo + ox] = 0.0F;
+        }
+    }
+    for (std::int64_t ox = rx.hi; ox < wo; ++ox) {
+        for (std::int64_t oy = 0; oy < rows; ++oy) {
+            d[oy * wo + ox] = 0.0F;
+        }
+    }
+}
+
 // col[r, j] (row stride ld) = x[c, oy·s − p + ky, ox·s − p + kx] or 0 in the padding, with
-// r = (c·k + ky)·k + kx and j = oy·wo + ox. x: one sample [C, H, W].
-void im2col(const float* x, const Geometry& g, float* col, std::int64_t ld) {
-    for (std::int64_t c = 0; c < g.c; ++c) {
-        for (std::int64_t ky = 0; ky < g.k; ++ky) {
-            const Range ry = validRange(g.h, g.ho, g.s, g.p, ky);
-            for (std::int64_t kx = 0; kx < g.k; ++kx) {
-                const Range rx = validRange(g.w, g.wo, g.s, g.p, kx);
-                float* dst = col + ((c * g.k + ky) * g.k + kx) * ld;
-                for (std::int64_t oy = 0; oy < g.ho; ++oy) {
-                    float* d = dst + oy * g.wo;
-                    if (oy < ry.lo || oy >= ry.hi) {
-                        std::fill(d, d + g.wo, 0.0F);
-                        continue;
-                    }
-                    const float* src = x + (c * g.h + oy * g.s - g.p + ky) * g.w;
-                    const std::int64_t x0 = kx - g.p;  // input column of ox = 0
-                    std::fill(d, d + rx.lo, 0.0F);
+// r = (c·k + ky)·k + kx and j = oy·wo + ox. x: one sample [C, H, W]. Copies go through Eigen
+// maps (inline packet loops; GCC does not vectorise plain loops at -O2). Only output rows
+// [oy0, oy1) are written, at columns (oy − oy0)·wo + ox.
+//
+// "Same" stride-1 convolutions (wo == w: every 3x3 of ResNet but the stage entries) take a
+// faster path: row oy of a col row is row oy + ky − p of the input plane shifted by kx − p, so
+// all valid rows are ONE contiguous copy of the input, after which the few wrapped-around
+// border columns are zeroed. On 4x4..8x8 maps the row-by-row copy was mostly loop overhead.
+void im2col(const float* x,
+            const Geometry& g,
+            float* col,
+            std::int64_t ld,
+            std::int64_t oy0,
+            std::int64_t oy1) {
+    const std::int64_t blockCols = (oy1 - oy0) * g.wo;
+    for (std::int64_t ky = 0; ky < g.k; ++ky) {
+        const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);
+        const Range ry{std::clamp(valid.lo, oy0, oy1), std::clamp(valid.hi, oy0, oy1)};
+        for (std::int64_t kx = 0; kx < g.k; ++kx) {
+            const Range rx = validRange(g.w, g.wo, g.s, g.p, kx);
+            const std::int64_t x0 = kx - g.p;  // input column of ox = 0
+            const std::int64_t n = rx.hi - rx.lo;
+            for (std::int64_t c = 0; c < g.c; ++c) {
+                float* dst = col + ((c * g.k + ky) * g.k + kx) * ld;  // output row oy0
+                float* valid0 = dst + (ry.lo - oy0) * g.wo;           // output row ry.lo
+                std::fill(dst, valid0, 0.0F);
+                if (sameFlat(g) && ry.hi > ry.lo) {
+                    const float* srcRow = x + (c * g.h + ry.lo - g.p + ky) * g.w;
+                    // Elements [rx.lo, end − (wo − rx.hi)) stay inside the valid input rows.
+                    const std::int64_t end = (ry.hi - ry.lo) * g.wo - (g.wo - rx.hi);
+                    ArrayMap(valid0 + rx.lo, end - rx.lo) =
+                        ConstArrayMap(srcRow + rx.lo + x0, end - rx.lo);
+                    zeroWrapColumns(valid0, ry.hi - ry.lo, g.wo, rx);
+                    std::fill(dst + (ry.hi - oy0) * g.wo, dst + blockCols, 0.0F);
+                    continue;
+                }
+                for (std::int64_t oy = ry.lo; oy < ry.hi; ++oy) {
+                    float* d = dst + (oy - oy0) * g.wo;
+                    const float* srcRow = x + (c * g.h + oy * g.s - g.p + ky) * g.w;
                     if (g.s == 1) {
-                        std::copy(src + rx.lo + x0, src + rx.hi + x0, d + rx.lo);
+                        ArrayMap(d + rx.lo, n) = ConstArrayMap(srcRow + rx.lo + x0, n);
                     } else {
                         for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
-                            d[ox] = src[ox * g.s + x0];
+                            d[ox] = srcRow[ox * g.s + x0];
                         }
                     }
-                    std::fill(d + rx.hi, d + g.wo, 0.0F);
                 }
+                zeroWrapColumns(valid0, ry.hi - ry.lo, g.wo, rx);
+                std::fill(dst + (ry.hi - oy0) * g.wo, dst + blockCols, 0.0F);
             }
         }
     }
 }
 
-// The adjoint of im2col: dx[c, iy, ix] += col[r, j] over every (r, j) that im2col read it into.
-void col2im(const float* col, std::int64_t ld, const Geometry& g, float* dx) {
+// The adjoint of im2col: dx[c, iy, ix] += col[r, j] over every (r, j) that im2col read it into,
+// for the output rows [oy0, oy1) held in col at columns (oy − oy0)·wo + ox. On the "same"
+// path the wrapped border entries of col (scratch) are zeroed first, so that one contiguous
+// add per col row adds exactly +0 where a border column wraps onto the neighbouring row.
+void col2im(float* col,
+            std::int64_t ld,
+            const Geometry& g,
+            float* dx,
+            std::int64_t oy0,
+            std::int64_t oy1) {
     for (std::int64_t c = 0; c < g.c; ++c) {
         for (std::int64_t ky = 0; ky < g.k; ++ky) {
-            const Range ry = validRange(g.h, g.ho, g.s, g.p, ky);
+            const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);
+            const Range ry{std::clamp(valid.lo, oy0, oy1), std::clamp(valid.hi, oy0, oy1)};
             for (std::int64_t kx = 0; kx < g.k; ++kx) {
                 const Range rx = validRange(g.w, g.wo, g.s, g.p, kx);
-                const float* src = col + ((c * g.k + ky) * g.k + kx) * ld;
+                float* src = col + ((c * g.k + ky) * g.k + kx) * ld;  // output row oy0
+                if (sameFlat(g)) {
+                    if (ry.hi > ry.lo) {
+                        float* sv = src + (ry.lo - oy0) * g.wo;
+                        float* dRow = dx + (c * g.h + ry.lo - g.p + ky) * g.w;
+                        const std::int64_t x0 = kx - g.p;
+                        zeroWrapColumns(sv, ry.hi - ry.lo, g.wo, rx);
+                        const std::int64_t end = (ry.hi - ry.lo) * g.wo - (g.wo - rx.hi);
+                        ArrayMap(dRow + rx.lo + x0, end - rx.lo) +=
+                            ConstArrayMap(sv + rx.lo, end - rx.lo);
+                    }
+                    continue;
+                }
                 for (std::int64_t oy = ry.lo; oy < ry.hi; ++oy) {
-                    const float* sRow = src + oy * g.wo;
+                    const float* sRow = src + (oy - oy0) * g.wo;
                     float* d = dx + (c * g.h + oy * g.s - g.p + ky) * g.w;
                     const std::int64_t x0 = kx - g.p;  // input column of ox = 0
                     if (g.s == 1) {
-                        for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
-                            d[ox + x0] += sRow[ox];
-                        }
+                        const std::int64_t n = rx.hi - rx.lo;
+                        ArrayMap(d + rx.lo + x0, n) += ConstArrayMap(sRow + rx.lo, n);
                     } else {
                         for (std::int64_t ox = rx.lo; ox < rx.hi; ++ox) {
                             d[ox * g.s + x0] += sRow[ox];
@@ -154,6 +226,16 @@ std::int64_t groupSize(const Geometry& g, std::int64_t n) {
     return std::clamp<std::int64_t>(want, 1, n);
 }
 
+// Output rows per im2col block of a one-sample group: the im2col of a large map (e.g. 576 rows x
+// 1024 columns, 2.3 MB) overflows the 512 KiB L2 between being written and being read by the
+// GEMM, so it is built and consumed in blocks of whole output rows of about kBlockFloats, but
+// at least minColumns columns wide (narrower GEMMs repack the weights too often).
+// Depends on shapes only, so results do not depend on the thread count.
+std::int64_t blockRows(const Geometry& g, std::int64_t minColumns = kMinBlockColumns) {
+    const std::int64_t cols = std::max(kBlockFloats / g.rows(), minColumns);
+    return std::clamp<std::int64_t>(cols / g.wo, 1, g.ho);
+}
+
 // Fills col [rows, gn·cols] with the im2col of samples [n0, n0 + gn) side by side; returns the
 // GEMM operand (x itself for an identity 1x1 convolution of one sample).
 const float* gatherColumns(
@@ -164,9 +246,51 @@ const float* gatherColumns(
     }
     float* col = Scratch::ensure(s.col, g.rows() * width);
     for (std::int64_t i = 0; i < gn; ++i) {
-        im2col(x.data() + (n0 + i) * g.inSample(), g, col + i * g.cols(), width);
+        im2col(x.data() + (n0 + i) * g.inSample(), g, col + i * g.cols(), width, 0, g.ho);
     }
     return col;
+}
+
+// Forward of one sample through L2-sized blocks of output rows (blockRows):
+// Y[:, block] [out, bw] = W [out, rows] · col_block [rows, bw].
+void forwardSampleBlocked(
+    const float* xs, const float* w, std::int64_t outC, const Geometry& g, float* ys, Scratch& s) {
+    const std::int64_t rows = g.rows();
+    const std::int64_t br = blockRows(g);
+    float* col = Scratch::ensure(s.col, rows * br * g.wo);
+    for (std::int64_t oy0 = 0; oy0 < g.ho; oy0 += br) {
+        const std::int64_t oy1 = std::min(g.ho, oy0 + br);
+        const std::int64_t bw = (oy1 - oy0) * g.wo;
+        im2col(xs, g, col, bw, oy0, oy1);
+        gemm(Trans::No, Trans::No, outC, bw, rows, 1.0F, w, rows, col, bw, 0.0F, ys + oy0 * g.wo,
+             g.cols());
+    }
+}
+
+// Backward of one sample in the forward's blocks: ADDS dW += dY_block · col_blockᵀ block after
+// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs.
+void backwardSampleBlocked(const float* xs,
+                           const float* dys,
+                           const float* w,
+                           std::int64_t outC,
+                           const Geometry& g,
+                           float* acc,
+                           float* dxs,
+                           Scratch& s) {
+    const std::int64_t rows = g.rows();
+    const std::int64_t cols = g.cols();
+    const std::int64_t br = blockRows(g, kMinBlockColumnsBackward);
+    float* col = Scratch::ensure(s.col, rows * br * g.wo);
+    for (std::int64_t oy0 = 0; oy0 < g.ho; oy0 += br) {
+        const std::int64_t oy1 = std::min(g.ho, oy0 + br);
+        const std::int64_t bw = (oy1 - oy0) * g.wo;
+        const float* dyBlock = dys + oy0 * g.wo;  // [out, bw], row stride cols
+        im2col(xs, g, col, bw, oy0, oy1);
+        gemm(Trans::No, Trans::Yes, outC, rows, bw, 1.0F, dyBlock, cols, col, bw, 1.0F, acc, rows);
+        // The block's im2col is dead once its dW term is added: col now takes its gradient.
+        gemm(Trans::Yes, Trans::No, rows, bw, outC, 1.0F, w, rows, dyBlock, cols, 0.0F, col, bw);
+        col2im(col, bw, g, dxs, oy0, oy1);
+    }
 }
 
 // Backward of samples [samples.lo, samples.hi): ADDS dW = dY·colᵀ (and db = Σ dY) into acc
@@ -199,23 +323,36 @@ void backwardGroup(const Tensor& x,
         dyPtr = gathered.data();
     }
     const ConstRowMap dyMat(dyPtr, outC, width);
-
-    const ConstRowMap colMat(gatherColumns(x, g, n0, gn, s), rows, width);
-    RowMap(acc, outC, rows).noalias() += dyMat * colMat.transpose();
     if (bias) {
         VecMap(acc + outC * rows, outC) += dyMat.rowwise().sum();
     }
-
     float* dxGroup = dx.data() + n0 * g.inSample();
-    if (g.identity() && gn == 1) {
-        RowMap(dxGroup, rows, cols).noalias() = wMat.transpose() * dyMat;
+    if (!g.identity() || gn > 1) {  // col2im accumulates: start from zero
+        std::fill(dxGroup, dxGroup + gn * g.inSample(), 0.0F);
+    }
+    if (gn == 1 && !g.identity()) {
+        backwardSampleBlocked(
+            x.data() + n0 * g.inSample(), dyPtr, wMat.data(), outC, g, acc, dxGroup, s);
         return;
     }
-    // colMat may alias s.col: it is dead once dW is done, so dcol reuses the buffer.
-    RowMap dcol(Scratch::ensure(s.col, rows * width), rows, width);
-    dcol.noalias() = wMat.transpose() * dyMat;
+
+    // dW [out, rows] += dY [out, width] · colᵀ [width, rows]
+    const float* col = gatherColumns(x, g, n0, gn, s);
+    gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc,
+         rows);
+
+    // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]
+    if (g.identity() && gn == 1) {
+        gemm(Trans::Yes, Trans::No, rows, width, outC, 1.0F, wMat.data(), rows, dyPtr, width, 0.0F,
+             dxGroup, width);
+        return;
+    }
+    // col may alias s.col: it is dead once dW is done, so dcol reuses the buffer.
+    float* dcol = Scratch::ensure(s.col, rows * width);
+    gemm(Trans::Yes, Trans::No, rows, width, outC, 1.0F, wMat.data(), rows, dyPtr, width, 0.0F,
+         dcol, width);
     for (std::int64_t i = 0; i < gn; ++i) {
-        col2im(dcol.data() + i * cols, width, g, dxGroup + i * g.inSample());
+        col2im(dcol + i * cols, width, g, dxGroup + i * g.inSample(), 0, g.ho);
     }
 }
 
@@ -282,7 +419,7 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
     const ConstRowMap wMat(p.weights.data(), outC, g.rows());
     const float* bias = spec_.bias ? p.weights.data() + outC * g.rows() : nullptr;
     const std::int64_t group = groupSize(g, n);
-    Tensor y(outShape);
+    Tensor y = Tensor::uninitialized(outShape);  // every group writes all of its samples
 
     // Y_group [out, gn·cols] = W [out, rows] · col [rows, gn·cols]; each group writes only its
     // own samples of y, so groups run in parallel with no reduction.
@@ -292,13 +429,18 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
             const std::int64_t n0 = gi * group;
             const std::int64_t gn = std::min(group, n - n0);
             const std::int64_t width = gn * cols;
-            const ConstRowMap colMat(gatherColumns(x, g, n0, gn, s), g.rows(), width);
             float* yGroup = y.data() + n0 * outC * cols;
-            if (gn == 1) {
-                RowMap(yGroup, outC, cols).noalias() = wMat * colMat;
-            } else {
+            if (gn == 1 && !g.identity()) {
+                forwardSampleBlocked(
+                    x.data() + n0 * g.inSample(), wMat.data(), outC, g, yGroup, s);
+            } else if (gn == 1) {  // Y [out, cols] = W [out, c] · x [c, cols]
+                gemm(Trans::No, Trans::No, outC, width, g.rows(), 1.0F, wMat.data(), g.rows(),
+                     x.data() + n0 * g.inSample(), width, 0.0F, yGroup, width);
+            } else {  // Y [out, width] = W [out, rows] · col [rows, width]
+                const float* col = gatherColumns(x, g, n0, gn, s);
                 RowMap out(Scratch::ensure(s.plane, outC * width), outC, width);
-                out.noalias() = wMat * colMat;
+                gemm(Trans::No, Trans::No, outC, width, g.rows(), 1.0F, wMat.data(), g.rows(),
+                     col, width, 0.0F, out.data(), width);
                 // [out, gn·cols] -> gn samples of [out, cols].
                 for (std::int64_t i = 0; i < gn; ++i) {
                     RowMap(yGroup + i * outC * cols, outC, cols) = out.middleCols(i * cols, cols);
@@ -346,14 +488,20 @@ Tensor Conv2d::backward(const LayerParams& p,
     const std::int64_t groups = (n + group - 1) / group;
     const std::int64_t byMemory =
         std::max<std::int64_t>(2, kPartialBudgetFloats / static_cast<std::int64_t>(wCount));
-    const std::int64_t wantChunks = std::min({groups, kMaxChunks, byMemory});
+    std::int64_t wantChunks = std::min({groups, kMaxChunks, byMemory});
+    // An even count splits evenly over two threads (the common case here): with 3 chunks one
+    // thread would do two while the other waits.
+    if (wantChunks > 2) {
+        wantChunks -= wantChunks % 2;
+    }
     const std::int64_t groupsPerChunk = (groups + wantChunks - 1) / wantChunks;
     const std::int64_t chunks = (groups + groupsPerChunk - 1) / groupsPerChunk;
 
-    Tensor dx(x.shape());
+    // Each group clears its own samples of dx right before accumulating into them (cache-hot),
+    // instead of a separate zeroing pass over the whole tensor.
+    Tensor dx = Tensor::uninitialized(x.shape());
     // Chunk 0 accumulates straight into gradWeights; chunk k > 0 into partials[k − 1].
     std::vector<AlignedBuffer> partials(static_cast<std::size_t>(chunks - 1));
-
     parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
         Scratch& s = threadScratch();
         for (std::int64_t k = k0; k < k1; ++k) {

@@ -72,6 +72,9 @@ public:
     Tensor() = default;
     explicit Tensor(const TensorShape& shape);  // zeros
     Tensor(const TensorShape& shape, float value);
+    // Storage left unwritten (no zeroing pass): for outputs that the caller overwrites whole
+    // before anything reads them.
+    static Tensor uninitialized(const TensorShape& shape);
     Tensor(const Tensor& other);
     Tensor& operator=(const Tensor& other);
     Tensor(Tensor&&) noexcept = default;

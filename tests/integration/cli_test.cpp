@@ -4,7 +4,9 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
+#include <unistd.h>
 
 namespace {
 
@@ -46,6 +48,41 @@ TEST(Cli, VersionMatchesProjectVersion) {
 TEST(Cli, UnknownFlagIsAnError) {
     const Result r = runCli("--no-such-flag");
     EXPECT_NE(r.code, 0) << r.out;
+}
+
+TEST(Cli, IllegalDelaysExplainTheRuleWithExitCode2) {
+    const Result r = runCli("run --dataset synthetic --stages 5 --delays 1,2 --out /tmp/never");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("non-increasing"), std::string::npos) << r.out;
+}
+
+TEST(Cli, RunWritesExportsAndPrintsTheSummary) {
+    const std::filesystem::path out = std::filesystem::temp_directory_path() /
+                                      ("lp-cli-run-" + std::to_string(::getpid()));
+    const Result r = runCli(
+        "run --dataset synthetic --width 4 --batch-size 8 --epochs 1 --max-steps 12 "
+        "--set data.syntheticTrain=96 --set data.syntheticTest=16 --set model.inputSize=16 "
+        "--stages 3,5,7 --policy ema --out " + out.string());
+    EXPECT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("steady state: "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("formula: stash"), std::string::npos) << r.out;
+    for (const char* f : {"train.csv", "ops.csv", "memory.csv", "run.json", "trace.json"}) {
+        EXPECT_GT(std::filesystem::file_size(out / f), 0U) << f;
+    }
+    std::filesystem::remove_all(out);
+}
+
+TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
+    const Result r = runCli(
+        "bench --width 4 --batch-size 8 --image 3x16x16 --classes 10 --steps 2 --warmup 1 "
+        "--layer-reps 1 --json");
+    EXPECT_EQ(r.code, 0) << r.out;
+    for (const char* key : {"\"images_per_second\"", "\"layers\"", "\"forward_gflops\"",
+                            "\"gemm\""}) {
+        EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
+    }
+    const Result bad = runCli("bench --image 3x16");
+    EXPECT_NE(bad.code, 0) << bad.out;
 }
 
 }  // namespace

@@ -303,8 +303,15 @@ TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
     };
 
     // One sample per GEMM (16x16 outputs), the identity 1x1 path, several-sample GEMMs with a
-    // short last group (8x8 outputs, 4 samples per GEMM), a 7x7/2 stem, and tiny maps.
-    const Case cases[] = {{3, 5, 6, 3, 1, 1, 16, true},
+    // short last group (8x8 outputs, 4 samples per GEMM), a 7x7/2 stem, and tiny maps; then
+    // 576 im2col rows on 20x20 outputs, built in blocks of 6 output rows (6, 6, 6, 2), at
+    // stride 1 and 2; and 64 output channels, where backward transposes the weights for the
+    // input gradient (a two-sample group and a one-sample stride-2 map).
+    const Case cases[] = {{2, 64, 4, 3, 1, 1, 20, true},
+                          {2, 64, 3, 3, 2, 1, 40, false},
+                          {2, 8, 64, 3, 1, 1, 8, true},
+                          {1, 8, 64, 3, 2, 1, 34, false},
+                          {3, 5, 6, 3, 1, 1, 16, true},
                           {5, 4, 3, 1, 1, 0, 16, true},
                           {10, 3, 5, 3, 2, 1, 16, true},
                           {7, 3, 4, 3, 2, 1, 9, false},
@@ -357,8 +364,11 @@ TEST(Conv2d, BitIdenticalForOneTwoAndFourThreads) {
     };
 
     // 16 samples of 16x16 (8 dW chunks of 2 samples); 48 samples of 4x4 outputs (3 groups of
-    // 16 samples per GEMM, one per chunk).
-    const Case cases[] = {{16, 8, 8, 3, 1, 1, 16}, {48, 8, 16, 1, 2, 0, 8}};
+    // 16 samples per GEMM, one per chunk); 6 samples of 20x20 in im2col blocks of 6 rows; 64
+    // output channels (transposed weights for dx).
+    const Case cases[] = {
+        {16, 8, 8, 3, 1, 1, 16}, {48, 8, 16, 1, 2, 0, 8}, {6, 64, 8, 3, 1, 1, 20},
+        {12, 8, 64, 3, 1, 1, 8}};
     for (const Case& cs : cases) {
         const Conv2d conv({.inChannels = cs.c,
                            .outChannels = cs.o,

@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <limits>
 #include <span>
@@ -61,6 +62,38 @@ TEST(ReLU, NanPassesThroughAsInPyTorch) {
     const Tensor dx = relu.backward({}, Tensor(x.shape(), 3.0F), ctx, {});
     EXPECT_EQ(dx[0], 3.0F);
     EXPECT_EQ(dx[1], 0.0F);
+}
+
+// 96 elements: three whole 32-element mask words (the vectorised path) and the special values
+// -0, +0, NaN, infinities and denormals, checked bit for bit against the scalar rule:
+// y = x unless x <= 0 (then +0); dx = dy where !(x <= 0), else +0.
+TEST(ReLU, WholeWordsKeepTheScalarBits) {
+    const ReLU relu;
+    Tensor x = randomTensor(TensorShape{3, 32}, 41);
+    const float special[] = {-0.0F,
+                             0.0F,
+                             std::numeric_limits<float>::quiet_NaN(),
+                             std::numeric_limits<float>::infinity(),
+                             -std::numeric_limits<float>::infinity(),
+                             std::numeric_limits<float>::denorm_min(),
+                             -std::numeric_limits<float>::denorm_min()};
+    for (std::int64_t i = 0; i < 7; ++i) {
+        x[5 * i + 3] = special[i];
+    }
+    const Tensor dy = randomTensor(x.shape(), 42);
+    Context ctx;
+    const Tensor y = relu.forward({}, x, ctx, Mode::Train);
+    const Tensor dx = relu.backward({}, dy, ctx, {});
+    auto bits = [](float v) {
+        std::uint32_t b = 0;
+        std::memcpy(&b, &v, sizeof b);
+        return b;
+    };
+    for (std::int64_t i = 0; i < x.numel(); ++i) {
+        const bool on = !(x[i] <= 0.0F);
+        ASSERT_EQ(bits(y[i]), on ? bits(x[i]) : 0U) << i;
+        ASSERT_EQ(bits(dx[i]), on ? bits(dy[i]) : 0U) << i;
+    }
 }
 
 TEST(ReLU, BackwardMatchesFiniteDifferences) {
