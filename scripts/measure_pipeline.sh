@@ -12,10 +12,18 @@ threads=${THREADS:-2}
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-rate() {  # prints the steady-state img/s of one run
+rate() {  # prints the steady-state img/s of one run; a run whose loss diverged (exit 3) still
+          # reports its rate up to the stop, and is listed below
+    local code=0
     "$bin" run --dataset fashion-mnist --width 16 --batch-size 128 --epochs 1 --max-steps "$steps" \
-        --test-limit 128 --threads "$threads" --out "$out/run" "$@" 2>/dev/null |
-        sed -n 's/^steady state: \([0-9.]*\) img\/s.*/\1/p'
+        --test-limit 128 --threads "$threads" --out "$out/run" "$@" >"$out/log" 2>&1 || code=$?
+    if [[ $code -ne 0 && $code -ne 3 ]]; then
+        echo "layerpipe run $* failed (exit $code):" >&2
+        cat "$out/log" >&2
+        exit 1
+    fi
+    [[ $code -eq 3 ]] && echo "$*" >>"$out/diverged"
+    sed -n 's/^steady state: \([0-9.]*\) img\/s.*/\1/p' "$out/log"
 }
 median() { tr ' ' '\n' | sed '/^$/d' | sort -g | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
 
@@ -43,3 +51,7 @@ printf '%-28s %12s   %s\n' configuration "median img/s" "all rounds"
 for name in "${order[@]}"; do
     printf '%-28s %12s   %s\n' "$name" "$(echo "${results[$name]}" | median)" "${results[$name]}"
 done
+if [[ -s $out/diverged ]]; then
+    echo "loss became non-finite (rate measured up to the stop) in:"
+    sort -u "$out/diverged" | sed 's/^/  /'
+fi
