@@ -3,11 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/model/resnet.hpp"
-#include "core/nn/activations.hpp"
-#include "core/nn/batch_norm2d.hpp"
-#include "core/nn/conv2d.hpp"
-#include "core/nn/linear.hpp"
-#include "core/nn/pooling.hpp"
+#include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/telemetry/recorder.hpp"
@@ -24,6 +20,7 @@
 #include <chrono>
 #include <iomanip>
 #include <iostream>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <utility>
@@ -106,77 +103,13 @@ Tensor randomTensor(const TensorShape& shape, core::Rng& rng) {
     return t;
 }
 
-// One layer of the sequential model with the input it sees in ResNet-18.
-struct LayerCase {
-    std::string name;
-    std::unique_ptr<nn::Layer> layer;
-    TensorShape in;
-    double macs = 0.0;  // multiply-adds of the forward (convolutions and the classifier)
-};
-
-// The layers of model `spec` in execution order, mirroring core/model/resnet.cpp (CIFAR stem).
-std::vector<LayerCase> sequentialLayers(const model::ResNetSpec& spec, std::int64_t batch) {
-    std::vector<LayerCase> out;
-    TensorShape shape{batch, spec.inChannels, spec.inSize, spec.inSize};
-    auto conv = [&](const std::string& name,
-                    const TensorShape& in,
-                    std::int64_t outC,
-                    std::int64_t k,
-                    std::int64_t s,
-                    std::int64_t p) {
-        auto layer = std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
-            .inChannels = in[1], .outChannels = outC, .kernel = k, .stride = s, .padding = p});
-        const TensorShape o = layer->outputShape(in);
-        const double macs = static_cast<double>(o.numel()) * static_cast<double>(in[1] * k * k);
-        out.push_back({name, std::move(layer), in, macs});
-        return o;
-    };
-    auto bnRelu = [&](const std::string& prefix, const TensorShape& in, bool relu) {
-        out.push_back({prefix + ".bn",
-                       std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = in[1]}),
-                       in,
-                       0.0});
-        if (relu) {
-            out.push_back({prefix + ".relu", std::make_unique<nn::ReLU>(), in, 0.0});
-        }
-    };
-    shape = conv("stem.conv1", shape, spec.width, 3, 1, 1);
-    bnRelu("stem", shape, true);
-    std::int64_t channels = spec.width;
-    for (std::size_t stage = 0; stage < 4; ++stage) {
-        for (std::int64_t b = 0; b < spec.blocks[stage]; ++b) {
-            const std::string prefix = core::concat("layer", stage + 1, ".", b);
-            const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
-            const TensorShape blockIn = shape;
-            TensorShape h = conv(prefix + ".conv1", blockIn, channels, 3, stride, 1);
-            bnRelu(prefix + ".1", h, true);
-            h = conv(prefix + ".conv2", h, channels, 3, 1, 1);
-            bnRelu(prefix + ".2", h, true);
-            if (stride != 1 || blockIn[1] != channels) {
-                conv(prefix + ".downsample", blockIn, channels, 1, stride, 0);
-                bnRelu(prefix + ".downsample", h, false);
-            }
-            shape = h;
-        }
-        channels *= 2;
-    }
-    out.push_back({"head.avgpool", std::make_unique<nn::GlobalAvgPool>(), shape, 0.0});
-    const TensorShape pooled = out.back().layer->outputShape(shape);
-    out.push_back({"head.fc",
-                   std::make_unique<nn::Linear>(
-                       nn::LinearSpec{.inFeatures = pooled[1], .outFeatures = spec.classes}),
-                   pooled,
-                   static_cast<double>(batch * pooled[1] * spec.classes)});
-    return out;
-}
-
 struct LayerTiming {
     std::string name;
     std::string kind;
     TensorShape in;
     TensorShape out;
-    double forwardSeconds = 0.0;   // median over reps
-    double backwardSeconds = 0.0;  // median over reps
+    double forwardSeconds = 0.0;   // median over the timed passes
+    double backwardSeconds = 0.0;  // median over the timed passes
     double macs = 0.0;
 };
 
@@ -186,47 +119,101 @@ double median(std::vector<double> v) {
     return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
+// Collects the layer calls of the real model (model::LayerObserver), keyed by layer object, in
+// first-call order: every layer of the sequential model with its torchvision-style name.
+class LayerTimes final : public model::LayerObserver {
+public:
+    void layerDone(const std::string& name, const nn::Layer& layer, const TensorShape& in,
+                   const TensorShape& out, bool backward, double seconds) override {
+        const auto [it, fresh] = index_.try_emplace(&layer, rows_.size());
+        if (fresh) {
+            rows_.push_back(
+                {.name = name, .layer = &layer, .in = in, .out = out, .forward = {}, .backward = {}});
+        }
+        Row& r = rows_[it->second];
+        (backward ? r.backward : r.forward).push_back(seconds);
+    }
+
+    std::vector<LayerTiming> timings() const {
+        std::vector<LayerTiming> out;
+        for (const Row& r : rows_) {
+            double macs = 0.0;  // conv and fc: every output element is one dot product
+            if (r.layer->kind() == "Conv2d" || r.layer->kind() == "Linear") {
+                const TensorShape w = r.layer->params().front().shape;  // [out, in, ...]
+                macs = static_cast<double>(r.out.numel()) *
+                       static_cast<double>(w.numel() / w[0]);
+            }
+            out.push_back({r.name, std::string(r.layer->kind()), r.in, r.out, median(r.forward),
+                           r.backward.empty() ? 0.0 : median(r.backward), macs});
+        }
+        return out;
+    }
+
+private:
+    struct Row {
+        std::string name;
+        const nn::Layer* layer = nullptr;
+        TensorShape in;
+        TensorShape out;
+        std::vector<double> forward;
+        std::vector<double> backward;
+    };
+    std::map<const nn::Layer*, std::size_t> index_;
+    std::vector<Row> rows_;
+};
+
+// Times every layer inside whole forward + loss + backward passes of the real model (the
+// sequential trainer's path, so caches and scratch buffers are as in training): one untimed
+// pass, then layerReps timed ones; medians per layer. Residual adds are not layers.
 std::vector<LayerTiming> timeLayers(const model::ResNetSpec& spec, const BenchOptions& o) {
-    std::vector<LayerTiming> result;
+    const model::ResNet net(spec);
+    model::ModelState state = model::ModelState::create(net, o.seed);
+    core::AlignedBuffer grads(net.weightCount());
+    core::Rng rng(o.seed + 1);
+    const Tensor x = randomTensor(net.inputShape(o.batchSize), rng);
+    std::vector<std::int32_t> labels;
+    for (std::int64_t i = 0; i < o.batchSize; ++i) {
+        labels.push_back(static_cast<std::int32_t>(i % spec.classes));
+    }
+    std::vector<model::UnitContext> ctxs;
+    const auto pass = [&] {
+        const Tensor logits = model::forwardUnits(net, 0, net.unitCount(), state.weights.span(),
+                                                  state.buffers.span(), x, ctxs, nn::Mode::Train);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, labels);
+        model::backwardUnits(net, 0, net.unitCount(), state.weights.span(), loss.gradLogits, ctxs,
+                             grads.span());
+    };
+    LayerTimes times;
     tbb::task_arena arena(o.threads > 0 ? static_cast<int>(o.threads)
                                         : tbb::info::default_concurrency());
-    core::Rng rng(o.seed);
-    for (LayerCase& lc : sequentialLayers(spec, o.batchSize)) {
-        const nn::Layer& layer = *lc.layer;
-        core::AlignedBuffer weights(layer.weightCount());
-        core::AlignedBuffer buffers(layer.bufferCount());
-        core::AlignedBuffer grads(layer.weightCount());
-        layer.init(weights.span(), buffers.span(), rng);
-        const Tensor x = randomTensor(lc.in, rng);
-        const TensorShape outShape = layer.outputShape(lc.in);
-        const Tensor dy = randomTensor(outShape, rng);
-        const nn::LayerParams params{.weights = weights.span(), .buffers = buffers.span()};
-        std::vector<double> fwd;
-        std::vector<double> bwd;
-        arena.execute([&] {
-            for (std::int64_t rep = 0; rep <= o.layerReps; ++rep) {
-                nn::Context ctx;
-                auto t0 = Clock::now();
-                Tensor y = layer.forward(params, x, ctx, nn::Mode::Train);
-                const double tf = secondsSince(t0);
-                t0 = Clock::now();
-                Tensor dx = layer.backward(params, dy, ctx, grads.span());
-                const double tb = secondsSince(t0);
-                if (rep > 0) {  // rep 0 warms the scratch buffers and the caches
-                    fwd.push_back(tf);
-                    bwd.push_back(tb);
-                }
-            }
-        });
-        result.push_back({lc.name,
-                          std::string(layer.kind()),
-                          lc.in,
-                          outShape,
-                          median(fwd),
-                          median(bwd),
-                          lc.macs});
+    arena.execute([&] {
+        pass();  // warms the scratch buffers, the block cache and the caches
+        const model::ScopedLayerObserver observing(times);
+        for (std::int64_t rep = 0; rep < o.layerReps; ++rep) {
+            pass();
+        }
+    });
+    return times.timings();
+}
+
+// Multiply-adds of one image's forward (convolutions and the classifier), counted by observing
+// an evaluation pass of a batch of one through the real model.
+double modelMacsPerImage(const model::ResNetSpec& spec, std::uint64_t seed) {
+    const model::ResNet net(spec);
+    model::ModelState state = model::ModelState::create(net, seed);
+    core::Rng rng(seed + 1);
+    std::vector<model::UnitContext> ctxs;
+    LayerTimes calls;
+    {
+        const model::ScopedLayerObserver observing(calls);
+        model::forwardUnits(net, 0, net.unitCount(), state.weights.span(), state.buffers.span(),
+                            randomTensor(net.inputShape(1), rng), ctxs, nn::Mode::Eval);
     }
-    return result;
+    double macs = 0.0;
+    for (const LayerTiming& t : calls.timings()) {
+        macs += t.macs;
+    }
+    return macs;
 }
 
 struct TrainResult {
@@ -318,7 +305,7 @@ CLI::App* addBenchCommand(CLI::App& app, BenchOptions& o) {
     b->add_option("--policy", o.policy, "latest | stash | ema (with --stages)");
     b->add_flag("--no-telemetry", o.noTelemetry, "do not record op events");
     b->add_flag("!--no-layers", o.layers, "skip the per-layer timings");
-    b->add_option("--layer-reps", o.layerReps, "timed repetitions per layer");
+    b->add_option("--layer-reps", o.layerReps, "timed forward+backward passes for the per-layer table");
     b->add_flag("--json", o.json, "print one JSON object instead of tables");
     b->add_option("--seed", o.seed, "seed of the weights and the synthetic batch");
     return b;
@@ -343,10 +330,7 @@ int runBench(const BenchOptions& o) {
     const std::vector<LayerTiming> layers =
         o.layers ? timeLayers(spec, o) : std::vector<LayerTiming>{};
 
-    double macsPerImage = 0.0;
-    for (const LayerCase& lc : sequentialLayers(spec, 1)) {
-        macsPerImage += lc.macs;
-    }
+    const double macsPerImage = modelMacsPerImage(spec, o.seed);
     const double imagesPerSecond = static_cast<double>(train.images) / train.seconds;
     // 2 FLOPs per multiply-add; backward costs twice the forward (input and weight gradients).
     const double trainGflops = imagesPerSecond * macsPerImage * 2.0 * 3.0 * 1e-9;

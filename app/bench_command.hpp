@@ -24,7 +24,7 @@ struct BenchOptions {
     std::optional<std::string> policy;  // latest | stash | ema (with stages)
     bool noTelemetry = false;
     bool layers = true;          // also time every layer alone
-    std::int64_t layerReps = 2;  // timed repetitions per layer (after one warm-up)
+    std::int64_t layerReps = 2;  // timed whole passes for the layer table (after one warm-up)
     bool json = false;
     std::uint64_t seed = 1;
 };

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/model/unit.hpp"
 
+#include <atomic>
+#include <chrono>
 #include <utility>
 
 #include "core/error.hpp"
@@ -42,6 +44,7 @@ std::size_t Unit::addLayer(std::unique_ptr<nn::Layer> layer, const std::string& 
         counter += static_cast<std::size_t>(spec.shape.numel());
     }
     layers_.push_back(std::move(layer));
+    layerNames_.push_back(prefix);
     return layers_.size() - 1;
 }
 
@@ -54,12 +57,33 @@ void Unit::init(std::span<float> weights, std::span<float> buffers, Rng& rng) co
     }
 }
 
+namespace {
+
+std::atomic<LayerObserver*> gLayerObserver{nullptr};
+
+double secondsSince(std::chrono::steady_clock::time_point t0) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+void setLayerObserver(LayerObserver* observer) {
+    gLayerObserver.store(observer, std::memory_order_release);
+}
+
 Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
                           const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    return l.forward(p, x, ctx.layers[i], mode);
+    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+    if (observer == nullptr) {
+        return l.forward(p, x, ctx.layers[i], mode);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor y = l.forward(p, x, ctx.layers[i], mode);
+    observer->layerDone(layerNames_[i], l, x.shape(), y.shape(), false, secondsSince(t0));
+    return y;
 }
 
 Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
@@ -67,8 +91,15 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const 
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
-    return l.backward(p, dy, ctx.layers[i],
-                      gradWeights.subspan(weightOffset_[i], l.weightCount()));
+    const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
+    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+    if (observer == nullptr) {
+        return l.backward(p, dy, ctx.layers[i], g);
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor dx = l.backward(p, dy, ctx.layers[i], g);
+    observer->layerDone(layerNames_[i], l, dx.shape(), dy.shape(), true, secondsSince(t0));
+    return dx;
 }
 
 namespace {

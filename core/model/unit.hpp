@@ -36,6 +36,36 @@ struct UnitContext {
     void clear();
 };
 
+// Observes every layer call of every unit while installed (layerpipe bench's per-layer table:
+// the real model, its real names and shapes). Process-wide; calls come from whichever thread runs
+// the unit. Costs two clock reads per layer call while installed, nothing otherwise.
+class LayerObserver {
+public:
+    LayerObserver() = default;
+    LayerObserver(const LayerObserver&) = delete;
+    LayerObserver& operator=(const LayerObserver&) = delete;
+    LayerObserver(LayerObserver&&) = delete;
+    LayerObserver& operator=(LayerObserver&&) = delete;
+    virtual ~LayerObserver() = default;
+    // name: the layer's torchvision-style prefix ("layer1.0.conv1", "fc"); in/out: the shapes of
+    // the layer's input and output (also for a backward call: dx and dy).
+    virtual void layerDone(const std::string& name, const nn::Layer& layer, const TensorShape& in,
+                           const TensorShape& out, bool backward, double seconds) = 0;
+};
+// Installs `observer` (nullptr removes it); the caller keeps it alive while installed.
+void setLayerObserver(LayerObserver* observer);
+
+// Installs an observer for the scope's lifetime (also when an exception leaves it).
+class ScopedLayerObserver {
+public:
+    explicit ScopedLayerObserver(LayerObserver& observer) { setLayerObserver(&observer); }
+    ~ScopedLayerObserver() { setLayerObserver(nullptr); }
+    ScopedLayerObserver(const ScopedLayerObserver&) = delete;
+    ScopedLayerObserver& operator=(const ScopedLayerObserver&) = delete;
+    ScopedLayerObserver(ScopedLayerObserver&&) = delete;
+    ScopedLayerObserver& operator=(ScopedLayerObserver&&) = delete;
+};
+
 class Unit {
 public:
     Unit(std::string name, TensorShape inputShape);
@@ -81,6 +111,7 @@ private:
     TensorShape inputShape_;
     TensorShape outputShape_;
     std::vector<std::unique_ptr<nn::Layer>> layers_;
+    std::vector<std::string> layerNames_;
     std::vector<std::size_t> weightOffset_;
     std::vector<std::size_t> bufferOffset_;
     std::vector<UnitParam> params_;

@@ -7,6 +7,9 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
+#include <string>
+#include <vector>
 
 #include "core/error.hpp"
 #include "core/nn/loss.hpp"
@@ -188,6 +191,53 @@ TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithIdentityShortcut) {
 }
 
 // The whole backward chain: a width-8 ResNet-18 memorises a fixed batch of 64 images.
+// The observer behind `layerpipe bench`'s per-layer table sees every layer of the real model once
+// per forward and once per backward, under its torchvision name, and nothing once uninstalled.
+TEST(ResNet, LayerObserverSeesEveryLayerByName) {
+    struct Calls final : LayerObserver {
+        std::map<std::string, int> forward;
+        std::map<std::string, int> backward;
+        void layerDone(const std::string& name, const nn::Layer& /*layer*/,
+                       const TensorShape& in, const TensorShape& out, bool isBackward,
+                       double seconds) override {
+            EXPECT_GE(seconds, 0.0);
+            EXPECT_EQ(in[0], 2);
+            EXPECT_EQ(out[0], 2);
+            ++(isBackward ? backward : forward)[name];
+        }
+    };
+    const ResNet net({.width = 4, .inChannels = 3, .inSize = 8, .classes = 5});
+    ModelState st = ModelState::create(net, 1);
+    AlignedBuffer grads(net.weightCount());
+    std::vector<UnitContext> ctxs;
+    const Tensor x(TensorShape{2, 3, 8, 8}, 0.5F);
+    Calls calls;
+    {
+        const ScopedLayerObserver observing(calls);
+        const Tensor logits = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
+                                           st.buffers.span(), x, ctxs, nn::Mode::Train);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, std::vector<std::int32_t>{0, 1});
+        backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
+                      grads.span());
+    }
+    EXPECT_EQ(calls.forward, calls.backward);
+    for (const char* name : {"conv1", "bn1", "layer1.0.conv1", "layer1.0.bn2",
+                             "layer2.0.downsample.0", "layer2.0.downsample.1", "fc"}) {
+        EXPECT_EQ(calls.forward[name], 1) << name;
+    }
+    EXPECT_EQ(calls.forward["layer4.1.relu"], 2);  // after bn1 and after the residual add
+    // 3 stem layers, 8 blocks of 6 (+ 2 in the three downsampling blocks), pool + fc.
+    int total = 0;
+    for (const auto& [name, n] : calls.forward) {
+        total += n;
+    }
+    EXPECT_EQ(total, 3 + 8 * 6 + 3 * 2 + 2);
+    calls.forward.clear();
+    forwardUnits(net, 0, net.unitCount(), st.weights.span(), st.buffers.span(), x, ctxs,
+                 nn::Mode::Eval);
+    EXPECT_TRUE(calls.forward.empty());  // uninstalled
+}
+
 TEST(ResNet, Width8OverfitsAFixedBatch) {
     const ResNet net(ResNetSpec{.width = 8, .inChannels = 3, .inSize = 16, .classes = 10});
     ModelState st = ModelState::create(net, 7);
