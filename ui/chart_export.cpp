@@ -369,6 +369,17 @@ void installNavigationHooks(QCustomPlot* plot,
         });
 }
 
+void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange,
+                            std::function<void()> rescale) {
+    installNavigationHooks(
+        plot, context, [&autoRange] { autoRange = false; },
+        [&autoRange, plot, rescale = std::move(rescale)] {
+            autoRange = true;
+            rescale();
+            plot->replot(QCustomPlot::rpQueuedReplot);
+        });
+}
+
 void installStandardInteractions(QCustomPlot* plot) {
     palette::applyChartStyle(plot);
     plot->setInteractions(QCP::iRangeDrag | QCP::iRangeZoom);

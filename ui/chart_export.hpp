@@ -55,6 +55,12 @@ void installNavigationHooks(QCustomPlot* plot,
                             std::function<void()> onNavigate,
                             std::function<void()> onReset);
 
+// The common use of the hooks above: a chart that follows its data (autoRange = true) until the
+// user drags or zooms, and rescales to its data again on a double click. `autoRange` must outlive
+// the plot's connections (a member of the view that owns the plot).
+void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange,
+                            std::function<void()> rescale);
+
 // The standard chart setup: drag/zoom interactions, the house style, legend toggle, hover values
 // and the export menu.
 void installStandardInteractions(QCustomPlot* plot);

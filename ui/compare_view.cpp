@@ -163,15 +163,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
                     }
                 }
             });
-    installNavigationHooks(
-        plot_,
-        this,
-        [this] { autoRange_ = false; },
-        [this] {
-            autoRange_ = true;
-            rescale();
-            plot_->replot(QCustomPlot::rpQueuedReplot);
-        });
+    installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
     connect(run_, &QPushButton::clicked, this, &CompareView::startRequested);
     connect(stop_, &QPushButton::clicked, this, &CompareView::stop);
     connect(runner_, &CompareRunner::runStarted, this, &CompareView::onRunStarted);

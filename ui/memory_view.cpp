@@ -163,15 +163,7 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
             topX,
             qOverload<const QCPRange&>(&QCPAxis::setRange));
 
-    installNavigationHooks(
-        plot_,
-        this,
-        [this] { autoRange_ = false; },
-        [this] {
-            autoRange_ = true;
-            rescale();
-            plot_->replot(QCustomPlot::rpQueuedReplot);
-        });
+    installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
     setLayout(PipelineLayout{});
 }
 

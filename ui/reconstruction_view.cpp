@@ -49,15 +49,7 @@ ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
     noteFont.setBold(false);
     note_->setFont(noteFont);
     note_->setVisible(false);
-    installNavigationHooks(
-        plot_,
-        this,
-        [this] { autoRange_ = false; },
-        [this] {
-            autoRange_ = true;
-            rescale();
-            plot_->replot(QCustomPlot::rpQueuedReplot);
-        });
+    installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
 }
 
 void ReconstructionView::setNoDataReason(const QString& reason) {

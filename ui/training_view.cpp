@@ -164,15 +164,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     }
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
 
-    installNavigationHooks(
-        plot_,
-        this,
-        [this] { autoRange_ = false; },
-        [this] {
-            autoRange_ = true;
-            rescale();
-            plot_->replot(QCustomPlot::rpQueuedReplot);
-        });
+    installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
     setSmoothing(beta_);
 }
 
