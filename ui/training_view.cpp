@@ -87,6 +87,10 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     QCPAxis* x = lossRect_->axis(QCPAxis::atBottom);
     QCPAxis* y = lossRect_->axis(QCPAxis::atLeft);
     y->setLabel(QStringLiteral("loss"));
+    // Logarithmic: cross-entropy is positive, and an early spike (a first-epoch test loss of
+    // 100+, a stale-weight blow-up) would otherwise flatten the curve that matters.
+    y->setScaleType(QCPAxis::stLogarithmic);
+    y->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     lossRaw_ = addGraph(plot_,
                         x,
                         y,
@@ -278,8 +282,20 @@ void TrainingView::rescale() {
         keys.upper = keys.lower + 1.0;
     }
     lossRect_->axis(QCPAxis::atBottom)->setRange(keys);  // the others follow (shared axis)
-    const QCPRange loss = valueRange({lossRaw_, lossSmooth_, testLoss_});
-    lossRect_->axis(QCPAxis::atLeft)->setRange(0.0, loss.upper > 0.0 ? loss.upper * 1.08 : 1.0);
+    // Positive values only (log axis), with a little room at both ends.
+    bool anyLoss = false;
+    QCPRange loss;
+    for (QCPGraph* g : {lossRaw_, lossSmooth_, testLoss_}) {
+        bool positive = false;
+        const QCPRange r = g->getValueRange(positive, QCP::sdPositive);
+        if (positive && g->visible()) {
+            loss = anyLoss ? QCPRange(std::min(loss.lower, r.lower), std::max(loss.upper, r.upper))
+                           : r;
+            anyLoss = true;
+        }
+    }
+    lossRect_->axis(QCPAxis::atLeft)->setRange(anyLoss ? QCPRange(loss.lower / 1.3, loss.upper * 1.3)
+                                                       : QCPRange(0.1, 10.0));
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
     const QCPRange lr = valueRange({lr_});
     // Headroom above both curves for the legend.

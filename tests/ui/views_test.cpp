@@ -493,6 +493,15 @@ TEST(TrainingView, PlotsLossAccuracyRateAndThroughput) {
     EXPECT_DOUBLE_EQ(x.lower, 0.0);
     EXPECT_DOUBLE_EQ(x.upper, 299.0);
     EXPECT_EQ(view.rateRect()->axis(QCPAxis::atBottom)->range(), x);  // shared step axis
+    // Loss on a log axis that spans every positive loss shown (raw, smoothed, test).
+    const QCPAxis* lossAxis = view.lossRect()->axis(QCPAxis::atLeft);
+    EXPECT_EQ(lossAxis->scaleType(), QCPAxis::stLogarithmic);
+    bool found = false;
+    const QCPRange raw = view.lossRaw()->getValueRange(found, QCP::sdPositive);
+    ASSERT_TRUE(found);
+    EXPECT_GT(lossAxis->range().lower, 0.0);
+    EXPECT_LT(lossAxis->range().lower, raw.lower);
+    EXPECT_GT(lossAxis->range().upper, raw.upper);
     EXPECT_NEAR(view.testAccuracy()->data()->at(0)->value,
                 100.0 * static_cast<double>(run.eval[0].top1),
                 1e-4);
