@@ -2,6 +2,7 @@
 #include "core/nn/conv2d.hpp"
 
 #include "core/error.hpp"
+#include "core/nn/winograd.hpp"
 #include "core/tensor/gemm.hpp"
 #include "core/tensor/parallel.hpp"
 
@@ -268,7 +269,7 @@ void forwardSampleBlocked(
 }
 
 // Backward of one sample in the forward's blocks: ADDS dW += dY_block · col_blockᵀ block after
-// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs.
+// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs unless dxs is null (dW only).
 void backwardSampleBlocked(const float* xs,
                            const float* dys,
                            const float* w,
@@ -287,6 +288,9 @@ void backwardSampleBlocked(const float* xs,
         const float* dyBlock = dys + oy0 * g.wo;  // [out, bw], row stride cols
         im2col(xs, g, col, bw, oy0, oy1);
         gemm(Trans::No, Trans::Yes, outC, rows, bw, 1.0F, dyBlock, cols, col, bw, 1.0F, acc, rows);
+        if (dxs == nullptr) {
+            continue;
+        }
         // The block's im2col is dead once its dW term is added: col now takes its gradient.
         gemm(Trans::Yes, Trans::No, rows, bw, outC, 1.0F, w, rows, dyBlock, cols, 0.0F, col, bw);
         col2im(col, bw, g, dxs, oy0, oy1);
@@ -295,7 +299,7 @@ void backwardSampleBlocked(const float* xs,
 
 // Backward of samples [samples.lo, samples.hi): ADDS dW = dY·colᵀ (and db = Σ dY) into acc
 // [out·rows (+ out)] from the saved input, and writes dx = col2im(Wᵀ·dY) with the weights wMat
-// given to backward.
+// given to backward, unless dx is null (dW only: the input gradient takes the Winograd path).
 void backwardGroup(const Tensor& x,
                    const Tensor& dy,
                    const ConstRowMap& wMat,
@@ -303,7 +307,7 @@ void backwardGroup(const Tensor& x,
                    Range samples,
                    float* acc,
                    bool bias,
-                   Tensor& dx,
+                   Tensor* dx,
                    Scratch& s) {
     const std::int64_t outC = wMat.rows();
     const std::int64_t rows = g.rows();
@@ -326,8 +330,8 @@ void backwardGroup(const Tensor& x,
     if (bias) {
         VecMap(acc + outC * rows, outC) += dyMat.rowwise().sum();
     }
-    float* dxGroup = dx.data() + n0 * g.inSample();
-    if (!g.identity() || gn > 1) {  // col2im accumulates: start from zero
+    float* dxGroup = dx != nullptr ? dx->data() + n0 * g.inSample() : nullptr;
+    if (dx != nullptr && (!g.identity() || gn > 1)) {  // col2im accumulates: start from zero
         std::fill(dxGroup, dxGroup + gn * g.inSample(), 0.0F);
     }
     if (gn == 1 && !g.identity()) {
@@ -340,6 +344,9 @@ void backwardGroup(const Tensor& x,
     const float* col = gatherColumns(x, g, n0, gn, s);
     gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc,
          rows);
+    if (dx == nullptr) {
+        return;
+    }
 
     // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]
     if (g.identity() && gn == 1) {
@@ -354,6 +361,23 @@ void backwardGroup(const Tensor& x,
     for (std::int64_t i = 0; i < gn; ++i) {
         col2im(dcol + i * cols, width, g, dxGroup + i * g.inSample(), 0, g.ho);
     }
+}
+
+// 3x3, stride 1, padding 1 convolutions run their forward and input gradient as Winograd
+// F(2x2, 3x3) (core/nn/winograd.hpp) where it measured faster than im2col (layerpipe bench, 2
+// threads, width 64 batch 32 and width 16 batch 128): the transforms cost about as much per
+// tile and channel as the GEMM saves per output channel, so few channels do not pay. Maps at
+// least 16 wide take the transforms' AVX2 path (8 tiles at a time): from 32 channels on
+// (16 channels at 32x32: forward slower, backward faster, a wash). Narrower maps transform tile
+// by tile: only from 256 channels on at 8x8 (64 channels at 8x8: 40% slower; 512 at 4x4: ~5%
+// slower). Shapes only, so the choice (and with it the bits) does not depend on the thread
+// count. dW stays on im2col in every case.
+bool useWinograd(const Geometry& g, std::int64_t outC) {
+    if (g.k != 3 || g.s != 1 || g.p != 1) {
+        return false;
+    }
+    const std::int64_t channels = std::min(g.c, outC);
+    return (g.w >= 16 && channels >= 32) || (g.w >= 8 && channels >= 256);
 }
 
 Geometry makeGeometry(const Conv2dSpec& spec, const TensorShape& in, const TensorShape& out) {
@@ -420,6 +444,24 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
     const float* bias = spec_.bias ? p.weights.data() + outC * g.rows() : nullptr;
     const std::int64_t group = groupSize(g, n);
     Tensor y = Tensor::uninitialized(outShape);  // every group writes all of its samples
+
+    if (useWinograd(g, outC)) {
+        winogradConv3x3(WinogradPass::Forward, p.weights.data(), outC, g.c, x.data(), n, g.h,
+                        g.w, y.data());
+        if (bias != nullptr) {
+            parallelFor(0, n, 1, [&](std::int64_t lo, std::int64_t hi) {
+                for (std::int64_t i = lo; i < hi; ++i) {
+                    RowMap(y.data() + i * outC * cols, outC, cols).colwise() +=
+                        ConstVecMap(bias, outC);
+                }
+            });
+        }
+        if (mode == Mode::Train) {
+            ctx.saved.clear();
+            ctx.saved.push_back(x);
+        }
+        return y;
+    }
 
     // Y_group [out, gn·cols] = W [out, rows] · col [rows, gn·cols]; each group writes only its
     // own samples of y, so groups run in parallel with no reduction.
@@ -500,6 +542,7 @@ Tensor Conv2d::backward(const LayerParams& p,
     // Each group clears its own samples of dx right before accumulating into them (cache-hot),
     // instead of a separate zeroing pass over the whole tensor.
     Tensor dx = Tensor::uninitialized(x.shape());
+    const bool winograd = useWinograd(g, outC);
     // Chunk 0 accumulates straight into gradWeights; chunk k > 0 into partials[k − 1].
     std::vector<AlignedBuffer> partials(static_cast<std::size_t>(chunks - 1));
     parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
@@ -514,8 +557,8 @@ Tensor Conv2d::backward(const LayerParams& p,
             const std::int64_t gEnd = std::min(groups, (k + 1) * groupsPerChunk);
             for (std::int64_t gi = k * groupsPerChunk; gi < gEnd; ++gi) {
                 const std::int64_t n0 = gi * group;
-                backwardGroup(
-                    x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias, dx, s);
+                backwardGroup(x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias,
+                              winograd ? nullptr : &dx, s);
             }
         }
     });
@@ -524,6 +567,11 @@ Tensor Conv2d::backward(const LayerParams& p,
     VecMap total(gradWeights.data(), static_cast<std::int64_t>(wCount));
     for (const AlignedBuffer& part : partials) {
         total += ConstVecMap(part.data(), static_cast<std::int64_t>(wCount));
+    }
+    // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
+    if (winograd) {
+        winogradConv3x3(WinogradPass::InputGradient, p.weights.data(), outC, g.c, dy.data(), n,
+                        g.h, g.w, dx.data());
     }
     return dx;
 }

@@ -1,5 +1,8 @@
 // Conv2d: 2-D convolution over NCHW tensors with PyTorch semantics (square kernels), computed as
-// im2col + Eigen GEMM. Stateless and const: one instance may serve several contexts/threads.
+// im2col + GEMM (core/tensor/gemm.hpp: serial BLIS, or Eigen), or — for 3x3 stride-1 pad-1
+// layers wide enough to gain (a rule on shapes only, see useWinograd in conv2d.cpp) — Winograd
+// F(2x2,3x3) for the output and the input gradient (winograd.hpp); the weight gradient is always
+// im2col. Stateless and const: one instance may serve several contexts/threads.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -41,8 +44,9 @@ struct Conv2dSpec {
 // Train-mode forward saves a copy of the input in ctx.saved[0]; backward recomputes the im2col.
 // All work is split into fixed chunks of samples (parallel over oneTBB); the weight gradient's
 // per-chunk partial sums are added in chunk order, so every result is bit-identical whatever the
-// thread count. Each thread keeps an im2col scratch buffer (one sample, or a few for maps under
-// 256 pixels) between calls; it is not part of ctx.bytes().
+// thread count. Each thread keeps an im2col / Winograd scratch buffer between calls; it is not
+// part of ctx.bytes(). Winograd changes the bits relative to im2col (relative error ~1e-7), never
+// between thread counts.
 class Conv2d final : public Layer {
 public:
     // Throws ContractError unless channels, kernel and stride are >= 1 and padding >= 0.

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/winograd.hpp"
+
+#include "core/error.hpp"
+#include "core/tensor/gemm.hpp"
+#include "core/tensor/parallel.hpp"
+#include "core/tensor/tensor.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstddef>
+
+// GCC does not vectorise the transform loops at -O2; whole groups of 8 tiles take an AVX2 path
+// with exactly the scalar path's operations (so the same bits). With optimisation only: without
+// it GCC's intrinsics are macros full of old-style casts.
+#if defined(__AVX2__) && defined(__OPTIMIZE__)
+#include <immintrin.h>
+#define LP_WINOGRAD_AVX2 1
+#else
+#define LP_WINOGRAD_AVX2 0
+#endif
+
+namespace lp::core::nn {
+
+namespace {
+
+constexpr std::int64_t kPositions = 16;  // 4x4 transform positions
+constexpr std::int64_t kTaps = 9;        // 3x3 filter taps
+
+// A tile block's transformed input [16, in, tiles] and GEMM output [16, out, tiles] together
+// take about this many floats (512 KiB, the L2 size: the GEMMs read the transformed input right
+// after it was written), but a block holds at least kMinBlockTiles tiles: narrower GEMMs repack
+// the transformed weights too often. (Measured at width 64, batch 32: 2 MiB blocks were ~3%
+// slower; at least 256 tiles per block ~10% slower.)
+constexpr std::int64_t kBlockFloats = std::int64_t{128} << 10;
+constexpr std::int64_t kMinBlockTiles = 64;
+
+// T[p, q] = G[i, a] · G[j, b] with p = 4i + j, q = 3a + b, so that the transformed filter
+// G g Gᵀ (Lavin & Gray eq. 8) of every filter is one row of T · g. G = [1 0 0; ½ ½ ½;
+// ½ −½ ½; 0 0 1]. For the input gradient the filter is rotated by 180 degrees: tap q becomes
+// 8 − q.
+std::array<float, kPositions * kTaps> filterTransform(WinogradPass pass) {
+    constexpr std::array<std::array<float, 3>, 4> g{
+        {{1.0F, 0.0F, 0.0F}, {0.5F, 0.5F, 0.5F}, {0.5F, -0.5F, 0.5F}, {0.0F, 0.0F, 1.0F}}};
+    std::array<float, kPositions * kTaps> t{};
+    for (std::size_t i = 0; i < 4; ++i) {
+        for (std::size_t j = 0; j < 4; ++j) {
+            for (std::size_t a = 0; a < 3; ++a) {
+                for (std::size_t b = 0; b < 3; ++b) {
+                    std::size_t q = a * 3 + b;
+                    if (pass == WinogradPass::InputGradient) {
+                        q = 8 - q;
+                    }
+                    t[(i * 4 + j) * kTaps + q] = g[i][a] * g[j][b];
+                }
+            }
+        }
+    }
+    return t;
+}
+
+// Shapes of one call. Tiles are numbered by global tile row r = sample · th + ty, then tx.
+struct Plan {
+    std::int64_t cin = 0;   // channels of `in`
+    std::int64_t cout = 0;  // channels of `out`
+    std::int64_t h = 0;
+    std::int64_t w = 0;
+    std::int64_t th = 0;  // tile rows per sample: ceil(h / 2)
+    std::int64_t tw = 0;  // tiles per tile row: ceil(w / 2)
+    std::int64_t rowsPerBlock = 0;
+
+    std::int64_t plane() const { return h * w; }
+};
+
+// Per-thread scratch, grown to the largest layer and reused; always fully written before read.
+struct Scratch {
+    AlignedBuffer v;     // transformed input of a block [16, cin, tiles]
+    AlignedBuffer m;     // GEMM output of a block [16, cout, tiles]
+    AlignedBuffer rows;  // 4 padded input rows
+
+    static float* ensure(AlignedBuffer& b, std::int64_t count) {
+        const auto n = static_cast<std::size_t>(count);
+        if (b.size() < n) {
+            b = AlignedBuffer(n);
+        }
+        return b.data();
+    }
+};
+
+Scratch& threadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+}
+
+// Copies input row iy of a plane into `row` with one zero of padding on the left and zeros up
+// to 2·tw + 2 entries: row[j] = x[iy, j − 1], the padded row (all zeros outside the map).
+void padRow(const float* plane, const Plan& p, std::int64_t iy, float* row) {
+    const std::int64_t len = 2 * p.tw + 2;
+    if (iy < 0 || iy >= p.h) {
+        std::fill(row, row + len, 0.0F);
+        return;
+    }
+    row[0] = 0.0F;
+    std::copy(plane + iy * p.w, plane + (iy + 1) * p.w, row + 1);
+    std::fill(row + 1 + p.w, row + len, 0.0F);
+}
+
+#if LP_WINOGRAD_AVX2
+// Even and odd entries of the 16 floats at q: [q0 q2 .. q14] and [q1 q3 .. q15].
+inline __m256 evens(const float* q) {
+    const __m256 t =
+        _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(2, 0, 2, 0));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+inline __m256 odds(const float* q) {
+    const __m256 t =
+        _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(3, 1, 3, 1));
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+#endif
+
+// v[pos, col0 + tx] (positions posStride apart) = (Bᵀ d B)[pos] for the 4x4 tiles d of tile
+// row ty of one plane, with Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1] (Lavin & Gray
+// eq. 8): d[i, j] = P_i[2·tx + j] from the 4 padded rows P_i. Separable: the rows first (d B),
+// then the columns. Eight tiles at a time with AVX2 (same operations, same bits as the scalar
+// loop, which takes the remaining tiles).
+void transformInputRow(const float* plane,
+                       const Plan& p,
+                       std::int64_t ty,
+                       float* v,
+                       std::int64_t posStride,
+                       float* buf) {
+    const std::int64_t len = 2 * p.tw + 2;
+    std::array<const float*, 4> rows{};
+    for (std::size_t r = 0; r < 4; ++r) {
+        float* row = buf + static_cast<std::int64_t>(r) * len;
+        padRow(plane, p, 2 * ty - 1 + static_cast<std::int64_t>(r), row);
+        rows[r] = row;
+    }
+    std::int64_t tx = 0;
+#if LP_WINOGRAD_AVX2
+    for (; tx + 8 <= p.tw; tx += 8) {
+        __m256 hb[4][4];  // (d B)[r, j] (std::array drops __m256's alignment attribute)
+        for (std::size_t r = 0; r < 4; ++r) {
+            const float* q = rows[r] + 2 * tx;
+            const __m256 e0 = evens(q);
+            const __m256 o0 = odds(q);
+            const __m256 e1 = evens(q + 2);
+            const __m256 o1 = odds(q + 2);
+            hb[r][0] = _mm256_sub_ps(e0, e1);
+            hb[r][1] = _mm256_add_ps(o0, e1);
+            hb[r][2] = _mm256_sub_ps(e1, o0);
+            hb[r][3] = _mm256_sub_ps(o0, o1);
+        }
+        for (std::size_t j = 0; j < 4; ++j) {
+            const auto jj = static_cast<std::int64_t>(j);
+            _mm256_storeu_ps(v + jj * posStride + tx, _mm256_sub_ps(hb[0][j], hb[2][j]));
+            _mm256_storeu_ps(v + (4 + jj) * posStride + tx, _mm256_add_ps(hb[1][j], hb[2][j]));
+            _mm256_storeu_ps(v + (8 + jj) * posStride + tx, _mm256_sub_ps(hb[2][j], hb[1][j]));
+            _mm256_storeu_ps(v + (12 + jj) * posStride + tx, _mm256_sub_ps(hb[1][j], hb[3][j]));
+        }
+    }
+#endif
+    for (; tx < p.tw; ++tx) {
+        std::array<std::array<float, 4>, 4> hb{};
+        for (std::size_t r = 0; r < 4; ++r) {
+            const float* q = rows[r] + 2 * tx;
+            hb[r][0] = q[0] - q[2];
+            hb[r][1] = q[1] + q[2];
+            hb[r][2] = q[2] - q[1];
+            hb[r][3] = q[1] - q[3];
+        }
+        for (std::size_t j = 0; j < 4; ++j) {
+            const auto jj = static_cast<std::int64_t>(j);
+            v[jj * posStride + tx] = hb[0][j] - hb[2][j];
+            v[(4 + jj) * posStride + tx] = hb[1][j] + hb[2][j];
+            v[(8 + jj) * posStride + tx] = hb[2][j] - hb[1][j];
+            v[(12 + jj) * posStride + tx] = hb[1][j] - hb[3][j];
+        }
+    }
+}
+
+// Output rows 2ty and 2ty + 1 of one plane from the GEMM outputs m[pos, col0 + tx]: Aᵀ m A
+// with Aᵀ = [1 1 1 0; 0 1 −1 −1] (Lavin & Gray eq. 8), interleaved into the map. Eight tiles
+// at a time with AVX2 where whole tiles fit (same operations and bits as the scalar loop).
+void transformOutputRow(
+    const float* m, std::int64_t posStride, const Plan& p, std::int64_t ty, float* plane) {
+    float* row0 = plane + 2 * ty * p.w;
+    float* row1 = 2 * ty + 1 < p.h ? row0 + p.w : nullptr;  // odd height: no second row
+    std::int64_t tx = 0;
+#if LP_WINOGRAD_AVX2
+    for (; tx + 8 <= p.w / 2; tx += 8) {
+        __m256 t[2][4];  // (Aᵀ m)[a, j]
+        for (std::size_t j = 0; j < 4; ++j) {
+            const auto jj = static_cast<std::int64_t>(j);
+            const __m256 m0 = _mm256_loadu_ps(m + jj * posStride + tx);
+            const __m256 m1 = _mm256_loadu_ps(m + (4 + jj) * posStride + tx);
+            const __m256 m2 = _mm256_loadu_ps(m + (8 + jj) * posStride + tx);
+            const __m256 m3 = _mm256_loadu_ps(m + (12 + jj) * posStride + tx);
+            t[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+            t[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+        }
+        for (std::size_t a = 0; a < 2; ++a) {
+            float* row = a == 0 ? row0 : row1;
+            if (row == nullptr) {
+                break;
+            }
+            const __m256 y0 = _mm256_add_ps(_mm256_add_ps(t[a][0], t[a][1]), t[a][2]);
+            const __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(t[a][1], t[a][2]), t[a][3]);
+            const __m256 lo = _mm256_unpacklo_ps(y0, y1);  // y0[0] y1[0] y0[1] y1[1] | [4] [5]
+            const __m256 hi = _mm256_unpackhi_ps(y0, y1);  // y0[2] y1[2] y0[3] y1[3] | [6] [7]
+            _mm256_storeu_ps(row + 2 * tx, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(row + 2 * tx + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+        }
+    }
+#endif
+    for (; tx < p.tw; ++tx) {
+        std::array<std::array<float, 4>, 2> t{};
+        for (std::size_t j = 0; j < 4; ++j) {
+            const auto jj = static_cast<std::int64_t>(j);
+            const float m0 = m[jj * posStride + tx];
+            const float m1 = m[(4 + jj) * posStride + tx];
+            const float m2 = m[(8 + jj) * posStride + tx];
+            const float m3 = m[(12 + jj) * posStride + tx];
+            t[0][j] = m0 + m1 + m2;
+            t[1][j] = m1 - m2 - m3;
+        }
+        for (std::size_t a = 0; a < 2; ++a) {
+            float* row = a == 0 ? row0 : row1;
+            if (row == nullptr) {
+                break;
+            }
+            row[2 * tx] = t[a][0] + t[a][1] + t[a][2];
+            if (2 * tx + 1 < p.w) {  // odd width: the last tile's second column falls outside
+                row[2 * tx + 1] = t[a][1] - t[a][2] - t[a][3];
+            }
+        }
+    }
+}
+
+// One tile block: global tile rows [r0, r1).
+void runBlock(WinogradPass pass,
+              const float* u,
+              const Plan& p,
+              const float* in,
+              float* out,
+              std::int64_t r0,
+              std::int64_t r1,
+              Scratch& s) {
+    const std::int64_t nb = (r1 - r0) * p.tw;  // tiles in the block
+    float* v = Scratch::ensure(s.v, kPositions * p.cin * nb);
+    float* m = Scratch::ensure(s.m, kPositions * p.cout * nb);
+    float* buf = Scratch::ensure(s.rows, 4 * (2 * p.tw + 2));
+    const std::int64_t vStride = p.cin * nb;  // between transform positions
+    const std::int64_t mStride = p.cout * nb;
+    for (std::int64_t c = 0; c < p.cin; ++c) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const std::int64_t sample = r / p.th;
+            const float* plane = in + (sample * p.cin + c) * p.plane();
+            transformInputRow(plane, p, r % p.th, v + c * nb + (r - r0) * p.tw, vStride, buf);
+        }
+    }
+    // M[pos] [cout, nb] = U[pos] · V[pos]: U[pos] is [out, in] of the convolution's weights,
+    // i.e. [cout, cin] for the forward and [cin, cout] (used transposed) for the input gradient.
+    const std::int64_t uStride = p.cin * p.cout;
+    for (std::int64_t pos = 0; pos < kPositions; ++pos) {
+        if (pass == WinogradPass::Forward) {
+            gemm(Trans::No,
+                 Trans::No,
+                 p.cout,
+                 nb,
+                 p.cin,
+                 1.0F,
+                 u + pos * uStride,
+                 p.cin,
+                 v + pos * vStride,
+                 nb,
+                 0.0F,
+                 m + pos * mStride,
+                 nb);
+        } else {
+            gemm(Trans::Yes,
+                 Trans::No,
+                 p.cout,
+                 nb,
+                 p.cin,
+                 1.0F,
+                 u + pos * uStride,
+                 p.cout,
+                 v + pos * vStride,
+                 nb,
+                 0.0F,
+                 m + pos * mStride,
+                 nb);
+        }
+    }
+    for (std::int64_t r = r0; r < r1; ++r) {
+        const std::int64_t sample = r / p.th;
+        for (std::int64_t c = 0; c < p.cout; ++c) {
+            float* plane = out + (sample * p.cout + c) * p.plane();
+            transformOutputRow(m + c * nb + (r - r0) * p.tw, mStride, p, r % p.th, plane);
+        }
+    }
+}
+
+}  // namespace
+
+void winogradConv3x3(WinogradPass pass,
+                     const float* weights,
+                     std::int64_t outC,
+                     std::int64_t inC,
+                     const float* in,
+                     std::int64_t n,
+                     std::int64_t h,
+                     std::int64_t w,
+                     float* out) {
+    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
+               concat("winogradConv3x3 needs positive sizes, got out=",
+                      outC,
+                      " in=",
+                      inC,
+                      " n=",
+                      n,
+                      " h=",
+                      h,
+                      " w=",
+                      w));
+    const bool fwd = pass == WinogradPass::Forward;
+    Plan p{.cin = fwd ? inC : outC,
+           .cout = fwd ? outC : inC,
+           .h = h,
+           .w = w,
+           .th = (h + 1) / 2,
+           .tw = (w + 1) / 2,
+           .rowsPerBlock = 0};
+
+    // Transformed filters U [16, outC·inC] = T [16, 9] · Wᵀ [9, outC·inC]: position-major, so
+    // that U[pos] is the [outC, inC] matrix of one GEMM. One GEMM on the calling thread.
+    const std::array<float, kPositions* kTaps> t = filterTransform(pass);
+    Tensor u = Tensor::uninitialized(TensorShape{kPositions, outC * inC});
+    gemm(Trans::No,
+         Trans::Yes,
+         kPositions,
+         outC * inC,
+         kTaps,
+         1.0F,
+         t.data(),
+         kTaps,
+         weights,
+         kTaps,
+         0.0F,
+         u.data(),
+         outC * inC);
+
+    // Fixed blocks of whole tile rows (shapes only): about kBlockFloats of scratch, at least
+    // kMinBlockTiles tiles, and an even block count (two threads share it evenly).
+    const std::int64_t tileRows = n * p.th;
+    const std::int64_t perTile = kPositions * (p.cin + p.cout);
+    const std::int64_t wantTiles = std::max(kBlockFloats / perTile, kMinBlockTiles);
+    const std::int64_t wantRows = std::max<std::int64_t>(1, wantTiles / p.tw);
+    std::int64_t blocks = (tileRows + wantRows - 1) / wantRows;
+    if (blocks % 2 == 1 && blocks < tileRows) {
+        ++blocks;
+    }
+    p.rowsPerBlock = (tileRows + blocks - 1) / blocks;
+    blocks = (tileRows + p.rowsPerBlock - 1) / p.rowsPerBlock;
+
+    parallelFor(0, blocks, 1, [&](std::int64_t b0, std::int64_t b1) {
+        Scratch& s = threadScratch();
+        for (std::int64_t b = b0; b < b1; ++b) {
+            const std::int64_t r0 = b * p.rowsPerBlock;
+            runBlock(pass, u.data(), p, in, out, r0, std::min(tileRows, r0 + p.rowsPerBlock), s);
+        }
+    });
+}
+
+}  // namespace lp::core::nn
