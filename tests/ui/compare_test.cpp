@@ -18,6 +18,7 @@
 #include <QTemporaryDir>
 #include <qcustomplot.h>
 
+#include "tests/ui/tiny_experiment.hpp"
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -28,21 +29,7 @@ namespace {
 using core::session::RunState;
 
 // K = 2 (stage 0 = stem … layer2.1, default delays 2, 0); four steps of eight images.
-core::io::ExperimentConfig tinyConfig() {
-    core::io::ExperimentConfig c;
-    c.name = "tiny";
-    c.model.width = 4;
-    c.data.dataset = "synthetic";
-    c.data.syntheticTrain = 64;
-    c.data.syntheticTest = 16;
-    c.training.batchSize = 8;
-    c.training.maxSteps = 4;
-    c.training.epochs = 1;
-    c.training.threads = 2;
-    c.pipeline.cuts = {5};
-    c.pipeline.policy = "stash";
-    return c;
-}
+core::io::ExperimentConfig tinyConfig() { return test::tinyExperiment("stash"); }
 
 void waitForEnd(CompareRunner* runner) {
     QSignalSpy finished(runner, &CompareRunner::finished);

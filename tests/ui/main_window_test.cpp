@@ -32,6 +32,7 @@
 #include <QTest>
 #include <qcustomplot.h>
 
+#include "tests/ui/tiny_experiment.hpp"
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -44,18 +45,7 @@ using core::session::RunState;
 // A run that finishes in well under a second: synthetic 32x32 data, width 4, K = 2, EMA with the
 // diagnostic so that the EMA error chart gets data too.
 core::io::ExperimentConfig tinyConfig() {
-    core::io::ExperimentConfig c;
-    c.name = "tiny";
-    c.model.width = 4;
-    c.data.dataset = "synthetic";
-    c.data.syntheticTrain = 64;
-    c.data.syntheticTest = 16;
-    c.training.batchSize = 8;
-    c.training.maxSteps = 4;
-    c.training.epochs = 1;
-    c.training.threads = 2;
-    c.pipeline.cuts = {5};
-    c.pipeline.policy = "ema";
+    core::io::ExperimentConfig c = test::tinyExperiment("ema");
     c.pipeline.diagnosticStash = true;
     return c;
 }
