@@ -206,14 +206,6 @@ void col2im(float* col,
 struct Scratch {
     AlignedBuffer col;    // im2col / column gradient of a group: [rows, group·cols]
     AlignedBuffer plane;  // GEMM output or gathered dy of a group: [out, group·cols]
-
-    static float* ensure(AlignedBuffer& b, std::int64_t count) {
-        const auto n = static_cast<std::size_t>(count);
-        if (b.size() < n) {
-            b = AlignedBuffer(n);
-        }
-        return b.data();
-    }
 };
 
 Scratch& threadScratch() {
@@ -245,7 +237,7 @@ const float* gatherColumns(
     if (g.identity() && gn == 1) {
         return x.data() + n0 * g.inSample();
     }
-    float* col = Scratch::ensure(s.col, g.rows() * width);
+    float* col = s.col.growTo(g.rows() * width);
     for (std::int64_t i = 0; i < gn; ++i) {
         im2col(x.data() + (n0 + i) * g.inSample(), g, col + i * g.cols(), width, 0, g.ho);
     }
@@ -258,7 +250,7 @@ void forwardSampleBlocked(
     const float* xs, const float* w, std::int64_t outC, const Geometry& g, float* ys, Scratch& s) {
     const std::int64_t rows = g.rows();
     const std::int64_t br = blockRows(g);
-    float* col = Scratch::ensure(s.col, rows * br * g.wo);
+    float* col = s.col.growTo(rows * br * g.wo);
     for (std::int64_t oy0 = 0; oy0 < g.ho; oy0 += br) {
         const std::int64_t oy1 = std::min(g.ho, oy0 + br);
         const std::int64_t bw = (oy1 - oy0) * g.wo;
@@ -281,7 +273,7 @@ void backwardSampleBlocked(const float* xs,
     const std::int64_t rows = g.rows();
     const std::int64_t cols = g.cols();
     const std::int64_t br = blockRows(g, kMinBlockColumnsBackward);
-    float* col = Scratch::ensure(s.col, rows * br * g.wo);
+    float* col = s.col.growTo(rows * br * g.wo);
     for (std::int64_t oy0 = 0; oy0 < g.ho; oy0 += br) {
         const std::int64_t oy1 = std::min(g.ho, oy0 + br);
         const std::int64_t bw = (oy1 - oy0) * g.wo;
@@ -319,7 +311,7 @@ void backwardGroup(const Tensor& x,
     // dy of the group as one [out, gn·cols] matrix, like the forward's GEMM output.
     const float* dyPtr = dyGroup;
     if (gn > 1) {
-        RowMap gathered(Scratch::ensure(s.plane, outC * width), outC, width);
+        RowMap gathered(s.plane.growTo(outC * width), outC, width);
         for (std::int64_t i = 0; i < gn; ++i) {
             gathered.middleCols(i * cols, cols) =
                 ConstRowMap(dyGroup + i * outC * cols, outC, cols);
@@ -355,7 +347,7 @@ void backwardGroup(const Tensor& x,
         return;
     }
     // col may alias s.col: it is dead once dW is done, so dcol reuses the buffer.
-    float* dcol = Scratch::ensure(s.col, rows * width);
+    float* dcol = s.col.growTo(rows * width);
     gemm(Trans::Yes, Trans::No, rows, width, outC, 1.0F, wMat.data(), rows, dyPtr, width, 0.0F,
          dcol, width);
     for (std::int64_t i = 0; i < gn; ++i) {
@@ -480,7 +472,7 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
                      x.data() + n0 * g.inSample(), width, 0.0F, yGroup, width);
             } else {  // Y [out, width] = W [out, rows] · col [rows, width]
                 const float* col = gatherColumns(x, g, n0, gn, s);
-                RowMap out(Scratch::ensure(s.plane, outC * width), outC, width);
+                RowMap out(s.plane.growTo(outC * width), outC, width);
                 gemm(Trans::No, Trans::No, outC, width, g.rows(), 1.0F, wMat.data(), g.rows(),
                      col, width, 0.0F, out.data(), width);
                 // [out, gn·cols] -> gn samples of [out, cols].

@@ -77,14 +77,6 @@ struct Scratch {
     AlignedBuffer v;     // transformed input of a block [16, cin, tiles]
     AlignedBuffer m;     // GEMM output of a block [16, cout, tiles]
     AlignedBuffer rows;  // 4 padded input rows
-
-    static float* ensure(AlignedBuffer& b, std::int64_t count) {
-        const auto n = static_cast<std::size_t>(count);
-        if (b.size() < n) {
-            b = AlignedBuffer(n);
-        }
-        return b.data();
-    }
 };
 
 Scratch& threadScratch() {
@@ -249,9 +241,9 @@ void runBlock(WinogradPass pass,
               std::int64_t r1,
               Scratch& s) {
     const std::int64_t nb = (r1 - r0) * p.tw;  // tiles in the block
-    float* v = Scratch::ensure(s.v, kPositions * p.cin * nb);
-    float* m = Scratch::ensure(s.m, kPositions * p.cout * nb);
-    float* buf = Scratch::ensure(s.rows, 4 * (2 * p.tw + 2));
+    float* v = s.v.growTo(kPositions * p.cin * nb);
+    float* m = s.m.growTo(kPositions * p.cout * nb);
+    float* buf = s.rows.growTo(4 * (2 * p.tw + 2));
     const std::int64_t vStride = p.cin * nb;  // between transform positions
     const std::int64_t mStride = p.cout * nb;
     for (std::int64_t c = 0; c < p.cin; ++c) {

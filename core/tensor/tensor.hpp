@@ -143,6 +143,14 @@ public:
     float& operator[](std::size_t i) { return data_[i]; }
     float operator[](std::size_t i) const { return data_[i]; }
     void fill(float value);
+    // Scratch that is reused across calls: grows to at least `count` floats (the contents are
+    // lost when it grows, zeroed as new storage) and returns data().
+    float* growTo(std::int64_t count) {
+        if (size_ < static_cast<std::size_t>(count)) {
+            *this = AlignedBuffer(static_cast<std::size_t>(count));
+        }
+        return data();
+    }
 
 private:
     struct AlignedFree {
