@@ -14,6 +14,7 @@
 #include <QSvgGenerator>
 #include <QTemporaryDir>
 #include <QToolTip>
+#include <QVBoxLayout>
 #include <qcustomplot.h>
 
 #include <algorithm>
@@ -378,6 +379,17 @@ void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange
             rescale();
             plot->replot(QCustomPlot::rpQueuedReplot);
         });
+}
+
+QCustomPlot* makeTitledChart(QWidget* owner, const QString& title) {
+    auto* box = new QVBoxLayout(owner);
+    box->setContentsMargins(0, 0, 0, 0);
+    auto* plot = new QCustomPlot(owner);
+    box->addWidget(plot);
+    installStandardInteractions(plot);
+    plot->plotLayout()->insertRow(0);
+    plot->plotLayout()->addElement(0, 0, palette::makeTitle(plot, title));
+    return plot;
 }
 
 void installStandardInteractions(QCustomPlot* plot) {

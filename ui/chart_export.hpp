@@ -61,6 +61,10 @@ void installNavigationHooks(QCustomPlot* plot,
 void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange,
                             std::function<void()> rescale);
 
+// A view's chart: a QCustomPlot filling `owner` (a zero-margin vertical layout is installed on
+// it), with the standard interactions below and `title` in a row above the first axis rect.
+QCustomPlot* makeTitledChart(QWidget* owner, const QString& title);
+
 // The standard chart setup: drag/zoom interactions, the house style, legend toggle, hover values
 // and the export menu.
 void installStandardInteractions(QCustomPlot* plot);

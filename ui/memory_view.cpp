@@ -84,14 +84,7 @@ std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool coun
 }
 
 MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
-    auto* box = new QVBoxLayout(this);
-    box->setContentsMargins(0, 0, 0, 0);
-    plot_ = new QCustomPlot(this);
-    box->addWidget(plot_);
-    installStandardInteractions(plot_);
-    plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(
-        0, 0, palette::makeTitle(plot_, QStringLiteral("Weight history: stash vs EMA")));
+    plot_ = makeTitledChart(this, QStringLiteral("Weight history: stash vs EMA"));
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("weight history (MiB)"));
     QCPAxis* topX = top->axis(QCPAxis::atBottom);

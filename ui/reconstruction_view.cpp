@@ -18,14 +18,7 @@ using core::telemetry::ReconstructionSample;
 using core::telemetry::TelemetryBatch;
 
 ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
-    auto* box = new QVBoxLayout(this);
-    box->setContentsMargins(0, 0, 0, 0);
-    plot_ = new QCustomPlot(this);
-    box->addWidget(plot_);
-    installStandardInteractions(plot_);
-    plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(
-        0, 0, palette::makeTitle(plot_, QStringLiteral("EMA reconstruction error per stage")));
+    plot_ = makeTitledChart(this, QStringLiteral("EMA reconstruction error per stage"));
     plot_->xAxis->setLabel(QStringLiteral("minibatch"));
     plot_->yAxis->setLabel(QStringLiteral("relative error ‖Ŵ − Wᵥ‖ / ‖Wᵥ‖"));
     plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);

@@ -32,15 +32,7 @@ QSharedPointer<QCPAxisTickerText> unitTicker(const std::vector<QString>& names) 
 }  // namespace
 
 StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
-    auto* box = new QVBoxLayout(this);
-    box->setContentsMargins(0, 0, 0, 0);
-    plot_ = new QCustomPlot(this);
-    box->addWidget(plot_);
-    installStandardInteractions(plot_);
-
-    plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(
-        0, 0, palette::makeTitle(plot_, QStringLiteral("Gradient staleness per unit")));
+    plot_ = makeTitledChart(this, QStringLiteral("Gradient staleness per unit"));
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("versions"));
 

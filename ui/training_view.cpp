@@ -65,13 +65,7 @@ QCPRange valueRange(std::initializer_list<QCPGraph*> graphs) {
 }  // namespace
 
 TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
-    auto* box = new QVBoxLayout(this);
-    box->setContentsMargins(0, 0, 0, 0);
-    plot_ = new QCustomPlot(this);
-    box->addWidget(plot_);
-    installStandardInteractions(plot_);
-    plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(0, 0, palette::makeTitle(plot_, QStringLiteral("Training")));
+    plot_ = makeTitledChart(this, QStringLiteral("Training"));
     lossRect_ = plot_->axisRect();
     accuracyRect_ = addRect(plot_, 2);
     rateRect_ = addRect(plot_, 3);

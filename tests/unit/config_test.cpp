@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "tests/support/expect_input_error.hpp"
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -19,21 +20,7 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-template <typename F>
-std::string expectInputError(F&& f, std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const InputError& e) {
-        std::string what = e.what();
-        for (const std::string& fragment : fragments) {
-            EXPECT_NE(what.find(fragment), std::string::npos)
-                << "message: " << what << "\nmissing: " << fragment;
-        }
-        return what;
-    }
-    ADD_FAILURE() << "no InputError thrown";
-    return {};
-}
+using lp::test::expectInputError;
 
 void expectRejected(const std::string& doc, std::initializer_list<std::string> fragments) {
     SCOPED_TRACE(doc);

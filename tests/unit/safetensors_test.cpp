@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "tests/support/expect_input_error.hpp"
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -92,22 +93,7 @@ std::string floatBytes(std::initializer_list<float> values) {
     return s;
 }
 
-// Runs f, expects an InputError whose message holds every fragment; returns the message.
-template <typename F>
-std::string expectInputError(F&& f, std::initializer_list<std::string> fragments) {
-    try {
-        f();
-    } catch (const InputError& e) {
-        std::string what = e.what();
-        for (const std::string& fragment : fragments) {
-            EXPECT_NE(what.find(fragment), std::string::npos)
-                << "message: " << what << "\nmissing: " << fragment;
-        }
-        return what;
-    }
-    ADD_FAILURE() << "no InputError thrown";
-    return {};
-}
+using lp::test::expectInputError;
 
 SafetensorsFile sampleFile() {
     SafetensorsFile file;
