@@ -98,17 +98,23 @@ void padRow(const float* plane, const Plan& p, std::int64_t iy, float* row) {
 }
 
 #if LP_WINOGRAD_AVX2
-// Even and odd entries of the 16 floats at q: [q0 q2 .. q14] and [q1 q3 .. q15].
-inline __m256 evens(const float* q) {
-    const __m256 t =
-        _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(2, 0, 2, 0));
+// Even and odd entries of the 16 floats [a b]: [a0 a2 a4 a6 b0 b2 b4 b6] and [a1 a3 .. b7].
+inline __m256 evens(__m256 a, __m256 b) {
+    const __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(2, 0, 2, 0));
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
 }
 
-inline __m256 odds(const float* q) {
-    const __m256 t =
-        _mm256_shuffle_ps(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8), _MM_SHUFFLE(3, 1, 3, 1));
+inline __m256 odds(__m256 a, __m256 b) {
+    const __m256 t = _mm256_shuffle_ps(a, b, _MM_SHUFFLE(3, 1, 3, 1));
     return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0)));
+}
+
+inline __m256 evens(const float* q) {
+    return evens(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8));
+}
+
+inline __m256 odds(const float* q) {
+    return odds(_mm256_loadu_ps(q), _mm256_loadu_ps(q + 8));
 }
 #endif
 
@@ -231,6 +237,144 @@ void transformOutputRow(
     }
 }
 
+#if LP_WINOGRAD_AVX2
+// Narrow maps (4 or 8 wide: ResNet's last two stages) have too few tiles per row for the paths
+// above, so their AVX2 paths put several CHANNELS side by side in a vector instead: a row of an
+// 8-wide map is 4 tiles, two channels fill the 8 lanes; a 4-wide row is 2 tiles, four channels.
+// Lanes [k·tw, (k + 1)·tw) belong to channel c + k. Every lane takes exactly the scalar loops'
+// operations in the same order, so the bits are the scalar path's.
+constexpr std::int64_t kNarrowLanes = 8;
+
+bool narrowPath(const Plan& p) {
+    return p.w == 8 || p.w == 4;
+}
+
+// Row iy of the group's planes (channel k's plane at planes + k·plane) as [row of c | row of
+// c + 1 | ...]: two halves of 8 floats for the evens/odds split.
+template <std::int64_t W>
+inline void loadNarrowRow(
+    const float* planes, const Plan& p, std::int64_t iy, __m256& a, __m256& b) {
+    const float* q = planes + iy * W;
+    if constexpr (W == 8) {
+        a = _mm256_loadu_ps(q);
+        b = _mm256_loadu_ps(q + p.plane());
+        return;
+    }
+    const std::int64_t ps = p.plane();
+    a = _mm256_set_m128(_mm_loadu_ps(q + ps), _mm_loadu_ps(q));
+    b = _mm256_set_m128(_mm_loadu_ps(q + 3 * ps), _mm_loadu_ps(q + 2 * ps));
+}
+
+// transformInputRow for the channels [c, c + group) of one sample of a W-wide map at once
+// (planes: channel c's plane): v[pos·posStride + k·chanStride + tx] for channel c + k.
+template <std::int64_t W>
+void transformInputNarrow(const float* planes,
+                          const Plan& p,
+                          std::int64_t ty,
+                          float* v,
+                          std::int64_t posStride,
+                          std::int64_t chanStride) {
+    __m256 hb[4][4];
+    for (std::size_t r = 0; r < 4; ++r) {
+        const std::int64_t iy = 2 * ty - 1 + static_cast<std::int64_t>(r);
+        if (iy < 0 || iy >= p.h) {  // a padding row: the scalar loop's 0 − 0 and 0 + 0
+            for (__m256& x : hb[r]) {
+                x = _mm256_setzero_ps();
+            }
+            continue;
+        }
+        __m256 a;
+        __m256 b;
+        loadNarrowRow<W>(planes, p, iy, a, b);
+        // Padded row P[j] = x[j − 1]: q1 = P[2tx + 1] = x[2tx] (evens), q2 = x[2tx + 1] (odds),
+        // q0 = x[2tx − 1] (odds moved up one lane, 0 at each channel's first tile), q3 =
+        // x[2tx + 2] (evens moved down one lane, 0 after each channel's last tile).
+        const __m256 q1 = evens(a, b);
+        const __m256 q2 = odds(a, b);
+        __m256 q0;
+        __m256 q3;
+        if constexpr (W == 8) {  // a channel per 128-bit half
+            q0 = _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(q2), 4));
+            q3 = _mm256_castsi256_ps(_mm256_srli_si256(_mm256_castps_si256(q1), 4));
+        } else {  // a channel per 64-bit quarter
+            q0 = _mm256_castsi256_ps(_mm256_slli_epi64(_mm256_castps_si256(q2), 32));
+            q3 = _mm256_castsi256_ps(_mm256_srli_epi64(_mm256_castps_si256(q1), 32));
+        }
+        hb[r][0] = _mm256_sub_ps(q0, q2);
+        hb[r][1] = _mm256_add_ps(q1, q2);
+        hb[r][2] = _mm256_sub_ps(q2, q1);
+        hb[r][3] = _mm256_sub_ps(q1, q3);
+    }
+    constexpr std::int64_t tw = W / 2;
+    constexpr std::int64_t group = kNarrowLanes / tw;
+    alignas(32) float lanes[kNarrowLanes];
+    for (std::size_t j = 0; j < 4; ++j) {
+        const auto jj = static_cast<std::int64_t>(j);
+        const __m256 out[4] = {_mm256_sub_ps(hb[0][j], hb[2][j]),
+                               _mm256_add_ps(hb[1][j], hb[2][j]),
+                               _mm256_sub_ps(hb[2][j], hb[1][j]),
+                               _mm256_sub_ps(hb[1][j], hb[3][j])};
+        for (std::size_t i = 0; i < 4; ++i) {
+            float* dst = v + (4 * static_cast<std::int64_t>(i) + jj) * posStride;
+            _mm256_store_ps(lanes, out[i]);
+            for (std::int64_t k = 0; k < group; ++k) {
+                std::copy_n(lanes + k * tw, tw, dst + k * chanStride);
+            }
+        }
+    }
+}
+
+// transformOutputRow for the channels [c, c + group) of one sample of a W-wide map at once (m:
+// channel c's GEMM outputs, channel k's at m + k·chanStride; planes: channel c's output plane).
+template <std::int64_t W>
+void transformOutputNarrow(const float* m,
+                           std::int64_t posStride,
+                           std::int64_t chanStride,
+                           const Plan& p,
+                           std::int64_t ty,
+                           float* planes) {
+    constexpr std::int64_t tw = W / 2;
+    constexpr std::int64_t group = kNarrowLanes / tw;
+    alignas(32) float lanes[kNarrowLanes];
+    const auto gather = [&](std::int64_t pos) {
+        for (std::int64_t k = 0; k < group; ++k) {
+            std::copy_n(m + pos * posStride + k * chanStride, tw, lanes + k * tw);
+        }
+        return _mm256_load_ps(lanes);
+    };
+    __m256 t[2][4];
+    for (std::size_t j = 0; j < 4; ++j) {
+        const auto jj = static_cast<std::int64_t>(j);
+        const __m256 m0 = gather(jj);
+        const __m256 m1 = gather(4 + jj);
+        const __m256 m2 = gather(8 + jj);
+        const __m256 m3 = gather(12 + jj);
+        t[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
+        t[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
+    }
+    const std::int64_t ps = p.plane();
+    for (std::int64_t a = 0; a < 2 && 2 * ty + a < p.h; ++a) {
+        const auto aa = static_cast<std::size_t>(a);
+        const __m256 y0 = _mm256_add_ps(_mm256_add_ps(t[aa][0], t[aa][1]), t[aa][2]);
+        const __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(t[aa][1], t[aa][2]), t[aa][3]);
+        // Interleaved per 128-bit half: y0[i] y1[i] y0[i + 1] y1[i + 1].
+        const __m256 lo = _mm256_unpacklo_ps(y0, y1);
+        const __m256 hi = _mm256_unpackhi_ps(y0, y1);
+        float* row = planes + (2 * ty + a) * W;
+        if constexpr (W == 8) {  // lo | hi halves: [c: x0..3 | c + 1: x0..3] and [c: x4..7 | c + 1:
+                                 // x4..7]
+            _mm256_storeu_ps(row, _mm256_permute2f128_ps(lo, hi, 0x20));
+            _mm256_storeu_ps(row + ps, _mm256_permute2f128_ps(lo, hi, 0x31));
+        } else {  // lo = [c | c + 2], hi = [c + 1 | c + 3], each a whole 4-wide row
+            _mm_storeu_ps(row, _mm256_castps256_ps128(lo));
+            _mm_storeu_ps(row + ps, _mm256_castps256_ps128(hi));
+            _mm_storeu_ps(row + 2 * ps, _mm256_extractf128_ps(lo, 1));
+            _mm_storeu_ps(row + 3 * ps, _mm256_extractf128_ps(hi, 1));
+        }
+    }
+}
+#endif
+
 // One tile block: global tile rows [r0, r1).
 void runBlock(WinogradPass pass,
               const float* u,
@@ -246,7 +390,24 @@ void runBlock(WinogradPass pass,
     float* buf = s.rows.growTo(4 * (2 * p.tw + 2));
     const std::int64_t vStride = p.cin * nb;  // between transform positions
     const std::int64_t mStride = p.cout * nb;
-    for (std::int64_t c = 0; c < p.cin; ++c) {
+    std::int64_t ic = 0;  // input channels [0, ic) done
+#if LP_WINOGRAD_AVX2
+    if (narrowPath(p)) {
+        const std::int64_t group = kNarrowLanes / p.tw;
+        for (; ic + group <= p.cin; ic += group) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const float* planes = in + ((r / p.th) * p.cin + ic) * p.plane();
+                float* dst = v + ic * nb + (r - r0) * p.tw;
+                if (p.w == 8) {
+                    transformInputNarrow<8>(planes, p, r % p.th, dst, vStride, nb);
+                } else {
+                    transformInputNarrow<4>(planes, p, r % p.th, dst, vStride, nb);
+                }
+            }
+        }
+    }
+#endif
+    for (std::int64_t c = ic; c < p.cin; ++c) {
         for (std::int64_t r = r0; r < r1; ++r) {
             const std::int64_t sample = r / p.th;
             const float* plane = in + (sample * p.cin + c) * p.plane();
@@ -255,41 +416,42 @@ void runBlock(WinogradPass pass,
     }
     // M[pos] [cout, nb] = U[pos] · V[pos]: U[pos] is [out, in] of the convolution's weights,
     // i.e. [cout, cin] for the forward and [cin, cout] (used transposed) for the input gradient.
+    // (U transposed once per call for row-major operands measured no faster.)
     const std::int64_t uStride = p.cin * p.cout;
+    const bool fwd = pass == WinogradPass::Forward;
     for (std::int64_t pos = 0; pos < kPositions; ++pos) {
-        if (pass == WinogradPass::Forward) {
-            gemm(Trans::No,
-                 Trans::No,
-                 p.cout,
-                 nb,
-                 p.cin,
-                 1.0F,
-                 u + pos * uStride,
-                 p.cin,
-                 v + pos * vStride,
-                 nb,
-                 0.0F,
-                 m + pos * mStride,
-                 nb);
-        } else {
-            gemm(Trans::Yes,
-                 Trans::No,
-                 p.cout,
-                 nb,
-                 p.cin,
-                 1.0F,
-                 u + pos * uStride,
-                 p.cout,
-                 v + pos * vStride,
-                 nb,
-                 0.0F,
-                 m + pos * mStride,
-                 nb);
-        }
+        gemm(fwd ? Trans::No : Trans::Yes,
+             Trans::No,
+             p.cout,
+             nb,
+             p.cin,
+             1.0F,
+             u + pos * uStride,
+             fwd ? p.cin : p.cout,
+             v + pos * vStride,
+             nb,
+             0.0F,
+             m + pos * mStride,
+             nb);
     }
     for (std::int64_t r = r0; r < r1; ++r) {
         const std::int64_t sample = r / p.th;
-        for (std::int64_t c = 0; c < p.cout; ++c) {
+        std::int64_t oc = 0;
+#if LP_WINOGRAD_AVX2
+        if (narrowPath(p)) {
+            const std::int64_t group = kNarrowLanes / p.tw;
+            for (; oc + group <= p.cout; oc += group) {
+                const float* src = m + oc * nb + (r - r0) * p.tw;
+                float* planes = out + (sample * p.cout + oc) * p.plane();
+                if (p.w == 8) {
+                    transformOutputNarrow<8>(src, mStride, nb, p, r % p.th, planes);
+                } else {
+                    transformOutputNarrow<4>(src, mStride, nb, p, r % p.th, planes);
+                }
+            }
+        }
+#endif
+        for (std::int64_t c = oc; c < p.cout; ++c) {
             float* plane = out + (sample * p.cout + c) * p.plane();
             transformOutputRow(m + c * nb + (r - r0) * p.tw, mStride, p, r % p.th, plane);
         }

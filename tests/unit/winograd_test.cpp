@@ -101,13 +101,20 @@ Tensor runWinograd(WinogradPass pass,
     return out;
 }
 
-// ResNet-18 shapes (32x32 with 64 channels, 16x16 with 128, 8x8 with 256, more outputs than
-// inputs at a stage entry), tile rows of 9 tiles (8 on the AVX2 path plus one scalar), odd
-// heights and widths (half-empty border tiles), a single channel, and one sample.
+// ResNet-18 shapes (32x32 with 64 channels, 16x16 with 128, 8x8 with 256, 4x4 with 128, more
+// outputs than inputs at a stage entry), tile rows of 9 tiles (8 on the AVX2 path plus one
+// scalar), the narrow maps' channel-group path (8 and 4 wide) with channel counts that leave a
+// scalar remainder and odd heights, odd heights and widths (half-empty border tiles), a single
+// channel, and one sample.
 const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {2, 128, 128, 16, 16},
                          {2, 256, 256, 8, 8},
+                         {3, 128, 128, 4, 4},
                          {3, 32, 64, 16, 16},
+                         {2, 5, 7, 8, 8},
+                         {3, 7, 6, 7, 8},
+                         {2, 6, 9, 5, 4},
+                         {2, 3, 5, 4, 4},
                          {2, 5, 7, 18, 18},
                          {3, 4, 3, 7, 9},
                          {1, 1, 1, 5, 17},
@@ -146,8 +153,9 @@ TEST(Winograd, OverwritesTheOutput) {
 
 TEST(Winograd, BitIdenticalForOneTwoAndFourThreads) {
     // Several tile blocks per call (8 samples of 32x32 with 64 channels: 16 blocks of 64 tiles),
-    // blocks spanning samples (8x8 maps), and a short last block (odd tile-row count).
-    const Shape shapes[] = {{8, 64, 64, 32, 32}, {12, 256, 256, 8, 8}, {7, 32, 48, 18, 18}};
+    // blocks spanning samples (8x8 and 4x4 maps), and a short last block (odd tile-row count).
+    const Shape shapes[] = {
+        {8, 64, 64, 32, 32}, {12, 256, 256, 8, 8}, {20, 128, 128, 4, 4}, {7, 32, 48, 18, 18}};
     for (const Shape& s : shapes) {
         const std::vector<float> wt = randomWeights(s.o * s.c * 9, 21);
         const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 22);
@@ -170,10 +178,13 @@ TEST(Winograd, BitIdenticalForOneTwoAndFourThreads) {
     }
 }
 
-// Conv2d takes the Winograd path at ResNet's 3x3 shapes: its forward and input gradient are
-// Winograd's bits, its weight gradient (still im2col) matches the direct convolution's.
-TEST(Winograd, Conv2dUsesItForResNetShapes) {
-    const Shape s{2, 64, 64, 32, 32};
+// Conv2d takes the Winograd path at ResNet's 3x3 shapes (a wide map, and the narrow 8x8 and 4x4
+// maps of a width-16 ResNet's last stages): its forward and input gradient are Winograd's bits,
+// its weight gradient (still im2col) matches the direct convolution's.
+class WinogradInConv2d : public ::testing::TestWithParam<Shape> {};
+
+TEST_P(WinogradInConv2d, ForwardAndInputGradientAreWinogradsBits) {
+    const Shape s = GetParam();
     const Conv2d conv(
         {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
     const std::vector<float> wt = randomWeights(s.o * s.c * 9, 31);
@@ -218,6 +229,12 @@ TEST(Winograd, Conv2dUsesItForResNetShapes) {
     }
     EXPECT_LT(std::sqrt(err / norm), 1e-6);
 }
+
+INSTANTIATE_TEST_SUITE_P(ResNetShapes,
+                         WinogradInConv2d,
+                         ::testing::Values(Shape{2, 64, 64, 32, 32},
+                                           Shape{2, 64, 64, 8, 8},
+                                           Shape{2, 128, 128, 4, 4}));
 
 }  // namespace
 }  // namespace lp::core::nn
