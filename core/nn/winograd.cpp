@@ -84,6 +84,23 @@ Scratch& threadScratch() {
     return scratch;
 }
 
+// The weight gradient's super-block buffers, owned by the calling thread (the workers of its
+// parallel loops write disjoint parts); grown to the largest layer and reused.
+struct WeightGradScratch {
+    AlignedBuffer v;   // transformed x of a super-block [16, inC, tiles]
+    AlignedBuffer d;   // transformed dy of a super-block [16, outC, tiles]
+    AlignedBuffer du;  // ∂L/∂U [16, outC, inC]
+};
+
+WeightGradScratch& weightGradScratch() {
+    thread_local WeightGradScratch scratch;
+    return scratch;
+}
+
+// Floats of transformed x and dy per weight-gradient super-block (8 MiB): its 16 GEMMs sum over
+// the block's tiles, so long blocks make efficient GEMMs; the size bounds the scratch.
+constexpr std::int64_t kGradBlockFloats = std::int64_t{2} << 20;
+
 // Copies input row iy of a plane into `row` with one zero of padding on the left and zeros up
 // to 2·tw + 2 entries: row[j] = x[iy, j − 1], the padded row (all zeros outside the map).
 void padRow(const float* plane, const Plan& p, std::int64_t iy, float* row) {
@@ -375,6 +392,93 @@ void transformOutputNarrow(const float* m,
 }
 #endif
 
+// The weight gradient's transform of output-gradient tiles: for the 2x2 tile e of dy at tile
+// (ty, tx), d[pos, col0 + tx] = (A e Aᵀ)[pos] with A = [1 0; 1 1; 1 −1; 0 −1] (the adjoint of
+// the output transform Aᵀ m A). Rows first (A e: e0, e0 + e1, e0 − e1, −e1 of e's rows e0, e1),
+// then the same on the columns. Entries outside the map (odd sizes) are zero. Eight tiles at a
+// time with AVX2 where whole tiles fit (the same operations and bits as the scalar loop).
+void transformGradRow(
+    const float* plane, const Plan& p, std::int64_t ty, float* d, std::int64_t posStride) {
+    const float* row0 = plane + 2 * ty * p.w;
+    const float* row1 = 2 * ty + 1 < p.h ? row0 + p.w : nullptr;  // odd height: zeros
+    std::int64_t tx = 0;
+#if LP_WINOGRAD_AVX2
+    const __m256 sign = _mm256_set1_ps(-0.0F);
+    for (; tx + 8 <= p.w / 2; tx += 8) {
+        const __m256 a = evens(row0 + 2 * tx);  // e[0][0] of the 8 tiles
+        const __m256 b = odds(row0 + 2 * tx);   // e[0][1]
+        const __m256 c = row1 != nullptr ? evens(row1 + 2 * tx) : _mm256_setzero_ps();
+        const __m256 e = row1 != nullptr ? odds(row1 + 2 * tx) : _mm256_setzero_ps();
+        const __m256 f[4][2] = {{a, b},
+                                {_mm256_add_ps(a, c), _mm256_add_ps(b, e)},
+                                {_mm256_sub_ps(a, c), _mm256_sub_ps(b, e)},
+                                {_mm256_xor_ps(c, sign), _mm256_xor_ps(e, sign)}};
+        for (std::int64_t i = 0; i < 4; ++i) {
+            const __m256 u = f[i][0];
+            const __m256 v = f[i][1];
+            float* dst = d + 4 * i * posStride + tx;
+            _mm256_storeu_ps(dst, u);
+            _mm256_storeu_ps(dst + posStride, _mm256_add_ps(u, v));
+            _mm256_storeu_ps(dst + 2 * posStride, _mm256_sub_ps(u, v));
+            _mm256_storeu_ps(dst + 3 * posStride, _mm256_xor_ps(v, sign));
+        }
+    }
+#endif
+    for (; tx < p.tw; ++tx) {
+        const bool second = 2 * tx + 1 < p.w;  // odd width: the last tile's column 1 is outside
+        const float a = row0[2 * tx];
+        const float b = second ? row0[2 * tx + 1] : 0.0F;
+        const float c = row1 != nullptr ? row1[2 * tx] : 0.0F;
+        const float e = row1 != nullptr && second ? row1[2 * tx + 1] : 0.0F;
+        const float f[4][2] = {{a, b}, {a + c, b + e}, {a - c, b - e}, {-c, -e}};
+        for (std::int64_t i = 0; i < 4; ++i) {
+            const float u = f[i][0];
+            const float v = f[i][1];
+            float* dst = d + 4 * i * posStride + tx;
+            dst[0] = u;
+            dst[posStride] = u + v;
+            dst[2 * posStride] = u - v;
+            dst[3 * posStride] = -v;
+        }
+    }
+}
+
+// Transformed input tiles of the global tile rows [r0, r1) of `in` [n, cin, h, w] into v
+// [16, cin, nb] at columns (r − rBase)·tw + tx (buf: 4 padded rows of scratch).
+void transformInputRows(const Plan& p,
+                        const float* in,
+                        std::int64_t r0,
+                        std::int64_t r1,
+                        std::int64_t rBase,
+                        float* v,
+                        std::int64_t nb,
+                        float* buf) {
+    const std::int64_t vStride = p.cin * nb;  // between transform positions
+    std::int64_t ic = 0;                      // input channels [0, ic) done
+#if LP_WINOGRAD_AVX2
+    if (narrowPath(p)) {
+        const std::int64_t group = kNarrowLanes / p.tw;
+        for (; ic + group <= p.cin; ic += group) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const float* planes = in + ((r / p.th) * p.cin + ic) * p.plane();
+                float* dst = v + ic * nb + (r - rBase) * p.tw;
+                if (p.w == 8) {
+                    transformInputNarrow<8>(planes, p, r % p.th, dst, vStride, nb);
+                } else {
+                    transformInputNarrow<4>(planes, p, r % p.th, dst, vStride, nb);
+                }
+            }
+        }
+    }
+#endif
+    for (std::int64_t c = ic; c < p.cin; ++c) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* plane = in + ((r / p.th) * p.cin + c) * p.plane();
+            transformInputRow(plane, p, r % p.th, v + c * nb + (r - rBase) * p.tw, vStride, buf);
+        }
+    }
+}
+
 // One tile block: global tile rows [r0, r1).
 void runBlock(WinogradPass pass,
               const float* u,
@@ -390,30 +494,7 @@ void runBlock(WinogradPass pass,
     float* buf = s.rows.growTo(4 * (2 * p.tw + 2));
     const std::int64_t vStride = p.cin * nb;  // between transform positions
     const std::int64_t mStride = p.cout * nb;
-    std::int64_t ic = 0;  // input channels [0, ic) done
-#if LP_WINOGRAD_AVX2
-    if (narrowPath(p)) {
-        const std::int64_t group = kNarrowLanes / p.tw;
-        for (; ic + group <= p.cin; ic += group) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                const float* planes = in + ((r / p.th) * p.cin + ic) * p.plane();
-                float* dst = v + ic * nb + (r - r0) * p.tw;
-                if (p.w == 8) {
-                    transformInputNarrow<8>(planes, p, r % p.th, dst, vStride, nb);
-                } else {
-                    transformInputNarrow<4>(planes, p, r % p.th, dst, vStride, nb);
-                }
-            }
-        }
-    }
-#endif
-    for (std::int64_t c = ic; c < p.cin; ++c) {
-        for (std::int64_t r = r0; r < r1; ++r) {
-            const std::int64_t sample = r / p.th;
-            const float* plane = in + (sample * p.cin + c) * p.plane();
-            transformInputRow(plane, p, r % p.th, v + c * nb + (r - r0) * p.tw, vStride, buf);
-        }
-    }
+    transformInputRows(p, in, r0, r1, r0, v, nb, buf);
     // M[pos] [cout, nb] = U[pos] · V[pos]: U[pos] is [out, in] of the convolution's weights,
     // i.e. [cout, cin] for the forward and [cin, cout] (used transposed) for the input gradient.
     // (U transposed once per call for row-major operands measured no faster.)
@@ -527,6 +608,97 @@ void winogradConv3x3(WinogradPass pass,
             runBlock(pass, u.data(), p, in, out, r0, std::min(tileRows, r0 + p.rowsPerBlock), s);
         }
     });
+}
+
+void winogradWeightGradient(const float* x,
+                            const float* dy,
+                            std::int64_t outC,
+                            std::int64_t inC,
+                            std::int64_t n,
+                            std::int64_t h,
+                            std::int64_t w,
+                            float* gradWeights) {
+    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
+               concat("winogradWeightGradient needs positive sizes, got out=",
+                      outC,
+                      " in=",
+                      inC,
+                      " n=",
+                      n,
+                      " h=",
+                      h,
+                      " w=",
+                      w));
+    const Plan p{.cin = inC,
+                 .cout = outC,
+                 .h = h,
+                 .w = w,
+                 .th = (h + 1) / 2,
+                 .tw = (w + 1) / 2,
+                 .rowsPerBlock = 0};
+    const std::int64_t tileRows = n * p.th;
+    // Super-blocks of whole tile rows (shapes only): the transformed x [16, inC, tiles] and dy
+    // [16, outC, tiles] of one take about kGradBlockFloats, but at least one tile row.
+    const std::int64_t perRow = kPositions * (inC + outC) * p.tw;
+    const std::int64_t rowsPerBlock =
+        std::clamp<std::int64_t>(kGradBlockFloats / perRow, 1, tileRows);
+    const std::int64_t maxTiles = rowsPerBlock * p.tw;
+
+    WeightGradScratch& s = weightGradScratch();
+    float* v = s.v.growTo(kPositions * inC * maxTiles);
+    float* d = s.d.growTo(kPositions * outC * maxTiles);
+    float* du = s.du.growTo(kPositions * outC * inC);  // ∂L/∂U, [16, outC, inC]
+    for (std::int64_t r0 = 0; r0 < tileRows; r0 += rowsPerBlock) {
+        const std::int64_t r1 = std::min(tileRows, r0 + rowsPerBlock);
+        const std::int64_t nb = (r1 - r0) * p.tw;
+        // Transforms: tile rows are independent (disjoint columns of v and d).
+        parallelFor(r0, r1, 1, [&](std::int64_t a, std::int64_t b) {
+            float* buf = threadScratch().rows.growTo(4 * (2 * p.tw + 2));
+            transformInputRows(p, x, a, b, r0, v, nb, buf);
+            for (std::int64_t o = 0; o < outC; ++o) {
+                for (std::int64_t r = a; r < b; ++r) {
+                    const float* plane = dy + ((r / p.th) * outC + o) * p.plane();
+                    transformGradRow(plane, p, r % p.th, d + o * nb + (r - r0) * p.tw, outC * nb);
+                }
+            }
+        });
+        // ∂L/∂U[pos] [outC, inC] (+)= D[pos] [outC, nb] · V[pos]ᵀ [nb, inC]: one task per
+        // position, super-blocks in order, so the sums do not depend on the thread count.
+        const float beta = r0 == 0 ? 0.0F : 1.0F;
+        parallelFor(0, kPositions, 1, [&](std::int64_t a, std::int64_t b) {
+            for (std::int64_t pos = a; pos < b; ++pos) {
+                gemm(Trans::No,
+                     Trans::Yes,
+                     outC,
+                     inC,
+                     nb,
+                     1.0F,
+                     d + pos * outC * nb,
+                     nb,
+                     v + pos * inC * nb,
+                     nb,
+                     beta,
+                     du + pos * outC * inC,
+                     inC);
+            }
+        });
+    }
+    // U = T·g for every filter g, so ∂L/∂g = Tᵀ·∂L/∂U: gradWeights [outC·inC, 9] +=
+    // (∂L/∂U)ᵀ [outC·inC, 16] · T [16, 9].
+    const std::array<float, kPositions* kTaps> t = filterTransform(WinogradPass::Forward);
+    gemm(Trans::Yes,
+         Trans::No,
+         outC * inC,
+         kTaps,
+         kPositions,
+         1.0F,
+         du,
+         outC * inC,
+         t.data(),
+         kTaps,
+         1.0F,
+         gradWeights,
+         kTaps);
 }
 
 }  // namespace lp::core::nn

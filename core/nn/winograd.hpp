@@ -1,7 +1,8 @@
 // Winograd F(2x2, 3x3) convolution (Lavin & Gray 2016, "Fast Algorithms for Convolutional Neural
 // Networks", section 4.1) for 3x3, stride-1, padding-1 convolutions over NCHW tensors: the
-// forward y = conv(x, W) and the input gradient dx = conv(dy, rot180(W)ᵀ) of Conv2d. The GEMM
-// work drops from 9 to 4 multiply-adds per output pixel and channel pair (2.25x fewer).
+// forward y = conv(x, W), the input gradient dx = conv(dy, rot180(W)ᵀ) and the weight gradient
+// of Conv2d. The GEMM work drops from 9 to 4 multiply-adds per output pixel and channel pair
+// (2.25x fewer).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -36,5 +37,23 @@ void winogradConv3x3(WinogradPass pass,
                      std::int64_t h,
                      std::int64_t w,
                      float* out);
+
+// The weight gradient of the same convolution by Winograd F(2x2, 3x3): ADDS
+// gradWeights[o, i, ky, kx] += Σ_n,y,x dy[n, o, y, x] · x[n, i, y + ky − 1, x + kx − 1]
+// (gradWeights: [outC, inC, 3, 3]; x: [n, inC, h, w]; dy: [n, outC, h, w]). By the chain rule
+// through y = Aᵀ[U ⊙ V]A and U = G g Gᵀ: ∂L/∂U[pos] = Σ_tiles (A e Aᵀ)[pos] ⊙ V[pos] (e: a 2x2
+// tile of dy, V: the forward's transformed 4x4 input tile), summed over tiles as 16 GEMMs
+// ([outC, tiles] · [tiles, inC]), then ∂L/∂g = Gᵀ (∂L/∂U) G. 4 instead of 9 multiply-adds per
+// output pixel and channel pair, like the forward. Tiles are processed in fixed super-blocks
+// (shapes only) and each position's sum by one task in super-block order: the bits do not
+// depend on the thread count. The calling thread keeps the super-block scratch between calls.
+void winogradWeightGradient(const float* x,
+                            const float* dy,
+                            std::int64_t outC,
+                            std::int64_t inC,
+                            std::int64_t n,
+                            std::int64_t h,
+                            std::int64_t w,
+                            float* gradWeights);
 
 }  // namespace lp::core::nn
