@@ -261,7 +261,7 @@ void forwardSampleBlocked(
 }
 
 // Backward of one sample in the forward's blocks: ADDS dW += dY_block · col_blockᵀ block after
-// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs unless dxs is null (dW only).
+// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs.
 void backwardSampleBlocked(const float* xs,
                            const float* dys,
                            const float* w,
@@ -280,9 +280,6 @@ void backwardSampleBlocked(const float* xs,
         const float* dyBlock = dys + oy0 * g.wo;  // [out, bw], row stride cols
         im2col(xs, g, col, bw, oy0, oy1);
         gemm(Trans::No, Trans::Yes, outC, rows, bw, 1.0F, dyBlock, cols, col, bw, 1.0F, acc, rows);
-        if (dxs == nullptr) {
-            continue;
-        }
         // The block's im2col is dead once its dW term is added: col now takes its gradient.
         gemm(Trans::Yes, Trans::No, rows, bw, outC, 1.0F, w, rows, dyBlock, cols, 0.0F, col, bw);
         col2im(col, bw, g, dxs, oy0, oy1);
@@ -291,7 +288,7 @@ void backwardSampleBlocked(const float* xs,
 
 // Backward of samples [samples.lo, samples.hi): ADDS dW = dY·colᵀ (and db = Σ dY) into acc
 // [out·rows (+ out)] from the saved input, and writes dx = col2im(Wᵀ·dY) with the weights wMat
-// given to backward, unless dx is null (dW only: the input gradient takes the Winograd path).
+// given to backward.
 void backwardGroup(const Tensor& x,
                    const Tensor& dy,
                    const ConstRowMap& wMat,
@@ -299,7 +296,7 @@ void backwardGroup(const Tensor& x,
                    Range samples,
                    float* acc,
                    bool bias,
-                   Tensor* dx,
+                   Tensor& dx,
                    Scratch& s) {
     const std::int64_t outC = wMat.rows();
     const std::int64_t rows = g.rows();
@@ -322,8 +319,8 @@ void backwardGroup(const Tensor& x,
     if (bias) {
         VecMap(acc + outC * rows, outC) += dyMat.rowwise().sum();
     }
-    float* dxGroup = dx != nullptr ? dx->data() + n0 * g.inSample() : nullptr;
-    if (dx != nullptr && (!g.identity() || gn > 1)) {  // col2im accumulates: start from zero
+    float* dxGroup = dx.data() + n0 * g.inSample();
+    if (!g.identity() || gn > 1) {  // col2im accumulates: start from zero
         std::fill(dxGroup, dxGroup + gn * g.inSample(), 0.0F);
     }
     if (gn == 1 && !g.identity()) {
@@ -336,9 +333,6 @@ void backwardGroup(const Tensor& x,
     const float* col = gatherColumns(x, g, n0, gn, s);
     gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc,
          rows);
-    if (dx == nullptr) {
-        return;
-    }
 
     // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]
     if (g.identity() && gn == 1) {
@@ -365,7 +359,11 @@ void backwardGroup(const Tensor& x,
 // layers 3 and 4 are 64 channels at 8x8 and 128 at 4x4: 429 -> 463 images/s; width 64 batch
 // 32: 47.7 -> 48.2). Other narrow maps transform tile by tile: only from 256 channels on at
 // least 8 wide (64 channels at 8x8 tile by tile was 40% slower). Shapes only, so the choice
-// (and with it the bits) does not depend on the thread count. dW stays on im2col in every case.
+// (and with it the bits) does not depend on the thread count. A Winograd layer computes its
+// weight gradient by Winograd too (winogradWeightGradient; one layer's backward, 2 threads:
+// width 64 batch 32: 64 channels at 32x32 28.0 -> 22.3 ms, 128 at 16x16 27.1 -> 20.1, 256 at
+// 8x8 27.7 -> 20.4, 512 at 4x4 31.8 -> 28.1; width 16 batch 128: 32 at 16x16 8.3 -> 7.9, 64 at
+// 8x8 8.3 -> 6.8, 128 at 4x4 10.7 -> 7.9).
 bool useWinograd(const Geometry& g, std::int64_t outC) {
     if (g.k != 3 || g.s != 1 || g.p != 1) {
         return false;
@@ -374,15 +372,6 @@ bool useWinograd(const Geometry& g, std::int64_t outC) {
     const bool lanePacked = g.w == 8 || g.w == 4;  // winograd.cpp's channel-packed AVX2 path
     return (g.w >= 16 && channels >= 32) || (lanePacked && channels >= 64) ||
            (g.w >= 8 && channels >= 256);
-}
-
-// The weight gradient of a Winograd layer (useWinograd) takes Winograd too from 128 channels on
-// (layerpipe bench, backward of one layer, 2 threads: width 64 batch 32: 128 channels at 16x16
-// 27.1 -> 20.0 ms, 256 at 8x8 27.7 -> 24.4, 512 at 4x4 31.8 -> 29.2; width 16 batch 128: 128
-// at 4x4 10.7 -> 9.1). Below, im2col's dW was as fast or faster (32 channels at 16x16 12.6 ms
-// both ways, 64 at 8x8 9.7 -> 15.0: the output-gradient transform of narrow maps is scalar).
-bool useWinogradWeightGradient(const Geometry& g, std::int64_t outC) {
-    return std::min(g.c, outC) >= 128;
 }
 
 Geometry makeGeometry(const Conv2dSpec& spec, const TensorShape& in, const TensorShape& out) {
@@ -531,8 +520,7 @@ Tensor Conv2d::backward(const LayerParams& p,
     const ConstRowMap wMat(p.weights.data(), outC, g.rows());
 
     Tensor dx = Tensor::uninitialized(x.shape());
-    const bool winograd = useWinograd(g, outC);
-    if (winograd && useWinogradWeightGradient(g, outC)) {
+    if (useWinograd(g, outC)) {
         // All three products by Winograd: dW (added to gradWeights), db, and
         // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
         winogradWeightGradient(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
@@ -577,8 +565,8 @@ Tensor Conv2d::backward(const LayerParams& p,
             const std::int64_t gEnd = std::min(groups, (k + 1) * groupsPerChunk);
             for (std::int64_t gi = k * groupsPerChunk; gi < gEnd; ++gi) {
                 const std::int64_t n0 = gi * group;
-                backwardGroup(x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias,
-                              winograd ? nullptr : &dx, s);
+                backwardGroup(
+                    x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias, dx, s);
             }
         }
     });
@@ -587,11 +575,6 @@ Tensor Conv2d::backward(const LayerParams& p,
     VecMap total(gradWeights.data(), static_cast<std::int64_t>(wCount));
     for (const AlignedBuffer& part : partials) {
         total += ConstVecMap(part.data(), static_cast<std::int64_t>(wCount));
-    }
-    // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
-    if (winograd) {
-        winogradConv3x3(WinogradPass::InputGradient, p.weights.data(), outC, g.c, dy.data(), n,
-                        g.h, g.w, dx.data());
     }
     return dx;
 }

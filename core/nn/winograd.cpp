@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <array>
 #include <cstddef>
+#include <vector>
 
 // GCC does not vectorise the transform loops at -O2; whole groups of 8 tiles take an AVX2 path
 // with exactly the scalar path's operations (so the same bits). With optimisation only: without
@@ -87,9 +88,10 @@ Scratch& threadScratch() {
 // The weight gradient's super-block buffers, owned by the calling thread (the workers of its
 // parallel loops write disjoint parts); grown to the largest layer and reused.
 struct WeightGradScratch {
-    AlignedBuffer v;   // transformed x of a super-block [16, inC, tiles]
-    AlignedBuffer d;   // transformed dy of a super-block [16, outC, tiles]
-    AlignedBuffer du;  // ∂L/∂U [16, outC, inC]
+    AlignedBuffer v;                      // transformed x of a super-block [16, inC, tiles]
+    AlignedBuffer d;                      // transformed dy of a super-block [16, outC, tiles]
+    AlignedBuffer du;                     // ∂L/∂U [16, outC, inC]
+    std::vector<AlignedBuffer> partials;  // chunks' partial ∂L/∂U (gradByChunks)
 };
 
 WeightGradScratch& weightGradScratch() {
@@ -100,6 +102,12 @@ WeightGradScratch& weightGradScratch() {
 // Floats of transformed x and dy per weight-gradient super-block (8 MiB): its 16 GEMMs sum over
 // the block's tiles, so long blocks make efficient GEMMs; the size bounds the scratch.
 constexpr std::int64_t kGradBlockFloats = std::int64_t{2} << 20;
+// gradByChunks: at most this many chunks, whose partial sums together take at most
+// kGradPartialFloats (8 MiB), and blocks of at least kMinGradBlockTiles tiles (the GEMMs sum
+// over a block's tiles).
+constexpr std::int64_t kMaxGradChunks = 8;
+constexpr std::int64_t kGradPartialFloats = std::int64_t{2} << 20;
+constexpr std::int64_t kMinGradBlockTiles = 128;
 
 // Copies input row iy of a plane into `row` with one zero of padding on the left and zeros up
 // to 2·tw + 2 entries: row[j] = x[iy, j − 1], the padded row (all zeros outside the map).
@@ -443,6 +451,87 @@ void transformGradRow(
     }
 }
 
+#if LP_WINOGRAD_AVX2
+// transformGradRow for the channels [c, c + group) of one sample of a W-wide map at once (planes:
+// channel c's plane of dy): d[pos·posStride + k·chanStride + tx] for channel c + k. The same
+// operations per lane as the scalar loop, so the same bits.
+template <std::int64_t W>
+void transformGradNarrow(const float* planes,
+                         const Plan& p,
+                         std::int64_t ty,
+                         float* d,
+                         std::int64_t posStride,
+                         std::int64_t chanStride) {
+    constexpr std::int64_t tw = W / 2;
+    constexpr std::int64_t group = kNarrowLanes / tw;
+    __m256 lo;
+    __m256 hi;
+    loadNarrowRow<W>(planes, p, 2 * ty, lo, hi);
+    const __m256 a = evens(lo, hi);  // e[0][0] of each tile
+    const __m256 b = odds(lo, hi);   // e[0][1]
+    __m256 c = _mm256_setzero_ps();  // odd height: the missing row is zeros
+    __m256 e = _mm256_setzero_ps();
+    if (2 * ty + 1 < p.h) {
+        loadNarrowRow<W>(planes, p, 2 * ty + 1, lo, hi);
+        c = evens(lo, hi);
+        e = odds(lo, hi);
+    }
+    const __m256 sign = _mm256_set1_ps(-0.0F);
+    const __m256 f[4][2] = {{a, b},
+                            {_mm256_add_ps(a, c), _mm256_add_ps(b, e)},
+                            {_mm256_sub_ps(a, c), _mm256_sub_ps(b, e)},
+                            {_mm256_xor_ps(c, sign), _mm256_xor_ps(e, sign)}};
+    alignas(32) float lanes[kNarrowLanes];
+    for (std::int64_t i = 0; i < 4; ++i) {
+        const __m256 u = f[i][0];
+        const __m256 v = f[i][1];
+        const __m256 out[4] = {u, _mm256_add_ps(u, v), _mm256_sub_ps(u, v), _mm256_xor_ps(v, sign)};
+        for (std::int64_t j = 0; j < 4; ++j) {
+            float* dst = d + (4 * i + j) * posStride;
+            _mm256_store_ps(lanes, out[j]);
+            for (std::int64_t k = 0; k < group; ++k) {
+                std::copy_n(lanes + k * tw, tw, dst + k * chanStride);
+            }
+        }
+    }
+}
+#endif
+
+// Transformed output-gradient tiles of the global tile rows [r0, r1) of dy [n, cout, h, w] into
+// d [16, cout, nb] at columns (r − rBase)·tw + tx.
+void transformGradRows(const Plan& p,
+                       const float* dy,
+                       std::int64_t r0,
+                       std::int64_t r1,
+                       std::int64_t rBase,
+                       float* d,
+                       std::int64_t nb) {
+    const std::int64_t dStride = p.cout * nb;  // between transform positions
+    std::int64_t oc = 0;                       // channels [0, oc) done
+#if LP_WINOGRAD_AVX2
+    if (narrowPath(p)) {
+        const std::int64_t group = kNarrowLanes / p.tw;
+        for (; oc + group <= p.cout; oc += group) {
+            for (std::int64_t r = r0; r < r1; ++r) {
+                const float* planes = dy + ((r / p.th) * p.cout + oc) * p.plane();
+                float* dst = d + oc * nb + (r - rBase) * p.tw;
+                if (p.w == 8) {
+                    transformGradNarrow<8>(planes, p, r % p.th, dst, dStride, nb);
+                } else {
+                    transformGradNarrow<4>(planes, p, r % p.th, dst, dStride, nb);
+                }
+            }
+        }
+    }
+#endif
+    for (std::int64_t o = oc; o < p.cout; ++o) {
+        for (std::int64_t r = r0; r < r1; ++r) {
+            const float* plane = dy + ((r / p.th) * p.cout + o) * p.plane();
+            transformGradRow(plane, p, r % p.th, d + o * nb + (r - rBase) * p.tw, dStride);
+        }
+    }
+}
+
 // Transformed input tiles of the global tile rows [r0, r1) of `in` [n, cin, h, w] into v
 // [16, cin, nb] at columns (r − rBase)·tw + tx (buf: 4 padded rows of scratch).
 void transformInputRows(const Plan& p,
@@ -536,6 +625,122 @@ void runBlock(WinogradPass pass,
             float* plane = out + (sample * p.cout + c) * p.plane();
             transformOutputRow(m + c * nb + (r - r0) * p.tw, mStride, p, r % p.th, plane);
         }
+    }
+}
+
+// ∂L/∂U [16, outC, inC] by fixed chunks of tile rows (shapes only), each summing its L2-sized
+// blocks (transform, then 16 GEMMs into the chunk's own partial ∂L/∂U) while the data is hot;
+// the partials are then added in chunk order, so the bits do not depend on the thread count.
+// For few channels, whose partials are small; false (nothing done) where they would not fit
+// kGradPartialFloats.
+bool gradByChunks(const Plan& p,
+                  std::int64_t n,
+                  const float* x,
+                  const float* dy,
+                  float* du,
+                  WeightGradScratch& ws) {
+    const std::int64_t tileRows = n * p.th;
+    const std::int64_t partial = kPositions * p.cout * p.cin;
+    std::int64_t chunks = std::min({kMaxGradChunks, kGradPartialFloats / partial, tileRows});
+    if (chunks < 2) {
+        return false;
+    }
+    const std::int64_t rowsPerChunk = (tileRows + chunks - 1) / chunks;
+    chunks = (tileRows + rowsPerChunk - 1) / rowsPerChunk;
+    const std::int64_t perTile = kPositions * (p.cin + p.cout);
+    const std::int64_t wantTiles = std::max(kBlockFloats / perTile, kMinGradBlockTiles);
+    const std::int64_t blockRows = std::clamp<std::int64_t>(wantTiles / p.tw, 1, rowsPerChunk);
+    if (static_cast<std::int64_t>(ws.partials.size()) < chunks - 1) {
+        ws.partials.resize(static_cast<std::size_t>(chunks - 1));
+    }
+    parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
+        Scratch& s = threadScratch();
+        for (std::int64_t k = k0; k < k1; ++k) {
+            float* acc = k == 0 ? du : ws.partials[static_cast<std::size_t>(k - 1)].growTo(partial);
+            const std::int64_t c0 = k * rowsPerChunk;
+            const std::int64_t c1 = std::min(tileRows, c0 + rowsPerChunk);
+            for (std::int64_t r0 = c0; r0 < c1; r0 += blockRows) {
+                const std::int64_t r1 = std::min(c1, r0 + blockRows);
+                const std::int64_t nb = (r1 - r0) * p.tw;
+                float* v = s.v.growTo(kPositions * p.cin * nb);
+                float* d = s.m.growTo(kPositions * p.cout * nb);
+                float* buf = s.rows.growTo(4 * (2 * p.tw + 2));
+                transformInputRows(p, x, r0, r1, r0, v, nb, buf);
+                transformGradRows(p, dy, r0, r1, r0, d, nb);
+                for (std::int64_t pos = 0; pos < kPositions; ++pos) {
+                    gemm(Trans::No,
+                         Trans::Yes,
+                         p.cout,
+                         p.cin,
+                         nb,
+                         1.0F,
+                         d + pos * p.cout * nb,
+                         nb,
+                         v + pos * p.cin * nb,
+                         nb,
+                         r0 == c0 ? 0.0F : 1.0F,
+                         acc + pos * p.cout * p.cin,
+                         p.cin);
+                }
+            }
+        }
+    });
+    VecMap total(du, partial);
+    for (std::int64_t k = 1; k < chunks; ++k) {
+        total += ConstVecMap(ws.partials[static_cast<std::size_t>(k - 1)].data(), partial);
+    }
+    return true;
+}
+
+// ∂L/∂U [16, outC, inC] for many channels: super-blocks of tile rows are transformed in
+// parallel, then each position's GEMM is one task, super-blocks in order.
+void gradByPositions(const Plan& p,
+                     std::int64_t n,
+                     const float* x,
+                     const float* dy,
+                     float* du,
+                     WeightGradScratch& s) {
+    const std::int64_t inC = p.cin;
+    const std::int64_t outC = p.cout;
+    const std::int64_t tileRows = n * p.th;
+    // Super-blocks of whole tile rows (shapes only): the transformed x [16, inC, tiles] and dy
+    // [16, outC, tiles] of one take about kGradBlockFloats, but at least one tile row.
+    const std::int64_t perRow = kPositions * (inC + outC) * p.tw;
+    const std::int64_t rowsPerBlock =
+        std::clamp<std::int64_t>(kGradBlockFloats / perRow, 1, tileRows);
+    const std::int64_t maxTiles = rowsPerBlock * p.tw;
+
+    float* v = s.v.growTo(kPositions * inC * maxTiles);
+    float* d = s.d.growTo(kPositions * outC * maxTiles);
+    for (std::int64_t r0 = 0; r0 < tileRows; r0 += rowsPerBlock) {
+        const std::int64_t r1 = std::min(tileRows, r0 + rowsPerBlock);
+        const std::int64_t nb = (r1 - r0) * p.tw;
+        // Transforms: tile rows are independent (disjoint columns of v and d).
+        parallelFor(r0, r1, 1, [&](std::int64_t a, std::int64_t b) {
+            float* buf = threadScratch().rows.growTo(4 * (2 * p.tw + 2));
+            transformInputRows(p, x, a, b, r0, v, nb, buf);
+            transformGradRows(p, dy, a, b, r0, d, nb);
+        });
+        // ∂L/∂U[pos] [outC, inC] (+)= D[pos] [outC, nb] · V[pos]ᵀ [nb, inC]: one task per
+        // position, super-blocks in order, so the sums do not depend on the thread count.
+        const float beta = r0 == 0 ? 0.0F : 1.0F;
+        parallelFor(0, kPositions, 1, [&](std::int64_t a, std::int64_t b) {
+            for (std::int64_t pos = a; pos < b; ++pos) {
+                gemm(Trans::No,
+                     Trans::Yes,
+                     outC,
+                     inC,
+                     nb,
+                     1.0F,
+                     d + pos * outC * nb,
+                     nb,
+                     v + pos * inC * nb,
+                     nb,
+                     beta,
+                     du + pos * outC * inC,
+                     inC);
+            }
+        });
     }
 }
 
@@ -636,52 +841,10 @@ void winogradWeightGradient(const float* x,
                  .th = (h + 1) / 2,
                  .tw = (w + 1) / 2,
                  .rowsPerBlock = 0};
-    const std::int64_t tileRows = n * p.th;
-    // Super-blocks of whole tile rows (shapes only): the transformed x [16, inC, tiles] and dy
-    // [16, outC, tiles] of one take about kGradBlockFloats, but at least one tile row.
-    const std::int64_t perRow = kPositions * (inC + outC) * p.tw;
-    const std::int64_t rowsPerBlock =
-        std::clamp<std::int64_t>(kGradBlockFloats / perRow, 1, tileRows);
-    const std::int64_t maxTiles = rowsPerBlock * p.tw;
-
     WeightGradScratch& s = weightGradScratch();
-    float* v = s.v.growTo(kPositions * inC * maxTiles);
-    float* d = s.d.growTo(kPositions * outC * maxTiles);
     float* du = s.du.growTo(kPositions * outC * inC);  // ∂L/∂U, [16, outC, inC]
-    for (std::int64_t r0 = 0; r0 < tileRows; r0 += rowsPerBlock) {
-        const std::int64_t r1 = std::min(tileRows, r0 + rowsPerBlock);
-        const std::int64_t nb = (r1 - r0) * p.tw;
-        // Transforms: tile rows are independent (disjoint columns of v and d).
-        parallelFor(r0, r1, 1, [&](std::int64_t a, std::int64_t b) {
-            float* buf = threadScratch().rows.growTo(4 * (2 * p.tw + 2));
-            transformInputRows(p, x, a, b, r0, v, nb, buf);
-            for (std::int64_t o = 0; o < outC; ++o) {
-                for (std::int64_t r = a; r < b; ++r) {
-                    const float* plane = dy + ((r / p.th) * outC + o) * p.plane();
-                    transformGradRow(plane, p, r % p.th, d + o * nb + (r - r0) * p.tw, outC * nb);
-                }
-            }
-        });
-        // ∂L/∂U[pos] [outC, inC] (+)= D[pos] [outC, nb] · V[pos]ᵀ [nb, inC]: one task per
-        // position, super-blocks in order, so the sums do not depend on the thread count.
-        const float beta = r0 == 0 ? 0.0F : 1.0F;
-        parallelFor(0, kPositions, 1, [&](std::int64_t a, std::int64_t b) {
-            for (std::int64_t pos = a; pos < b; ++pos) {
-                gemm(Trans::No,
-                     Trans::Yes,
-                     outC,
-                     inC,
-                     nb,
-                     1.0F,
-                     d + pos * outC * nb,
-                     nb,
-                     v + pos * inC * nb,
-                     nb,
-                     beta,
-                     du + pos * outC * inC,
-                     inC);
-            }
-        });
+    if (!gradByChunks(p, n, x, dy, du, s)) {
+        gradByPositions(p, n, x, dy, du, s);
     }
     // U = T·g for every filter g, so ∂L/∂g = Tᵀ·∂L/∂U: gradWeights [outC·inC, 9] +=
     // (∂L/∂U)ᵀ [outC·inC, 16] · T [16, 9].

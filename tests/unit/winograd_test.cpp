@@ -9,7 +9,6 @@
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
-#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -134,14 +133,15 @@ Tensor runWinograd(WinogradPass pass,
 }
 
 // ResNet-18 shapes (32x32 with 64 channels, 16x16 with 128, 8x8 with 256, 4x4 with 128, more
-// outputs than inputs at a stage entry), tile rows of 9 tiles (8 on the AVX2 path plus one
-// scalar), the narrow maps' channel-group path (8 and 4 wide) with channel counts that leave a
-// scalar remainder and odd heights, odd heights and widths (half-empty border tiles), a single
-// channel, and one sample.
+// outputs than inputs at a stage entry), 384 channels (the weight gradient's by-position path),
+// tile rows of 9 tiles (8 on the AVX2 path plus one scalar), the narrow maps' channel-group path (8
+// and 4 wide) with channel counts that leave a scalar remainder and odd heights, odd heights and
+// widths (half-empty border tiles), a single channel, and one sample.
 const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {2, 128, 128, 16, 16},
                          {2, 256, 256, 8, 8},
                          {3, 128, 128, 4, 4},
+                         {2, 384, 384, 4, 4},
                          {3, 32, 64, 16, 16},
                          {2, 5, 7, 8, 8},
                          {3, 7, 6, 7, 8},
@@ -211,9 +211,13 @@ TEST(Winograd, OverwritesTheOutput) {
 
 TEST(Winograd, BitIdenticalForOneTwoAndFourThreads) {
     // Several tile blocks per call (8 samples of 32x32 with 64 channels: 16 blocks of 64 tiles),
-    // blocks spanning samples (8x8 and 4x4 maps), and a short last block (odd tile-row count).
-    const Shape shapes[] = {
-        {8, 64, 64, 32, 32}, {12, 256, 256, 8, 8}, {20, 128, 128, 4, 4}, {7, 32, 48, 18, 18}};
+    // blocks spanning samples (8x8 and 4x4 maps), a short last block (odd tile-row count), and
+    // both weight-gradient paths (by chunks up to 256 channels, by positions at 384).
+    const Shape shapes[] = {{8, 64, 64, 32, 32},
+                            {12, 256, 256, 8, 8},
+                            {20, 128, 128, 4, 4},
+                            {7, 32, 48, 18, 18},
+                            {6, 384, 384, 4, 4}};
     for (const Shape& s : shapes) {
         const std::vector<float> wt = randomWeights(s.o * s.c * 9, 21);
         const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 22);
@@ -243,8 +247,8 @@ TEST(Winograd, BitIdenticalForOneTwoAndFourThreads) {
 }
 
 // Conv2d takes the Winograd path at ResNet's 3x3 shapes (a wide map, and the narrow 8x8 and 4x4
-// maps of a width-16 ResNet's last stages): its forward and input gradient are Winograd's bits,
-// its weight gradient (still im2col) matches the direct convolution's.
+// maps of a width-16 ResNet's last stages): its forward, input gradient and weight gradient are
+// Winograd's bits, and the weight gradient matches the direct correlation.
 class WinogradInConv2d : public ::testing::TestWithParam<Shape> {};
 
 TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
@@ -261,13 +265,9 @@ TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
     EXPECT_TRUE(sameBits(y.span(), runWinograd(WinogradPass::Forward, wt, s, x).span()));
     EXPECT_TRUE(sameBits(dx.span(), runWinograd(WinogradPass::InputGradient, wt, s, dy).span()));
 
-    // From 128 channels on the weight gradient is Winograd's too; below, im2col's. Either way it
-    // matches the direct correlation.
-    if (std::min(s.c, s.o) >= 128) {
-        std::vector<float> wino(wt.size(), 0.0F);
-        winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, wino.data());
-        EXPECT_TRUE(sameBits(std::span<const float>(gw), std::span<const float>(wino)));
-    }
+    std::vector<float> wino(wt.size(), 0.0F);
+    winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, wino.data());
+    EXPECT_TRUE(sameBits(std::span<const float>(gw), std::span<const float>(wino)));
     EXPECT_LT(relativeError(gw, directWeightGradient(s, x.data(), dy.data())), 1e-6);
 }
 
