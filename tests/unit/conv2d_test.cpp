@@ -306,7 +306,8 @@ TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
     // short last group (8x8 outputs, 4 samples per GEMM), a 7x7/2 stem, and tiny maps; then
     // 576 im2col rows on 20x20 outputs, built in blocks of 6 output rows (6, 6, 6, 2), at
     // stride 1 and 2; and 64 output channels, where backward transposes the weights for the
-    // input gradient (a two-sample group and a one-sample stride-2 map).
+    // input gradient (a two-sample group and a one-sample stride-2 map); ResNet's stage entries
+    // (3x3/2 and 1x1/2 on 32x32: the vectorised stride-2 gather and scatter).
     const Case cases[] = {{2, 64, 4, 3, 1, 1, 20, true},
                           {2, 64, 3, 3, 2, 1, 40, false},
                           {2, 8, 64, 3, 1, 1, 8, true},
@@ -319,7 +320,9 @@ TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
                           {9, 6, 5, 1, 2, 0, 10, false},
                           {3, 3, 4, 3, 2, 1, 6, false},
                           {3, 4, 4, 3, 1, 1, 3, false},
-                          {2, 4, 4, 3, 1, 1, 5, false}};
+                          {2, 4, 4, 3, 1, 1, 5, false},
+                          {2, 16, 32, 3, 2, 1, 32, false},
+                          {2, 16, 32, 1, 2, 0, 32, false}};
     std::uint64_t seed = 500;
     for (const Case& cs : cases) {
         SCOPED_TRACE(::testing::Message() << "n " << cs.n << " c " << cs.c << " o " << cs.o << " k "
