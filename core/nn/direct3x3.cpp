@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/direct3x3.hpp"
+
+#include "core/error.hpp"
+#include "core/tensor/parallel.hpp"
+#include "core/tensor/tensor.hpp"
+
+#include <algorithm>
+#include <cstddef>
+
+// With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
+#if defined(__AVX2__) && defined(__FMA__) && defined(__OPTIMIZE__)
+#include <immintrin.h>
+#define LP_DIRECT_AVX2 1
+#else
+#define LP_DIRECT_AVX2 0
+#endif
+
+namespace lp::core::nn {
+
+bool directConv3x3Available() {
+    return LP_DIRECT_AVX2 != 0;
+}
+
+void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC, float* dst) {
+    for (std::int64_t o = 0; o < outC; ++o) {
+        for (std::int64_t i = 0; i < inC; ++i) {
+            const float* src = weights + (o * inC + i) * 9;
+            float* d = dst + (i * outC + o) * 9;
+            for (std::int64_t t = 0; t < 9; ++t) {
+                d[t] = src[8 - t];  // (ky, kx) -> (2 − ky, 2 − kx)
+            }
+        }
+    }
+}
+
+#if LP_DIRECT_AVX2
+namespace {
+
+constexpr std::size_t kPixels = 6;      // flat outputs per register tile
+constexpr std::int64_t kChannels = 16;  // output channels per register tile (2 vectors)
+constexpr std::int64_t kTail = 64;      // zeros after the last padded plane
+
+struct Scratch {
+    AlignedBuffer padded;  // [inC] padded planes of (h + 2)·(w + 2), then kTail zeros
+    AlignedBuffer packed;  // weights [inC, 9, outPad]: 8 output channels to a vector
+    AlignedBuffer tiles;   // outputs [flat, outPad], pixel-major
+};
+
+Scratch& threadScratch() {
+    thread_local Scratch scratch;
+    return scratch;
+}
+
+// Register tile: flat outputs [j, j + kPixels) x output channels [o0, o0 + 8·V):
+// t[(j + p)·outPad + o] = Σ_c,ky,kx packed[(c·9 + ky·3 + kx)·outPad + o] ·
+// padded[c·plane + j + p + ky·row + kx]. Input values are broadcast, weights loaded as vectors.
+template <std::size_t V>
+void tile(const float* packed,
+          std::int64_t outPad,
+          std::int64_t inC,
+          const float* padded,
+          std::int64_t plane,
+          std::int64_t row,
+          std::int64_t j,
+          float* t) {
+    __m256 acc[kPixels][V];
+#pragma GCC unroll 8
+    for (auto& a : acc) {
+#pragma GCC unroll 2
+        for (__m256& v : a) {
+            v = _mm256_setzero_ps();
+        }
+    }
+    // Offsets of the 9 taps in the padded plane, and a plain loop over (channel, tap): unrolling
+    // the taps made GCC spill accumulators and reload the weight vectors for every FMA.
+    const std::int64_t offsets[9] = {
+        0, 1, 2, row, row + 1, row + 2, 2 * row, 2 * row + 1, 2 * row + 2};
+    for (std::int64_t c = 0; c < inC; ++c) {
+        const float* base = padded + c * plane + j;
+        const float* wc = packed + c * 9 * outPad;
+#pragma GCC unroll 1
+        for (std::int64_t tap = 0; tap < 9; ++tap) {
+            const float* src = base + offsets[tap];
+            const float* wt = wc + tap * outPad;
+            __m256 wv[V];
+#pragma GCC unroll 2
+            for (std::size_t k = 0; k < V; ++k) {
+                wv[k] = _mm256_load_ps(wt + 8 * static_cast<std::int64_t>(k));
+            }
+#pragma GCC unroll 8
+            for (std::size_t p = 0; p < kPixels; ++p) {
+                const __m256 xv = _mm256_broadcast_ss(src + static_cast<std::int64_t>(p));
+#pragma GCC unroll 2
+                for (std::size_t k = 0; k < V; ++k) {
+                    acc[p][k] = _mm256_fmadd_ps(xv, wv[k], acc[p][k]);
+                }
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t p = 0; p < kPixels; ++p) {
+#pragma GCC unroll 2
+        for (std::size_t k = 0; k < V; ++k) {
+            _mm256_store_ps(
+                t + (j + static_cast<std::int64_t>(p)) * outPad + 8 * static_cast<std::int64_t>(k),
+                acc[p][k]);
+        }
+    }
+}
+
+// dst[k·dStride + i] = src[i·sStride + k] for an 8x8 block (i, k < 8).
+inline void transpose8x8(const float* src, std::int64_t sStride, float* dst, std::int64_t dStride) {
+    __m256 r[8];
+    for (std::int64_t i = 0; i < 8; ++i) {
+        r[i] = _mm256_loadu_ps(src + i * sStride);
+    }
+    // Pairs, then quads within 128-bit halves, then the halves.
+    const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]);
+    const __m256 t1 = _mm256_unpackhi_ps(r[0], r[1]);
+    const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]);
+    const __m256 t3 = _mm256_unpackhi_ps(r[2], r[3]);
+    const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]);
+    const __m256 t5 = _mm256_unpackhi_ps(r[4], r[5]);
+    const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]);
+    const __m256 t7 = _mm256_unpackhi_ps(r[6], r[7]);
+    const __m256 u0 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u1 = _mm256_shuffle_ps(t0, t2, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u2 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u3 = _mm256_shuffle_ps(t1, t3, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u4 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u5 = _mm256_shuffle_ps(t4, t6, _MM_SHUFFLE(3, 2, 3, 2));
+    const __m256 u6 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(1, 0, 1, 0));
+    const __m256 u7 = _mm256_shuffle_ps(t5, t7, _MM_SHUFFLE(3, 2, 3, 2));
+    _mm256_storeu_ps(dst, _mm256_permute2f128_ps(u0, u4, 0x20));
+    _mm256_storeu_ps(dst + dStride, _mm256_permute2f128_ps(u1, u5, 0x20));
+    _mm256_storeu_ps(dst + 2 * dStride, _mm256_permute2f128_ps(u2, u6, 0x20));
+    _mm256_storeu_ps(dst + 3 * dStride, _mm256_permute2f128_ps(u3, u7, 0x20));
+    _mm256_storeu_ps(dst + 4 * dStride, _mm256_permute2f128_ps(u0, u4, 0x31));
+    _mm256_storeu_ps(dst + 5 * dStride, _mm256_permute2f128_ps(u1, u5, 0x31));
+    _mm256_storeu_ps(dst + 6 * dStride, _mm256_permute2f128_ps(u2, u6, 0x31));
+    _mm256_storeu_ps(dst + 7 * dStride, _mm256_permute2f128_ps(u3, u7, 0x31));
+}
+
+}  // namespace
+#endif
+
+void directConv3x3(const float* weights,
+                   std::int64_t outC,
+                   std::int64_t inC,
+                   const float* in,
+                   std::int64_t n,
+                   std::int64_t h,
+                   std::int64_t w,
+                   float* out) {
+    LP_EXPECTS(directConv3x3Available(), "directConv3x3: this build has no AVX2/FMA kernel");
+    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
+               concat("directConv3x3 needs positive sizes, got out=",
+                      outC,
+                      " in=",
+                      inC,
+                      " n=",
+                      n,
+                      " h=",
+                      h,
+                      " w=",
+                      w));
+#if LP_DIRECT_AVX2
+    const std::int64_t row = w + 2;
+    const std::int64_t plane = (h + 2) * row;
+    const std::int64_t flatLen = h * row;  // flat outputs, 2 discarded per row
+    const auto pixels = static_cast<std::int64_t>(kPixels);
+    const std::int64_t flatPad = (flatLen + pixels - 1) / pixels * pixels;
+    const std::int64_t outPad = (outC + 7) / 8 * 8;
+    parallelFor(0, n, 1, [&](std::int64_t s0, std::int64_t s1) {
+        Scratch& s = threadScratch();
+        float* padded = s.padded.growTo(inC * plane + kTail);
+        float* packed = s.packed.growTo(inC * 9 * outPad);
+        float* t = s.tiles.growTo(flatPad * outPad);
+        // packed[(c·9 + tap)·outPad + o] = weights[o, c, tap], zeros for o >= outC.
+        std::fill(packed, packed + inC * 9 * outPad, 0.0F);
+        for (std::int64_t o = 0; o < outC; ++o) {
+            for (std::int64_t c = 0; c < inC; ++c) {
+                for (std::int64_t tap = 0; tap < 9; ++tap) {
+                    packed[(c * 9 + tap) * outPad + o] = weights[(o * inC + c) * 9 + tap];
+                }
+            }
+        }
+        for (std::int64_t smp = s0; smp < s1; ++smp) {
+            const float* x = in + smp * inC * h * w;
+            // Reads of the last tiles run up to kTail past the last plane: zeros there. (They
+            // only feed discarded outputs; valid outputs read inside their own plane.)
+            std::fill(padded, padded + inC * plane + kTail, 0.0F);
+            for (std::int64_t c = 0; c < inC; ++c) {
+                for (std::int64_t y = 0; y < h; ++y) {
+                    std::copy_n(x + (c * h + y) * w, w, padded + c * plane + (y + 1) * row + 1);
+                }
+            }
+            for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
+                const bool two = outPad - o0 >= kChannels;
+                for (std::int64_t j = 0; j < flatPad; j += pixels) {
+                    if (two) {
+                        tile<2>(packed + o0, outPad, inC, padded, plane, row, j, t + o0);
+                    } else {
+                        tile<1>(packed + o0, outPad, inC, padded, plane, row, j, t + o0);
+                    }
+                }
+            }
+            // Pixel-major tiles back to the NCHW planes, dropping the two padding columns:
+            // 8 pixels x 8 channels at a time through an 8x8 transpose (scattered scalar
+            // stores, a plane apart, took as long as the convolution).
+            float* y = out + smp * outC * h * w;
+            for (std::int64_t yy = 0; yy < h; ++yy) {
+                const float* src = t + yy * row * outPad;
+                std::int64_t xx = 0;
+                for (; xx + 8 <= w; xx += 8) {
+                    std::int64_t o = 0;
+                    for (; o + 8 <= outC; o += 8) {
+                        transpose8x8(
+                            src + xx * outPad + o, outPad, y + (o * h + yy) * w + xx, h * w);
+                    }
+                    for (; o < outC; ++o) {
+                        for (std::int64_t k = 0; k < 8; ++k) {
+                            y[(o * h + yy) * w + xx + k] = src[(xx + k) * outPad + o];
+                        }
+                    }
+                }
+                for (; xx < w; ++xx) {
+                    for (std::int64_t o = 0; o < outC; ++o) {
+                        y[(o * h + yy) * w + xx] = src[xx * outPad + o];
+                    }
+                }
+            }
+        }
+    });
+#else
+    (void)weights;
+    (void)in;
+    (void)out;
+#endif
+}
+
+}  // namespace lp::core::nn

@@ -1,0 +1,43 @@
+// Direct 3x3, stride-1, padding-1 convolution for few channels (ResNet's first stage at width 16:
+// 16 channels at 32x32), where im2col + GEMM runs far below the FMA peak (a 16-row GEMM, and the
+// im2col written and read once more than the input) and Winograd's GEMMs are too small to pay.
+//
+// Each sample's input planes are copied once into zero-padded planes of (h + 2) rows of w + 2,
+// laid end to end. Output pixel (y, x) at flat index j = y·(w + 2) + x then reads the padded
+// input at j + ky·(w + 2) + kx for every tap: the convolution becomes a 1-D one over the flat
+// index, with no border cases (the two columns per row that fall past the map are computed and
+// discarded). Blocks of 24 consecutive flat outputs (3 AVX vectors) times 4 output channels are
+// accumulated in 12 registers with FMA over the input channels and taps, in that fixed order.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include <cstdint>
+
+namespace lp::core::nn {
+
+// True where this build has the kernel (AVX2 and FMA, with optimisation); elsewhere Conv2d keeps
+// im2col.
+bool directConv3x3Available();
+
+// out[n, o, y, x] = Σ_i,ky,kx weights[o, i, ky, kx] · in[n, i, y + ky − 1, x + kx − 1] (zero
+// outside the map): PyTorch's conv2d with a 3x3 kernel, stride 1, padding 1, no bias.
+//   weights: [outC, inC, 3, 3]; in: [n, inC, h, w]; out: [n, outC, h, w], written whole.
+// For the input gradient of a convolution with weights W [o, i, 3, 3], pass
+// rotatedTransposed(W) and dy as `in`: dx = conv(dy, rot180(W)ᵀ).
+// Samples run in parallel over oneTBB; each output value is one fixed sequence of FMAs, so the
+// bits do not depend on the thread count. Each thread keeps its padded-plane scratch between
+// calls. Requires directConv3x3Available().
+void directConv3x3(const float* weights,
+                   std::int64_t outC,
+                   std::int64_t inC,
+                   const float* in,
+                   std::int64_t n,
+                   std::int64_t h,
+                   std::int64_t w,
+                   float* out);
+
+// W' [inC, outC, 3, 3] with W'[i, o, ky, kx] = W[o, i, 2 − ky, 2 − kx] (W: [outC, inC, 3, 3]),
+// written into `dst` (inC·outC·9 floats).
+void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC, float* dst);
+
+}  // namespace lp::core::nn

@@ -1,0 +1,119 @@
+// Double-precision references for the 3x3 stride-1 padding-1 convolution kernels (Winograd,
+// direct): forward, input gradient and weight gradient, and the relative error against them.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/tensor/rng.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+namespace lp::testing {
+
+// A 3x3 stride-1 padding-1 convolution's shapes: n samples, c input and o output channels, h x w.
+struct Conv3x3Shape {
+    std::int64_t n, c, o, h, w;
+};
+
+inline std::vector<float> randomWeights(std::int64_t count, std::uint64_t seed) {
+    std::vector<float> w(static_cast<std::size_t>(count));
+    lp::core::Rng rng(seed);
+    for (float& v : w) {
+        v = rng.uniform(-0.5F, 0.5F);
+    }
+    return w;
+}
+
+// Direct 3x3 stride-1 padding-1 cross-correlation in double: out[n, a] = Σ_b Σ_ky,kx
+// f(a, b, ky, kx) · in[n, b, y + ky − 1, x + kx − 1], with the filter f read from the weights
+// [o, c, 3, 3] as the forward (a = o, b = c) or as the input gradient (a = c, b = o, rotated).
+inline std::vector<double> referenceConv3x3(bool inputGradient,
+                                            const std::vector<float>& wt,
+                                            const Conv3x3Shape& s,
+                                            const float* in) {
+    const bool fwd = !inputGradient;
+    const std::int64_t cin = fwd ? s.c : s.o;
+    const std::int64_t cout = fwd ? s.o : s.c;
+    std::vector<double> out(static_cast<std::size_t>(s.n * cout * s.h * s.w), 0.0);
+    for (std::int64_t n = 0; n < s.n; ++n) {
+        for (std::int64_t a = 0; a < cout; ++a) {
+            for (std::int64_t b = 0; b < cin; ++b) {
+                const float* plane = in + (n * cin + b) * s.h * s.w;
+                double* dst = out.data() + (n * cout + a) * s.h * s.w;
+                for (std::int64_t ky = 0; ky < 3; ++ky) {
+                    for (std::int64_t kx = 0; kx < 3; ++kx) {
+                        const std::int64_t idx = fwd ? ((a * s.c + b) * 3 + ky) * 3 + kx
+                                                     : ((b * s.c + a) * 3 + 2 - ky) * 3 + 2 - kx;
+                        const double f = wt[static_cast<std::size_t>(idx)];
+                        for (std::int64_t y = 0; y < s.h; ++y) {
+                            const std::int64_t iy = y + ky - 1;
+                            if (iy < 0 || iy >= s.h) {
+                                continue;
+                            }
+                            for (std::int64_t x = 0; x < s.w; ++x) {
+                                const std::int64_t ix = x + kx - 1;
+                                if (ix >= 0 && ix < s.w) {
+                                    dst[y * s.w + x] +=
+                                        f * static_cast<double>(plane[iy * s.w + ix]);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    return out;
+}
+
+// dW[o, c, ky, kx] = Σ_n,y,x dy[n, o, y, x] · x[n, c, y + ky − 1, x + kx − 1], in double.
+inline std::vector<double> referenceWeightGradient3x3(const Conv3x3Shape& s,
+                                                      const float* x,
+                                                      const float* dy) {
+    std::vector<double> gw(static_cast<std::size_t>(s.o * s.c * 9), 0.0);
+    for (std::int64_t o = 0; o < s.o; ++o) {
+        for (std::int64_t c = 0; c < s.c; ++c) {
+            for (std::int64_t k = 0; k < 9; ++k) {
+                double sum = 0.0;
+                for (std::int64_t n = 0; n < s.n; ++n) {
+                    const float* d = dy + (n * s.o + o) * s.h * s.w;
+                    const float* xin = x + (n * s.c + c) * s.h * s.w;
+                    for (std::int64_t yy = 0; yy < s.h; ++yy) {
+                        const std::int64_t iy = yy + k / 3 - 1;
+                        if (iy < 0 || iy >= s.h) {
+                            continue;
+                        }
+                        for (std::int64_t xx = 0; xx < s.w; ++xx) {
+                            const std::int64_t ix = xx + k % 3 - 1;
+                            if (ix >= 0 && ix < s.w) {
+                                sum += static_cast<double>(d[yy * s.w + xx]) *
+                                       static_cast<double>(xin[iy * s.w + ix]);
+                            }
+                        }
+                    }
+                }
+                gw[static_cast<std::size_t>((o * s.c + c) * 9 + k)] = sum;
+            }
+        }
+    }
+    return gw;
+}
+
+// ||got − ref||₂ / ||ref||₂.
+inline double relativeError(std::span<const float> got, const std::vector<double>& ref) {
+    EXPECT_EQ(got.size(), ref.size());
+    double err = 0.0;
+    double norm = 0.0;
+    for (std::size_t i = 0; i < ref.size() && i < got.size(); ++i) {
+        const double d = static_cast<double>(got[i]) - ref[i];
+        err += d * d;
+        norm += ref[i] * ref[i];
+    }
+    return std::sqrt(err / norm);
+}
+
+}  // namespace lp::testing

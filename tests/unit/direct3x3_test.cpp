@@ -1,0 +1,123 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/nn/direct3x3.hpp"
+
+#include "core/nn/conv2d.hpp"
+
+#include "tests/support/conv3x3_reference.hpp"
+#include "tests/support/grad_check.hpp"
+
+#include <gtest/gtest.h>
+#include <oneapi/tbb/global_control.h>
+
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <span>
+#include <utility>
+#include <vector>
+
+namespace lp::core::nn {
+namespace {
+
+using Shape = lp::testing::Conv3x3Shape;
+using lp::testing::randomWeights;
+using lp::testing::relativeError;
+
+bool sameBits(std::span<const float> a, std::span<const float> b) {
+    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
+}
+
+Tensor runDirect(const std::vector<float>& wt, const Shape& s, const Tensor& in) {
+    Tensor out(TensorShape{s.n, s.o, s.h, s.w});
+    directConv3x3(wt.data(), s.o, s.c, in.data(), s.n, s.h, s.w, out.data());
+    return out;
+}
+
+// A width-16 ResNet's first stage (16 channels at 32x32 and 28x28), its 3-channel stem, output
+// channel counts that leave a remainder of the 4-channel blocks, flat lengths that end inside a
+// block, odd and tiny maps, one sample.
+const Shape kShapes[] = {{2, 16, 16, 32, 32},
+                         {2, 16, 16, 28, 28},
+                         {3, 3, 16, 32, 32},
+                         {2, 5, 7, 9, 11},
+                         {2, 4, 6, 7, 5},
+                         {1, 1, 1, 1, 1},
+                         {1, 2, 3, 3, 2}};
+
+TEST(Direct3x3, ForwardAndInputGradientMatchTheReference) {
+    if (!directConv3x3Available()) {
+        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+    }
+    std::uint64_t seed = 700;
+    for (const Shape& s : kShapes) {
+        SCOPED_TRACE(::testing::Message()
+                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
+        const std::vector<float> wt = randomWeights(s.o * s.c * 9, ++seed);
+        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
+        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
+        const Tensor y = runDirect(wt, s, x);
+        EXPECT_LT(relativeError(y.span(), lp::testing::referenceConv3x3(false, wt, s, x.data())),
+                  1e-6);
+        // The input gradient: the same kernel with rot180(W)ᵀ over dy.
+        std::vector<float> rt(wt.size());
+        rotatedTransposed(wt.data(), s.o, s.c, rt.data());
+        const Shape back{s.n, s.o, s.c, s.h, s.w};
+        const Tensor dx = runDirect(rt, back, dy);
+        EXPECT_LT(relativeError(dx.span(), lp::testing::referenceConv3x3(true, wt, s, dy.data())),
+                  1e-6);
+    }
+}
+
+TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
+    if (!directConv3x3Available()) {
+        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+    }
+    const Shape s{6, 16, 16, 32, 32};
+    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 11);
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 12);
+    Tensor first;
+    for (const int threads : {1, 2, 4}) {
+        const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
+                                        static_cast<std::size_t>(threads));
+        Tensor y(TensorShape{s.n, s.o, s.h, s.w});
+        for (float& v : y.span()) {
+            v = NAN;
+        }
+        directConv3x3(wt.data(), s.o, s.c, x.data(), s.n, s.h, s.w, y.data());
+        if (threads == 1) {
+            first = std::move(y);
+            continue;
+        }
+        EXPECT_TRUE(sameBits(y.span(), first.span())) << threads << " threads";
+    }
+    for (const float v : first.span()) {
+        ASSERT_TRUE(std::isfinite(v));
+    }
+}
+
+// Conv2d takes the direct kernel for a width-16 ResNet's 16-channel layers: its forward and input
+// gradient are the kernel's bits.
+TEST(Direct3x3, Conv2dUsesItForSixteenChannels) {
+    if (!directConv3x3Available()) {
+        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+    }
+    const Shape s{2, 16, 16, 32, 32};
+    const Conv2d conv(
+        {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
+    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 21);
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 22);
+    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 23);
+    Context ctx;
+    const Tensor y = conv.forward({wt, {}}, x, ctx, Mode::Train);
+    std::vector<float> gw(wt.size(), 0.0F);
+    const Tensor dx = conv.backward({wt, {}}, dy, ctx, gw);
+    EXPECT_TRUE(sameBits(y.span(), runDirect(wt, s, x).span()));
+    std::vector<float> rt(wt.size());
+    rotatedTransposed(wt.data(), s.o, s.c, rt.data());
+    EXPECT_TRUE(sameBits(dx.span(), runDirect(rt, Shape{s.n, s.o, s.c, s.h, s.w}, dy).span()));
+    EXPECT_LT(relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
+              1e-6);
+}
+
+}  // namespace
+}  // namespace lp::core::nn
