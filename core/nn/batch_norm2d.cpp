@@ -6,6 +6,14 @@
 
 #include <Eigen/Core>
 
+// With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
+#if defined(__AVX2__) && defined(__OPTIMIZE__)
+#include <immintrin.h>
+#define LP_BN_AVX2 1
+#else
+#define LP_BN_AVX2 0
+#endif
+
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
@@ -35,6 +43,37 @@ public:
         }
     }
 
+    // Σ (x[i] − shift) into `this` and Σ (x[i] − shift)² into `squares`, in one pass.
+    void addShifted(const float* x, std::int64_t count, double shift, LaneSum& squares) {
+        std::int64_t i = 0;
+#if LP_BN_AVX2
+        __m256d lo = _mm256_load_pd(lanes_);
+        __m256d hi = _mm256_load_pd(lanes_ + 4);
+        __m256d qLo = _mm256_load_pd(squares.lanes_);
+        __m256d qHi = _mm256_load_pd(squares.lanes_ + 4);
+        const __m256d k = _mm256_set1_pd(shift);
+        for (; i + kLanes <= count; i += kLanes) {
+            const __m256 v = _mm256_loadu_ps(x + i);
+            const __m256d dl = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), k);
+            const __m256d dh = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), k);
+            lo = _mm256_add_pd(lo, dl);
+            hi = _mm256_add_pd(hi, dh);
+            qLo = _mm256_add_pd(qLo, _mm256_mul_pd(dl, dl));
+            qHi = _mm256_add_pd(qHi, _mm256_mul_pd(dh, dh));
+        }
+        _mm256_store_pd(lanes_, lo);
+        _mm256_store_pd(lanes_ + 4, hi);
+        _mm256_store_pd(squares.lanes_, qLo);
+        _mm256_store_pd(squares.lanes_ + 4, qHi);
+#endif
+        for (; i < count; ++i) {
+            const double d = static_cast<double>(x[i]) - shift;
+            const double square = d * d;
+            lanes_[i % kLanes] += d;
+            squares.lanes_[i % kLanes] += square;
+        }
+    }
+
     double total() const {
         return ((lanes_[0] + lanes_[1]) + (lanes_[2] + lanes_[3])) +
                ((lanes_[4] + lanes_[5]) + (lanes_[6] + lanes_[7]));
@@ -42,7 +81,7 @@ public:
 
 private:
     static constexpr std::int64_t kLanes = 8;
-    double lanes_[kLanes] = {};
+    alignas(32) double lanes_[kLanes] = {};
 };
 
 struct Geometry {
@@ -155,22 +194,21 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
             double mean = 0.0;
             double var = 0.0;
             if (train) {
-                // Two passes (mean, then squared deviations) avoid the cancellation of E[x²]−E[x]².
+                // One pass of shifted sums: with K = the channel's first value, mean = K + E[x − K]
+                // and var = E[(x − K)²] − E[x − K]², in double. K lies within the data, so the
+                // subtraction cancels little (the textbook E[x²] − E[x]² would lose the variance of
+                // data far from 0); the second pass over x this replaced cost ~20% of the forward.
+                const double shift = static_cast<double>(xs[planeOffset(g, 0, c)]);
                 LaneSum sum;
+                LaneSum squares;
                 for (std::int64_t b = 0; b < g.batch; ++b) {
-                    const float* px = xs + planeOffset(g, b, c);
-                    sum.add(g.plane, [px](std::int64_t i) { return static_cast<double>(px[i]); });
+                    sum.addShifted(xs + planeOffset(g, b, c), g.plane, shift, squares);
                 }
-                mean = sum.total() / static_cast<double>(g.count);
-                LaneSum dev;
-                for (std::int64_t b = 0; b < g.batch; ++b) {
-                    const float* px = xs + planeOffset(g, b, c);
-                    dev.add(g.plane, [px, mean](std::int64_t i) {
-                        const double d = static_cast<double>(px[i]) - mean;
-                        return d * d;
-                    });
-                }
-                var = dev.total() / static_cast<double>(g.count);  // biased, as PyTorch normalises
+                const double count = static_cast<double>(g.count);
+                const double meanShifted = sum.total() / count;
+                mean = shift + meanShifted;
+                // Biased, as PyTorch normalises; rounding cannot make it negative.
+                var = std::max(0.0, squares.total() / count - meanShifted * meanShifted);
                 batchMean[static_cast<std::size_t>(c)] = mean;
                 batchVar[static_cast<std::size_t>(c)] = var;
             } else {
