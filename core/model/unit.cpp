@@ -102,6 +102,39 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const 
     return dx;
 }
 
+Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
+                          Tensor&& x, UnitContext& ctx, nn::Mode mode) const {
+    const nn::Layer& l = *layers_[i];
+    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+                            .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
+    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+    if (observer == nullptr) {
+        return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
+    }
+    const TensorShape inShape = x.shape();
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor y = l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
+    observer->layerDone(layerNames_[i], l, inShape, y.shape(), false, secondsSince(t0));
+    return y;
+}
+
+Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, Tensor&& dy,
+                           UnitContext& ctx, std::span<float> gradWeights) const {
+    const nn::Layer& l = *layers_[i];
+    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+                            .buffers = {}};
+    const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
+    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+    if (observer == nullptr) {
+        return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
+    }
+    const TensorShape outShape = dy.shape();
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor dx = l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
+    observer->layerDone(layerNames_[i], l, dx.shape(), outShape, true, secondsSince(t0));
+    return dx;
+}
+
 namespace {
 
 void checkSpans(const Unit& u, std::size_t weights, std::size_t buffers) {
@@ -125,7 +158,7 @@ Tensor SequentialUnit::forward(std::span<const float> weights, std::span<float> 
     ctx.layers.resize(layerCount());
     Tensor y = forwardLayer(0, weights, buffers, x, ctx, mode);
     for (std::size_t i = 1; i < layerCount(); ++i) {
-        y = forwardLayer(i, weights, buffers, y, ctx, mode);
+        y = forwardLayer(i, weights, buffers, std::move(y), ctx, mode);
     }
     return y;
 }
@@ -136,7 +169,7 @@ Tensor SequentialUnit::backward(std::span<const float> weights, const Tensor& dy
     LP_EXPECTS(gradWeights.size() == weightCount(), "unit " + name() + ": gradient span size");
     Tensor d = backwardLayer(layerCount() - 1, weights, dy, ctx, gradWeights);
     for (std::size_t i = layerCount() - 1; i-- > 0;) {
-        d = backwardLayer(i, weights, d, ctx, gradWeights);
+        d = backwardLayer(i, weights, std::move(d), ctx, gradWeights);
     }
     return d;
 }
@@ -193,19 +226,20 @@ Tensor BasicBlock::forward(std::span<const float> weights, std::span<float> buff
                            const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
     checkSpans(*this, weights.size(), buffers.size());
     ctx.layers.resize(layerCount());
+    // x stays alive for the shortcut; every intermediate is handed on (std::move).
     Tensor h = forwardLayer(kConv1, weights, buffers, x, ctx, mode);
-    h = forwardLayer(kBn1, weights, buffers, h, ctx, mode);
-    h = forwardLayer(kRelu1, weights, buffers, h, ctx, mode);
-    h = forwardLayer(kConv2, weights, buffers, h, ctx, mode);
-    h = forwardLayer(kBn2, weights, buffers, h, ctx, mode);
+    h = forwardLayer(kBn1, weights, buffers, std::move(h), ctx, mode);
+    h = forwardLayer(kRelu1, weights, buffers, std::move(h), ctx, mode);
+    h = forwardLayer(kConv2, weights, buffers, std::move(h), ctx, mode);
+    h = forwardLayer(kBn2, weights, buffers, std::move(h), ctx, mode);
     if (hasDownsample_) {
         Tensor s = forwardLayer(kDownConv, weights, buffers, x, ctx, mode);
-        s = forwardLayer(kDownBn, weights, buffers, s, ctx, mode);
+        s = forwardLayer(kDownBn, weights, buffers, std::move(s), ctx, mode);
         nn::addInPlace(h, s);
     } else {
         nn::addInPlace(h, x);
     }
-    return forwardLayer(kReluOut, weights, buffers, h, ctx, mode);
+    return forwardLayer(kReluOut, weights, buffers, std::move(h), ctx, mode);
 }
 
 Tensor BasicBlock::backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
@@ -215,13 +249,13 @@ Tensor BasicBlock::backward(std::span<const float> weights, const Tensor& dy, Un
     // The residual add passes its gradient unchanged to both branches.
     const Tensor dSum = backwardLayer(kReluOut, weights, dy, ctx, gradWeights);
     Tensor d = backwardLayer(kBn2, weights, dSum, ctx, gradWeights);
-    d = backwardLayer(kConv2, weights, d, ctx, gradWeights);
-    d = backwardLayer(kRelu1, weights, d, ctx, gradWeights);
-    d = backwardLayer(kBn1, weights, d, ctx, gradWeights);
-    d = backwardLayer(kConv1, weights, d, ctx, gradWeights);
+    d = backwardLayer(kConv2, weights, std::move(d), ctx, gradWeights);
+    d = backwardLayer(kRelu1, weights, std::move(d), ctx, gradWeights);
+    d = backwardLayer(kBn1, weights, std::move(d), ctx, gradWeights);
+    d = backwardLayer(kConv1, weights, std::move(d), ctx, gradWeights);
     if (hasDownsample_) {
         Tensor ds = backwardLayer(kDownBn, weights, dSum, ctx, gradWeights);
-        ds = backwardLayer(kDownConv, weights, ds, ctx, gradWeights);
+        ds = backwardLayer(kDownConv, weights, std::move(ds), ctx, gradWeights);
         nn::addInPlace(d, ds);
     } else {
         nn::addInPlace(d, dSum);

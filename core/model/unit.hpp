@@ -105,6 +105,12 @@ protected:
                         const Tensor& x, UnitContext& ctx, nn::Mode mode) const;
     Tensor backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
                          UnitContext& ctx, std::span<float> gradWeights) const;
+    // The same for an input that is dead after the call (nn::Layer::forwardConsuming): Conv2d
+    // saves it without a copy, ReLU works in place.
+    Tensor forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
+                        Tensor&& x, UnitContext& ctx, nn::Mode mode) const;
+    Tensor backwardLayer(std::size_t i, std::span<const float> weights, Tensor&& dy,
+                         UnitContext& ctx, std::span<float> gradWeights) const;
 
 private:
     std::string name_;

@@ -118,9 +118,11 @@ void reluGradWord(std::uint32_t word, const float* dy, float* dx, std::int64_t l
 
 }  // namespace
 
-Tensor ReLU::forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx, Mode /*mode*/) const {
-    // Both written whole by the chunks below (each mask word by one chunk).
-    Tensor y = Tensor::uninitialized(x.shape());
+namespace {
+
+// y = max(x, 0) into `y` (which may be x) and the mask into ctx.
+void reluForward(const Tensor& x, Tensor& y, Context& ctx) {
+    // The mask is written whole by the chunks below (each word by one chunk).
     Tensor mask = Tensor::uninitialized(TensorShape{(x.numel() + kBits - 1) / kBits});
     const float* xs = x.data();
     float* ys = y.data();
@@ -133,17 +135,13 @@ Tensor ReLU::forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx, Mo
     ctx.saved.clear();
     ctx.saved.push_back(std::move(mask));
     ctx.saved.push_back(shapeRecord(x.shape()));
-    return y;
 }
 
-Tensor ReLU::backward(const LayerParams& /*p*/,
-                      const Tensor& dy,
-                      Context& ctx,
-                      std::span<float> /*gradWeights*/) const {
+// dx = dy where the saved mask is set into `dx` (which may be dy).
+void reluBackward(const Tensor& dy, Tensor& dx, const Context& ctx) {
     LP_EXPECTS(ctx.saved.size() == 2, "ReLU::backward needs the context of its forward");
     LP_EXPECTS(matchesRecord(dy.shape(), ctx.saved[1]),
                "ReLU::backward: dy " + dy.shape().str() + " does not match the forward's input");
-    Tensor dx = Tensor::uninitialized(dy.shape());  // written whole below
     const float* ms = ctx.saved[0].data();
     const float* dys = dy.data();
     float* dxs = dx.data();
@@ -152,6 +150,40 @@ Tensor ReLU::backward(const LayerParams& /*p*/,
             reluGradWord(loadWord(ms, i / kBits), dys + i, dxs + i, std::min(kBits, hi - i));
         }
     });
+}
+
+}  // namespace
+
+Tensor ReLU::forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx, Mode /*mode*/) const {
+    Tensor y = Tensor::uninitialized(x.shape());  // written whole
+    reluForward(x, y, ctx);
+    return y;
+}
+
+Tensor ReLU::forwardConsuming(const LayerParams& /*p*/,
+                              Tensor&& x,
+                              Context& ctx,
+                              Mode /*mode*/) const {
+    Tensor y = std::move(x);
+    reluForward(y, y, ctx);  // each element is read before it is written
+    return y;
+}
+
+Tensor ReLU::backward(const LayerParams& /*p*/,
+                      const Tensor& dy,
+                      Context& ctx,
+                      std::span<float> /*gradWeights*/) const {
+    Tensor dx = Tensor::uninitialized(dy.shape());  // written whole
+    reluBackward(dy, dx, ctx);
+    return dx;
+}
+
+Tensor ReLU::backwardConsuming(const LayerParams& /*p*/,
+                               Tensor&& dy,
+                               Context& ctx,
+                               std::span<float> /*gradWeights*/) const {
+    Tensor dx = std::move(dy);
+    reluBackward(dx, dx, ctx);
     return dx;
 }
 

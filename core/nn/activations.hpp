@@ -25,6 +25,15 @@ public:
                     const Tensor& dy,
                     Context& ctx,
                     std::span<float> gradWeights) const override;
+    // In place: the result is x's (dy's) storage.
+    Tensor forwardConsuming(const LayerParams& p,
+                            Tensor&& x,
+                            Context& ctx,
+                            Mode mode) const override;
+    Tensor backwardConsuming(const LayerParams& p,
+                             Tensor&& dy,
+                             Context& ctx,
+                             std::span<float> gradWeights) const override;
 };
 
 }  // namespace lp::core::nn

@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace lp::core::nn {
@@ -503,6 +504,24 @@ TensorShape Conv2d::outputShape(const TensorShape& in) const {
 }
 
 Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const {
+    Tensor y = compute(p, x);
+    if (mode == Mode::Train) {
+        ctx.saved.clear();
+        ctx.saved.push_back(x);
+    }
+    return y;
+}
+
+Tensor Conv2d::forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx, Mode mode) const {
+    Tensor y = compute(p, x);
+    if (mode == Mode::Train) {
+        ctx.saved.clear();
+        ctx.saved.push_back(std::move(x));
+    }
+    return y;
+}
+
+Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
     const TensorShape outShape = outputShape(x.shape());
     LP_EXPECTS(p.weights.size() == weightCount(),
                concat("Conv2d::forward: ", p.weights.size(), " weights, expected ", weightCount()));
@@ -530,10 +549,6 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
                         ConstVecMap(bias, outC);
                 }
             });
-        }
-        if (mode == Mode::Train) {
-            ctx.saved.clear();
-            ctx.saved.push_back(x);
         }
         return y;
     }
@@ -571,11 +586,6 @@ Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode
             }
         }
     });
-
-    if (mode == Mode::Train) {
-        ctx.saved.clear();
-        ctx.saved.push_back(x);
-    }
     return y;
 }
 

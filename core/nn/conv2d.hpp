@@ -41,7 +41,8 @@ struct Conv2dSpec {
 
 // y[n, o] = Σ_c W[o, c] ⋆ x[n, c] (+ b[o]). Parameters, in buffer order:
 //   "weight" [out, in, k, k] (Weight), then "bias" [out] (Weight) when spec.bias.
-// Train-mode forward saves a copy of the input in ctx.saved[0]; backward recomputes the im2col.
+// Train-mode forward saves the input in ctx.saved[0] (a copy, or the input itself given to
+// forwardConsuming); backward recomputes the im2col.
 // All work is split into fixed chunks of samples (parallel over oneTBB); the weight gradient's
 // per-chunk partial sums are added in chunk order, so every result is bit-identical whatever the
 // thread count. Each thread keeps an im2col / Winograd scratch buffer between calls; it is not
@@ -62,6 +63,11 @@ public:
     TensorShape outputShape(const TensorShape& in) const override;
     // x: [N, inChannels, H, W] -> [N, outChannels, Ho, Wo].
     Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
+    // Saves x itself instead of a copy (Train mode).
+    Tensor forwardConsuming(const LayerParams& p,
+                            Tensor&& x,
+                            Context& ctx,
+                            Mode mode) const override;
     // dy: [N, outChannels, Ho, Wo]. Returns dL/dx computed with p.weights (which may differ from
     // the forward's weights) and ADDS dL/dW (and dL/db) from the saved input into gradWeights.
     Tensor backward(const LayerParams& p,
@@ -73,6 +79,8 @@ public:
     void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const override;
 
 private:
+    Tensor compute(const LayerParams& p, const Tensor& x) const;  // y = conv(x) (+ b)
+
     Conv2dSpec spec_;
 };
 

@@ -71,6 +71,17 @@ public:
     // may leave empty (running statistics are not versioned, DESIGN.md section 4).
     virtual Tensor backward(const LayerParams& p, const Tensor& dy, Context& ctx,
                             std::span<float> gradWeights) const = 0;
+    // forward and backward for an input the caller gives up (it no longer needs x, or dy): a
+    // layer may keep its storage (Conv2d saves x without a copy) or work in place (ReLU). Same
+    // results, bits and saved state as forward/backward, which they default to.
+    virtual Tensor forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx,
+                                    Mode mode) const {
+        return forward(p, x, ctx, mode);
+    }
+    virtual Tensor backwardConsuming(const LayerParams& p, Tensor&& dy, Context& ctx,
+                                     std::span<float> gradWeights) const {
+        return backward(p, dy, ctx, gradWeights);
+    }
     // torchvision-like initialisation of this layer's weights and buffers.
     virtual void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const;
 

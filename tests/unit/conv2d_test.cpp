@@ -347,6 +347,31 @@ TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
     }
 }
 
+// forwardConsuming saves the input itself (no copy) and otherwise equals forward: the same y,
+// the same saved input, the same gradients after.
+TEST(Conv2d, ForwardConsumingSavesTheInputItself) {
+    const Conv2d conv({.inChannels = 4, .outChannels = 6, .kernel = 3, .stride = 1, .bias = true});
+    const Tensor x = lp::testing::randomTensor(TensorShape{2, 4, 9, 9}, 71);
+    const std::vector<float> w = randomWeights(conv, 72);
+    const Tensor dy = lp::testing::randomTensor(conv.outputShape(x.shape()), 73);
+    Context copied;
+    const Tensor y = conv.forward({w, {}}, x, copied, Mode::Train);
+    Context owned;
+    Tensor input = x;
+    const float* storage = input.data();
+    const Tensor yOwned = conv.forwardConsuming({w, {}}, std::move(input), owned, Mode::Train);
+    ASSERT_EQ(owned.saved.size(), 1U);
+    EXPECT_EQ(owned.saved[0].data(), storage);
+    EXPECT_TRUE(sameBits(yOwned.span(), y.span()));
+    EXPECT_TRUE(sameBits(owned.saved[0].span(), copied.saved[0].span()));
+    std::vector<float> g1(w.size(), 0.0F);
+    std::vector<float> g2(w.size(), 0.0F);
+    const Tensor dx1 = conv.backward({w, {}}, dy, copied, g1);
+    const Tensor dx2 = conv.backward({w, {}}, dy, owned, g2);
+    EXPECT_TRUE(sameBits(dx1.span(), dx2.span()));
+    EXPECT_TRUE(sameBits(g1, g2));
+}
+
 TEST(Conv2d, BackwardUsesGivenWeightsAndSavedActivations) {
     const Conv2d conv({.inChannels = 4, .outChannels = 6, .kernel = 3, .stride = 1, .bias = true});
     const Tensor x = lp::testing::randomTensor(TensorShape{6, 4, 10, 10}, 1);

@@ -51,6 +51,35 @@ TEST(ReLU, ForwardClampsAndBackwardMasksNonPositive) {
     EXPECT_THROW(relu.backward({}, Tensor(TensorShape{1, 4}), ctx, {}), ContractError);
 }
 
+// The consuming variants work in place (the result is the input's storage) and give the same
+// bits and the same saved mask as forward and backward, including partial mask words.
+TEST(ReLU, ConsumingVariantsWorkInPlaceWithTheSameBits) {
+    const ReLU relu;
+    const Tensor x = lp::testing::randomTensor(TensorShape{3, 5, 7, 11}, 61);
+    const Tensor dy = lp::testing::randomTensor(x.shape(), 62);
+    Context ctxCopy;
+    const Tensor y = relu.forward({}, x, ctxCopy, Mode::Train);
+    const Tensor dx = relu.backward({}, dy, ctxCopy, {});
+
+    Context ctxOwn;
+    Tensor xOwn = x;
+    const float* storage = xOwn.data();
+    const Tensor yOwn = relu.forwardConsuming({}, std::move(xOwn), ctxOwn, Mode::Train);
+    EXPECT_EQ(yOwn.data(), storage);
+    ASSERT_EQ(ctxOwn.saved.size(), ctxCopy.saved.size());
+    for (std::size_t i = 0; i < ctxOwn.saved.size(); ++i) {
+        EXPECT_EQ(std::memcmp(ctxOwn.saved[i].data(), ctxCopy.saved[i].data(),
+                              ctxCopy.saved[i].span().size_bytes()),
+                  0);
+    }
+    Tensor dyOwn = dy;
+    const float* dyStorage = dyOwn.data();
+    const Tensor dxOwn = relu.backwardConsuming({}, std::move(dyOwn), ctxOwn, {});
+    EXPECT_EQ(dxOwn.data(), dyStorage);
+    EXPECT_EQ(std::memcmp(yOwn.data(), y.data(), y.span().size_bytes()), 0);
+    EXPECT_EQ(std::memcmp(dxOwn.data(), dx.data(), dx.span().size_bytes()), 0);
+}
+
 TEST(ReLU, NanPassesThroughAsInPyTorch) {
     const ReLU relu;
     Tensor x(TensorShape{2}, std::numeric_limits<float>::quiet_NaN());
