@@ -264,137 +264,153 @@ void transformOutputRow(
 
 #if LP_WINOGRAD_AVX2
 // Narrow maps (4 or 8 wide: ResNet's last two stages) have too few tiles per row for the paths
-// above, so their AVX2 paths put several CHANNELS side by side in a vector instead: a row of an
-// 8-wide map is 4 tiles, two channels fill the 8 lanes; a 4-wide row is 2 tiles, four channels.
-// Lanes [k·tw, (k + 1)·tw) belong to channel c + k. Every lane takes exactly the scalar loops'
-// operations in the same order, so the bits are the scalar path's.
+// above, so their AVX2 paths put several consecutive TILE ROWS side by side in a vector: a row of
+// an 8-wide map is 4 tiles, two tile rows fill the 8 lanes; a 4-wide row is 2 tiles, four tile
+// rows. Lanes [k·tw, (k + 1)·tw) belong to global tile row r + k (of whichever sample), so the
+// 8 lanes are 8 consecutive columns of the transformed block: one vector store or load each.
+// (Packing channels instead scattered every vector over 2 or 4 places: ~2x slower.) Every lane
+// takes exactly the scalar loops' operations in the same order, so the bits are the scalar path's.
 constexpr std::int64_t kNarrowLanes = 8;
 
 bool narrowPath(const Plan& p) {
     return p.w == 8 || p.w == 4;
 }
 
-// Row iy of the group's planes (channel k's plane at planes + k·plane) as [row of c | row of
-// c + 1 | ...]: two halves of 8 floats for the evens/odds split.
-template <std::int64_t W>
-inline void loadNarrowRow(
-    const float* planes, const Plan& p, std::int64_t iy, __m256& a, __m256& b) {
-    const float* q = planes + iy * W;
-    if constexpr (W == 8) {
-        a = _mm256_loadu_ps(q);
-        b = _mm256_loadu_ps(q + p.plane());
-        return;
-    }
-    const std::int64_t ps = p.plane();
-    a = _mm256_set_m128(_mm_loadu_ps(q + ps), _mm_loadu_ps(q));
-    b = _mm256_set_m128(_mm_loadu_ps(q + 3 * ps), _mm_loadu_ps(q + 2 * ps));
+// Tile rows per vector.
+std::int64_t narrowRows(const Plan& p) {
+    return kNarrowLanes / p.tw;
 }
 
-// transformInputRow for the channels [c, c + group) of one sample of a W-wide map at once
-// (planes: channel c's plane): v[pos·posStride + k·chanStride + tx] for channel c + k.
+// Row iy of tile row r + k's plane (channel c of `t`'s sample) for k < kNarrowLanes / tw, or
+// null where iy lies outside the map.
+template <std::int64_t W, typename Float>
+std::array<Float*, static_cast<std::size_t>(kNarrowLanes / (W / 2))> narrowRowPointers(
+    Float* t,
+    std::int64_t channels,
+    std::int64_t c,
+    const Plan& p,
+    std::int64_t r,
+    std::int64_t rowInTile,
+    std::int64_t firstRow) {
+    std::array<Float*, static_cast<std::size_t>(kNarrowLanes / (W / 2))> rows{};
+    for (std::size_t k = 0; k < rows.size(); ++k) {
+        const std::int64_t tr = r + static_cast<std::int64_t>(k);
+        const std::int64_t iy = 2 * (tr % p.th) + firstRow + rowInTile;
+        rows[k] =
+            iy < 0 || iy >= p.h ? nullptr : t + ((tr / p.th) * channels + c) * p.plane() + iy * W;
+    }
+    return rows;
+}
+
+inline __m128 load4(const float* q) {
+    return q == nullptr ? _mm_setzero_ps() : _mm_loadu_ps(q);
+}
+
+inline __m256 load8(const float* q) {
+    return q == nullptr ? _mm256_setzero_ps() : _mm256_loadu_ps(q);
+}
+
+// The rows as [row of r | row of r + 1 | ...]: two halves of 8 floats for the evens/odds split.
+template <std::int64_t W, std::size_t R>
+inline void loadNarrowRows(const std::array<const float*, R>& rows, __m256& a, __m256& b) {
+    if constexpr (W == 8) {
+        a = load8(rows[0]);
+        b = load8(rows[1]);
+    } else {
+        a = _mm256_set_m128(load4(rows[1]), load4(rows[0]));
+        b = _mm256_set_m128(load4(rows[3]), load4(rows[2]));
+    }
+}
+
+// transformInputRow for the tile rows [r, r + narrowRows) of channel c of `in` at once:
+// v[pos·posStride + 0 .. 8) (the block columns of those tile rows).
 template <std::int64_t W>
-void transformInputNarrow(const float* planes,
+void transformInputNarrow(const float* in,
                           const Plan& p,
-                          std::int64_t ty,
+                          std::int64_t c,
+                          std::int64_t r,
                           float* v,
-                          std::int64_t posStride,
-                          std::int64_t chanStride) {
+                          std::int64_t posStride) {
     __m256 hb[4][4];
-    for (std::size_t r = 0; r < 4; ++r) {
-        const std::int64_t iy = 2 * ty - 1 + static_cast<std::int64_t>(r);
-        if (iy < 0 || iy >= p.h) {  // a padding row: the scalar loop's 0 − 0 and 0 + 0
-            for (__m256& x : hb[r]) {
-                x = _mm256_setzero_ps();
-            }
-            continue;
-        }
+    for (std::size_t i = 0; i < 4; ++i) {
         __m256 a;
         __m256 b;
-        loadNarrowRow<W>(planes, p, iy, a, b);
+        // Rows 2ty − 1 + i; outside the map: zeros, the scalar loop's padding.
+        loadNarrowRows<W>(
+            narrowRowPointers<W>(in, p.cin, c, p, r, static_cast<std::int64_t>(i), -1), a, b);
         // Padded row P[j] = x[j − 1]: q1 = P[2tx + 1] = x[2tx] (evens), q2 = x[2tx + 1] (odds),
-        // q0 = x[2tx − 1] (odds moved up one lane, 0 at each channel's first tile), q3 =
-        // x[2tx + 2] (evens moved down one lane, 0 after each channel's last tile).
+        // q0 = x[2tx − 1] (odds moved up one lane, 0 at each tile row's first tile), q3 =
+        // x[2tx + 2] (evens moved down one lane, 0 after each tile row's last tile).
         const __m256 q1 = evens(a, b);
         const __m256 q2 = odds(a, b);
         __m256 q0;
         __m256 q3;
-        if constexpr (W == 8) {  // a channel per 128-bit half
+        if constexpr (W == 8) {  // a tile row per 128-bit half
             q0 = _mm256_castsi256_ps(_mm256_slli_si256(_mm256_castps_si256(q2), 4));
             q3 = _mm256_castsi256_ps(_mm256_srli_si256(_mm256_castps_si256(q1), 4));
-        } else {  // a channel per 64-bit quarter
+        } else {  // a tile row per 64-bit quarter
             q0 = _mm256_castsi256_ps(_mm256_slli_epi64(_mm256_castps_si256(q2), 32));
             q3 = _mm256_castsi256_ps(_mm256_srli_epi64(_mm256_castps_si256(q1), 32));
         }
-        hb[r][0] = _mm256_sub_ps(q0, q2);
-        hb[r][1] = _mm256_add_ps(q1, q2);
-        hb[r][2] = _mm256_sub_ps(q2, q1);
-        hb[r][3] = _mm256_sub_ps(q1, q3);
+        hb[i][0] = _mm256_sub_ps(q0, q2);
+        hb[i][1] = _mm256_add_ps(q1, q2);
+        hb[i][2] = _mm256_sub_ps(q2, q1);
+        hb[i][3] = _mm256_sub_ps(q1, q3);
     }
-    constexpr std::int64_t tw = W / 2;
-    constexpr std::int64_t group = kNarrowLanes / tw;
-    alignas(32) float lanes[kNarrowLanes];
     for (std::size_t j = 0; j < 4; ++j) {
         const auto jj = static_cast<std::int64_t>(j);
-        const __m256 out[4] = {_mm256_sub_ps(hb[0][j], hb[2][j]),
-                               _mm256_add_ps(hb[1][j], hb[2][j]),
-                               _mm256_sub_ps(hb[2][j], hb[1][j]),
-                               _mm256_sub_ps(hb[1][j], hb[3][j])};
-        for (std::size_t i = 0; i < 4; ++i) {
-            float* dst = v + (4 * static_cast<std::int64_t>(i) + jj) * posStride;
-            _mm256_store_ps(lanes, out[i]);
-            for (std::int64_t k = 0; k < group; ++k) {
-                std::copy_n(lanes + k * tw, tw, dst + k * chanStride);
-            }
-        }
+        _mm256_storeu_ps(v + jj * posStride, _mm256_sub_ps(hb[0][j], hb[2][j]));
+        _mm256_storeu_ps(v + (4 + jj) * posStride, _mm256_add_ps(hb[1][j], hb[2][j]));
+        _mm256_storeu_ps(v + (8 + jj) * posStride, _mm256_sub_ps(hb[2][j], hb[1][j]));
+        _mm256_storeu_ps(v + (12 + jj) * posStride, _mm256_sub_ps(hb[1][j], hb[3][j]));
     }
 }
 
-// transformOutputRow for the channels [c, c + group) of one sample of a W-wide map at once (m:
-// channel c's GEMM outputs, channel k's at m + k·chanStride; planes: channel c's output plane).
+// transformOutputRow for the tile rows [r, r + narrowRows) of output channel c at once (m: the
+// GEMM outputs at those tile rows' columns).
 template <std::int64_t W>
 void transformOutputNarrow(const float* m,
                            std::int64_t posStride,
-                           std::int64_t chanStride,
                            const Plan& p,
-                           std::int64_t ty,
-                           float* planes) {
-    constexpr std::int64_t tw = W / 2;
-    constexpr std::int64_t group = kNarrowLanes / tw;
-    alignas(32) float lanes[kNarrowLanes];
-    const auto gather = [&](std::int64_t pos) {
-        for (std::int64_t k = 0; k < group; ++k) {
-            std::copy_n(m + pos * posStride + k * chanStride, tw, lanes + k * tw);
-        }
-        return _mm256_load_ps(lanes);
-    };
+                           std::int64_t c,
+                           std::int64_t r,
+                           float* out) {
     __m256 t[2][4];
     for (std::size_t j = 0; j < 4; ++j) {
         const auto jj = static_cast<std::int64_t>(j);
-        const __m256 m0 = gather(jj);
-        const __m256 m1 = gather(4 + jj);
-        const __m256 m2 = gather(8 + jj);
-        const __m256 m3 = gather(12 + jj);
+        const __m256 m0 = _mm256_loadu_ps(m + jj * posStride);
+        const __m256 m1 = _mm256_loadu_ps(m + (4 + jj) * posStride);
+        const __m256 m2 = _mm256_loadu_ps(m + (8 + jj) * posStride);
+        const __m256 m3 = _mm256_loadu_ps(m + (12 + jj) * posStride);
         t[0][j] = _mm256_add_ps(_mm256_add_ps(m0, m1), m2);
         t[1][j] = _mm256_sub_ps(_mm256_sub_ps(m1, m2), m3);
     }
-    const std::int64_t ps = p.plane();
-    for (std::int64_t a = 0; a < 2 && 2 * ty + a < p.h; ++a) {
+    for (std::int64_t a = 0; a < 2; ++a) {
         const auto aa = static_cast<std::size_t>(a);
         const __m256 y0 = _mm256_add_ps(_mm256_add_ps(t[aa][0], t[aa][1]), t[aa][2]);
         const __m256 y1 = _mm256_sub_ps(_mm256_sub_ps(t[aa][1], t[aa][2]), t[aa][3]);
         // Interleaved per 128-bit half: y0[i] y1[i] y0[i + 1] y1[i + 1].
         const __m256 lo = _mm256_unpacklo_ps(y0, y1);
         const __m256 hi = _mm256_unpackhi_ps(y0, y1);
-        float* row = planes + (2 * ty + a) * W;
-        if constexpr (W == 8) {  // lo | hi halves: [c: x0..3 | c + 1: x0..3] and [c: x4..7 | c + 1:
-                                 // x4..7]
-            _mm256_storeu_ps(row, _mm256_permute2f128_ps(lo, hi, 0x20));
-            _mm256_storeu_ps(row + ps, _mm256_permute2f128_ps(lo, hi, 0x31));
-        } else {  // lo = [c | c + 2], hi = [c + 1 | c + 3], each a whole 4-wide row
-            _mm_storeu_ps(row, _mm256_castps256_ps128(lo));
-            _mm_storeu_ps(row + ps, _mm256_castps256_ps128(hi));
-            _mm_storeu_ps(row + 2 * ps, _mm256_extractf128_ps(lo, 1));
-            _mm_storeu_ps(row + 3 * ps, _mm256_extractf128_ps(hi, 1));
+        // Output rows 2ty + a of the tile rows (odd height: the last one has none).
+        const auto rows = narrowRowPointers<W>(out, p.cout, c, p, r, a, 0);
+        if constexpr (W == 8) {  // [r: x0..7 | r + 1: x0..7] after the half swap
+            if (rows[0] != nullptr) {
+                _mm256_storeu_ps(rows[0], _mm256_permute2f128_ps(lo, hi, 0x20));
+            }
+            if (rows[1] != nullptr) {
+                _mm256_storeu_ps(rows[1], _mm256_permute2f128_ps(lo, hi, 0x31));
+            }
+        } else {  // lo = [r | r + 2], hi = [r + 1 | r + 3], each a whole 4-wide row
+            const __m128 parts[4] = {_mm256_castps256_ps128(lo),
+                                     _mm256_castps256_ps128(hi),
+                                     _mm256_extractf128_ps(lo, 1),
+                                     _mm256_extractf128_ps(hi, 1)};
+            for (std::size_t k = 0; k < 4; ++k) {
+                if (rows[k] != nullptr) {
+                    _mm_storeu_ps(rows[k], parts[k]);
+                }
+            }
         }
     }
 }
@@ -452,47 +468,37 @@ void transformGradRow(
 }
 
 #if LP_WINOGRAD_AVX2
-// transformGradRow for the channels [c, c + group) of one sample of a W-wide map at once (planes:
-// channel c's plane of dy): d[pos·posStride + k·chanStride + tx] for channel c + k. The same
-// operations per lane as the scalar loop, so the same bits.
+// transformGradRow for the tile rows [r, r + narrowRows) of channel o of dy at once:
+// d[pos·posStride + 0 .. 8). The same operations per lane as the scalar loop, so the same bits.
 template <std::int64_t W>
-void transformGradNarrow(const float* planes,
+void transformGradNarrow(const float* dy,
                          const Plan& p,
-                         std::int64_t ty,
+                         std::int64_t o,
+                         std::int64_t r,
                          float* d,
-                         std::int64_t posStride,
-                         std::int64_t chanStride) {
-    constexpr std::int64_t tw = W / 2;
-    constexpr std::int64_t group = kNarrowLanes / tw;
+                         std::int64_t posStride) {
     __m256 lo;
     __m256 hi;
-    loadNarrowRow<W>(planes, p, 2 * ty, lo, hi);
+    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 0, 0), lo, hi);
     const __m256 a = evens(lo, hi);  // e[0][0] of each tile
     const __m256 b = odds(lo, hi);   // e[0][1]
-    __m256 c = _mm256_setzero_ps();  // odd height: the missing row is zeros
-    __m256 e = _mm256_setzero_ps();
-    if (2 * ty + 1 < p.h) {
-        loadNarrowRow<W>(planes, p, 2 * ty + 1, lo, hi);
-        c = evens(lo, hi);
-        e = odds(lo, hi);
-    }
+    // Row 2ty + 1 (odd height: zeros for the last tile row).
+    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 1, 0), lo, hi);
+    const __m256 c = evens(lo, hi);
+    const __m256 e = odds(lo, hi);
     const __m256 sign = _mm256_set1_ps(-0.0F);
     const __m256 f[4][2] = {{a, b},
                             {_mm256_add_ps(a, c), _mm256_add_ps(b, e)},
                             {_mm256_sub_ps(a, c), _mm256_sub_ps(b, e)},
                             {_mm256_xor_ps(c, sign), _mm256_xor_ps(e, sign)}};
-    alignas(32) float lanes[kNarrowLanes];
     for (std::int64_t i = 0; i < 4; ++i) {
         const __m256 u = f[i][0];
         const __m256 v = f[i][1];
-        const __m256 out[4] = {u, _mm256_add_ps(u, v), _mm256_sub_ps(u, v), _mm256_xor_ps(v, sign)};
-        for (std::int64_t j = 0; j < 4; ++j) {
-            float* dst = d + (4 * i + j) * posStride;
-            _mm256_store_ps(lanes, out[j]);
-            for (std::int64_t k = 0; k < group; ++k) {
-                std::copy_n(lanes + k * tw, tw, dst + k * chanStride);
-            }
-        }
+        float* dst = d + 4 * i * posStride;
+        _mm256_storeu_ps(dst, u);
+        _mm256_storeu_ps(dst + posStride, _mm256_add_ps(u, v));
+        _mm256_storeu_ps(dst + 2 * posStride, _mm256_sub_ps(u, v));
+        _mm256_storeu_ps(dst + 3 * posStride, _mm256_xor_ps(v, sign));
     }
 }
 #endif
@@ -507,25 +513,21 @@ void transformGradRows(const Plan& p,
                        float* d,
                        std::int64_t nb) {
     const std::int64_t dStride = p.cout * nb;  // between transform positions
-    std::int64_t oc = 0;                       // channels [0, oc) done
+    for (std::int64_t o = 0; o < p.cout; ++o) {
+        std::int64_t r = r0;
 #if LP_WINOGRAD_AVX2
-    if (narrowPath(p)) {
-        const std::int64_t group = kNarrowLanes / p.tw;
-        for (; oc + group <= p.cout; oc += group) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                const float* planes = dy + ((r / p.th) * p.cout + oc) * p.plane();
-                float* dst = d + oc * nb + (r - rBase) * p.tw;
+        if (narrowPath(p)) {
+            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
+                float* dst = d + o * nb + (r - rBase) * p.tw;
                 if (p.w == 8) {
-                    transformGradNarrow<8>(planes, p, r % p.th, dst, dStride, nb);
+                    transformGradNarrow<8>(dy, p, o, r, dst, dStride);
                 } else {
-                    transformGradNarrow<4>(planes, p, r % p.th, dst, dStride, nb);
+                    transformGradNarrow<4>(dy, p, o, r, dst, dStride);
                 }
             }
         }
-    }
 #endif
-    for (std::int64_t o = oc; o < p.cout; ++o) {
-        for (std::int64_t r = r0; r < r1; ++r) {
+        for (; r < r1; ++r) {
             const float* plane = dy + ((r / p.th) * p.cout + o) * p.plane();
             transformGradRow(plane, p, r % p.th, d + o * nb + (r - rBase) * p.tw, dStride);
         }
@@ -543,25 +545,21 @@ void transformInputRows(const Plan& p,
                         std::int64_t nb,
                         float* buf) {
     const std::int64_t vStride = p.cin * nb;  // between transform positions
-    std::int64_t ic = 0;                      // input channels [0, ic) done
+    for (std::int64_t c = 0; c < p.cin; ++c) {
+        std::int64_t r = r0;
 #if LP_WINOGRAD_AVX2
-    if (narrowPath(p)) {
-        const std::int64_t group = kNarrowLanes / p.tw;
-        for (; ic + group <= p.cin; ic += group) {
-            for (std::int64_t r = r0; r < r1; ++r) {
-                const float* planes = in + ((r / p.th) * p.cin + ic) * p.plane();
-                float* dst = v + ic * nb + (r - rBase) * p.tw;
+        if (narrowPath(p)) {
+            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
+                float* dst = v + c * nb + (r - rBase) * p.tw;
                 if (p.w == 8) {
-                    transformInputNarrow<8>(planes, p, r % p.th, dst, vStride, nb);
+                    transformInputNarrow<8>(in, p, c, r, dst, vStride);
                 } else {
-                    transformInputNarrow<4>(planes, p, r % p.th, dst, vStride, nb);
+                    transformInputNarrow<4>(in, p, c, r, dst, vStride);
                 }
             }
         }
-    }
 #endif
-    for (std::int64_t c = ic; c < p.cin; ++c) {
-        for (std::int64_t r = r0; r < r1; ++r) {
+        for (; r < r1; ++r) {
             const float* plane = in + ((r / p.th) * p.cin + c) * p.plane();
             transformInputRow(plane, p, r % p.th, v + c * nb + (r - rBase) * p.tw, vStride, buf);
         }
@@ -604,25 +602,22 @@ void runBlock(WinogradPass pass,
              m + pos * mStride,
              nb);
     }
-    for (std::int64_t r = r0; r < r1; ++r) {
-        const std::int64_t sample = r / p.th;
-        std::int64_t oc = 0;
+    for (std::int64_t c = 0; c < p.cout; ++c) {
+        std::int64_t r = r0;
 #if LP_WINOGRAD_AVX2
         if (narrowPath(p)) {
-            const std::int64_t group = kNarrowLanes / p.tw;
-            for (; oc + group <= p.cout; oc += group) {
-                const float* src = m + oc * nb + (r - r0) * p.tw;
-                float* planes = out + (sample * p.cout + oc) * p.plane();
+            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
+                const float* src = m + c * nb + (r - r0) * p.tw;
                 if (p.w == 8) {
-                    transformOutputNarrow<8>(src, mStride, nb, p, r % p.th, planes);
+                    transformOutputNarrow<8>(src, mStride, p, c, r, out);
                 } else {
-                    transformOutputNarrow<4>(src, mStride, nb, p, r % p.th, planes);
+                    transformOutputNarrow<4>(src, mStride, p, c, r, out);
                 }
             }
         }
 #endif
-        for (std::int64_t c = oc; c < p.cout; ++c) {
-            float* plane = out + (sample * p.cout + c) * p.plane();
+        for (; r < r1; ++r) {
+            float* plane = out + ((r / p.th) * p.cout + c) * p.plane();
             transformOutputRow(m + c * nb + (r - r0) * p.tw, mStride, p, r % p.th, plane);
         }
     }
