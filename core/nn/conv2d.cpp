@@ -419,10 +419,11 @@ void backwardGroup(const Tensor& x,
 // threads, width 64 batch 32 and width 16 batch 128): the transforms cost about as much per
 // tile and channel as the GEMM saves per output channel, so few channels do not pay. Maps at
 // least 16 wide take the transforms' AVX2 path (8 tiles at a time): from 32 channels on
-// (16 channels at 32x32: forward slower, backward faster, a wash). 8- and 4-wide maps take the
-// AVX2 path that packs channels into the lanes: from 64 channels on (width 16 batch 128, where
-// layers 3 and 4 are 64 channels at 8x8 and 128 at 4x4: 429 -> 463 images/s; width 64 batch
-// 32: 47.7 -> 48.2). Other narrow maps transform tile by tile: only from 256 channels on at
+// (16 channels at 32x32: forward slower, backward faster, a wash). 8-, 7-, 4- and 3-wide maps
+// take the AVX2 path that packs tile rows into the lanes: from 64 channels on (width 16 batch
+// 128, where layers 3 and 4 are 64 channels at 8x8 and 128 at 4x4: 429 -> 463 images/s with
+// the first, channel-packed version; width 64 batch 32: 47.7 -> 48.2; 64 channels at 7x7 from a
+// 28x28 input: forward 3.6 -> 3.2 ms, 570 -> 594 images/s, median of 5). Other narrow maps transform tile by tile: only from 256 channels on at
 // least 8 wide (64 channels at 8x8 tile by tile was 40% slower). Shapes only, so the choice
 // (and with it the bits) does not depend on the thread count. A Winograd layer computes its
 // weight gradient by Winograd too (winogradWeightGradient; one layer's backward, 2 threads:
@@ -434,7 +435,8 @@ bool useWinograd(const Geometry& g, std::int64_t outC) {
         return false;
     }
     const std::int64_t channels = std::min(g.c, outC);
-    const bool lanePacked = g.w == 8 || g.w == 4;  // winograd.cpp's channel-packed AVX2 path
+    // winograd.cpp's AVX2 paths that pack 2 or 4 tile rows into the lanes.
+    const bool lanePacked = g.w == 8 || g.w == 7 || g.w == 4 || g.w == 3;
     return (g.w >= 16 && channels >= 32) || (lanePacked && channels >= 64) ||
            (g.w >= 8 && channels >= 256);
 }

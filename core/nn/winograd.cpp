@@ -263,17 +263,29 @@ void transformOutputRow(
 }
 
 #if LP_WINOGRAD_AVX2
-// Narrow maps (4 or 8 wide: ResNet's last two stages) have too few tiles per row for the paths
-// above, so their AVX2 paths put several consecutive TILE ROWS side by side in a vector: a row of
-// an 8-wide map is 4 tiles, two tile rows fill the 8 lanes; a 4-wide row is 2 tiles, four tile
-// rows. Lanes [k·tw, (k + 1)·tw) belong to global tile row r + k (of whichever sample), so the
+// Narrow maps (7 or 8 wide, 3 or 4 wide: ResNet's last two stages, from 32x32 or 28x28 inputs)
+// have too few tiles per row for the paths above, so their AVX2 paths put several consecutive
+// TILE ROWS side by side in a vector: a row of an 8-wide map is 4 tiles, two tile rows fill the 8
+// lanes; a 4-wide row is 2 tiles, four tile rows. An odd width (7, 3) reads its rows with masked
+// loads, the column past the map reading as the zero of the padding, and writes with masked
+// stores. Lanes [k·tw, (k + 1)·tw) belong to global tile row r + k (of whichever sample), so the
 // 8 lanes are 8 consecutive columns of the transformed block: one vector store or load each.
 // (Packing channels instead scattered every vector over 2 or 4 places: ~2x slower.) Every lane
 // takes exactly the scalar loops' operations in the same order, so the bits are the scalar path's.
 constexpr std::int64_t kNarrowLanes = 8;
 
 bool narrowPath(const Plan& p) {
-    return p.w == 8 || p.w == 4;
+    return p.tw == 4 || p.tw == 2;
+}
+
+// Lanes [0, k) set, as a 256-bit and a 128-bit mask.
+inline __m256i laneMask8(std::int64_t k) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(static_cast<int>(k)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+inline __m128i laneMask4(std::int64_t k) {
+    return _mm_cmpgt_epi32(_mm_set1_epi32(static_cast<int>(k)), _mm_setr_epi32(0, 1, 2, 3));
 }
 
 // Tile rows per vector.
@@ -297,28 +309,58 @@ std::array<Float*, static_cast<std::size_t>(kNarrowLanes / (W / 2))> narrowRowPo
         const std::int64_t tr = r + static_cast<std::int64_t>(k);
         const std::int64_t iy = 2 * (tr % p.th) + firstRow + rowInTile;
         rows[k] =
-            iy < 0 || iy >= p.h ? nullptr : t + ((tr / p.th) * channels + c) * p.plane() + iy * W;
+            iy < 0 || iy >= p.h ? nullptr : t + ((tr / p.th) * channels + c) * p.plane() + iy * p.w;
     }
     return rows;
 }
 
-inline __m128 load4(const float* q) {
-    return q == nullptr ? _mm_setzero_ps() : _mm_loadu_ps(q);
+// A row of w <= W floats (zeros past it, and for a null row).
+template <std::int64_t W>
+inline __m128 load4(const float* q, std::int64_t w) {
+    if (q == nullptr) {
+        return _mm_setzero_ps();
+    }
+    return w == W ? _mm_loadu_ps(q) : _mm_maskload_ps(q, laneMask4(w));
 }
 
-inline __m256 load8(const float* q) {
-    return q == nullptr ? _mm256_setzero_ps() : _mm256_loadu_ps(q);
+template <std::int64_t W>
+inline __m256 load8(const float* q, std::int64_t w) {
+    if (q == nullptr) {
+        return _mm256_setzero_ps();
+    }
+    return w == W ? _mm256_loadu_ps(q) : _mm256_maskload_ps(q, laneMask8(w));
 }
 
-// The rows as [row of r | row of r + 1 | ...]: two halves of 8 floats for the evens/odds split.
+// The rows (w floats each) as [row of r | row of r + 1 | ...]: two halves of 8 floats for the
+// evens/odds split.
 template <std::int64_t W, std::size_t R>
-inline void loadNarrowRows(const std::array<const float*, R>& rows, __m256& a, __m256& b) {
+inline void loadNarrowRows(const std::array<const float*, R>& rows,
+                           std::int64_t w,
+                           __m256& a,
+                           __m256& b) {
     if constexpr (W == 8) {
-        a = load8(rows[0]);
-        b = load8(rows[1]);
+        a = load8<W>(rows[0], w);
+        b = load8<W>(rows[1], w);
     } else {
-        a = _mm256_set_m128(load4(rows[1]), load4(rows[0]));
-        b = _mm256_set_m128(load4(rows[3]), load4(rows[2]));
+        a = _mm256_set_m128(load4<W>(rows[1], w), load4<W>(rows[0], w));
+        b = _mm256_set_m128(load4<W>(rows[3], w), load4<W>(rows[2], w));
+    }
+}
+
+// Stores the first w <= W floats of a row.
+inline void store8(float* q, std::int64_t w, __m256 v) {
+    if (w == 8) {
+        _mm256_storeu_ps(q, v);
+    } else {
+        _mm256_maskstore_ps(q, laneMask8(w), v);
+    }
+}
+
+inline void store4(float* q, std::int64_t w, __m128 v) {
+    if (w == 4) {
+        _mm_storeu_ps(q, v);
+    } else {
+        _mm_maskstore_ps(q, laneMask4(w), v);
     }
 }
 
@@ -337,7 +379,7 @@ void transformInputNarrow(const float* in,
         __m256 b;
         // Rows 2ty − 1 + i; outside the map: zeros, the scalar loop's padding.
         loadNarrowRows<W>(
-            narrowRowPointers<W>(in, p.cin, c, p, r, static_cast<std::int64_t>(i), -1), a, b);
+            narrowRowPointers<W>(in, p.cin, c, p, r, static_cast<std::int64_t>(i), -1), p.w, a, b);
         // Padded row P[j] = x[j − 1]: q1 = P[2tx + 1] = x[2tx] (evens), q2 = x[2tx + 1] (odds),
         // q0 = x[2tx − 1] (odds moved up one lane, 0 at each tile row's first tile), q3 =
         // x[2tx + 2] (evens moved down one lane, 0 after each tile row's last tile).
@@ -396,10 +438,10 @@ void transformOutputNarrow(const float* m,
         const auto rows = narrowRowPointers<W>(out, p.cout, c, p, r, a, 0);
         if constexpr (W == 8) {  // [r: x0..7 | r + 1: x0..7] after the half swap
             if (rows[0] != nullptr) {
-                _mm256_storeu_ps(rows[0], _mm256_permute2f128_ps(lo, hi, 0x20));
+                store8(rows[0], p.w, _mm256_permute2f128_ps(lo, hi, 0x20));
             }
             if (rows[1] != nullptr) {
-                _mm256_storeu_ps(rows[1], _mm256_permute2f128_ps(lo, hi, 0x31));
+                store8(rows[1], p.w, _mm256_permute2f128_ps(lo, hi, 0x31));
             }
         } else {  // lo = [r | r + 2], hi = [r + 1 | r + 3], each a whole 4-wide row
             const __m128 parts[4] = {_mm256_castps256_ps128(lo),
@@ -408,7 +450,7 @@ void transformOutputNarrow(const float* m,
                                      _mm256_extractf128_ps(hi, 1)};
             for (std::size_t k = 0; k < 4; ++k) {
                 if (rows[k] != nullptr) {
-                    _mm_storeu_ps(rows[k], parts[k]);
+                    store4(rows[k], p.w, parts[k]);
                 }
             }
         }
@@ -479,11 +521,11 @@ void transformGradNarrow(const float* dy,
                          std::int64_t posStride) {
     __m256 lo;
     __m256 hi;
-    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 0, 0), lo, hi);
+    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 0, 0), p.w, lo, hi);
     const __m256 a = evens(lo, hi);  // e[0][0] of each tile
     const __m256 b = odds(lo, hi);   // e[0][1]
     // Row 2ty + 1 (odd height: zeros for the last tile row).
-    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 1, 0), lo, hi);
+    loadNarrowRows<W>(narrowRowPointers<W>(dy, p.cout, o, p, r, 1, 0), p.w, lo, hi);
     const __m256 c = evens(lo, hi);
     const __m256 e = odds(lo, hi);
     const __m256 sign = _mm256_set1_ps(-0.0F);
@@ -519,7 +561,7 @@ void transformGradRows(const Plan& p,
         if (narrowPath(p)) {
             for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
                 float* dst = d + o * nb + (r - rBase) * p.tw;
-                if (p.w == 8) {
+                if (p.tw == 4) {
                     transformGradNarrow<8>(dy, p, o, r, dst, dStride);
                 } else {
                     transformGradNarrow<4>(dy, p, o, r, dst, dStride);
@@ -551,7 +593,7 @@ void transformInputRows(const Plan& p,
         if (narrowPath(p)) {
             for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
                 float* dst = v + c * nb + (r - rBase) * p.tw;
-                if (p.w == 8) {
+                if (p.tw == 4) {
                     transformInputNarrow<8>(in, p, c, r, dst, vStride);
                 } else {
                     transformInputNarrow<4>(in, p, c, r, dst, vStride);
@@ -608,7 +650,7 @@ void runBlock(WinogradPass pass,
         if (narrowPath(p)) {
             for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
                 const float* src = m + c * nb + (r - r0) * p.tw;
-                if (p.w == 8) {
+                if (p.tw == 4) {
                     transformOutputNarrow<8>(src, mStride, p, c, r, out);
                 } else {
                     transformOutputNarrow<4>(src, mStride, p, c, r, out);

@@ -51,10 +51,10 @@ Tensor runWinograd(WinogradPass pass,
 
 // ResNet-18 shapes (32x32 with 64 channels, 16x16 with 128, 8x8 with 256, 4x4 with 128, more
 // outputs than inputs at a stage entry), 384 channels (the weight gradient's by-position path),
-// tile rows of 9 tiles (8 on the AVX2 path plus one scalar), the narrow maps' path (8 and 4 wide:
-// 2 or 4 tile rows, of one sample or two, in a vector; enough samples that blocks hold several
-// tile rows, with scalar remainders) at odd heights, odd heights and widths (half-empty border
-// tiles), a single channel, and one sample.
+// tile rows of 9 tiles (8 on the AVX2 path plus one scalar), the narrow maps' path (8 and 4 wide,
+// and the odd 7 and 3 with masked loads: 2 or 4 tile rows, of one sample or two, in a vector;
+// enough samples that blocks hold several tile rows, with scalar remainders) at odd heights, odd
+// heights and widths (half-empty border tiles), a single channel, and one sample.
 const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {2, 128, 128, 16, 16},
                          {2, 256, 256, 8, 8},
@@ -63,6 +63,8 @@ const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {16, 8, 8, 4, 4},
                          {12, 6, 9, 5, 4},
                          {6, 5, 7, 7, 8},
+                         {6, 64, 64, 7, 7},
+                         {12, 6, 9, 5, 3},
                          {3, 32, 64, 16, 16},
                          {2, 5, 7, 8, 8},
                          {3, 7, 6, 7, 8},
