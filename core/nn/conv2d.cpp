@@ -320,7 +320,7 @@ void forwardSampleBlocked(
 }
 
 // Backward of one sample in the forward's blocks: ADDS dW += dY_block · col_blockᵀ block after
-// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs unless dxs is null (dW only).
+// block (a fixed order), and ADDS col2im(Wᵀ · dY_block) into dxs.
 void backwardSampleBlocked(const float* xs,
                            const float* dys,
                            const float* w,
@@ -339,9 +339,6 @@ void backwardSampleBlocked(const float* xs,
         const float* dyBlock = dys + oy0 * g.wo;  // [out, bw], row stride cols
         im2col(xs, g, col, bw, oy0, oy1);
         gemm(Trans::No, Trans::Yes, outC, rows, bw, 1.0F, dyBlock, cols, col, bw, 1.0F, acc, rows);
-        if (dxs == nullptr) {
-            continue;
-        }
         // The block's im2col is dead once its dW term is added: col now takes its gradient.
         gemm(Trans::Yes, Trans::No, rows, bw, outC, 1.0F, w, rows, dyBlock, cols, 0.0F, col, bw);
         col2im(col, bw, g, dxs, oy0, oy1);
@@ -350,7 +347,7 @@ void backwardSampleBlocked(const float* xs,
 
 // Backward of samples [samples.lo, samples.hi): ADDS dW = dY·colᵀ (and db = Σ dY) into acc
 // [out·rows (+ out)] from the saved input, and writes dx = col2im(Wᵀ·dY) with the weights wMat
-// given to backward, unless dx is null (dW only: the input gradient takes the direct kernel).
+// given to backward.
 void backwardGroup(const Tensor& x,
                    const Tensor& dy,
                    const ConstRowMap& wMat,
@@ -358,7 +355,7 @@ void backwardGroup(const Tensor& x,
                    Range samples,
                    float* acc,
                    bool bias,
-                   Tensor* dx,
+                   Tensor& dx,
                    Scratch& s) {
     const std::int64_t outC = wMat.rows();
     const std::int64_t rows = g.rows();
@@ -381,8 +378,8 @@ void backwardGroup(const Tensor& x,
     if (bias) {
         VecMap(acc + outC * rows, outC) += dyMat.rowwise().sum();
     }
-    float* dxGroup = dx != nullptr ? dx->data() + n0 * g.inSample() : nullptr;
-    if (dx != nullptr && (!g.identity() || gn > 1)) {  // col2im accumulates: start from zero
+    float* dxGroup = dx.data() + n0 * g.inSample();
+    if (!g.identity() || gn > 1) {  // col2im accumulates: start from zero
         std::fill(dxGroup, dxGroup + gn * g.inSample(), 0.0F);
     }
     if (gn == 1 && !g.identity()) {
@@ -395,9 +392,6 @@ void backwardGroup(const Tensor& x,
     const float* col = gatherColumns(x, g, n0, gn, s);
     gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc,
          rows);
-    if (dx == nullptr) {
-        return;
-    }
 
     // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]
     if (g.identity() && gn == 1) {
@@ -442,10 +436,10 @@ bool useWinograd(const Geometry& g, std::int64_t outC) {
 }
 
 // 3x3 stride-1 padding-1 layers of 8 to 16 channels (a width-16 ResNet's first stage, which
-// Winograd leaves out) run their forward and input gradient on the direct kernel
-// (core/nn/direct3x3.hpp) where the build has it; dW stays on im2col. Measured (layerpipe bench,
-// 2 threads, batch 128, one layer): 16 channels at 32x32 forward 5.8 -> 4.9 ms, backward
-// 12.1 -> 9.9; at 28x28 4.2 -> 3.7 and 8.3 -> 7.3. Not below 8 channels (the 3-channel stem's
+// Winograd leaves out) run forward, input and weight gradient on the direct kernels
+// (core/nn/direct3x3.hpp) where the build has them. Measured (layerpipe bench, 2 threads, batch
+// 128, one layer): 16 channels at 32x32 forward 5.8 -> 4.9 ms, backward 12.1 -> 9.9 (direct
+// input gradient, im2col dW) -> 8.3 (direct dW too); at 28x28 4.2 -> 3.7 and 8.3 -> 7.3. Not below 8 channels (the 3-channel stem's
 // backward: 2.9 -> 4.3 ms) nor from 32 (14x14: equal; 64 at 7x7: 3.6 -> 5.5 ms).
 bool useDirect(const Geometry& g, std::int64_t outC) {
     const std::int64_t channels = std::min(g.c, outC);
@@ -628,8 +622,20 @@ Tensor Conv2d::backward(const LayerParams& p,
         return dx;
     }
 
-    // The direct kernel's layers take im2col for dW only (below) and the kernel for dx.
-    const bool direct = useDirect(g, outC);
+    if (useDirect(g, outC)) {  // all three products on the direct kernel
+        directWeightGradient3x3(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+        if (spec_.bias) {
+            VecMap db(gradWeights.data() + outC * g.rows(), outC);
+            for (std::int64_t i = 0; i < n; ++i) {  // samples in order: fixed bits
+                db += ConstRowMap(dy.data() + i * outC * g.cols(), outC, g.cols()).rowwise().sum();
+            }
+        }
+        // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
+        std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
+        rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
+        directConv3x3(rotated.data(), g.c, outC, dy.data(), n, g.h, g.w, dx.data());
+        return dx;
+    }
 
     // Fixed partition (shapes only): groups of samples per GEMM, whole groups per dW chunk.
     const std::int64_t group = groupSize(g, n);
@@ -661,8 +667,8 @@ Tensor Conv2d::backward(const LayerParams& p,
             const std::int64_t gEnd = std::min(groups, (k + 1) * groupsPerChunk);
             for (std::int64_t gi = k * groupsPerChunk; gi < gEnd; ++gi) {
                 const std::int64_t n0 = gi * group;
-                backwardGroup(x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias,
-                              direct ? nullptr : &dx, s);
+                backwardGroup(
+                    x, dy, wMat, g, {n0, std::min(n, n0 + group)}, acc, spec_.bias, dx, s);
             }
         }
     });
@@ -671,11 +677,6 @@ Tensor Conv2d::backward(const LayerParams& p,
     VecMap total(gradWeights.data(), static_cast<std::int64_t>(wCount));
     for (const AlignedBuffer& part : partials) {
         total += ConstVecMap(part.data(), static_cast<std::int64_t>(wCount));
-    }
-    if (direct) {  // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself
-        std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
-        rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
-        directConv3x3(rotated.data(), g.c, outC, dy.data(), n, g.h, g.w, dx.data());
     }
     return dx;
 }

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <vector>
 
 // With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
 #if defined(__AVX2__) && defined(__FMA__) && defined(__OPTIMIZE__)
@@ -44,8 +45,12 @@ constexpr std::int64_t kTail = 64;      // zeros after the last padded plane
 struct Scratch {
     AlignedBuffer padded;  // [inC] padded planes of (h + 2)·(w + 2), then kTail zeros
     AlignedBuffer packed;  // weights [inC, 9, outPad]: 8 output channels to a vector
-    AlignedBuffer tiles;   // outputs [flat, outPad], pixel-major
+    AlignedBuffer tiles;   // outputs [flat, outPad], pixel-major; the weight gradient's dy
 };
+
+// Chunks of samples of the weight gradient (fixed by the batch size), each with its own partial
+// sum; at most this many.
+constexpr std::int64_t kMaxGradChunks = 8;
 
 Scratch& threadScratch() {
     thread_local Scratch scratch;
@@ -142,6 +147,74 @@ inline void transpose8x8(const float* src, std::int64_t sStride, float* dst, std
     _mm256_storeu_ps(dst + 7 * dStride, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// Fills `padded` with the zero-padded planes of one sample x [inC, h, w] and kTail zeros.
+void padPlanes(const float* x, std::int64_t inC, std::int64_t h, std::int64_t w, float* padded) {
+    const std::int64_t row = w + 2;
+    const std::int64_t plane = (h + 2) * row;
+    std::fill(padded, padded + inC * plane + kTail, 0.0F);
+    for (std::int64_t c = 0; c < inC; ++c) {
+        for (std::int64_t y = 0; y < h; ++y) {
+            std::copy_n(x + (c * h + y) * w, w, padded + c * plane + (y + 1) * row + 1);
+        }
+    }
+}
+
+// The weight gradient's register tile: pairs (c, tap) [k0, k0 + K) x output channels
+// [o0, o0 + 8·V): acc[k][v] += padded[c_k·plane + j + off_k] · dyT[j·outPad + o0 + 8v] over the
+// flat outputs j < flatLen (dyT is zero at the discarded columns), added to
+// partial[(k0 + k)·outPad + o0 + 8v].
+template <std::size_t K, std::size_t V>
+void gradTile(const float* padded,
+              std::int64_t plane,
+              std::int64_t row,
+              const float* dyT,
+              std::int64_t outPad,
+              std::int64_t flatLen,
+              std::int64_t k0,
+              std::int64_t o0,
+              float* partial) {
+    const float* base[K];
+    for (std::size_t k = 0; k < K; ++k) {
+        const std::int64_t pair = k0 + static_cast<std::int64_t>(k);
+        const std::int64_t tap = pair % 9;
+        base[k] = padded + (pair / 9) * plane + (tap / 3) * row + tap % 3;
+    }
+    __m256 acc[K][V];
+#pragma GCC unroll 8
+    for (std::size_t k = 0; k < K; ++k) {
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < V; ++v) {
+            acc[k][v] = _mm256_load_ps(partial + (k0 + static_cast<std::int64_t>(k)) * outPad + o0 +
+                                       8 * static_cast<std::int64_t>(v));
+        }
+    }
+#pragma GCC unroll 1
+    for (std::int64_t j = 0; j < flatLen; ++j) {
+        __m256 dv[V];
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < V; ++v) {
+            dv[v] = _mm256_load_ps(dyT + j * outPad + o0 + 8 * static_cast<std::int64_t>(v));
+        }
+#pragma GCC unroll 8
+        for (std::size_t k = 0; k < K; ++k) {
+            const __m256 xv = _mm256_broadcast_ss(base[k] + j);
+#pragma GCC unroll 2
+            for (std::size_t v = 0; v < V; ++v) {
+                acc[k][v] = _mm256_fmadd_ps(xv, dv[v], acc[k][v]);
+            }
+        }
+    }
+#pragma GCC unroll 8
+    for (std::size_t k = 0; k < K; ++k) {
+#pragma GCC unroll 2
+        for (std::size_t v = 0; v < V; ++v) {
+            _mm256_store_ps(partial + (k0 + static_cast<std::int64_t>(k)) * outPad + o0 +
+                                8 * static_cast<std::int64_t>(v),
+                            acc[k][v]);
+        }
+    }
+}
+
 }  // namespace
 #endif
 
@@ -190,12 +263,7 @@ void directConv3x3(const float* weights,
             const float* x = in + smp * inC * h * w;
             // Reads of the last tiles run up to kTail past the last plane: zeros there. (They
             // only feed discarded outputs; valid outputs read inside their own plane.)
-            std::fill(padded, padded + inC * plane + kTail, 0.0F);
-            for (std::int64_t c = 0; c < inC; ++c) {
-                for (std::int64_t y = 0; y < h; ++y) {
-                    std::copy_n(x + (c * h + y) * w, w, padded + c * plane + (y + 1) * row + 1);
-                }
-            }
+            padPlanes(x, inC, h, w, padded);
             for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
                 const bool two = outPad - o0 >= kChannels;
                 for (std::int64_t j = 0; j < flatPad; j += pixels) {
@@ -237,6 +305,113 @@ void directConv3x3(const float* weights,
     (void)weights;
     (void)in;
     (void)out;
+#endif
+}
+
+void directWeightGradient3x3(const float* x,
+                             const float* dy,
+                             std::int64_t outC,
+                             std::int64_t inC,
+                             std::int64_t n,
+                             std::int64_t h,
+                             std::int64_t w,
+                             float* gradWeights) {
+    LP_EXPECTS(directConv3x3Available(),
+               "directWeightGradient3x3: this build has no AVX2/FMA kernel");
+    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
+               concat("directWeightGradient3x3 needs positive sizes, got out=",
+                      outC,
+                      " in=",
+                      inC,
+                      " n=",
+                      n,
+                      " h=",
+                      h,
+                      " w=",
+                      w));
+#if LP_DIRECT_AVX2
+    const std::int64_t row = w + 2;
+    const std::int64_t plane = (h + 2) * row;
+    const std::int64_t flatLen = h * row;
+    const std::int64_t outPad = (outC + 7) / 8 * 8;
+    const std::int64_t pairs = inC * 9;  // (channel, tap), the rows of the result
+    const std::int64_t perChunk = (n + kMaxGradChunks - 1) / kMaxGradChunks;
+    const std::int64_t chunks = (n + perChunk - 1) / perChunk;
+    std::vector<AlignedBuffer> partials(static_cast<std::size_t>(chunks));
+    parallelFor(0, chunks, 1, [&](std::int64_t k0, std::int64_t k1) {
+        Scratch& s = threadScratch();
+        float* padded = s.padded.growTo(inC * plane + kTail);
+        float* dyT = s.tiles.growTo(flatLen * outPad);
+        for (std::int64_t k = k0; k < k1; ++k) {
+            AlignedBuffer& part = partials[static_cast<std::size_t>(k)];
+            part = AlignedBuffer(static_cast<std::size_t>(pairs * outPad));  // zeros
+            for (std::int64_t smp = k * perChunk; smp < std::min(n, (k + 1) * perChunk); ++smp) {
+                padPlanes(x + smp * inC * h * w, inC, h, w, padded);
+                // dy pixel-major at the flat indices, zeros in the discarded columns.
+                const float* d = dy + smp * outC * h * w;
+                std::fill(dyT, dyT + flatLen * outPad, 0.0F);
+                for (std::int64_t yy = 0; yy < h; ++yy) {
+                    std::int64_t xx = 0;
+                    for (; xx + 8 <= w; xx += 8) {
+                        std::int64_t o = 0;
+                        for (; o + 8 <= outC; o += 8) {
+                            transpose8x8(d + (o * h + yy) * w + xx,
+                                         h * w,
+                                         dyT + (yy * row + xx) * outPad + o,
+                                         outPad);
+                        }
+                        for (; o < outC; ++o) {
+                            for (std::int64_t t = 0; t < 8; ++t) {
+                                dyT[(yy * row + xx + t) * outPad + o] =
+                                    d[(o * h + yy) * w + xx + t];
+                            }
+                        }
+                    }
+                    for (; xx < w; ++xx) {
+                        for (std::int64_t o = 0; o < outC; ++o) {
+                            dyT[(yy * row + xx) * outPad + o] = d[(o * h + yy) * w + xx];
+                        }
+                    }
+                }
+                for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
+                    const bool two = outPad - o0 >= kChannels;
+                    std::int64_t p0 = 0;
+                    for (; p0 + 6 <= pairs; p0 += 6) {
+                        if (two) {
+                            gradTile<6, 2>(
+                                padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                        } else {
+                            gradTile<6, 1>(
+                                padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                        }
+                    }
+                    for (; p0 < pairs; ++p0) {
+                        if (two) {
+                            gradTile<1, 2>(
+                                padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                        } else {
+                            gradTile<1, 1>(
+                                padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                        }
+                    }
+                }
+            }
+        }
+    });
+    // Partial sums in chunk order: the bits do not depend on which thread ran which chunk.
+    for (std::int64_t o = 0; o < outC; ++o) {
+        for (std::int64_t pr = 0; pr < pairs; ++pr) {
+            float sum = 0.0F;
+            for (const AlignedBuffer& part : partials) {
+                sum += part.data()[pr * outPad + o];
+            }
+            gradWeights[o * pairs + pr] += sum;  // [o, c, tap] = o·inC·9 + c·9 + tap
+        }
+    }
+#else
+    (void)x;
+    (void)dy;
+    (void)gradWeights;
 #endif
 }
 

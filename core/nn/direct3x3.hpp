@@ -36,6 +36,21 @@ void directConv3x3(const float* weights,
                    std::int64_t w,
                    float* out);
 
+// ADDS the weight gradient of the same convolution: gradWeights[o, i, ky, kx] +=
+// Σ_n,y,x dy[n, o, y, x] · x[n, i, y + ky − 1, x + kx − 1] (gradWeights: [outC, inC, 3, 3]). Over
+// the flat index again: dy is made pixel-major (zeros in the discarded columns) and 6 (channel,
+// tap) pairs x 16 output channels accumulate in registers over the flat outputs, input values
+// broadcast. Fixed chunks of samples (by n only) hold partial sums added in chunk order: the bits
+// do not depend on the thread count. Requires directConv3x3Available().
+void directWeightGradient3x3(const float* x,
+                             const float* dy,
+                             std::int64_t outC,
+                             std::int64_t inC,
+                             std::int64_t n,
+                             std::int64_t h,
+                             std::int64_t w,
+                             float* gradWeights);
+
 // W' [inC, outC, 3, 3] with W'[i, o, ky, kx] = W[o, i, 2 − ky, 2 − kx] (W: [outC, inC, 3, 3]),
 // written into `dst` (inC·outC·9 floats).
 void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC, float* dst);

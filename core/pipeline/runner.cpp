@@ -217,6 +217,11 @@ void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
     if (unit % micro_ != micro_ - 1) {
         return;
     }
+    if (mb.nonFinite) {
+        // A minibatch whose loss is NaN or infinite has diverged: its predictions count for
+        // nothing, even in the rows whose logits stayed finite (docs/pipeline.md).
+        mb.correct = 0;
+    }
     stats_.lossSum += mb.lossSum;
     stats_.correct += mb.correct;
     stats_.samples += mb.samples;

@@ -68,7 +68,31 @@ TEST(Direct3x3, ForwardAndInputGradientMatchTheReference) {
     }
 }
 
+TEST(Direct3x3, WeightGradientMatchesTheReferenceAndAdds) {
+    if (!directConv3x3Available()) {
+        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+    }
+    std::uint64_t seed = 800;
+    for (const Shape& s : kShapes) {
+        SCOPED_TRACE(::testing::Message()
+                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
+        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
+        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
+        std::vector<float> gw(static_cast<std::size_t>(s.o * s.c * 9), 0.0F);
+        directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
+        EXPECT_LT(
+            relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
+            1e-6);
+        std::vector<float> twice(gw.size(), 1.0F);  // adds: onto 1, the same sum
+        directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, twice.data());
+        for (std::size_t i = 0; i < gw.size(); ++i) {
+            EXPECT_EQ(twice[i], 1.0F + gw[i]) << i;
+        }
+    }
+}
+
 TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
+    // 6 samples: the weight gradient's 6 chunks of one sample, spread over the threads.
     if (!directConv3x3Available()) {
         GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
     }
@@ -76,6 +100,7 @@ TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
     const std::vector<float> wt = randomWeights(s.o * s.c * 9, 11);
     const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 12);
     Tensor first;
+    std::vector<float> firstGrad;
     for (const int threads : {1, 2, 4}) {
         const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                                         static_cast<std::size_t>(threads));
@@ -84,19 +109,23 @@ TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
             v = NAN;
         }
         directConv3x3(wt.data(), s.o, s.c, x.data(), s.n, s.h, s.w, y.data());
+        std::vector<float> gw(wt.size(), 0.0F);
+        directWeightGradient3x3(x.data(), y.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
         if (threads == 1) {
             first = std::move(y);
+            firstGrad = std::move(gw);
             continue;
         }
         EXPECT_TRUE(sameBits(y.span(), first.span())) << threads << " threads";
+        EXPECT_TRUE(sameBits(gw, firstGrad)) << threads << " threads";
     }
     for (const float v : first.span()) {
         ASSERT_TRUE(std::isfinite(v));
     }
 }
 
-// Conv2d takes the direct kernel for a width-16 ResNet's 16-channel layers: its forward and input
-// gradient are the kernel's bits.
+// Conv2d takes the direct kernels for a width-16 ResNet's 16-channel layers: its forward, input
+// gradient and weight gradient are the kernels' bits.
 TEST(Direct3x3, Conv2dUsesItForSixteenChannels) {
     if (!directConv3x3Available()) {
         GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
@@ -115,8 +144,9 @@ TEST(Direct3x3, Conv2dUsesItForSixteenChannels) {
     std::vector<float> rt(wt.size());
     rotatedTransposed(wt.data(), s.o, s.c, rt.data());
     EXPECT_TRUE(sameBits(dx.span(), runDirect(rt, Shape{s.n, s.o, s.c, s.h, s.w}, dy).span()));
-    EXPECT_LT(relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
-              1e-6);
+    std::vector<float> direct(wt.size(), 0.0F);
+    directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, direct.data());
+    EXPECT_TRUE(sameBits(gw, direct));
 }
 
 }  // namespace
