@@ -154,6 +154,50 @@ void transformInputRow(const float* plane,
                        float* v,
                        std::int64_t posStride,
                        float* buf) {
+#if LP_WINOGRAD_AVX2
+    if (p.w == 2 * p.tw && p.tw % 8 == 0) {
+        // Whole groups of 8 tiles (16, 32, 64 ... wide): read the input rows in place instead of
+        // padded copies. q1 = x[2tx], q2 = x[2tx + 1] are the evens and odds of 16 floats;
+        // q0 = x[2tx − 1] and q3 = x[2tx + 2] move them one lane up or down, the lane that
+        // leaves the group taking its neighbour (or the padding's 0). Same values and operations
+        // as the padded path, so the same bits.
+        const __m256i up = _mm256_setr_epi32(0, 0, 1, 2, 3, 4, 5, 6);
+        const __m256i down = _mm256_setr_epi32(1, 2, 3, 4, 5, 6, 7, 7);
+        for (std::int64_t tx = 0; tx < p.tw; tx += 8) {
+            __m256 hb[4][4];
+            for (std::size_t r = 0; r < 4; ++r) {
+                const std::int64_t iy = 2 * ty - 1 + static_cast<std::int64_t>(r);
+                if (iy < 0 || iy >= p.h) {
+                    for (__m256& x : hb[r]) {
+                        x = _mm256_setzero_ps();
+                    }
+                    continue;
+                }
+                const float* q = plane + iy * p.w + 2 * tx;
+                const __m256 q1 = evens(q);
+                const __m256 q2 = odds(q);
+                const float left = tx == 0 ? 0.0F : q[-1];
+                const float right = 2 * tx + 16 < p.w ? q[16] : 0.0F;
+                const __m256 q0 =
+                    _mm256_blend_ps(_mm256_permutevar8x32_ps(q2, up), _mm256_set1_ps(left), 0x01);
+                const __m256 q3 = _mm256_blend_ps(
+                    _mm256_permutevar8x32_ps(q1, down), _mm256_set1_ps(right), 0x80);
+                hb[r][0] = _mm256_sub_ps(q0, q2);
+                hb[r][1] = _mm256_add_ps(q1, q2);
+                hb[r][2] = _mm256_sub_ps(q2, q1);
+                hb[r][3] = _mm256_sub_ps(q1, q3);
+            }
+            for (std::size_t j = 0; j < 4; ++j) {
+                const auto jj = static_cast<std::int64_t>(j);
+                _mm256_storeu_ps(v + jj * posStride + tx, _mm256_sub_ps(hb[0][j], hb[2][j]));
+                _mm256_storeu_ps(v + (4 + jj) * posStride + tx, _mm256_add_ps(hb[1][j], hb[2][j]));
+                _mm256_storeu_ps(v + (8 + jj) * posStride + tx, _mm256_sub_ps(hb[2][j], hb[1][j]));
+                _mm256_storeu_ps(v + (12 + jj) * posStride + tx, _mm256_sub_ps(hb[1][j], hb[3][j]));
+            }
+        }
+        return;
+    }
+#endif
     const std::int64_t len = 2 * p.tw + 2;
     std::array<const float*, 4> rows{};
     for (std::size_t r = 0; r < 4; ++r) {
