@@ -44,7 +44,7 @@ constexpr std::int64_t kTail = 64;      // zeros after the last padded plane
 
 struct Scratch {
     AlignedBuffer padded;  // [inC] padded planes of (h + 2)·(w + 2), then kTail zeros
-    AlignedBuffer packed;  // weights [inC, 9, outPad]: 8 output channels to a vector
+    AlignedBuffer packed;  // weights [inC, 9, outPad]: 8 output channels to a vector (caller's)
     AlignedBuffer tiles;   // outputs [flat, outPad], pixel-major; the weight gradient's dy
 };
 
@@ -245,20 +245,22 @@ void directConv3x3(const float* weights,
     const auto pixels = static_cast<std::int64_t>(kPixels);
     const std::int64_t flatPad = (flatLen + pixels - 1) / pixels * pixels;
     const std::int64_t outPad = (outC + 7) / 8 * 8;
+    // packed[(c·9 + tap)·outPad + o] = weights[o, c, tap], zeros for o >= outC: once per call,
+    // on the calling thread's scratch (packing in every task of the loop below measured 0.1 to
+    // 0.4 ms more per 16-channel layer at 32x32, batch 128).
+    float* packed = threadScratch().packed.growTo(inC * 9 * outPad);
+    std::fill(packed, packed + inC * 9 * outPad, 0.0F);
+    for (std::int64_t o = 0; o < outC; ++o) {
+        for (std::int64_t c = 0; c < inC; ++c) {
+            for (std::int64_t tap = 0; tap < 9; ++tap) {
+                packed[(c * 9 + tap) * outPad + o] = weights[(o * inC + c) * 9 + tap];
+            }
+        }
+    }
     parallelFor(0, n, 1, [&](std::int64_t s0, std::int64_t s1) {
         Scratch& s = threadScratch();
         float* padded = s.padded.growTo(inC * plane + kTail);
-        float* packed = s.packed.growTo(inC * 9 * outPad);
         float* t = s.tiles.growTo(flatPad * outPad);
-        // packed[(c·9 + tap)·outPad + o] = weights[o, c, tap], zeros for o >= outC.
-        std::fill(packed, packed + inC * 9 * outPad, 0.0F);
-        for (std::int64_t o = 0; o < outC; ++o) {
-            for (std::int64_t c = 0; c < inC; ++c) {
-                for (std::int64_t tap = 0; tap < 9; ++tap) {
-                    packed[(c * 9 + tap) * outPad + o] = weights[(o * inC + c) * 9 + tap];
-                }
-            }
-        }
         for (std::int64_t smp = s0; smp < s1; ++smp) {
             const float* x = in + smp * inC * h * w;
             // Reads of the last tiles run up to kTail past the last plane: zeros there. (They
