@@ -110,8 +110,11 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
 // dst[i] = src[i·s] for i < n, where src[0, avail) may be read (the rest of the input row):
 // stride-2 rows (the stage entries of ResNet: 3x3 and 1x1 stride 2) take AVX2, 8 outputs from
 // 16 inputs; plain copies.
-inline void gatherStrided(
-    const float* src, std::int64_t s, std::int64_t n, std::int64_t avail, float* dst) {
+inline void gatherStrided(const float* src,
+                          std::int64_t s,
+                          std::int64_t n,
+                          [[maybe_unused]] std::int64_t avail,
+                          float* dst) {
     std::int64_t i = 0;
 #if LP_CONV_AVX2
     if (s == 2) {
@@ -132,8 +135,11 @@ inline void gatherStrided(
 // dst[i·s] += src[i] for i < n (dst[0, avail): the rest of the row), the adjoint of
 // gatherStrided. Stride 2 with AVX2: the sums are blended into the even lanes, so the odd
 // entries keep their exact bits (same as the scalar loop, which never touches them).
-inline void scatterAddStrided(
-    const float* src, std::int64_t s, std::int64_t n, std::int64_t avail, float* dst) {
+inline void scatterAddStrided(const float* src,
+                              std::int64_t s,
+                              std::int64_t n,
+                              [[maybe_unused]] std::int64_t avail,
+                              float* dst) {
     std::int64_t i = 0;
 #if LP_CONV_AVX2
     if (s == 2) {

@@ -2,6 +2,7 @@
 #include "core/nn/direct3x3.hpp"
 
 #include "core/error.hpp"
+#include "core/nn/conv3x3_checks.hpp"
 #include "core/tensor/parallel.hpp"
 #include "core/tensor/tensor.hpp"
 
@@ -227,17 +228,7 @@ void directConv3x3(const float* weights,
                    std::int64_t w,
                    float* out) {
     LP_EXPECTS(directConv3x3Available(), "directConv3x3: this build has no AVX2/FMA kernel");
-    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
-               concat("directConv3x3 needs positive sizes, got out=",
-                      outC,
-                      " in=",
-                      inC,
-                      " n=",
-                      n,
-                      " h=",
-                      h,
-                      " w=",
-                      w));
+    expectConv3x3Sizes("directConv3x3", outC, inC, n, h, w);
 #if LP_DIRECT_AVX2
     const std::int64_t row = w + 2;
     const std::int64_t plane = (h + 2) * row;
@@ -320,17 +311,7 @@ void directWeightGradient3x3(const float* x,
                              float* gradWeights) {
     LP_EXPECTS(directConv3x3Available(),
                "directWeightGradient3x3: this build has no AVX2/FMA kernel");
-    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
-               concat("directWeightGradient3x3 needs positive sizes, got out=",
-                      outC,
-                      " in=",
-                      inC,
-                      " n=",
-                      n,
-                      " h=",
-                      h,
-                      " w=",
-                      w));
+    expectConv3x3Sizes("directWeightGradient3x3", outC, inC, n, h, w);
 #if LP_DIRECT_AVX2
     const std::int64_t row = w + 2;
     const std::int64_t plane = (h + 2) * row;

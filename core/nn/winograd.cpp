@@ -2,6 +2,7 @@
 #include "core/nn/winograd.hpp"
 
 #include "core/error.hpp"
+#include "core/nn/conv3x3_checks.hpp"
 #include "core/tensor/gemm.hpp"
 #include "core/tensor/parallel.hpp"
 #include "core/tensor/tensor.hpp"
@@ -589,6 +590,33 @@ void transformGradNarrow(const float* dy,
 }
 #endif
 
+// Calls narrow(c, r) for runs of narrowRows tile rows [r, r + narrowRows) where a narrow map's
+// AVX2 path takes them, and scalar(c, r) for every other tile row, for each channel c < channels
+// and the tile rows [r0, r1): the sweep that the three transforms share.
+template <typename Narrow, typename Scalar>
+void sweepTileRows([[maybe_unused]] const Plan& p,
+                   std::int64_t channels,
+                   std::int64_t r0,
+                   std::int64_t r1,
+                   const Narrow& narrow,
+                   const Scalar& scalar) {
+    for (std::int64_t c = 0; c < channels; ++c) {
+        std::int64_t r = r0;
+#if LP_WINOGRAD_AVX2
+        if (narrowPath(p)) {
+            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
+                narrow(c, r);
+            }
+        }
+#else
+        (void)narrow;
+#endif
+        for (; r < r1; ++r) {
+            scalar(c, r);
+        }
+    }
+}
+
 // Transformed output-gradient tiles of the global tile rows [r0, r1) of dy [n, cout, h, w] into
 // d [16, cout, nb] at columns (r − rBase)·tw + tx.
 void transformGradRows(const Plan& p,
@@ -599,25 +627,25 @@ void transformGradRows(const Plan& p,
                        float* d,
                        std::int64_t nb) {
     const std::int64_t dStride = p.cout * nb;  // between transform positions
-    for (std::int64_t o = 0; o < p.cout; ++o) {
-        std::int64_t r = r0;
+    sweepTileRows(
+        p,
+        p.cout,
+        r0,
+        r1,
+        [&]([[maybe_unused]] std::int64_t o, [[maybe_unused]] std::int64_t r) {
 #if LP_WINOGRAD_AVX2
-        if (narrowPath(p)) {
-            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
-                float* dst = d + o * nb + (r - rBase) * p.tw;
-                if (p.tw == 4) {
-                    transformGradNarrow<8>(dy, p, o, r, dst, dStride);
-                } else {
-                    transformGradNarrow<4>(dy, p, o, r, dst, dStride);
-                }
+            float* dst = d + o * nb + (r - rBase) * p.tw;
+            if (p.tw == 4) {
+                transformGradNarrow<8>(dy, p, o, r, dst, dStride);
+            } else {
+                transformGradNarrow<4>(dy, p, o, r, dst, dStride);
             }
-        }
 #endif
-        for (; r < r1; ++r) {
+        },
+        [&](std::int64_t o, std::int64_t r) {
             const float* plane = dy + ((r / p.th) * p.cout + o) * p.plane();
             transformGradRow(plane, p, r % p.th, d + o * nb + (r - rBase) * p.tw, dStride);
-        }
-    }
+        });
 }
 
 // Transformed input tiles of the global tile rows [r0, r1) of `in` [n, cin, h, w] into v
@@ -631,25 +659,25 @@ void transformInputRows(const Plan& p,
                         std::int64_t nb,
                         float* buf) {
     const std::int64_t vStride = p.cin * nb;  // between transform positions
-    for (std::int64_t c = 0; c < p.cin; ++c) {
-        std::int64_t r = r0;
+    sweepTileRows(
+        p,
+        p.cin,
+        r0,
+        r1,
+        [&]([[maybe_unused]] std::int64_t c, [[maybe_unused]] std::int64_t r) {
 #if LP_WINOGRAD_AVX2
-        if (narrowPath(p)) {
-            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
-                float* dst = v + c * nb + (r - rBase) * p.tw;
-                if (p.tw == 4) {
-                    transformInputNarrow<8>(in, p, c, r, dst, vStride);
-                } else {
-                    transformInputNarrow<4>(in, p, c, r, dst, vStride);
-                }
+            float* dst = v + c * nb + (r - rBase) * p.tw;
+            if (p.tw == 4) {
+                transformInputNarrow<8>(in, p, c, r, dst, vStride);
+            } else {
+                transformInputNarrow<4>(in, p, c, r, dst, vStride);
             }
-        }
 #endif
-        for (; r < r1; ++r) {
+        },
+        [&](std::int64_t c, std::int64_t r) {
             const float* plane = in + ((r / p.th) * p.cin + c) * p.plane();
             transformInputRow(plane, p, r % p.th, v + c * nb + (r - rBase) * p.tw, vStride, buf);
-        }
-    }
+        });
 }
 
 // One tile block: global tile rows [r0, r1).
@@ -688,25 +716,25 @@ void runBlock(WinogradPass pass,
              m + pos * mStride,
              nb);
     }
-    for (std::int64_t c = 0; c < p.cout; ++c) {
-        std::int64_t r = r0;
+    sweepTileRows(
+        p,
+        p.cout,
+        r0,
+        r1,
+        [&]([[maybe_unused]] std::int64_t c, [[maybe_unused]] std::int64_t r) {
 #if LP_WINOGRAD_AVX2
-        if (narrowPath(p)) {
-            for (; r + narrowRows(p) <= r1; r += narrowRows(p)) {
-                const float* src = m + c * nb + (r - r0) * p.tw;
-                if (p.tw == 4) {
-                    transformOutputNarrow<8>(src, mStride, p, c, r, out);
-                } else {
-                    transformOutputNarrow<4>(src, mStride, p, c, r, out);
-                }
+            const float* src = m + c * nb + (r - r0) * p.tw;
+            if (p.tw == 4) {
+                transformOutputNarrow<8>(src, mStride, p, c, r, out);
+            } else {
+                transformOutputNarrow<4>(src, mStride, p, c, r, out);
             }
-        }
 #endif
-        for (; r < r1; ++r) {
+        },
+        [&](std::int64_t c, std::int64_t r) {
             float* plane = out + ((r / p.th) * p.cout + c) * p.plane();
             transformOutputRow(m + c * nb + (r - r0) * p.tw, mStride, p, r % p.th, plane);
-        }
-    }
+        });
 }
 
 // ∂L/∂U [16, outC, inC] by fixed chunks of tile rows (shapes only), each summing its L2-sized
@@ -836,17 +864,7 @@ void winogradConv3x3(WinogradPass pass,
                      std::int64_t h,
                      std::int64_t w,
                      float* out) {
-    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
-               concat("winogradConv3x3 needs positive sizes, got out=",
-                      outC,
-                      " in=",
-                      inC,
-                      " n=",
-                      n,
-                      " h=",
-                      h,
-                      " w=",
-                      w));
+    expectConv3x3Sizes("winogradConv3x3", outC, inC, n, h, w);
     const bool fwd = pass == WinogradPass::Forward;
     Plan p{.cin = fwd ? inC : outC,
            .cout = fwd ? outC : inC,
@@ -904,17 +922,7 @@ void winogradWeightGradient(const float* x,
                             std::int64_t h,
                             std::int64_t w,
                             float* gradWeights) {
-    LP_EXPECTS(outC >= 1 && inC >= 1 && n >= 1 && h >= 1 && w >= 1,
-               concat("winogradWeightGradient needs positive sizes, got out=",
-                      outC,
-                      " in=",
-                      inC,
-                      " n=",
-                      n,
-                      " h=",
-                      h,
-                      " w=",
-                      w));
+    expectConv3x3Sizes("winogradWeightGradient", outC, inC, n, h, w);
     const Plan p{.cin = inC,
                  .cout = outC,
                  .h = h,
