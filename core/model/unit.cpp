@@ -71,19 +71,44 @@ void setLayerObserver(LayerObserver* observer) {
     gLayerObserver.store(observer, std::memory_order_release);
 }
 
+namespace {
+
+// Runs one layer's forward or backward (`run`), timed for the layer observer if one is set.
+// `known` is the shape of the tensor going in (copied before `run` may consume it).
+template <typename Run>
+Tensor observed(const std::string& name, const nn::Layer& l, TensorShape known, bool backward,
+                const Run& run) {
+    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+    if (observer == nullptr) {
+        return run();
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    Tensor out = run();
+    const double seconds = secondsSince(t0);
+    // layerDone takes (input shape, output shape) of the forward in both directions.
+    observer->layerDone(name, l, backward ? out.shape() : known, backward ? known : out.shape(),
+                        backward, seconds);
+    return out;
+}
+
+}  // namespace
+
 Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
                           const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
-    if (observer == nullptr) {
-        return l.forward(p, x, ctx.layers[i], mode);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    Tensor y = l.forward(p, x, ctx.layers[i], mode);
-    observer->layerDone(layerNames_[i], l, x.shape(), y.shape(), false, secondsSince(t0));
-    return y;
+    return observed(layerNames_[i], l, x.shape(), false,
+                    [&] { return l.forward(p, x, ctx.layers[i], mode); });
+}
+
+Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
+                          Tensor&& x, UnitContext& ctx, nn::Mode mode) const {
+    const nn::Layer& l = *layers_[i];
+    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+                            .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
+    return observed(layerNames_[i], l, x.shape(), false,
+                    [&] { return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode); });
 }
 
 Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
@@ -92,30 +117,8 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const 
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
-    if (observer == nullptr) {
-        return l.backward(p, dy, ctx.layers[i], g);
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    Tensor dx = l.backward(p, dy, ctx.layers[i], g);
-    observer->layerDone(layerNames_[i], l, dx.shape(), dy.shape(), true, secondsSince(t0));
-    return dx;
-}
-
-Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
-                          Tensor&& x, UnitContext& ctx, nn::Mode mode) const {
-    const nn::Layer& l = *layers_[i];
-    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
-                            .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
-    if (observer == nullptr) {
-        return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
-    }
-    const TensorShape inShape = x.shape();
-    const auto t0 = std::chrono::steady_clock::now();
-    Tensor y = l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
-    observer->layerDone(layerNames_[i], l, inShape, y.shape(), false, secondsSince(t0));
-    return y;
+    return observed(layerNames_[i], l, dy.shape(), true,
+                    [&] { return l.backward(p, dy, ctx.layers[i], g); });
 }
 
 Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, Tensor&& dy,
@@ -124,15 +127,8 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, Tensor
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
-    if (observer == nullptr) {
-        return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
-    }
-    const TensorShape outShape = dy.shape();
-    const auto t0 = std::chrono::steady_clock::now();
-    Tensor dx = l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
-    observer->layerDone(layerNames_[i], l, dx.shape(), outShape, true, secondsSince(t0));
-    return dx;
+    return observed(layerNames_[i], l, dy.shape(), true,
+                    [&] { return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g); });
 }
 
 namespace {

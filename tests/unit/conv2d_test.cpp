@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/grad_check.hpp"
 
 #include <gtest/gtest.h>
@@ -47,9 +48,7 @@ RunResult run(const Conv2d& conv,
     return r;
 }
 
-bool sameBits(std::span<const float> a, std::span<const float> b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-}
+using lp::testing::sameBits;
 
 TEST(Conv2d, ForwardOnesCountsWindowTapsIncludingPaddingBorders) {
     const Conv2d conv({.inChannels = 2, .outChannels = 1, .kernel = 3, .padding = 1, .bias = true});

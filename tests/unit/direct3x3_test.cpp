@@ -3,6 +3,7 @@
 
 #include "core/nn/conv2d.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/conv3x3_reference.hpp"
 #include "tests/support/grad_check.hpp"
 
@@ -23,9 +24,7 @@ using Shape = lp::testing::Conv3x3Shape;
 using lp::testing::randomWeights;
 using lp::testing::relativeError;
 
-bool sameBits(std::span<const float> a, std::span<const float> b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-}
+using lp::testing::sameBits;
 
 Tensor runDirect(const std::vector<float>& wt, const Shape& s, const Tensor& in) {
     Tensor out(TensorShape{s.n, s.o, s.h, s.w});

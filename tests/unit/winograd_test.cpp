@@ -4,6 +4,7 @@
 #include "core/nn/conv2d.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/conv3x3_reference.hpp"
 #include "tests/support/grad_check.hpp"
 
@@ -35,9 +36,7 @@ std::vector<double> directWeightGradient(const Shape& s, const float* x, const f
     return lp::testing::referenceWeightGradient3x3(s, x, dy);
 }
 
-bool sameBits(std::span<const float> a, std::span<const float> b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.size_bytes()) == 0;
-}
+using lp::testing::sameBits;
 
 Tensor runWinograd(WinogradPass pass,
                    const std::vector<float>& wt,
