@@ -218,7 +218,8 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
                 // One pass of shifted sums: with K = the channel's first value, mean = K + E[x − K]
                 // and var = E[(x − K)²] − E[x − K]², in double. K lies within the data, so the
                 // subtraction cancels little (the textbook E[x²] − E[x]² would lose the variance of
-                // data far from 0); the second pass over x this replaced cost ~20% of the forward.
+                // data far from 0). Replacing the second pass over x made the BN layers' forward
+                // 6-17% faster (width 16, batch 128).
                 const double shift = static_cast<double>(xs[planeOffset(g, 0, c)]);
                 LaneSum sum;
                 LaneSum squares;
@@ -228,7 +229,8 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
                 const double count = static_cast<double>(g.count);
                 const double meanShifted = sum.total() / count;
                 mean = shift + meanShifted;
-                // Biased, as PyTorch normalises; rounding cannot make it negative.
+                // Biased, as PyTorch normalises; clamped, as rounding can leave a constant channel
+                // a tiny negative value.
                 var = std::max(0.0, squares.total() / count - meanShifted * meanShifted);
                 batchMean[static_cast<std::size_t>(c)] = mean;
                 batchVar[static_cast<std::size_t>(c)] = var;

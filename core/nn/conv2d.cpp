@@ -414,7 +414,7 @@ void backwardGroup(const Tensor& x,
     }
 }
 
-// 3x3, stride 1, padding 1 convolutions run their forward and input gradient as Winograd
+// 3x3, stride 1, padding 1 convolutions run their forward, input and weight gradient as Winograd
 // F(2x2, 3x3) (core/nn/winograd.hpp) where it measured faster than im2col (layerpipe bench, 2
 // threads, width 64 batch 32 and width 16 batch 128): the transforms cost about as much per
 // tile and channel as the GEMM saves per output channel, so few channels do not pay. Maps at
@@ -423,9 +423,10 @@ void backwardGroup(const Tensor& x,
 // take the AVX2 path that packs tile rows into the lanes: from 64 channels on (width 16 batch
 // 128, where layers 3 and 4 are 64 channels at 8x8 and 128 at 4x4: 429 -> 463 images/s with
 // the first, channel-packed version; width 64 batch 32: 47.7 -> 48.2; 64 channels at 7x7 from a
-// 28x28 input: forward 3.6 -> 3.2 ms, 570 -> 594 images/s, median of 5). Other narrow maps transform tile by tile: only from 256 channels on at
-// least 8 wide (64 channels at 8x8 tile by tile was 40% slower). Shapes only, so the choice
-// (and with it the bits) does not depend on the thread count. A Winograd layer computes its
+// 28x28 input: forward 3.6 -> 3.2 ms, 570 -> 594 images/s, median of 5). Other narrow maps
+// transform tile by tile: only from 256 channels on at least 8 wide (64 channels at 8x8 tile by
+// tile was 40% slower). Shapes only, so the choice (and with it the bits) does not depend on the
+// thread count. A Winograd layer computes its
 // weight gradient by Winograd too (winogradWeightGradient; one layer's backward, 2 threads:
 // width 64 batch 32: 64 channels at 32x32 28.0 -> 22.3 ms, 128 at 16x16 27.1 -> 20.1, 256 at
 // 8x8 27.7 -> 20.4, 512 at 4x4 31.8 -> 28.1; width 16 batch 128: 32 at 16x16 8.3 -> 7.9, 64 at
@@ -445,8 +446,9 @@ bool useWinograd(const Geometry& g, std::int64_t outC) {
 // Winograd leaves out) run forward, input and weight gradient on the direct kernels
 // (core/nn/direct3x3.hpp) where the build has them. Measured (layerpipe bench, 2 threads, batch
 // 128, one layer): 16 channels at 32x32 forward 5.8 -> 4.9 ms, backward 12.1 -> 9.9 (direct
-// input gradient, im2col dW) -> 8.3 (direct dW too); at 28x28 4.2 -> 3.7 and 8.3 -> 7.3. Not below 8 channels (the 3-channel stem's
-// backward: 2.9 -> 4.3 ms) nor from 32 (14x14: equal; 64 at 7x7: 3.6 -> 5.5 ms).
+// input gradient, im2col dW) -> 8.3 (direct dW too); at 28x28 4.2 -> 3.7 and 8.3 -> 7.3. Not
+// below 8 channels (the 3-channel stem's backward: 2.9 -> 4.3 ms) nor from 32 (14x14: equal; 64
+// at 7x7: 3.6 -> 5.5 ms).
 bool useDirect(const Geometry& g, std::int64_t outC) {
     const std::int64_t channels = std::min(g.c, outC);
     return directConv3x3Available() && g.k == 3 && g.s == 1 && g.p == 1 && channels >= 8 &&
@@ -613,33 +615,30 @@ Tensor Conv2d::backward(const LayerParams& p,
     const ConstRowMap wMat(p.weights.data(), outC, g.rows());
 
     Tensor dx = Tensor::uninitialized(x.shape());
-    if (useWinograd(g, outC)) {
-        // All three products by Winograd: dW (added to gradWeights), db, and
+    const bool winograd = useWinograd(g, outC);
+    if (winograd || useDirect(g, outC)) {
+        // All three products on the forward's kernel: dW (added to gradWeights), db, and
         // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
-        winogradWeightGradient(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+        if (winograd) {
+            winogradWeightGradient(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+        } else {
+            directWeightGradient3x3(
+                x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+        }
         if (spec_.bias) {
             VecMap db(gradWeights.data() + outC * g.rows(), outC);
             for (std::int64_t i = 0; i < n; ++i) {  // samples in order: fixed bits
                 db += ConstRowMap(dy.data() + i * outC * g.cols(), outC, g.cols()).rowwise().sum();
             }
         }
-        winogradConv3x3(WinogradPass::InputGradient, p.weights.data(), outC, g.c, dy.data(), n,
-                        g.h, g.w, dx.data());
-        return dx;
-    }
-
-    if (useDirect(g, outC)) {  // all three products on the direct kernel
-        directWeightGradient3x3(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
-        if (spec_.bias) {
-            VecMap db(gradWeights.data() + outC * g.rows(), outC);
-            for (std::int64_t i = 0; i < n; ++i) {  // samples in order: fixed bits
-                db += ConstRowMap(dy.data() + i * outC * g.cols(), outC, g.cols()).rowwise().sum();
-            }
+        if (winograd) {
+            winogradConv3x3(WinogradPass::InputGradient, p.weights.data(), outC, g.c, dy.data(), n,
+                            g.h, g.w, dx.data());
+        } else {
+            std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
+            rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
+            directConv3x3(rotated.data(), g.c, outC, dy.data(), n, g.h, g.w, dx.data());
         }
-        // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
-        std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
-        rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
-        directConv3x3(rotated.data(), g.c, outC, dy.data(), n, g.h, g.w, dx.data());
         return dx;
     }
 

@@ -148,6 +148,57 @@ inline void transpose8x8(const float* src, std::int64_t sStride, float* dst, std
     _mm256_storeu_ps(dst + 7 * dStride, _mm256_permute2f128_ps(u3, u7, 0x31));
 }
 
+// Moves one sample between its NCHW planes (index (o·h + y)·w + x) and a pixel-major flat buffer
+// (index (y·row + x)·ld + o), towards the planes if ToPlanes, for o < channels, y < h, x < w:
+// 8 pixels x 8 channels at a time through an 8x8 transpose (scattered scalar stores, a plane
+// apart, had cost as much as the convolution).
+template <bool ToPlanes>
+void relayout(const float* src,
+              float* dst,
+              std::int64_t channels,
+              std::int64_t h,
+              std::int64_t w,
+              std::int64_t row,
+              std::int64_t ld) {
+    const std::int64_t planeStride = h * w;
+    const auto planeAt = [&](std::int64_t o, std::int64_t y, std::int64_t x) {
+        return (o * h + y) * w + x;
+    };
+    const auto flatAt = [&](std::int64_t o, std::int64_t y, std::int64_t x) {
+        return (y * row + x) * ld + o;
+    };
+    const auto copyOne = [&](std::int64_t o, std::int64_t y, std::int64_t x) {
+        if constexpr (ToPlanes) {
+            dst[planeAt(o, y, x)] = src[flatAt(o, y, x)];
+        } else {
+            dst[flatAt(o, y, x)] = src[planeAt(o, y, x)];
+        }
+    };
+    for (std::int64_t y = 0; y < h; ++y) {
+        std::int64_t x = 0;
+        for (; x + 8 <= w; x += 8) {
+            std::int64_t o = 0;
+            for (; o + 8 <= channels; o += 8) {
+                if constexpr (ToPlanes) {
+                    transpose8x8(src + flatAt(o, y, x), ld, dst + planeAt(o, y, x), planeStride);
+                } else {
+                    transpose8x8(src + planeAt(o, y, x), planeStride, dst + flatAt(o, y, x), ld);
+                }
+            }
+            for (; o < channels; ++o) {
+                for (std::int64_t k = 0; k < 8; ++k) {
+                    copyOne(o, y, x + k);
+                }
+            }
+        }
+        for (; x < w; ++x) {
+            for (std::int64_t o = 0; o < channels; ++o) {
+                copyOne(o, y, x);
+            }
+        }
+    }
+}
+
 // Fills `padded` with the zero-padded planes of one sample x [inC, h, w] and kTail zeros.
 void padPlanes(const float* x, std::int64_t inC, std::int64_t h, std::int64_t w, float* padded) {
     const std::int64_t row = w + 2;
@@ -267,31 +318,8 @@ void directConv3x3(const float* weights,
                     }
                 }
             }
-            // Pixel-major tiles back to the NCHW planes, dropping the two padding columns:
-            // 8 pixels x 8 channels at a time through an 8x8 transpose (scattered scalar
-            // stores, a plane apart, took as long as the convolution).
-            float* y = out + smp * outC * h * w;
-            for (std::int64_t yy = 0; yy < h; ++yy) {
-                const float* src = t + yy * row * outPad;
-                std::int64_t xx = 0;
-                for (; xx + 8 <= w; xx += 8) {
-                    std::int64_t o = 0;
-                    for (; o + 8 <= outC; o += 8) {
-                        transpose8x8(
-                            src + xx * outPad + o, outPad, y + (o * h + yy) * w + xx, h * w);
-                    }
-                    for (; o < outC; ++o) {
-                        for (std::int64_t k = 0; k < 8; ++k) {
-                            y[(o * h + yy) * w + xx + k] = src[(xx + k) * outPad + o];
-                        }
-                    }
-                }
-                for (; xx < w; ++xx) {
-                    for (std::int64_t o = 0; o < outC; ++o) {
-                        y[(o * h + yy) * w + xx] = src[xx * outPad + o];
-                    }
-                }
-            }
+            // Pixel-major tiles back to the NCHW planes, dropping the two padding columns.
+            relayout<true>(t, out + smp * outC * h * w, outC, h, w, row, outPad);
         }
     });
 #else
@@ -331,31 +359,8 @@ void directWeightGradient3x3(const float* x,
             for (std::int64_t smp = k * perChunk; smp < std::min(n, (k + 1) * perChunk); ++smp) {
                 padPlanes(x + smp * inC * h * w, inC, h, w, padded);
                 // dy pixel-major at the flat indices, zeros in the discarded columns.
-                const float* d = dy + smp * outC * h * w;
                 std::fill(dyT, dyT + flatLen * outPad, 0.0F);
-                for (std::int64_t yy = 0; yy < h; ++yy) {
-                    std::int64_t xx = 0;
-                    for (; xx + 8 <= w; xx += 8) {
-                        std::int64_t o = 0;
-                        for (; o + 8 <= outC; o += 8) {
-                            transpose8x8(d + (o * h + yy) * w + xx,
-                                         h * w,
-                                         dyT + (yy * row + xx) * outPad + o,
-                                         outPad);
-                        }
-                        for (; o < outC; ++o) {
-                            for (std::int64_t t = 0; t < 8; ++t) {
-                                dyT[(yy * row + xx + t) * outPad + o] =
-                                    d[(o * h + yy) * w + xx + t];
-                            }
-                        }
-                    }
-                    for (; xx < w; ++xx) {
-                        for (std::int64_t o = 0; o < outC; ++o) {
-                            dyT[(yy * row + xx) * outPad + o] = d[(o * h + yy) * w + xx];
-                        }
-                    }
-                }
+                relayout<false>(dy + smp * outC * h * w, dyT, outC, h, w, row, outPad);
                 for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
                     const bool two = outPad - o0 >= kChannels;
                     std::int64_t p0 = 0;

@@ -6,8 +6,11 @@
 // laid end to end. Output pixel (y, x) at flat index j = y·(w + 2) + x then reads the padded
 // input at j + ky·(w + 2) + kx for every tap: the convolution becomes a 1-D one over the flat
 // index, with no border cases (the two columns per row that fall past the map are computed and
-// discarded). Blocks of 24 consecutive flat outputs (3 AVX vectors) times 4 output channels are
-// accumulated in 12 registers with FMA over the input channels and taps, in that fixed order.
+// discarded). Register tiles of 6 consecutive flat outputs x 16 output channels (12 AVX
+// accumulators) sum over the input channels and taps in that fixed order, each input value
+// broadcast against a vector of packed weights; the pixel-major tiles go back to NCHW through
+// 8x8 transposes. (Vectorising over pixels with broadcast weights instead spilled registers at
+// -O2 and ran at half of im2col's speed.)
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 

@@ -44,9 +44,12 @@ void winogradConv3x3(WinogradPass pass,
 // through y = Aᵀ[U ⊙ V]A and U = G g Gᵀ: ∂L/∂U[pos] = Σ_tiles (A e Aᵀ)[pos] ⊙ V[pos] (e: a 2x2
 // tile of dy, V: the forward's transformed 4x4 input tile), summed over tiles as 16 GEMMs
 // ([outC, tiles] · [tiles, inC]), then ∂L/∂g = Gᵀ (∂L/∂U) G. 4 instead of 9 multiply-adds per
-// output pixel and channel pair, like the forward. Tiles are processed in fixed super-blocks
-// (shapes only) and each position's sum by one task in super-block order: the bits do not
-// depend on the thread count. The calling thread keeps the super-block scratch between calls.
+// output pixel and channel pair, like the forward. Up to 256 channels, fixed chunks of tile rows
+// each sum L2-sized blocks into their own partial ∂L/∂U, added in chunk order; with more
+// channels (partials too large), fixed super-blocks of tiles are transformed in parallel and each
+// position's sum is one task, in super-block order. Both partitions depend on the shapes only, so
+// the bits do not depend on the thread count. The calling thread keeps the partials and the
+// super-block scratch between calls.
 void winogradWeightGradient(const float* x,
                             const float* dy,
                             std::int64_t outC,
