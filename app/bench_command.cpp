@@ -7,7 +7,9 @@
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/telemetry/recorder.hpp"
+#include "core/tensor/fma_peak.hpp"
 #include "core/tensor/gemm.hpp"
+#include "core/tensor/isa.hpp"
 #include "core/tensor/rng.hpp"
 
 #include <nlohmann/json.hpp>
@@ -311,6 +313,29 @@ CLI::App* addBenchCommand(CLI::App& app, BenchOptions& o) {
     return b;
 }
 
+namespace {
+
+// The FP32 multiply-add peak of every path this CPU supports, measured with `threads` threads
+// (the probe of core/tensor/fma_peak.hpp), baseline first.
+std::vector<std::pair<core::Isa, double>> measurePeaks(std::int64_t threads) {
+    std::vector<std::pair<core::Isa, double>> peaks;
+    const int n = threads > 0 ? static_cast<int>(threads) : tbb::info::default_concurrency();
+    tbb::task_arena arena(n);
+    arena.execute([&] {
+        for (core::Isa isa : core::supportedIsas()) {
+            peaks.emplace_back(isa, core::measureFmaPeakGflops(isa, n));
+        }
+    });
+    return peaks;
+}
+
+// "12.3%" of the peak, or "-" for layers without multiply-adds.
+std::string percentOf(double gflops, double peak) {
+    return gflops > 0.0 && peak > 0.0 ? fixed(100.0 * gflops / peak, 1) + "%" : "-";
+}
+
+}  // namespace
+
 int runBench(const BenchOptions& o) {
     const auto [channels, size] = parseImage(o.image);
     if (o.batchSize < 2 || o.steps < 1 || o.warmup < 0 || o.threads < 0 || o.layerReps < 1) {
@@ -329,6 +354,14 @@ int runBench(const BenchOptions& o) {
     const TrainResult train = timeTraining(spec, o);
     const std::vector<LayerTiming> layers =
         o.layers ? timeLayers(spec, o) : std::vector<LayerTiming>{};
+
+    const std::vector<std::pair<core::Isa, double>> peaks = measurePeaks(o.threads);
+    double peak = 0.0;  // of the active path
+    for (const auto& [isa, gflops] : peaks) {
+        if (isa == core::activeIsa()) {
+            peak = gflops;
+        }
+    }
 
     const double macsPerImage = modelMacsPerImage(spec, o.seed);
     const double imagesPerSecond = static_cast<double>(train.images) / train.seconds;
@@ -350,6 +383,12 @@ int runBench(const BenchOptions& o) {
         j["step_ms"] = 1e3 * train.seconds / static_cast<double>(o.steps);
         j["step_cpu_ms"] = 1e3 * train.cpuSeconds / static_cast<double>(o.steps);
         j["gemm"] = core::gemmBackend();
+        j["gemm_kernels"] = core::gemmKernelSet();
+        j["isa"] = core::isaName(core::activeIsa());
+        j["cpu"] = core::cpuName();
+        for (const auto& [isa, gflops] : peaks) {
+            j["fma_peak_gflops"][std::string(core::isaName(isa))] = gflops;
+        }
         j["train_gflops"] = trainGflops;
         j["peak_rss_kib"] = train.peakRssKib;
         j["loss"] = train.loss;
@@ -364,7 +403,11 @@ int runBench(const BenchOptions& o) {
                  {"forward_ms", 1e3 * l.forwardSeconds},
                  {"backward_ms", 1e3 * l.backwardSeconds},
                  {"forward_gflops", l.macs > 0 ? 2e-9 * l.macs / l.forwardSeconds : 0.0},
-                 {"backward_gflops", l.macs > 0 ? 4e-9 * l.macs / l.backwardSeconds : 0.0}});
+                 {"backward_gflops", l.macs > 0 ? 4e-9 * l.macs / l.backwardSeconds : 0.0},
+                 {"forward_fraction_of_peak",
+                  l.macs > 0 && peak > 0.0 ? 2e-9 * l.macs / l.forwardSeconds / peak : 0.0},
+                 {"backward_fraction_of_peak",
+                  l.macs > 0 && peak > 0.0 ? 4e-9 * l.macs / l.backwardSeconds / peak : 0.0}});
         }
         j["layers"] = arr;
         std::cout << j.dump(2) << "\n";
@@ -373,27 +416,40 @@ int runBench(const BenchOptions& o) {
 
     std::cout << "ResNet-18 width " << o.width << ", " << o.image << ", " << o.classes
               << " classes, batch " << o.batchSize << ", " << train.threads << " thread(s), "
-              << train.stages << " stage(s), telemetry " << (o.noTelemetry ? "off" : "on") << "\n";
+              << train.stages << " stage(s), telemetry " << (o.noTelemetry ? "off" : "on") << "\n"
+              << core::cpuReport() << "\n"
+              << "FP32 multiply-add peak (register-loop probe, " << train.threads << " thread(s)):";
+    for (const auto& [isa, gflops] : peaks) {
+        std::cout << " " << core::isaName(isa) << " " << fixed(gflops, 1) << " GFLOP/s"
+                  << (isa == core::activeIsa() ? " (in use)" : "") << ";";
+    }
+    std::cout << "\n";
     if (!layers.empty()) {
         std::cout << std::left << std::setw(26) << "layer" << std::setw(20) << "input" << std::right
-                  << std::setw(10) << "fwd ms" << std::setw(10) << "GFLOP/s" << std::setw(10)
-                  << "bwd ms" << std::setw(10) << "GFLOP/s"
+                  << std::setw(10) << "fwd ms" << std::setw(10) << "GFLOP/s" << std::setw(8)
+                  << "of peak" << std::setw(10) << "bwd ms" << std::setw(10) << "GFLOP/s"
+                  << std::setw(8) << "of peak"
                   << "\n";
         double fwdTotal = 0.0;
         double bwdTotal = 0.0;
         for (const LayerTiming& l : layers) {
             fwdTotal += l.forwardSeconds;
             bwdTotal += l.backwardSeconds;
+            const double fwd = l.macs > 0 ? 2e-9 * l.macs / l.forwardSeconds : 0.0;
+            const double bwd = l.macs > 0 ? 4e-9 * l.macs / l.backwardSeconds : 0.0;
             std::cout << std::left << std::setw(26) << l.name << std::setw(20) << l.in.str()
                       << std::right << std::setw(10) << fixed(1e3 * l.forwardSeconds, 2)
-                      << std::setw(10)
-                      << (l.macs > 0 ? fixed(2e-9 * l.macs / l.forwardSeconds, 1) : "-")
-                      << std::setw(10) << fixed(1e3 * l.backwardSeconds, 2) << std::setw(10)
-                      << (l.macs > 0 ? fixed(4e-9 * l.macs / l.backwardSeconds, 1) : "-") << "\n";
+                      << std::setw(10) << (l.macs > 0 ? fixed(fwd, 1) : "-") << std::setw(8)
+                      << percentOf(fwd, peak) << std::setw(10)
+                      << fixed(1e3 * l.backwardSeconds, 2) << std::setw(10)
+                      << (l.macs > 0 ? fixed(bwd, 1) : "-") << std::setw(8) << percentOf(bwd, peak)
+                      << "\n";
         }
         std::cout << std::left << std::setw(46) << "sum of layers (no residual adds)" << std::right
-                  << std::setw(10) << fixed(1e3 * fwdTotal, 2) << std::setw(10) << ""
-                  << std::setw(10) << fixed(1e3 * bwdTotal, 2) << "\n";
+                  << std::setw(10) << fixed(1e3 * fwdTotal, 2) << std::setw(18) << ""
+                  << std::setw(10) << fixed(1e3 * bwdTotal, 2) << "\n"
+                  << "GFLOP/s count a direct convolution's multiply-adds (2 FLOPs each): Winograd "
+                     "layers do 2.25x fewer, so their share of the peak can pass 100%.\n";
     }
     std::cout << "training: " << o.steps << " steps in " << fixed(train.seconds, 3) << " s, "
               << fixed(1e3 * train.seconds / static_cast<double>(o.steps), 1) << " ms/step, "

@@ -23,12 +23,14 @@
 #include "core/io/config.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/session/trainer.hpp"
+#include "core/tensor/isa.hpp"
 #include "core/telemetry/exporters.hpp"
 #include "core/telemetry/summary.hpp"
 
 namespace {
 
 using lp::core::InputError;
+namespace core = lp::core;
 namespace io = lp::core::io;
 namespace session = lp::core::session;
 namespace telemetry = lp::core::telemetry;
@@ -296,7 +298,16 @@ nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer,
 
 int main(int argc, char** argv) {
     CLI::App app{"layerpipe — pipelined backpropagation for ResNet-18 (LayerPipe Studio's CLI)"};
-    app.set_version_flag("--version", std::string("layerpipe ") + LP_VERSION);
+    // The kernel path is chosen here, before anything runs: a bad LP_ISA is reported at once.
+    try {
+        core::activeIsa();
+    } catch (const InputError& e) {
+        std::cerr << "layerpipe: " << e.what() << '\n';
+        return 2;
+    }
+    app.set_version_flag("--version", [] {
+        return std::string("layerpipe ") + LP_VERSION + "\n" + core::cpuReport();
+    });
     app.require_subcommand(0, 1);
 
     CommonFlags trainFlags;

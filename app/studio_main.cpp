@@ -1,5 +1,7 @@
 // layerpipe-studio: builds the QApplication and the main window. Wiring only.
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/error.hpp"
+#include "core/tensor/isa.hpp"
 #include "ui/main_window.hpp"
 
 #include <QApplication>
@@ -22,6 +24,12 @@ int main(int argc, char** argv) {
                      "  or start the studio in a virtual display:\n"
                      "    xvfb-run -a build/release/app/layerpipe-studio\n";
         return 1;
+    }
+    try {
+        lp::core::activeIsa();  // a bad LP_ISA is reported before any window opens
+    } catch (const lp::core::InputError& e) {
+        std::cerr << "layerpipe-studio: " << e.what() << '\n';
+        return 2;
     }
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("LayerPipe Studio"));

@@ -2,6 +2,7 @@
 #include "ui/main_window.hpp"
 
 #include "core/error.hpp"
+#include "core/tensor/isa.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_panel.hpp"
 #include "ui/compare_view.hpp"
@@ -186,8 +187,9 @@ void MainWindow::buildMenus() {
             QStringLiteral("About LayerPipe Studio"),
             QStringLiteral("<b>LayerPipe Studio %1</b><p>Pipelined backpropagation for ResNet-18, "
                            "live.</p><p>Keys: Space play/pause · → one tick · R reset · "
-                           "Ctrl+D dashboard.</p><p>GPL-3.0-or-later.</p>")
-                .arg(QStringLiteral(LP_VERSION)));
+                           "Ctrl+D dashboard.</p><p>%2</p><p>GPL-3.0-or-later.</p>")
+                .arg(QStringLiteral(LP_VERSION),
+                     QString::fromStdString(core::cpuReport()).toHtmlEscaped()));
     });
 }
 

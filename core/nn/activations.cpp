@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/tensor/parallel.hpp"
+#include "core/tensor/simd.hpp"
 
 #include <algorithm>
 #include <cstdint>
@@ -10,12 +11,9 @@
 #include <utility>
 
 // GCC does not vectorise the mask loops below at -O2 (ReLU was ~5% of a width-16 training step);
-// whole 32-element words take an AVX2 path with exactly the scalar path's bits. With
-// optimisation only: without it GCC's intrinsics are macros full of old-style casts.
-#if defined(__AVX2__) && defined(__OPTIMIZE__)
-#include <immintrin.h>
-#define LP_RELU_AVX2 1
-#endif
+// whole 32-element words take AVX2 functions (compiled for AVX2 by their target attribute,
+// called on the AVX2 and AVX-512 paths: core/tensor/simd.hpp) with exactly the scalar path's
+// bits.
 
 namespace lp::core::nn {
 
@@ -62,21 +60,40 @@ bool matchesRecord(const TensorShape& shape, const Tensor& record) {
     return true;
 }
 
+#if LP_SIMD_X86
+// reluWord for a whole word, AVX2.
+[[gnu::target("avx2,fma")]] std::uint32_t reluWordAvx2(const float* x, float* y) {
+    std::uint32_t word = 0;
+    const __m256 zero = _mm256_setzero_ps();
+    for (int q = 0; q < 4; ++q) {
+        const __m256 v = _mm256_loadu_ps(x + 8 * q);
+        // Not-less-or-equal, unordered: true for x > 0 and for NaN, as below.
+        const __m256 on = _mm256_cmp_ps(v, zero, _CMP_NLE_UQ);
+        _mm256_storeu_ps(y + 8 * q, _mm256_and_ps(v, on));
+        word |= static_cast<std::uint32_t>(_mm256_movemask_ps(on)) << (8 * q);
+    }
+    return word;
+}
+
+// reluGradWord for a whole word, AVX2.
+[[gnu::target("avx2,fma")]] void reluGradWordAvx2(std::uint32_t word, const float* dy, float* dx) {
+    const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
+    for (int q = 0; q < 4; ++q) {
+        const auto byte = static_cast<int>((word >> (8 * q)) & 0xFFU);
+        const __m256i on =
+            _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(byte), lanes), lanes);
+        _mm256_storeu_ps(dx + 8 * q,
+                         _mm256_and_ps(_mm256_loadu_ps(dy + 8 * q), _mm256_castsi256_ps(on)));
+    }
+}
+#endif
+
 // y = max(x, 0) for x[0, len), len <= 32, returning the mask word. Branch-free like
-// reluGradWord below.
-std::uint32_t reluWord(const float* x, float* y, std::int64_t len) {
-#ifdef LP_RELU_AVX2
-    if (len == kBits) {
-        std::uint32_t word = 0;
-        const __m256 zero = _mm256_setzero_ps();
-        for (int q = 0; q < 4; ++q) {
-            const __m256 v = _mm256_loadu_ps(x + 8 * q);
-            // Not-less-or-equal, unordered: true for x > 0 and for NaN, as below.
-            const __m256 on = _mm256_cmp_ps(v, zero, _CMP_NLE_UQ);
-            _mm256_storeu_ps(y + 8 * q, _mm256_and_ps(v, on));
-            word |= static_cast<std::uint32_t>(_mm256_movemask_ps(on)) << (8 * q);
-        }
-        return word;
+// reluGradWord below. simd: the path has AVX2.
+std::uint32_t reluWord(const float* x, float* y, std::int64_t len, [[maybe_unused]] bool simd) {
+#if LP_SIMD_X86
+    if (simd && len == kBits) {
+        return reluWordAvx2(x, y);
     }
 #endif
     std::uint32_t word = 0;
@@ -94,17 +111,11 @@ std::uint32_t reluWord(const float* x, float* y, std::int64_t len) {
 
 // dx = dy where the mask bit is set, else +0, for [0, len). Done on the bits, branch-free: with
 // random signs a branch per element mispredicts half the time (measured ~3x slower).
-void reluGradWord(std::uint32_t word, const float* dy, float* dx, std::int64_t len) {
-#ifdef LP_RELU_AVX2
-    if (len == kBits) {
-        const __m256i lanes = _mm256_setr_epi32(1, 2, 4, 8, 16, 32, 64, 128);
-        for (int q = 0; q < 4; ++q) {
-            const auto byte = static_cast<int>((word >> (8 * q)) & 0xFFU);
-            const __m256i on =
-                _mm256_cmpeq_epi32(_mm256_and_si256(_mm256_set1_epi32(byte), lanes), lanes);
-            _mm256_storeu_ps(dx + 8 * q,
-                             _mm256_and_ps(_mm256_loadu_ps(dy + 8 * q), _mm256_castsi256_ps(on)));
-        }
+void reluGradWord(
+    std::uint32_t word, const float* dy, float* dx, std::int64_t len, [[maybe_unused]] bool simd) {
+#if LP_SIMD_X86
+    if (simd && len == kBits) {
+        reluGradWordAvx2(word, dy, dx);
         return;
     }
 #endif
@@ -127,9 +138,10 @@ void reluForward(const Tensor& x, Tensor& y, Context& ctx) {
     const float* xs = x.data();
     float* ys = y.data();
     float* ms = mask.data();
-    parallelFor(0, x.numel(), kGrain, [xs, ys, ms](std::int64_t lo, std::int64_t hi) {
+    const bool simd = kernelIsa() != Isa::Baseline;
+    parallelFor(0, x.numel(), kGrain, [xs, ys, ms, simd](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t i = lo; i < hi; i += kBits) {
-            storeWord(ms, i / kBits, reluWord(xs + i, ys + i, std::min(kBits, hi - i)));
+            storeWord(ms, i / kBits, reluWord(xs + i, ys + i, std::min(kBits, hi - i), simd));
         }
     });
     ctx.saved.clear();
@@ -145,9 +157,10 @@ void reluBackward(const Tensor& dy, Tensor& dx, const Context& ctx) {
     const float* ms = ctx.saved[0].data();
     const float* dys = dy.data();
     float* dxs = dx.data();
-    parallelFor(0, dy.numel(), kGrain, [ms, dys, dxs](std::int64_t lo, std::int64_t hi) {
+    const bool simd = kernelIsa() != Isa::Baseline;
+    parallelFor(0, dy.numel(), kGrain, [ms, dys, dxs, simd](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t i = lo; i < hi; i += kBits) {
-            reluGradWord(loadWord(ms, i / kBits), dys + i, dxs + i, std::min(kBits, hi - i));
+            reluGradWord(loadWord(ms, i / kBits), dys + i, dxs + i, std::min(kBits, hi - i), simd);
         }
     });
 }

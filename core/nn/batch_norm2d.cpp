@@ -3,16 +3,9 @@
 
 #include "core/error.hpp"
 #include "core/tensor/parallel.hpp"
+#include "core/tensor/simd.hpp"
 
 #include <Eigen/Core>
-
-// With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
-#if defined(__AVX2__) && defined(__OPTIMIZE__)
-#include <immintrin.h>
-#define LP_BN_AVX2 1
-#else
-#define LP_BN_AVX2 0
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -31,28 +24,18 @@ namespace {
 // vectors of 4 lanes) with the scalar loop's operations per lane, the same bits.
 class LaneSum {
 public:
-    // Σ (x[i] − shift) into `this` and Σ (x[i] − shift)² into `squares`, in one pass.
-    void addShifted(const float* x, std::int64_t count, double shift, LaneSum& squares) {
+    // Σ (x[i] − shift) into `this` and Σ (x[i] − shift)² into `squares`, in one pass. simd: the
+    // path has AVX2 (core/tensor/simd.hpp).
+    void addShifted(const float* x,
+                    std::int64_t count,
+                    double shift,
+                    LaneSum& squares,
+                    [[maybe_unused]] bool simd) {
         std::int64_t i = 0;
-#if LP_BN_AVX2
-        __m256d lo = _mm256_load_pd(lanes_);
-        __m256d hi = _mm256_load_pd(lanes_ + 4);
-        __m256d qLo = _mm256_load_pd(squares.lanes_);
-        __m256d qHi = _mm256_load_pd(squares.lanes_ + 4);
-        const __m256d k = _mm256_set1_pd(shift);
-        for (; i + kLanes <= count; i += kLanes) {
-            const __m256 v = _mm256_loadu_ps(x + i);
-            const __m256d dl = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), k);
-            const __m256d dh = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), k);
-            lo = _mm256_add_pd(lo, dl);
-            hi = _mm256_add_pd(hi, dh);
-            qLo = _mm256_add_pd(qLo, _mm256_mul_pd(dl, dl));
-            qHi = _mm256_add_pd(qHi, _mm256_mul_pd(dh, dh));
+#if LP_SIMD_X86
+        if (simd) {
+            i = addShiftedAvx2(x, count, shift, lanes_, squares.lanes_);
         }
-        _mm256_store_pd(lanes_, lo);
-        _mm256_store_pd(lanes_ + 4, hi);
-        _mm256_store_pd(squares.lanes_, qLo);
-        _mm256_store_pd(squares.lanes_ + 4, qHi);
 #endif
         for (; i < count; ++i) {
             const double d = static_cast<double>(x[i]) - shift;
@@ -63,30 +46,17 @@ public:
     }
 
     // sumA += Σ a[i] and sumAB += Σ a[i]·b[i] (the product of two floats is exact in double).
-    static void addValuesAndProducts(
-        LaneSum& sumA, LaneSum& sumAB, const float* a, const float* b, std::int64_t count) {
+    static void addValuesAndProducts(LaneSum& sumA,
+                                     LaneSum& sumAB,
+                                     const float* a,
+                                     const float* b,
+                                     std::int64_t count,
+                                     [[maybe_unused]] bool simd) {
         std::int64_t i = 0;
-#if LP_BN_AVX2
-        __m256d aLo = _mm256_load_pd(sumA.lanes_);
-        __m256d aHi = _mm256_load_pd(sumA.lanes_ + 4);
-        __m256d pLo = _mm256_load_pd(sumAB.lanes_);
-        __m256d pHi = _mm256_load_pd(sumAB.lanes_ + 4);
-        for (; i + kLanes <= count; i += kLanes) {
-            const __m256 va = _mm256_loadu_ps(a + i);
-            const __m256 vb = _mm256_loadu_ps(b + i);
-            const __m256d al = _mm256_cvtps_pd(_mm256_castps256_ps128(va));
-            const __m256d ah = _mm256_cvtps_pd(_mm256_extractf128_ps(va, 1));
-            const __m256d bl = _mm256_cvtps_pd(_mm256_castps256_ps128(vb));
-            const __m256d bh = _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1));
-            aLo = _mm256_add_pd(aLo, al);
-            aHi = _mm256_add_pd(aHi, ah);
-            pLo = _mm256_add_pd(pLo, _mm256_mul_pd(al, bl));
-            pHi = _mm256_add_pd(pHi, _mm256_mul_pd(ah, bh));
+#if LP_SIMD_X86
+        if (simd) {
+            i = addValuesAndProductsAvx2(a, b, count, sumA.lanes_, sumAB.lanes_);
         }
-        _mm256_store_pd(sumA.lanes_, aLo);
-        _mm256_store_pd(sumA.lanes_ + 4, aHi);
-        _mm256_store_pd(sumAB.lanes_, pLo);
-        _mm256_store_pd(sumAB.lanes_ + 4, pHi);
 #endif
         for (; i < count; ++i) {
             const auto va = static_cast<double>(a[i]);
@@ -103,6 +73,61 @@ public:
 private:
     static constexpr std::int64_t kLanes = 8;
     alignas(32) double lanes_[kLanes] = {};
+
+#if LP_SIMD_X86
+    // The whole groups of 8 of addShifted in AVX2 (two vectors of 4 lanes), the scalar loop's
+    // operations per lane; returns the elements done.
+    [[gnu::target("avx2,fma")]] static std::int64_t addShiftedAvx2(
+        const float* x, std::int64_t count, double shift, double* sums, double* squares) {
+        std::int64_t i = 0;
+        __m256d lo = _mm256_load_pd(sums);
+        __m256d hi = _mm256_load_pd(sums + 4);
+        __m256d qLo = _mm256_load_pd(squares);
+        __m256d qHi = _mm256_load_pd(squares + 4);
+        const __m256d k = _mm256_set1_pd(shift);
+        for (; i + kLanes <= count; i += kLanes) {
+            const __m256 v = _mm256_loadu_ps(x + i);
+            const __m256d dl = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), k);
+            const __m256d dh = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), k);
+            lo = _mm256_add_pd(lo, dl);
+            hi = _mm256_add_pd(hi, dh);
+            qLo = _mm256_add_pd(qLo, _mm256_mul_pd(dl, dl));
+            qHi = _mm256_add_pd(qHi, _mm256_mul_pd(dh, dh));
+        }
+        _mm256_store_pd(sums, lo);
+        _mm256_store_pd(sums + 4, hi);
+        _mm256_store_pd(squares, qLo);
+        _mm256_store_pd(squares + 4, qHi);
+        return i;
+    }
+
+    // The whole groups of 8 of addValuesAndProducts in AVX2; returns the elements done.
+    [[gnu::target("avx2,fma")]] static std::int64_t addValuesAndProductsAvx2(
+        const float* a, const float* b, std::int64_t count, double* sums, double* products) {
+        std::int64_t i = 0;
+        __m256d aLo = _mm256_load_pd(sums);
+        __m256d aHi = _mm256_load_pd(sums + 4);
+        __m256d pLo = _mm256_load_pd(products);
+        __m256d pHi = _mm256_load_pd(products + 4);
+        for (; i + kLanes <= count; i += kLanes) {
+            const __m256 va = _mm256_loadu_ps(a + i);
+            const __m256 vb = _mm256_loadu_ps(b + i);
+            const __m256d al = _mm256_cvtps_pd(_mm256_castps256_ps128(va));
+            const __m256d ah = _mm256_cvtps_pd(_mm256_extractf128_ps(va, 1));
+            const __m256d bl = _mm256_cvtps_pd(_mm256_castps256_ps128(vb));
+            const __m256d bh = _mm256_cvtps_pd(_mm256_extractf128_ps(vb, 1));
+            aLo = _mm256_add_pd(aLo, al);
+            aHi = _mm256_add_pd(aHi, ah);
+            pLo = _mm256_add_pd(pLo, _mm256_mul_pd(al, bl));
+            pHi = _mm256_add_pd(pHi, _mm256_mul_pd(ah, bh));
+        }
+        _mm256_store_pd(sums, aLo);
+        _mm256_store_pd(sums + 4, aHi);
+        _mm256_store_pd(products, pLo);
+        _mm256_store_pd(products + 4, pHi);
+        return i;
+    }
+#endif
 };
 
 struct Geometry {
@@ -207,6 +232,7 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
     std::vector<double> batchMean(static_cast<std::size_t>(g.channels));
     std::vector<double> batchVar(static_cast<std::size_t>(g.channels));
     const float* xs = x.data();
+    const bool simd = kernelIsa() != Isa::Baseline;
 
     // One task per channel: its statistics are reduced serially, in a fixed order, by that task,
     // so the bits do not depend on the thread count.
@@ -224,7 +250,7 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
                 LaneSum sum;
                 LaneSum squares;
                 for (std::int64_t b = 0; b < g.batch; ++b) {
-                    sum.addShifted(xs + planeOffset(g, b, c), g.plane, shift, squares);
+                    sum.addShifted(xs + planeOffset(g, b, c), g.plane, shift, squares, simd);
                 }
                 const double count = static_cast<double>(g.count);
                 const double meanShifted = sum.total() / count;
@@ -293,6 +319,7 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
     float* gradBeta = gradGamma + g.channels;
     Tensor dx = Tensor::uninitialized(dy.shape());  // written whole, channel by channel
     const float* dys = dy.data();
+    const bool simd = kernelIsa() != Isa::Baseline;
     const float* xhs = xhat.data();
     float* dxs = dx.data();
 
@@ -302,7 +329,7 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
             LaneSum sumDyXhat;
             for (std::int64_t b = 0; b < g.batch; ++b) {
                 const std::int64_t o = planeOffset(g, b, c);
-                LaneSum::addValuesAndProducts(sumDy, sumDyXhat, dys + o, xhs + o, g.plane);
+                LaneSum::addValuesAndProducts(sumDy, sumDyXhat, dys + o, xhs + o, g.plane, simd);
             }
             const double sdy = sumDy.total();
             const double sdyx = sumDyXhat.total();

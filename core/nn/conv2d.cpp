@@ -6,16 +6,9 @@
 #include "core/nn/winograd.hpp"
 #include "core/tensor/gemm.hpp"
 #include "core/tensor/parallel.hpp"
+#include "core/tensor/simd.hpp"
 
 #include <Eigen/Core>
-
-// With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
-#if defined(__AVX2__) && defined(__OPTIMIZE__)
-#include <immintrin.h>
-#define LP_CONV_AVX2 1
-#else
-#define LP_CONV_AVX2 0
-#endif
 
 #include <algorithm>
 #include <cmath>
@@ -107,24 +100,63 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
     }
 }
 
+#if LP_SIMD_X86
+// The stride-2 part of gatherStrided in AVX2, 8 outputs from 16 inputs; returns the outputs done.
+[[gnu::target("avx2,fma")]] std::int64_t gatherStride2Avx2(const float* src,
+                                                           std::int64_t n,
+                                                           std::int64_t avail,
+                                                           float* dst) {
+    std::int64_t i = 0;
+    for (; i + 8 <= n && 2 * i + 16 <= avail; i += 8) {  // reads src[2i, 2i + 16)
+        const __m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(src + 2 * i),
+                                           _mm256_loadu_ps(src + 2 * i + 8),
+                                           _MM_SHUFFLE(2, 0, 2, 0));
+        _mm256_storeu_ps(dst + i,
+                         _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t),
+                                                                _MM_SHUFFLE(3, 1, 2, 0))));
+    }
+    return i;
+}
+
+// The stride-2 part of scatterAddStrided in AVX2: the sums are blended into the even lanes, so
+// the odd entries keep their exact bits (as in the scalar loop, which never touches them).
+// Returns the inputs done.
+[[gnu::target("avx2,fma")]] std::int64_t scatterAddStride2Avx2(const float* src,
+                                                               std::int64_t n,
+                                                               std::int64_t avail,
+                                                               float* dst) {
+    std::int64_t i = 0;
+    const __m256 zero = _mm256_setzero_ps();
+    for (; i + 8 <= n && 2 * i + 16 <= avail; i += 8) {  // touches dst[2i, 2i + 16)
+        // [s0 s1 s2 s3 | s4 s5 s6 s7] -> [s0 0 s1 0 s2 0 s3 0] and [s4 0 .. s7 0].
+        const __m256 v = _mm256_loadu_ps(src + i);
+        const __m256 lo = _mm256_unpacklo_ps(v, zero);  // s0 0 s1 0 | s4 0 s5 0
+        const __m256 hi = _mm256_unpackhi_ps(v, zero);  // s2 0 s3 0 | s6 0 s7 0
+        float* d = dst + 2 * i;
+        const __m256 d0 = _mm256_loadu_ps(d);
+        const __m256 d1 = _mm256_loadu_ps(d + 8);
+        const __m256 a0 = _mm256_add_ps(d0, _mm256_permute2f128_ps(lo, hi, 0x20));
+        const __m256 a1 = _mm256_add_ps(d1, _mm256_permute2f128_ps(lo, hi, 0x31));
+        _mm256_storeu_ps(d, _mm256_blend_ps(a0, d0, 0xAA));
+        _mm256_storeu_ps(d + 8, _mm256_blend_ps(a1, d1, 0xAA));
+    }
+    return i;
+}
+#endif
+
 // dst[i] = src[i·s] for i < n, where src[0, avail) may be read (the rest of the input row):
-// stride-2 rows (the stage entries of ResNet: 3x3 and 1x1 stride 2) take AVX2, 8 outputs from
-// 16 inputs; plain copies.
+// stride-2 rows (the stage entries of ResNet: 3x3 and 1x1 stride 2) take AVX2 where the path has
+// it (simd); plain copies.
 inline void gatherStrided(const float* src,
                           std::int64_t s,
                           std::int64_t n,
                           [[maybe_unused]] std::int64_t avail,
-                          float* dst) {
+                          float* dst,
+                          [[maybe_unused]] bool simd) {
     std::int64_t i = 0;
-#if LP_CONV_AVX2
-    if (s == 2) {
-        for (; i + 8 <= n && 2 * i + 16 <= avail; i += 8) {  // reads src[2i, 2i + 16)
-            const __m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(src + 2 * i),
-                                               _mm256_loadu_ps(src + 2 * i + 8),
-                                               _MM_SHUFFLE(2, 0, 2, 0));
-            _mm256_storeu_ps(dst + i, _mm256_castpd_ps(_mm256_permute4x64_pd(
-                                          _mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
-        }
+#if LP_SIMD_X86
+    if (simd && s == 2) {
+        i = gatherStride2Avx2(src, n, avail, dst);
     }
 #endif
     for (; i < n; ++i) {
@@ -133,30 +165,17 @@ inline void gatherStrided(const float* src,
 }
 
 // dst[i·s] += src[i] for i < n (dst[0, avail): the rest of the row), the adjoint of
-// gatherStrided. Stride 2 with AVX2: the sums are blended into the even lanes, so the odd
-// entries keep their exact bits (same as the scalar loop, which never touches them).
+// gatherStrided, with AVX2 for stride 2 where the path has it (simd).
 inline void scatterAddStrided(const float* src,
                               std::int64_t s,
                               std::int64_t n,
                               [[maybe_unused]] std::int64_t avail,
-                              float* dst) {
+                              float* dst,
+                              [[maybe_unused]] bool simd) {
     std::int64_t i = 0;
-#if LP_CONV_AVX2
-    if (s == 2) {
-        const __m256 zero = _mm256_setzero_ps();
-        for (; i + 8 <= n && 2 * i + 16 <= avail; i += 8) {  // touches dst[2i, 2i + 16)
-            // [s0 s1 s2 s3 | s4 s5 s6 s7] -> [s0 0 s1 0 s2 0 s3 0] and [s4 0 .. s7 0].
-            const __m256 v = _mm256_loadu_ps(src + i);
-            const __m256 lo = _mm256_unpacklo_ps(v, zero);  // s0 0 s1 0 | s4 0 s5 0
-            const __m256 hi = _mm256_unpackhi_ps(v, zero);  // s2 0 s3 0 | s6 0 s7 0
-            float* d = dst + 2 * i;
-            const __m256 d0 = _mm256_loadu_ps(d);
-            const __m256 d1 = _mm256_loadu_ps(d + 8);
-            const __m256 a0 = _mm256_add_ps(d0, _mm256_permute2f128_ps(lo, hi, 0x20));
-            const __m256 a1 = _mm256_add_ps(d1, _mm256_permute2f128_ps(lo, hi, 0x31));
-            _mm256_storeu_ps(d, _mm256_blend_ps(a0, d0, 0xAA));
-            _mm256_storeu_ps(d + 8, _mm256_blend_ps(a1, d1, 0xAA));
-        }
+#if LP_SIMD_X86
+    if (simd && s == 2) {
+        i = scatterAddStride2Avx2(src, n, avail, dst);
     }
 #endif
     for (; i < n; ++i) {
@@ -180,6 +199,7 @@ void im2col(const float* x,
             std::int64_t oy0,
             std::int64_t oy1) {
     const std::int64_t blockCols = (oy1 - oy0) * g.wo;
+    const bool simd = kernelIsa() != Isa::Baseline;
     for (std::int64_t ky = 0; ky < g.k; ++ky) {
         const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);
         const Range ry{std::clamp(valid.lo, oy0, oy1), std::clamp(valid.hi, oy0, oy1)};
@@ -208,7 +228,7 @@ void im2col(const float* x,
                         ArrayMap(d + rx.lo, n) = ConstArrayMap(srcRow + rx.lo + x0, n);
                     } else {
                         const std::int64_t first = rx.lo * g.s + x0;  // input column
-                        gatherStrided(srcRow + first, g.s, n, g.w - first, d + rx.lo);
+                        gatherStrided(srcRow + first, g.s, n, g.w - first, d + rx.lo, simd);
                     }
                 }
                 zeroWrapColumns(valid0, ry.hi - ry.lo, g.wo, rx);
@@ -228,6 +248,7 @@ void col2im(float* col,
             float* dx,
             std::int64_t oy0,
             std::int64_t oy1) {
+    const bool simd = kernelIsa() != Isa::Baseline;
     for (std::int64_t c = 0; c < g.c; ++c) {
         for (std::int64_t ky = 0; ky < g.k; ++ky) {
             const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);
@@ -256,7 +277,7 @@ void col2im(float* col,
                         ArrayMap(d + rx.lo + x0, n) += ConstArrayMap(sRow + rx.lo, n);
                     } else {
                         const std::int64_t first = rx.lo * g.s + x0;  // input column
-                        scatterAddStrided(sRow + rx.lo, g.s, n, g.w - first, d + first);
+                        scatterAddStrided(sRow + rx.lo, g.s, n, g.w - first, d + first, simd);
                     }
                 }
             }

@@ -4,24 +4,17 @@
 #include "core/error.hpp"
 #include "core/nn/conv3x3_checks.hpp"
 #include "core/tensor/parallel.hpp"
+#include "core/tensor/simd.hpp"
 #include "core/tensor/tensor.hpp"
 
 #include <algorithm>
 #include <cstddef>
 #include <vector>
 
-// With optimisation only: without it GCC's intrinsics are macros full of old-style casts.
-#if defined(__AVX2__) && defined(__FMA__) && defined(__OPTIMIZE__)
-#include <immintrin.h>
-#define LP_DIRECT_AVX2 1
-#else
-#define LP_DIRECT_AVX2 0
-#endif
-
 namespace lp::core::nn {
 
 bool directConv3x3Available() {
-    return LP_DIRECT_AVX2 != 0;
+    return kernelIsa() != Isa::Baseline;
 }
 
 void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC, float* dst) {
@@ -36,7 +29,104 @@ void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC
     }
 }
 
-#if LP_DIRECT_AVX2
+// The kernels exist for the AVX2 and AVX-512 paths (core/tensor/simd.hpp: compiled between
+// target pragmas); the baseline path takes im2col. The AVX-512 path keeps the AVX2 driver and
+// transposes and replaces the register tiles where the output channels fill whole 16-lane
+// vectors: 12 flat outputs x 16 channels, one zmm accumulator each (the AVX2 tile: 6 x 2 ymm).
+// Every output value is the same sequence of FMAs (over channels and taps, or over the flat
+// outputs) in both tiles, so the two paths give the same bits. Measured (layerpipe bench, 2
+// threads, width 16, batch 128, one 16-channel layer at 32x32 on a Zen 5; docs/cpu-paths.md).
+#if LP_SIMD_X86
+#pragma GCC push_options
+#pragma GCC target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")
+
+namespace isa_avx512 {
+
+constexpr std::int64_t kPixels = 12;    // flat outputs per register tile
+constexpr std::int64_t kChannels = 16;  // output channels per register tile (1 vector)
+constexpr std::int64_t kPairs = 12;     // (channel, tap) pairs per weight-gradient tile
+
+// The AVX2 tile's sum for flat outputs [j, j + kPixels) x output channels [o0, o0 + 16):
+// t[(j + p)·outPad + o] = Σ_c,ky,kx packed[(c·9 + ky·3 + kx)·outPad + o] ·
+// padded[c·plane + j + p + ky·row + kx] (packed and t already offset by o0).
+void tile(const float* packed,
+          std::int64_t outPad,
+          std::int64_t inC,
+          const float* padded,
+          std::int64_t plane,
+          std::int64_t row,
+          std::int64_t j,
+          float* t) {
+    __m512 acc[kPixels];
+#pragma GCC unroll 12
+    for (__m512& a : acc) {
+        a = _mm512_setzero_ps();
+    }
+    const std::int64_t offsets[9] = {
+        0, 1, 2, row, row + 1, row + 2, 2 * row, 2 * row + 1, 2 * row + 2};
+    for (std::int64_t c = 0; c < inC; ++c) {
+        const float* base = padded + c * plane + j;
+        const float* wc = packed + c * 9 * outPad;
+#pragma GCC unroll 1
+        for (std::int64_t tap = 0; tap < 9; ++tap) {
+            const float* src = base + offsets[tap];
+            const __m512 wv = _mm512_loadu_ps(wc + tap * outPad);
+#pragma GCC unroll 12
+            for (std::int64_t p = 0; p < kPixels; ++p) {
+                acc[p] = _mm512_fmadd_ps(_mm512_set1_ps(src[p]), wv, acc[p]);
+            }
+        }
+    }
+#pragma GCC unroll 12
+    for (std::int64_t p = 0; p < kPixels; ++p) {
+        _mm512_storeu_ps(t + (j + p) * outPad, acc[p]);
+    }
+}
+
+// The AVX2 weight-gradient tile's sum for pairs [k0, k0 + K) x output channels [o0, o0 + 16):
+// partial[(k0 + k)·outPad + o0 + o] += Σ_j padded[c_k·plane + j + off_k] · dyT[j·outPad + o0 + o].
+template <std::int64_t K>
+void gradTile(const float* padded,
+              std::int64_t plane,
+              std::int64_t row,
+              const float* dyT,
+              std::int64_t outPad,
+              std::int64_t flatLen,
+              std::int64_t k0,
+              std::int64_t o0,
+              float* partial) {
+    const float* base[static_cast<std::size_t>(K)];
+    __m512 acc[static_cast<std::size_t>(K)];
+#pragma GCC unroll 12
+    for (std::int64_t k = 0; k < K; ++k) {
+        const std::int64_t pair = k0 + k;
+        const std::int64_t tap = pair % 9;
+        base[k] = padded + (pair / 9) * plane + (tap / 3) * row + tap % 3;
+        acc[k] = _mm512_loadu_ps(partial + pair * outPad + o0);
+    }
+#pragma GCC unroll 1
+    for (std::int64_t j = 0; j < flatLen; ++j) {
+        const __m512 dv = _mm512_loadu_ps(dyT + j * outPad + o0);
+#pragma GCC unroll 12
+        for (std::int64_t k = 0; k < K; ++k) {
+            acc[k] = _mm512_fmadd_ps(_mm512_set1_ps(base[k][j]), dv, acc[k]);
+        }
+    }
+#pragma GCC unroll 12
+    for (std::int64_t k = 0; k < K; ++k) {
+        _mm512_storeu_ps(partial + (k0 + k) * outPad + o0, acc[k]);
+    }
+}
+
+}  // namespace isa_avx512
+
+#pragma GCC pop_options
+
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+
+namespace isa_avx2 {
+
 namespace {
 
 constexpr std::size_t kPixels = 6;      // flat outputs per register tile
@@ -268,25 +358,24 @@ void gradTile(const float* padded,
 }
 
 }  // namespace
-#endif
 
-void directConv3x3(const float* weights,
-                   std::int64_t outC,
-                   std::int64_t inC,
-                   const float* in,
-                   std::int64_t n,
-                   std::int64_t h,
-                   std::int64_t w,
-                   float* out) {
-    LP_EXPECTS(directConv3x3Available(), "directConv3x3: this build has no AVX2/FMA kernel");
-    expectConv3x3Sizes("directConv3x3", outC, inC, n, h, w);
-#if LP_DIRECT_AVX2
+// avx512: the path has AVX-512 (its tiles take output channels in groups of 16).
+void directConv(const float* weights,
+                std::int64_t outC,
+                std::int64_t inC,
+                const float* in,
+                std::int64_t n,
+                std::int64_t h,
+                std::int64_t w,
+                float* out,
+                bool avx512) {
     const std::int64_t row = w + 2;
     const std::int64_t plane = (h + 2) * row;
     const std::int64_t flatLen = h * row;  // flat outputs, 2 discarded per row
-    const auto pixels = static_cast<std::int64_t>(kPixels);
-    const std::int64_t flatPad = (flatLen + pixels - 1) / pixels * pixels;
     const std::int64_t outPad = (outC + 7) / 8 * 8;
+    const bool wide = avx512 && outPad % isa_avx512::kChannels == 0;
+    const std::int64_t pixels = wide ? isa_avx512::kPixels : static_cast<std::int64_t>(kPixels);
+    const std::int64_t flatPad = (flatLen + pixels - 1) / pixels * pixels;
     // packed[(c·9 + tap)·outPad + o] = weights[o, c, tap], zeros for o >= outC: once per call,
     // on the calling thread's scratch (packing in every task of the loop below measured 0.1 to
     // 0.4 ms more per 16-channel layer at 32x32, batch 128).
@@ -311,7 +400,9 @@ void directConv3x3(const float* weights,
             for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
                 const bool two = outPad - o0 >= kChannels;
                 for (std::int64_t j = 0; j < flatPad; j += pixels) {
-                    if (two) {
+                    if (wide) {
+                        isa_avx512::tile(packed + o0, outPad, inC, padded, plane, row, j, t + o0);
+                    } else if (two) {
                         tile<2>(packed + o0, outPad, inC, padded, plane, row, j, t + o0);
                     } else {
                         tile<1>(packed + o0, outPad, inC, padded, plane, row, j, t + o0);
@@ -322,29 +413,23 @@ void directConv3x3(const float* weights,
             relayout<true>(t, out + smp * outC * h * w, outC, h, w, row, outPad);
         }
     });
-#else
-    (void)weights;
-    (void)in;
-    (void)out;
-#endif
 }
 
-void directWeightGradient3x3(const float* x,
-                             const float* dy,
-                             std::int64_t outC,
-                             std::int64_t inC,
-                             std::int64_t n,
-                             std::int64_t h,
-                             std::int64_t w,
-                             float* gradWeights) {
-    LP_EXPECTS(directConv3x3Available(),
-               "directWeightGradient3x3: this build has no AVX2/FMA kernel");
-    expectConv3x3Sizes("directWeightGradient3x3", outC, inC, n, h, w);
-#if LP_DIRECT_AVX2
+// avx512: as in directConv.
+void directGrad(const float* x,
+                const float* dy,
+                std::int64_t outC,
+                std::int64_t inC,
+                std::int64_t n,
+                std::int64_t h,
+                std::int64_t w,
+                float* gradWeights,
+                bool avx512) {
     const std::int64_t row = w + 2;
     const std::int64_t plane = (h + 2) * row;
     const std::int64_t flatLen = h * row;
     const std::int64_t outPad = (outC + 7) / 8 * 8;
+    const bool wide = avx512 && outPad % isa_avx512::kChannels == 0;
     const std::int64_t pairs = inC * 9;  // (channel, tap), the rows of the result
     const std::int64_t perChunk = (n + kMaxGradChunks - 1) / kMaxGradChunks;
     const std::int64_t chunks = (n + perChunk - 1) / perChunk;
@@ -361,7 +446,18 @@ void directWeightGradient3x3(const float* x,
                 // dy pixel-major at the flat indices, zeros in the discarded columns.
                 std::fill(dyT, dyT + flatLen * outPad, 0.0F);
                 relayout<false>(dy + smp * outC * h * w, dyT, outC, h, w, row, outPad);
-                for (std::int64_t o0 = 0; o0 < outPad; o0 += kChannels) {
+                for (std::int64_t o0 = 0; wide && o0 < outPad; o0 += kChannels) {
+                    std::int64_t p0 = 0;
+                    for (; p0 + isa_avx512::kPairs <= pairs; p0 += isa_avx512::kPairs) {
+                        isa_avx512::gradTile<isa_avx512::kPairs>(
+                            padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                    }
+                    for (; p0 < pairs; ++p0) {
+                        isa_avx512::gradTile<1>(
+                            padded, plane, row, dyT, outPad, flatLen, p0, o0, part.data());
+                    }
+                }
+                for (std::int64_t o0 = 0; !wide && o0 < outPad; o0 += kChannels) {
                     const bool two = outPad - o0 >= kChannels;
                     std::int64_t p0 = 0;
                     for (; p0 + 6 <= pairs; p0 += 6) {
@@ -396,10 +492,49 @@ void directWeightGradient3x3(const float* x,
             gradWeights[o * pairs + pr] += sum;  // [o, c, tap] = o·inC·9 + c·9 + tap
         }
     }
+}
+
+}  // namespace isa_avx2
+
+#pragma GCC pop_options
+#endif
+
+void directConv3x3(const float* weights,
+                   std::int64_t outC,
+                   std::int64_t inC,
+                   const float* in,
+                   std::int64_t n,
+                   std::int64_t h,
+                   std::int64_t w,
+                   float* out) {
+    LP_EXPECTS(directConv3x3Available(), "directConv3x3: the baseline path has no direct kernel");
+    expectConv3x3Sizes("directConv3x3", outC, inC, n, h, w);
+#if LP_SIMD_X86
+    isa_avx2::directConv(weights, outC, inC, in, n, h, w, out, kernelIsa() == Isa::Avx512);
 #else
-    (void)x;
-    (void)dy;
-    (void)gradWeights;
+    static_cast<void>(weights);
+    static_cast<void>(in);
+    static_cast<void>(out);
+#endif
+}
+
+void directWeightGradient3x3(const float* x,
+                             const float* dy,
+                             std::int64_t outC,
+                             std::int64_t inC,
+                             std::int64_t n,
+                             std::int64_t h,
+                             std::int64_t w,
+                             float* gradWeights) {
+    LP_EXPECTS(directConv3x3Available(),
+               "directWeightGradient3x3: the baseline path has no direct kernel");
+    expectConv3x3Sizes("directWeightGradient3x3", outC, inC, n, h, w);
+#if LP_SIMD_X86
+    isa_avx2::directGrad(x, dy, outC, inC, n, h, w, gradWeights, kernelIsa() == Isa::Avx512);
+#else
+    static_cast<void>(x);
+    static_cast<void>(dy);
+    static_cast<void>(gradWeights);
 #endif
 }
 

@@ -5,6 +5,9 @@
 
 #include <Eigen/Core>
 
+#include <cstdlib>
+#include <string>
+
 #ifdef LP_HAVE_BLIS
 #include <blis.h>
 #endif
@@ -12,6 +15,59 @@
 namespace lp::core {
 
 namespace {
+
+#ifdef LP_HAVE_BLIS
+// The instruction-set level of a BLIS sub-configuration: 2 AVX-512, 1 AVX2 + FMA, 0 anything
+// older (its kernels may still use SSE3/AVX, which every CPU at our AVX2 level has).
+int levelOf(arch_t id) {
+    switch (id) {
+        case BLIS_ARCH_SKX:
+        case BLIS_ARCH_KNL:
+            return 2;
+        case BLIS_ARCH_HASWELL:
+        case BLIS_ARCH_ZEN:
+        case BLIS_ARCH_ZEN2:
+        case BLIS_ARCH_ZEN3:
+        case BLIS_ARCH_EXCAVATOR:
+            return 1;
+        default:
+            return 0;
+    }
+}
+
+arch_t canonicalArch(Isa isa) {
+    switch (isa) {
+        case Isa::Avx512:
+            return BLIS_ARCH_SKX;
+        case Isa::Avx2:
+            return BLIS_ARCH_HASWELL;
+        case Isa::Baseline:
+            break;
+    }
+    return BLIS_ARCH_GENERIC;
+}
+
+bool userChoseArch() {
+    const char* env = std::getenv("BLIS_ARCH_TYPE");
+    return env != nullptr && *env != '\0';
+}
+
+// BLIS 0.9 reads its sub-configuration from BLIS_ARCH_TYPE (an arch_t number) in
+// bli_arch_set_id(); the variable is set only for that call, so child processes do not inherit
+// it. bli_init() and the first bli_arch_query_id() run BLIS's own one-time selection first, so
+// that it cannot later overwrite ours.
+void useArch(arch_t id) {
+    bli_init();
+    bli_arch_query_id();
+    if (bli_gks_lookup_id(id) == nullptr) {
+        return;  // not in this BLIS build: keep BLIS's own choice
+    }
+    const std::string value = std::to_string(static_cast<int>(id));
+    setenv("BLIS_ARCH_TYPE", value.c_str(), 1);
+    bli_arch_set_id();
+    unsetenv("BLIS_ARCH_TYPE");
+}
+#endif
 
 #ifndef LP_HAVE_BLIS
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -54,6 +110,8 @@ void gemm(Trans transA,
         return;
     }
 #ifdef LP_HAVE_BLIS
+    activeIsa();  // the first call selects BLIS's kernel set
+
     // BLIS takes a row and a column stride per operand, so row-major needs no transposition
     // trick; the serial library never spawns threads of its own.
     bli_sgemm(transA == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
@@ -97,6 +155,44 @@ const char* gemmBackend() {
     return "blis";
 #else
     return "eigen";
+#endif
+}
+
+std::string gemmKernelSet() {
+#ifdef LP_HAVE_BLIS
+    activeIsa();
+    const arch_t id = bli_arch_query_id();
+    return concat("BLIS ",
+                  bli_info_get_version_str(),
+                  ", sub-configuration ",
+                  bli_arch_string(id),
+                  userChoseArch() ? " (BLIS_ARCH_TYPE)" : "");
+#else
+    return concat("Eigen ",
+                  EIGEN_WORLD_VERSION,
+                  ".",
+                  EIGEN_MAJOR_VERSION,
+                  ".",
+                  EIGEN_MINOR_VERSION,
+                  " (",
+                  Eigen::SimdInstructionSetsInUse(),
+                  ")");
+#endif
+}
+
+void selectGemmKernels(Isa isa, bool forced) {
+#ifdef LP_HAVE_BLIS
+    if (userChoseArch()) {
+        bli_init();  // BLIS honours the user's BLIS_ARCH_TYPE itself
+        return;
+    }
+    const arch_t native = bli_cpuid_query_id();
+    const int level = static_cast<int>(isa);
+    const bool keep = forced ? levelOf(native) == level : native != BLIS_ARCH_GENERIC;
+    useArch(keep ? native : canonicalArch(isa));
+#else
+    static_cast<void>(isa);
+    static_cast<void>(forced);
 #endif
 }
 

@@ -5,7 +5,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/tensor/isa.hpp"
+
 #include <cstdint>
+#include <string>
 
 namespace lp::core {
 
@@ -31,5 +34,16 @@ void gemm(Trans transA,
 
 // "blis" or "eigen": the backend this build uses.
 const char* gemmBackend();
+
+// The backend with its version and kernel set, e.g. "BLIS 0.9.0, sub-configuration skx".
+std::string gemmKernelSet();
+
+// Makes the GEMM library use kernels of the instruction set `isa` (called by the dispatcher in
+// core/tensor/isa.cpp, never while GEMMs run). BLIS 0.9 picks its sub-configuration from CPUID
+// but knows no CPU newer than Zen 3 / Ice Lake and falls back to its slow reference kernels
+// ("generic", ~2.7x slower here on a Zen 5): unless BLIS_ARCH_TYPE is set by the user, its own
+// pick is kept where it has one at the level of `isa`, else skx (AVX-512), haswell (AVX2) or
+// generic (baseline) is chosen. `forced`: LP_ISA or a test asked for `isa`.
+void selectGemmKernels(Isa isa, bool forced);
 
 }  // namespace lp::core

@@ -5,6 +5,7 @@
 #include "core/tensor/rng.hpp"
 
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -15,6 +16,11 @@
 
 namespace lp::core::nn {
 namespace {
+
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
+class BatchNorm2dPath : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(BatchNorm2dPath);
 
 using lp::testing::expectGradientsMatch;
 using lp::testing::layerTarget;
@@ -50,7 +56,7 @@ void randomizeAffine(std::vector<float>& weights, std::uint64_t seed) {
 // the truncation error stays ~1e-5.
 const lp::testing::GradCheckOptions kBnCheck{.h = 1e-2};
 
-TEST(BatchNorm2d, ParamsFollowTorchvisionAndInitIsIdentity) {
+TEST_P(BatchNorm2dPath, ParamsFollowTorchvisionAndInitIsIdentity) {
     const BatchNorm2d bn({.channels = 3});
     const std::vector<ParamSpec> ps = bn.params();
     ASSERT_EQ(ps.size(), 5U);
@@ -69,7 +75,7 @@ TEST(BatchNorm2d, ParamsFollowTorchvisionAndInitIsIdentity) {
     EXPECT_EQ(s.buffers, (std::vector<float>{0, 0, 0, 1, 1, 1, 0}));
 }
 
-TEST(BatchNorm2d, TrainForwardUsesBatchStatsAndUpdatesRunningStats) {
+TEST_P(BatchNorm2dPath, TrainForwardUsesBatchStatsAndUpdatesRunningStats) {
     const BatchNorm2d bn({.channels = 2});
     BnState s = initState(bn);
     s.weights = {2.0F, 1.0F, 0.5F, -1.0F};  // γ = (2, 1), β = (0.5, −1)
@@ -100,7 +106,7 @@ TEST(BatchNorm2d, TrainForwardUsesBatchStatsAndUpdatesRunningStats) {
 }
 
 // PyTorch's formula evaluated in double by the test for two consecutive Train forwards.
-TEST(BatchNorm2d, RunningStatsMatchPyTorchAfterTwoForwards) {
+TEST_P(BatchNorm2dPath, RunningStatsMatchPyTorchAfterTwoForwards) {
     const std::int64_t n = 3;
     const std::int64_t c = 4;
     const std::int64_t h = 5;
@@ -141,7 +147,7 @@ TEST(BatchNorm2d, RunningStatsMatchPyTorchAfterTwoForwards) {
     }
 }
 
-TEST(BatchNorm2d, EvalUsesRunningStatsAndLeavesBuffersAlone) {
+TEST_P(BatchNorm2dPath, EvalUsesRunningStatsAndLeavesBuffersAlone) {
     const BatchNorm2d bn({.channels = 2, .eps = 1e-3F});
     BnState s = initState(bn);
     s.weights = {1.5F, 0.5F, 0.25F, -0.75F};
@@ -166,7 +172,7 @@ TEST(BatchNorm2d, EvalUsesRunningStatsAndLeavesBuffersAlone) {
     EXPECT_EQ(s.buffers, before);
 }
 
-TEST(BatchNorm2d, TrainBackwardMatchesFiniteDifferencesOverWholeBatch) {
+TEST_P(BatchNorm2dPath, TrainBackwardMatchesFiniteDifferencesOverWholeBatch) {
     const BatchNorm2d bn({.channels = 3});
     BnState s = initState(bn);
     randomizeAffine(s.weights, 5);
@@ -176,7 +182,7 @@ TEST(BatchNorm2d, TrainBackwardMatchesFiniteDifferencesOverWholeBatch) {
     EXPECT_GE(checked, 56);  // 50 input coordinates and all 6 weights
 }
 
-TEST(BatchNorm2d, EvalBackwardMatchesFiniteDifferences) {
+TEST_P(BatchNorm2dPath, EvalBackwardMatchesFiniteDifferences) {
     const BatchNorm2d bn({.channels = 3});
     BnState s = initState(bn);
     randomizeAffine(s.weights, 8);
@@ -190,7 +196,7 @@ TEST(BatchNorm2d, EvalBackwardMatchesFiniteDifferences) {
 // Under a stale-weight policy backward receives a γ other than the forward's: dx must scale with
 // the γ passed to backward, while dγ and dβ depend only on saved activations. Backward must not
 // need the running buffers (layer.hpp), so the stale call passes none.
-TEST(BatchNorm2d, BackwardUsesTheWeightsItIsGiven) {
+TEST_P(BatchNorm2dPath, BackwardUsesTheWeightsItIsGiven) {
     const BatchNorm2d bn({.channels = 2});
     BnState s = initState(bn);
     s.weights = {1.0F, 2.0F, 0.0F, 0.0F};
@@ -217,7 +223,7 @@ TEST(BatchNorm2d, BackwardUsesTheWeightsItIsGiven) {
     }
 }
 
-TEST(BatchNorm2d, RejectsBadShapesAndSingleValueChannels) {
+TEST_P(BatchNorm2dPath, RejectsBadShapesAndSingleValueChannels) {
     const BatchNorm2d bn({.channels = 3});
     BnState s = initState(bn);
     Context ctx;
@@ -233,7 +239,7 @@ TEST(BatchNorm2d, RejectsBadShapesAndSingleValueChannels) {
 }
 
 // Forward and backward results and running stats for max_allowed_parallelism 1, 2 and 4.
-TEST(BatchNorm2d, BitIdenticalAcrossThreadCounts) {
+TEST_P(BatchNorm2dPath, BitIdenticalAcrossThreadCounts) {
     const BatchNorm2d bn({.channels = 16});
     const Tensor x = randomTensor(TensorShape{8, 16, 12, 12}, 13, -3.0F, 5.0F);
     const Tensor dy = randomTensor(x.shape(), 14);

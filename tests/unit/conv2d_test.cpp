@@ -6,6 +6,7 @@
 
 #include "tests/support/bits.hpp"
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -17,6 +18,11 @@
 
 namespace lp::core::nn {
 namespace {
+
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
+class Conv2dPath : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(Conv2dPath);
 
 std::vector<float> randomWeights(const Layer& layer, std::uint64_t seed) {
     std::vector<float> w(layer.weightCount());
@@ -50,7 +56,7 @@ RunResult run(const Conv2d& conv,
 
 using lp::testing::sameBits;
 
-TEST(Conv2d, ForwardOnesCountsWindowTapsIncludingPaddingBorders) {
+TEST_P(Conv2dPath, ForwardOnesCountsWindowTapsIncludingPaddingBorders) {
     const Conv2d conv({.inChannels = 2, .outChannels = 1, .kernel = 3, .padding = 1, .bias = true});
     std::vector<float> w(conv.weightCount() - 1, 1.0F);
     w.push_back(0.5F);  // bias
@@ -78,7 +84,7 @@ TEST(Conv2d, ForwardOnesCountsWindowTapsIncludingPaddingBorders) {
     EXPECT_EQ(ys.at(0, 0, 1, 1), 18.0F);
 }
 
-TEST(Conv2d, ForwardHandComputedTwoByTwoKernels) {
+TEST_P(Conv2dPath, ForwardHandComputedTwoByTwoKernels) {
     const Conv2d conv({.inChannels = 1, .outChannels = 2, .kernel = 2, .padding = 0});
     // Channel 0: x[i, j] − x[i+1, j+1]; channel 1: the 2x2 window sum.
     const std::vector<float> w{1, 0, 0, -1, 1, 1, 1, 1};
@@ -97,7 +103,7 @@ TEST(Conv2d, ForwardHandComputedTwoByTwoKernels) {
     ASSERT_EQ(ctx.saved.size(), 1U);
 }
 
-TEST(Conv2d, OutputShapesFollowPyTorch) {
+TEST_P(Conv2dPath, OutputShapesFollowPyTorch) {
     struct Case {
         std::int64_t in, k, s, p, out;
     };
@@ -125,7 +131,7 @@ TEST(Conv2d, OutputShapesFollowPyTorch) {
               (TensorShape{1, 4, 5, 5}));
 }
 
-TEST(Conv2d, RejectsBadSpecsAndShapes) {
+TEST_P(Conv2dPath, RejectsBadSpecsAndShapes) {
     EXPECT_THROW(Conv2d({.inChannels = 0, .outChannels = 4}), ContractError);
     EXPECT_THROW(Conv2d({.inChannels = 3, .outChannels = 4, .stride = 0}), ContractError);
     EXPECT_THROW(Conv2d({.inChannels = 3, .outChannels = 4, .padding = -1}), ContractError);
@@ -145,7 +151,7 @@ TEST(Conv2d, RejectsBadSpecsAndShapes) {
         ContractError);
 }
 
-TEST(Conv2d, ParamsAndKaimingFanOutInit) {
+TEST_P(Conv2dPath, ParamsAndKaimingFanOutInit) {
     const Conv2d conv({.inChannels = 16, .outChannels = 64, .kernel = 3, .bias = true});
     const std::vector<ParamSpec> ps = conv.params();
     ASSERT_EQ(ps.size(), 2U);
@@ -179,7 +185,7 @@ TEST(Conv2d, ParamsAndKaimingFanOutInit) {
     EXPECT_GT(biasMax, 0.5F * bound);
 }
 
-TEST(Conv2d, BackwardMatchesFiniteDifferences) {
+TEST_P(Conv2dPath, BackwardMatchesFiniteDifferences) {
     struct Case {
         std::int64_t k, s, p, size;
         bool bias;
@@ -295,7 +301,7 @@ void expectNear(const char* what,
     }
 }
 
-TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
+TEST_P(Conv2dPath, ForwardAndBackwardMatchNaiveConvolution) {
     struct Case {
         std::int64_t n, c, o, k, s, p, size;
         bool bias;
@@ -348,7 +354,7 @@ TEST(Conv2d, ForwardAndBackwardMatchNaiveConvolution) {
 
 // forwardConsuming saves the input itself (no copy) and otherwise equals forward: the same y,
 // the same saved input, the same gradients after.
-TEST(Conv2d, ForwardConsumingSavesTheInputItself) {
+TEST_P(Conv2dPath, ForwardConsumingSavesTheInputItself) {
     const Conv2d conv({.inChannels = 4, .outChannels = 6, .kernel = 3, .stride = 1, .bias = true});
     const Tensor x = lp::testing::randomTensor(TensorShape{2, 4, 9, 9}, 71);
     const std::vector<float> w = randomWeights(conv, 72);
@@ -371,7 +377,7 @@ TEST(Conv2d, ForwardConsumingSavesTheInputItself) {
     EXPECT_TRUE(sameBits(g1, g2));
 }
 
-TEST(Conv2d, BackwardUsesGivenWeightsAndSavedActivations) {
+TEST_P(Conv2dPath, BackwardUsesGivenWeightsAndSavedActivations) {
     const Conv2d conv({.inChannels = 4, .outChannels = 6, .kernel = 3, .stride = 1, .bias = true});
     const Tensor x = lp::testing::randomTensor(TensorShape{6, 4, 10, 10}, 1);
     const std::vector<float> w1 = randomWeights(conv, 2);
@@ -385,7 +391,7 @@ TEST(Conv2d, BackwardUsesGivenWeightsAndSavedActivations) {
     EXPECT_FALSE(sameBits(stale.dx.span(), atW1.dx.span()));
 }
 
-TEST(Conv2d, BitIdenticalForOneTwoAndFourThreads) {
+TEST_P(Conv2dPath, BitIdenticalForOneTwoAndFourThreads) {
     struct Case {
         std::int64_t n, c, o, k, s, p, size;
     };
@@ -393,9 +399,10 @@ TEST(Conv2d, BitIdenticalForOneTwoAndFourThreads) {
     // 16 samples of 16x16 (8 dW chunks of 2 samples); 48 samples of 4x4 outputs (3 groups of
     // 16 samples per GEMM, one per chunk); 6 samples of 20x20 in im2col blocks of 6 rows; 64
     // output channels (transposed weights for dx).
-    const Case cases[] = {
-        {16, 8, 8, 3, 1, 1, 16}, {48, 8, 16, 1, 2, 0, 8}, {6, 64, 8, 3, 1, 1, 20},
-        {12, 8, 64, 3, 1, 1, 8}};
+    const Case cases[] = {{16, 8, 8, 3, 1, 1, 16},
+                          {48, 8, 16, 1, 2, 0, 8},
+                          {6, 64, 8, 3, 1, 1, 20},
+                          {12, 8, 64, 3, 1, 1, 8}};
     for (const Case& cs : cases) {
         const Conv2d conv({.inChannels = cs.c,
                            .outChannels = cs.o,

@@ -6,6 +6,7 @@
 #include "tests/support/bits.hpp"
 #include "tests/support/conv3x3_reference.hpp"
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -19,6 +20,11 @@
 
 namespace lp::core::nn {
 namespace {
+
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
+class Direct3x3Path : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(Direct3x3Path);
 
 using Shape = lp::testing::Conv3x3Shape;
 using lp::testing::randomWeights;
@@ -43,9 +49,9 @@ const Shape kShapes[] = {{2, 16, 16, 32, 32},
                          {1, 1, 1, 1, 1},
                          {1, 2, 3, 3, 2}};
 
-TEST(Direct3x3, ForwardAndInputGradientMatchTheReference) {
+TEST_P(Direct3x3Path, ForwardAndInputGradientMatchTheReference) {
     if (!directConv3x3Available()) {
-        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
     }
     std::uint64_t seed = 700;
     for (const Shape& s : kShapes) {
@@ -67,9 +73,9 @@ TEST(Direct3x3, ForwardAndInputGradientMatchTheReference) {
     }
 }
 
-TEST(Direct3x3, WeightGradientMatchesTheReferenceAndAdds) {
+TEST_P(Direct3x3Path, WeightGradientMatchesTheReferenceAndAdds) {
     if (!directConv3x3Available()) {
-        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
     }
     std::uint64_t seed = 800;
     for (const Shape& s : kShapes) {
@@ -90,10 +96,10 @@ TEST(Direct3x3, WeightGradientMatchesTheReferenceAndAdds) {
     }
 }
 
-TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
+TEST_P(Direct3x3Path, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
     // 6 samples: the weight gradient's 6 chunks of one sample, spread over the threads.
     if (!directConv3x3Available()) {
-        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
     }
     const Shape s{6, 16, 16, 32, 32};
     const std::vector<float> wt = randomWeights(s.o * s.c * 9, 11);
@@ -125,9 +131,9 @@ TEST(Direct3x3, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
 
 // Conv2d takes the direct kernels for a width-16 ResNet's 16-channel layers: its forward, input
 // gradient and weight gradient are the kernels' bits.
-TEST(Direct3x3, Conv2dUsesItForSixteenChannels) {
+TEST_P(Direct3x3Path, Conv2dUsesItForSixteenChannels) {
     if (!directConv3x3Available()) {
-        GTEST_SKIP() << "this build has no AVX2/FMA direct kernel";
+        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
     }
     const Shape s{2, 16, 16, 32, 32};
     const Conv2d conv(
@@ -146,6 +152,36 @@ TEST(Direct3x3, Conv2dUsesItForSixteenChannels) {
     std::vector<float> direct(wt.size(), 0.0F);
     directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, direct.data());
     EXPECT_TRUE(sameBits(gw, direct));
+}
+
+// The AVX-512 path's tiles (12 outputs x 16 channels, one zmm each) compute every output value
+// with the same sequence of FMAs as the AVX2 tiles (6 x 2 ymm): the same bits, for outputs in
+// 16-channel groups (the AVX-512 tiles) and others (the AVX2 tiles on both paths) (issue 11).
+TEST(Direct3x3, Avx512TilesGiveTheAvx2Bits) {
+    if (!isaSupported(Isa::Avx512)) {
+        GTEST_SKIP() << "this CPU has no AVX-512";
+    }
+    const Isa previous = activeIsa();
+    for (const Shape& s : {Shape{3, 16, 16, 32, 32},
+                           Shape{2, 5, 32, 9, 11},
+                           Shape{2, 7, 8, 6, 6},
+                           Shape{1, 2, 48, 5, 4}}) {
+        const std::vector<float> wt = randomWeights(s.o * s.c * 9, 41);
+        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 42);
+        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 43);
+        std::vector<Tensor> outs;
+        std::vector<std::vector<float>> grads;
+        for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
+            setActiveIsa(isa);
+            outs.push_back(runDirect(wt, s, x));
+            grads.emplace_back(wt.size(), 0.5F);
+            directWeightGradient3x3(
+                x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, grads.back().data());
+        }
+        EXPECT_TRUE(sameBits(outs[0].span(), outs[1].span())) << s.o << " channels";
+        EXPECT_TRUE(sameBits(grads[0], grads[1])) << s.o << " channels";
+    }
+    setActiveIsa(previous);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "core/tensor/rng.hpp"
 
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -25,12 +26,17 @@
 namespace lp::core::nn {
 namespace {
 
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
+class ReLUPath : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(ReLUPath);
+
 using lp::testing::expectGradientsMatch;
 using lp::testing::GradCheckTarget;
 using lp::testing::layerTarget;
 using lp::testing::randomTensor;
 
-TEST(ReLU, ForwardClampsAndBackwardMasksNonPositive) {
+TEST_P(ReLUPath, ForwardClampsAndBackwardMasksNonPositive) {
     const ReLU relu;
     Tensor x(TensorShape{1, 5});
     const float xs[] = {-2.0F, -0.0F, 0.0F, 0.5F, 3.0F};
@@ -53,7 +59,7 @@ TEST(ReLU, ForwardClampsAndBackwardMasksNonPositive) {
 
 // The consuming variants work in place (the result is the input's storage) and give the same
 // bits and the same saved mask as forward and backward, including partial mask words.
-TEST(ReLU, ConsumingVariantsWorkInPlaceWithTheSameBits) {
+TEST_P(ReLUPath, ConsumingVariantsWorkInPlaceWithTheSameBits) {
     const ReLU relu;
     const Tensor x = lp::testing::randomTensor(TensorShape{3, 5, 7, 11}, 61);
     const Tensor dy = lp::testing::randomTensor(x.shape(), 62);
@@ -68,7 +74,8 @@ TEST(ReLU, ConsumingVariantsWorkInPlaceWithTheSameBits) {
     EXPECT_EQ(yOwn.data(), storage);
     ASSERT_EQ(ctxOwn.saved.size(), ctxCopy.saved.size());
     for (std::size_t i = 0; i < ctxOwn.saved.size(); ++i) {
-        EXPECT_EQ(std::memcmp(ctxOwn.saved[i].data(), ctxCopy.saved[i].data(),
+        EXPECT_EQ(std::memcmp(ctxOwn.saved[i].data(),
+                              ctxCopy.saved[i].data(),
                               ctxCopy.saved[i].span().size_bytes()),
                   0);
     }
@@ -80,7 +87,7 @@ TEST(ReLU, ConsumingVariantsWorkInPlaceWithTheSameBits) {
     EXPECT_EQ(std::memcmp(dxOwn.data(), dx.data(), dx.span().size_bytes()), 0);
 }
 
-TEST(ReLU, NanPassesThroughAsInPyTorch) {
+TEST_P(ReLUPath, NanPassesThroughAsInPyTorch) {
     const ReLU relu;
     Tensor x(TensorShape{2}, std::numeric_limits<float>::quiet_NaN());
     x[1] = -1.0F;
@@ -96,7 +103,7 @@ TEST(ReLU, NanPassesThroughAsInPyTorch) {
 // 96 elements: three whole 32-element mask words (the vectorised path) and the special values
 // -0, +0, NaN, infinities and denormals, checked bit for bit against the scalar rule:
 // y = x unless x <= 0 (then +0); dx = dy where !(x <= 0), else +0.
-TEST(ReLU, WholeWordsKeepTheScalarBits) {
+TEST_P(ReLUPath, WholeWordsKeepTheScalarBits) {
     const ReLU relu;
     Tensor x = randomTensor(TensorShape{3, 32}, 41);
     const float special[] = {-0.0F,
@@ -125,7 +132,7 @@ TEST(ReLU, WholeWordsKeepTheScalarBits) {
     }
 }
 
-TEST(ReLU, BackwardMatchesFiniteDifferences) {
+TEST_P(ReLUPath, BackwardMatchesFiniteDifferences) {
     const ReLU relu;
     const Tensor x = randomTensor(TensorShape{2, 3, 4, 4}, 21);
     const int checked = expectGradientsMatch(layerTarget(relu, {}), x, {}, 22);
@@ -133,7 +140,7 @@ TEST(ReLU, BackwardMatchesFiniteDifferences) {
 }
 
 // 70001 elements: three parallel chunks of the packed mask and a partial last word.
-TEST(ReLU, PackedMaskSpansChunksAndPartialWords) {
+TEST_P(ReLUPath, PackedMaskSpansChunksAndPartialWords) {
     const ReLU relu;
     const Tensor x = randomTensor(TensorShape{7, 10001}, 37);
     const Tensor dy = randomTensor(x.shape(), 38);

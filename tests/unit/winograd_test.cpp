@@ -7,6 +7,7 @@
 #include "tests/support/bits.hpp"
 #include "tests/support/conv3x3_reference.hpp"
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -20,6 +21,11 @@
 
 namespace lp::core::nn {
 namespace {
+
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
+class WinogradPath : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(WinogradPath);
 
 using Shape = lp::testing::Conv3x3Shape;
 using lp::testing::randomWeights;
@@ -74,7 +80,7 @@ const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {1, 1, 1, 5, 17},
                          {2, 3, 2, 1, 1}};
 
-TEST(Winograd, ForwardAndInputGradientMatchDirectConvolution) {
+TEST_P(WinogradPath, ForwardAndInputGradientMatchDirectConvolution) {
     std::uint64_t seed = 900;
     for (const Shape& s : kShapes) {
         SCOPED_TRACE(::testing::Message()
@@ -93,7 +99,7 @@ TEST(Winograd, ForwardAndInputGradientMatchDirectConvolution) {
     }
 }
 
-TEST(Winograd, WeightGradientMatchesDirectCorrelation) {
+TEST_P(WinogradPath, WeightGradientMatchesDirectCorrelation) {
     std::uint64_t seed = 1900;
     for (const Shape& s : kShapes) {
         SCOPED_TRACE(::testing::Message()
@@ -106,7 +112,7 @@ TEST(Winograd, WeightGradientMatchesDirectCorrelation) {
     }
 }
 
-TEST(Winograd, WeightGradientAddsToTheGradient) {
+TEST_P(WinogradPath, WeightGradientAddsToTheGradient) {
     const Shape s{2, 3, 4, 6, 10};
     const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 41);
     const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 42);
@@ -119,7 +125,7 @@ TEST(Winograd, WeightGradientAddsToTheGradient) {
     }
 }
 
-TEST(Winograd, OverwritesTheOutput) {
+TEST_P(WinogradPath, OverwritesTheOutput) {
     const Shape s{2, 3, 4, 6, 10};
     const std::vector<float> wt = randomWeights(s.o * s.c * 9, 7);
     const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 8);
@@ -131,7 +137,7 @@ TEST(Winograd, OverwritesTheOutput) {
     EXPECT_TRUE(sameBits(y.span(), runWinograd(WinogradPass::Forward, wt, s, x).span()));
 }
 
-TEST(Winograd, BitIdenticalForOneTwoAndFourThreads) {
+TEST_P(WinogradPath, BitIdenticalForOneTwoAndFourThreads) {
     // Several tile blocks per call (8 samples of 32x32 with 64 channels: 16 blocks of 64 tiles),
     // blocks spanning samples (8x8 and 4x4 maps), a short last block (odd tile-row count), and
     // both weight-gradient paths (by chunks up to 256 channels, by positions at 384).
@@ -194,7 +200,7 @@ TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
 }
 
 // With a bias, the Winograd weight-gradient path adds db = Σ dy per output channel.
-TEST(Winograd, Conv2dBiasGradientOnTheWinogradPath) {
+TEST_P(WinogradPath, Conv2dBiasGradientOnTheWinogradPath) {
     const Shape s{2, 128, 128, 4, 4};
     const Conv2d conv({.inChannels = s.c,
                        .outChannels = s.o,

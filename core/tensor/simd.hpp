@@ -1,0 +1,37 @@
+// Per-instruction-set copies of the hot kernels (DESIGN.md section 9, docs/cpu-paths.md): which
+// copies this build compiles, and the path a kernel call takes. Include only from core .cpp
+// files. Thread-safe (reads the dispatcher's choice).
+//
+// How a kernel is compiled per path: every SIMD copy lives between `#pragma GCC push_options` /
+// `#pragma GCC target("avx2,fma")` (or the AVX-512 list below) and `#pragma GCC pop_options`,
+// in a namespace of its own, after every #include. So only our kernel functions get AVX2 or
+// AVX-512 code; the library and header code they call (std::, oneTBB, our own inline
+// functions) stays baseline in every object file, and the linker can never pick an AVX-512 copy
+// of an inline function for code that runs on an older CPU. No translation unit is compiled
+// with -march=native or -mavx512f. GCC 12.2 with AVX-512 enabled stores some 32- and 64-byte
+// constants wrongly (docs/gcc12-avx512-miscompile.md), also inside AVX-512 target regions: there,
+// write vectors with storeu or masked stores, never memcpy a __m256i/__m512i or a 32/64-byte
+// block that may be a compile-time constant; every AVX-512 kernel is tested on its path.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/tensor/isa.hpp"
+
+// The SIMD copies need x86-64 and optimisation (without it GCC's intrinsics are macros full of
+// old-style casts that -Wold-style-cast rejects); elsewhere every call takes the baseline copy.
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__OPTIMIZE__)
+#include <immintrin.h>
+#define LP_SIMD_X86 1
+#else
+#define LP_SIMD_X86 0
+#endif
+
+namespace lp::core {
+
+// The path a kernel call takes: the dispatcher's (activeIsa), or baseline in a build without
+// the SIMD copies.
+inline Isa kernelIsa() {
+    return LP_SIMD_X86 ? activeIsa() : Isa::Baseline;
+}
+
+}  // namespace lp::core

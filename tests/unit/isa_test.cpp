@@ -1,0 +1,158 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/tensor/isa.hpp"
+
+#include "core/error.hpp"
+#include "core/nn/conv2d.hpp"
+#include "core/tensor/fma_peak.hpp"
+#include "core/tensor/gemm.hpp"
+#include "core/tensor/rng.hpp"
+
+#include "tests/support/conv3x3_reference.hpp"
+#include "tests/support/grad_check.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace lp::core {
+namespace {
+
+using lp::testing::Conv3x3Shape;
+using lp::testing::relativeError;
+
+// Restores the path a test started with.
+class IsaRestorer {
+public:
+    IsaRestorer() : previous_(activeIsa()) {}
+
+    ~IsaRestorer() { setActiveIsa(previous_); }
+
+    IsaRestorer(const IsaRestorer&) = delete;
+    IsaRestorer& operator=(const IsaRestorer&) = delete;
+    IsaRestorer(IsaRestorer&&) = delete;
+    IsaRestorer& operator=(IsaRestorer&&) = delete;
+
+private:
+    Isa previous_;
+};
+
+// What the CPU has, asked independently of the dispatcher.
+std::vector<Isa> expectedPaths() {
+    std::vector<Isa> paths{Isa::Baseline};
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") != 0 && __builtin_cpu_supports("fma") != 0;
+    if (avx2) {
+        paths.push_back(Isa::Avx2);
+        if (__builtin_cpu_supports("avx512f") != 0 && __builtin_cpu_supports("avx512bw") != 0 &&
+            __builtin_cpu_supports("avx512dq") != 0 && __builtin_cpu_supports("avx512vl") != 0) {
+            paths.push_back(Isa::Avx512);
+        }
+    }
+#endif
+    return paths;
+}
+
+TEST(Isa, NamesRoundTripAndUnknownNamesAreRefused) {
+    for (Isa isa : {Isa::Baseline, Isa::Avx2, Isa::Avx512}) {
+        EXPECT_EQ(parseIsa(isaName(isa)), isa);
+    }
+    EXPECT_FALSE(parseIsa("sse9").has_value());
+    EXPECT_FALSE(parseIsa("AVX2").has_value());
+    EXPECT_FALSE(parseIsa("").has_value());
+}
+
+// The dispatcher offers exactly the paths the CPU has, and without LP_ISA picks the best.
+TEST(Isa, PicksTheBestPathTheCpuSupports) {
+    EXPECT_EQ(supportedIsas(), expectedPaths());
+    const char* env = std::getenv("LP_ISA");
+    if (env == nullptr || *env == '\0') {
+        EXPECT_EQ(activeIsa(), expectedPaths().back());
+        EXPECT_FALSE(isaForced());
+    } else {
+        EXPECT_EQ(activeIsa(), parseIsa(env));
+    }
+    EXPECT_NE(cpuReport().find(std::string(isaName(activeIsa()))), std::string::npos);
+}
+
+// Switching the path switches the GEMM library's kernel set with it: BLIS's AVX-512 kernels
+// (skx, or knl) on the AVX-512 path, never on the others.
+TEST(Isa, TheGemmKernelSetFollowsThePath) {
+    if (std::string(gemmBackend()) != "blis") {
+        GTEST_SKIP() << "built without BLIS";
+    }
+    const IsaRestorer restore;
+    for (Isa isa : supportedIsas()) {
+        setActiveIsa(isa);
+        EXPECT_EQ(activeIsa(), isa);
+        const std::string set = gemmKernelSet();
+        const bool avx512Kernels =
+            set.find(" skx") != std::string::npos || set.find(" knl") != std::string::npos;
+        EXPECT_EQ(avx512Kernels, isa == Isa::Avx512) << isaName(isa) << ": " << set;
+        EXPECT_EQ(set.find("generic") == std::string::npos, isa != Isa::Baseline)
+            << isaName(isa) << ": " << set;
+    }
+}
+
+TEST(Isa, RefusesAPathTheCpuLacks) {
+    const std::vector<Isa> have = supportedIsas();
+    if (have.size() == 3) {
+        GTEST_SKIP() << "this CPU runs every path";
+    }
+    EXPECT_THROW(setActiveIsa(Isa::Avx512), ContractError);
+}
+
+// The register-loop probe measures something plausible on every path: wider vectors give more.
+TEST(Isa, FmaPeakProbeGrowsWithTheVectorWidth) {
+    double previous = 0.0;
+    for (Isa isa : supportedIsas()) {
+        const double gflops = measureFmaPeakGflops(isa, 1, 0.02);
+        EXPECT_GT(gflops, 0.5) << isaName(isa);
+        EXPECT_GT(gflops, previous) << isaName(isa);
+        previous = gflops;
+    }
+}
+
+// Paths may differ in the low bits (BLIS's kernel sets and the direct kernel's FMAs sum in other
+// orders), never by more than kPathBound from the double-precision reference: the forward, the
+// input gradient and the weight gradient of 3x3 convolutions on the Winograd, direct and im2col
+// routes (docs/cpu-paths.md).
+constexpr double kPathBound = 2e-6;
+
+TEST(KernelPaths, StayWithinTheBoundOfTheDoubleReference) {
+    const IsaRestorer restore;
+    const std::vector<Conv3x3Shape> shapes{
+        {2, 32, 32, 16, 16},  // Winograd, 8 tiles a vector
+        {2, 64, 64, 8, 8},    // Winograd, tile rows packed into the lanes
+        {2, 16, 16, 32, 32},  // direct kernel (im2col on the baseline path)
+        {2, 3, 8, 12, 12},    // im2col everywhere
+    };
+    for (const Conv3x3Shape& s : shapes) {
+        const std::vector<float> wt = lp::testing::randomWeights(s.o * s.c * 9, 31);
+        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 32);
+        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 33);
+        const std::vector<double> refY = lp::testing::referenceConv3x3(false, wt, s, x.data());
+        const std::vector<double> refDx = lp::testing::referenceConv3x3(true, wt, s, dy.data());
+        const std::vector<double> refGw =
+            lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data());
+        const nn::Conv2d conv(
+            {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
+        for (Isa isa : supportedIsas()) {
+            setActiveIsa(isa);
+            nn::Context ctx;
+            const Tensor y = conv.forward({wt, {}}, x, ctx, nn::Mode::Train);
+            std::vector<float> gw(wt.size(), 0.0F);
+            const Tensor dx = conv.backward({wt, {}}, dy, ctx, gw);
+            const std::string where = std::string(isaName(isa)) + " " + std::to_string(s.c) + "->" +
+                                      std::to_string(s.o) + " at " + std::to_string(s.h);
+            EXPECT_LT(relativeError(y.span(), refY), kPathBound) << where;
+            EXPECT_LT(relativeError(dx.span(), refDx), kPathBound) << where;
+            EXPECT_LT(relativeError(gw, refGw), kPathBound) << where;
+        }
+    }
+}
+
+}  // namespace
+}  // namespace lp::core
