@@ -17,9 +17,10 @@
 
 #include "core/tensor/isa.hpp"
 
-// The SIMD copies need x86-64 and optimisation (without it GCC's intrinsics are macros full of
-// old-style casts that -Wold-style-cast rejects); elsewhere every call takes the baseline copy.
-#if (defined(__x86_64__) || defined(__i386__)) && defined(__OPTIMIZE__)
+// The SIMD copies need x86-64 only: they are built in every configuration, Debug and the
+// sanitizer builds included, so that the sanitizers and the per-path tests see them (GCC reports
+// no warning from its intrinsics' macros at -O0: they come from a system header).
+#if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
 #define LP_SIMD_X86 1
 #else
@@ -28,7 +29,7 @@
 
 namespace lp::core {
 
-// The path a kernel call takes: the dispatcher's (activeIsa), or baseline in a build without
+// The path a kernel call takes: the dispatcher's (activeIsa), or baseline on a CPU family without
 // the SIMD copies.
 inline Isa kernelIsa() {
     return LP_SIMD_X86 ? activeIsa() : Isa::Baseline;

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstdlib>
 #include <string>
 #include <vector>
@@ -77,8 +78,25 @@ TEST(Isa, PicksTheBestPathTheCpuSupports) {
     EXPECT_NE(cpuReport().find(std::string(isaName(activeIsa()))), std::string::npos);
 }
 
-// Switching the path switches the GEMM library's kernel set with it: BLIS's AVX-512 kernels
-// (skx, or knl) on the AVX-512 path, never on the others.
+// The instruction-set level of a BLIS sub-configuration named in gemmKernelSet(): 2 AVX-512,
+// 1 AVX2 + FMA, 0 older (generic, penryn, sandybridge, ...).
+int blisLevel(const std::string& set) {
+    for (const char* name : {" skx", " knl"}) {
+        if (set.find(name) != std::string::npos) {
+            return 2;
+        }
+    }
+    for (const char* name : {" haswell", " zen", " excavator"}) {
+        if (set.find(name) != std::string::npos) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+// Switching the path switches the GEMM library's kernel set with it, to one at the path's level:
+// BLIS's AVX-512 kernels on the AVX-512 path only, AVX2 kernels on the AVX2 path, and on the
+// baseline path BLIS's own pick for an older CPU or its reference kernels, never AVX2 ones.
 TEST(Isa, TheGemmKernelSetFollowsThePath) {
     if (std::string(gemmBackend()) != "blis") {
         GTEST_SKIP() << "built without BLIS";
@@ -88,11 +106,7 @@ TEST(Isa, TheGemmKernelSetFollowsThePath) {
         setActiveIsa(isa);
         EXPECT_EQ(activeIsa(), isa);
         const std::string set = gemmKernelSet();
-        const bool avx512Kernels =
-            set.find(" skx") != std::string::npos || set.find(" knl") != std::string::npos;
-        EXPECT_EQ(avx512Kernels, isa == Isa::Avx512) << isaName(isa) << ": " << set;
-        EXPECT_EQ(set.find("generic") == std::string::npos, isa != Isa::Baseline)
-            << isaName(isa) << ": " << set;
+        EXPECT_EQ(blisLevel(set), static_cast<int>(isa)) << isaName(isa) << ": " << set;
     }
 }
 
@@ -104,15 +118,15 @@ TEST(Isa, RefusesAPathTheCpuLacks) {
     EXPECT_THROW(setActiveIsa(Isa::Avx512), ContractError);
 }
 
-// The register-loop probe measures something plausible on every path: wider vectors give more.
-TEST(Isa, FmaPeakProbeGrowsWithTheVectorWidth) {
-    double previous = 0.0;
+// The register-loop probe runs on every path and returns a finite, positive rate (how fast is
+// the bench's business, not a unit test's).
+TEST(Isa, FmaPeakProbeRunsOnEveryPath) {
     for (Isa isa : supportedIsas()) {
-        const double gflops = measureFmaPeakGflops(isa, 1, 0.02);
-        EXPECT_GT(gflops, 0.5) << isaName(isa);
-        EXPECT_GT(gflops, previous) << isaName(isa);
-        previous = gflops;
+        const double gflops = measureFmaPeakGflops(isa, 1, 0.01);
+        EXPECT_TRUE(std::isfinite(gflops)) << isaName(isa);
+        EXPECT_GT(gflops, 0.0) << isaName(isa);
     }
+    EXPECT_THROW(measureFmaPeakGflops(Isa::Baseline, 0), ContractError);
 }
 
 // Paths may differ in the low bits (BLIS's kernel sets and the direct kernel's FMAs sum in other
