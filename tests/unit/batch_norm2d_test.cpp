@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/grad_check.hpp"
 #include "tests/support/isa_paths.hpp"
 
@@ -272,6 +273,44 @@ TEST_P(BatchNorm2dPath, BitIdenticalAcrossThreadCounts) {
         EXPECT_EQ(std::memcmp(one.dx.data(), many.dx.data(), one.dx.bytes()), 0) << threads;
         EXPECT_EQ(one.grads, many.grads) << threads;
         EXPECT_EQ(one.buffers, many.buffers) << threads;
+    }
+}
+
+// BatchNorm's sums run in double lanes with the same operations per lane, and its elementwise
+// passes are plain multiplies and adds, on every path: every path gives the scalar path's bits
+// (issue 11), for planes that are and are not whole vectors.
+TEST(BatchNorm2d, EveryPathGivesTheSameBits) {
+    const BatchNorm2d bn({.channels = 5});
+    for (const TensorShape& shape : {TensorShape{4, 5, 8, 8}, TensorShape{3, 5, 7, 5}}) {
+        const Tensor x = randomTensor(shape, 16, -3.0F, 5.0F);
+        const Tensor dy = randomTensor(shape, 17);
+        const Isa previous = activeIsa();
+        std::vector<std::vector<float>> outs;
+        for (Isa isa : supportedIsas()) {
+            setActiveIsa(isa);
+            BnState s = initState(bn);
+            randomizeAffine(s.weights, 18);
+            Context ctx;
+            const Tensor y = bn.forward({s.weights, s.buffers}, x, ctx, Mode::Train);
+            std::vector<float> grads(s.weights.size(), 0.0F);
+            const Tensor dx = bn.backward({s.weights, s.buffers}, dy, ctx, grads);
+            std::vector<float> all(y.data(), y.data() + y.numel());
+            all.insert(all.end(), dx.data(), dx.data() + dx.numel());
+            all.insert(all.end(), grads.begin(), grads.end());
+            all.insert(all.end(), s.buffers.begin(), s.buffers.end());
+            outs.push_back(std::move(all));
+        }
+        setActiveIsa(previous);
+        for (std::size_t i = 1; i < outs.size(); ++i) {
+            std::size_t first = 0;
+            while (first < outs[0].size() && first < outs[i].size() &&
+                   outs[0][first] == outs[i][first]) {
+                ++first;
+            }
+            EXPECT_TRUE(lp::testing::sameBits(outs[0], outs[i]))
+                << shape.str() << " path " << i << ": first difference at " << first << " of "
+                << outs[0].size();
+        }
     }
 }
 
