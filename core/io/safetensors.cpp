@@ -321,7 +321,9 @@ std::vector<float> decodeValues(const HeaderEntry& e, const char* data) {
     std::vector<float> out(e.count);
     const char* p = data + e.begin;
     if (e.type->decode == Decode::F32) {
-        std::memcpy(out.data(), p, out.size() * sizeof(float));
+        if (!out.empty()) {  // memcpy from or to a null pointer is undefined even for 0 bytes
+            std::memcpy(out.data(), p, out.size() * sizeof(float));
+        }
         return out;
     }
     const std::size_t size = e.type->size;

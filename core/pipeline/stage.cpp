@@ -16,7 +16,9 @@ constexpr std::int64_t kGrain = 1 << 15;  // elementwise chunk, fixed for determ
 std::int64_t bytesOf(const AlignedBuffer& b) { return static_cast<std::int64_t>(b.bytes()); }
 
 void copyInto(AlignedBuffer& dst, std::span<const float> src) {
-    std::memcpy(dst.data(), src.data(), src.size() * sizeof(float));
+    if (!src.empty()) {  // a stage without BN buffers: both are null, and memcpy(null, ...) is UB
+        std::memcpy(dst.data(), src.data(), src.size() * sizeof(float));
+    }
 }
 
 }  // namespace
