@@ -138,7 +138,7 @@ void reluForward(const Tensor& x, Tensor& y, Context& ctx) {
     const float* xs = x.data();
     float* ys = y.data();
     float* ms = mask.data();
-    const bool simd = kernelIsa() != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
     parallelFor(0, x.numel(), kGrain, [xs, ys, ms, simd](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t i = lo; i < hi; i += kBits) {
             storeWord(ms, i / kBits, reluWord(xs + i, ys + i, std::min(kBits, hi - i), simd));
@@ -157,7 +157,7 @@ void reluBackward(const Tensor& dy, Tensor& dx, const Context& ctx) {
     const float* ms = ctx.saved[0].data();
     const float* dys = dy.data();
     float* dxs = dx.data();
-    const bool simd = kernelIsa() != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
     parallelFor(0, dy.numel(), kGrain, [ms, dys, dxs, simd](std::int64_t lo, std::int64_t hi) {
         for (std::int64_t i = lo; i < hi; i += kBits) {
             reluGradWord(loadWord(ms, i / kBits), dys + i, dxs + i, std::min(kBits, hi - i), simd);

@@ -356,7 +356,7 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
     std::vector<double> batchVar(static_cast<std::size_t>(g.channels));
     const float* xs = x.data();
     const Isa isa = kernelIsa();
-    const bool simd = isa != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
 
     // One task per channel: its statistics are reduced serially, in a fixed order, by that task,
     // so the bits do not depend on the thread count.
@@ -452,7 +452,7 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
     Tensor dx = Tensor::uninitialized(dy.shape());  // written whole, channel by channel
     const float* dys = dy.data();
     const Isa isa = kernelIsa();
-    const bool simd = isa != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
     const float* xhs = xhat.data();
     float* dxs = dx.data();
 

@@ -199,7 +199,7 @@ void im2col(const float* x,
             std::int64_t oy0,
             std::int64_t oy1) {
     const std::int64_t blockCols = (oy1 - oy0) * g.wo;
-    const bool simd = kernelIsa() != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
     for (std::int64_t ky = 0; ky < g.k; ++ky) {
         const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);
         const Range ry{std::clamp(valid.lo, oy0, oy1), std::clamp(valid.hi, oy0, oy1)};
@@ -248,7 +248,7 @@ void col2im(float* col,
             float* dx,
             std::int64_t oy0,
             std::int64_t oy1) {
-    const bool simd = kernelIsa() != Isa::Baseline;
+    const bool simd = kernelsHaveAvx2();
     for (std::int64_t c = 0; c < g.c; ++c) {
         for (std::int64_t ky = 0; ky < g.k; ++ky) {
             const Range valid = validRange(g.h, g.ho, g.s, g.p, ky);

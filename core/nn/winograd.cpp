@@ -64,8 +64,8 @@ void winogradConv3x3(WinogradPass pass,
                      std::int64_t w,
                      float* out) {
 #if LP_SIMD_X86
-    if (kernelIsa() != Isa::Baseline) {
-        const Isa isa = kernelIsa();
+    const Isa isa = kernelIsa();
+    if (isa != Isa::Baseline) {
         isa_avx2::winogradConv(pass,
                                weights,
                                outC,
@@ -91,7 +91,7 @@ void winogradWeightGradient(const float* x,
                             std::int64_t w,
                             float* gradWeights) {
 #if LP_SIMD_X86
-    if (kernelIsa() != Isa::Baseline) {
+    if (kernelsHaveAvx2()) {
         isa_avx2::winogradGrad(x, dy, outC, inC, n, h, w, gradWeights);
         return;
     }

@@ -35,4 +35,9 @@ inline Isa kernelIsa() {
     return LP_SIMD_X86 ? activeIsa() : Isa::Baseline;
 }
 
+// True where the path has AVX2 + FMA (the AVX2 and AVX-512 paths): the AVX2 helpers may run.
+inline bool kernelsHaveAvx2() {
+    return kernelIsa() != Isa::Baseline;
+}
+
 }  // namespace lp::core
