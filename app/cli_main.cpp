@@ -1,17 +1,22 @@
 // layerpipe: the command-line twin of LayerPipe Studio. Wiring only; the work lives in lp::core.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 #include <oneapi/tbb/global_control.h>
 #include <oneapi/tbb/info.h>
 
+#include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
 #include <iomanip>
 #include <iostream>
 #include <memory>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
@@ -20,6 +25,7 @@
 
 #include "app/bench_command.hpp"
 #include "core/error.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/io/config.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/session/trainer.hpp"
@@ -35,6 +41,37 @@ namespace io = lp::core::io;
 namespace session = lp::core::session;
 namespace telemetry = lp::core::telemetry;
 
+// ---- graceful stop (issue 12): SIGINT/SIGTERM finish the step, then everything is written ----
+
+// The first stop signal, or 0. Written only by the handler; read by the training loop's budget.
+volatile std::sig_atomic_t gStopSignal = 0;
+
+extern "C" void onStopSignal(int sig) {
+    if (gStopSignal != 0) {
+        _exit(128 + sig);  // the second signal: quit at once (a save in progress leaves only a
+                           // temporary file, which the next save to that target removes)
+    }
+    gStopSignal = sig;
+    static const char kMessage[] =
+        "\nlayerpipe: stopping after the current step and writing the results; press Ctrl-C "
+        "again to quit at once\n";
+    const ssize_t ignored = ::write(STDERR_FILENO, kMessage, sizeof kMessage - 1);
+    static_cast<void>(ignored);
+}
+
+void installStopHandlers() {
+    struct sigaction sa {};
+    sa.sa_handler = onStopSignal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;  // reads in progress (the dataset) carry on
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+}
+
+int stoppedExitCode() { return 128 + static_cast<int>(gStopSignal); }  // 130 or 143
+
+const char* signalName(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal"; }
+
 // Flags shared by train, run and eval; each one that was given overrides the config document.
 struct CommonFlags {
     std::string config;
@@ -45,7 +82,7 @@ struct CommonFlags {
     std::optional<std::int64_t> epochs;
     std::optional<std::int64_t> batchSize;
     std::optional<double> lr;
-    std::optional<std::uint64_t> seed;
+    std::optional<std::string> seed;  // text: checked by the config's own rule, as --set
     std::optional<std::int64_t> threads;
     std::optional<std::int64_t> maxSteps;
     std::optional<std::int64_t> trainLimit;
@@ -98,7 +135,7 @@ io::ExperimentConfig buildConfig(const CommonFlags& f, const io::ExperimentConfi
         set("optimizer.lr", os.str());
     }
     if (f.seed) {
-        set("training.seed", std::to_string(*f.seed));
+        set("training.seed", *f.seed);
     }
     if (f.threads) {
         set("training.threads", std::to_string(*f.threads));
@@ -142,10 +179,12 @@ struct LoopResult {
     session::EpochReport last;
     double seconds = 0.0;
     bool nonFinite = false;
+    bool interrupted = false;  // a stop signal or --stop-after ended the run early
 };
 
+// stopAfter > 0: stop once that many epochs of the run are complete.
 LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
-                     telemetry::TelemetryLog& log) {
+                     telemetry::TelemetryLog& log, std::int64_t stopAfter = 0) {
     const auto& exp = trainer.experiment();
     const std::int64_t epochs = exp.config.training.epochs;
     const std::int64_t steps = exp.stepsPerEpoch;
@@ -163,6 +202,9 @@ LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
         auto chunkStart = std::chrono::steady_clock::now();
         auto lastPrint = chunkStart;
         const auto budget = [&](std::int64_t doneTick) -> std::int64_t {
+            if (gStopSignal != 0) {
+                return -1;  // the graph has settled: stop here, nothing half done
+            }
             const auto now = std::chrono::steady_clock::now();
             if (doneTick >= 0 && std::chrono::duration<double>(now - chunkStart).count() < 0.5) {
                 chunk *= 2;
@@ -208,6 +250,17 @@ LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
             result.nonFinite = true;
             break;
         }
+        if (!r.completed) {
+            result.interrupted = true;
+            std::cout << "stopped by " << signalName(gStopSignal) << " in epoch " << epoch + 1
+                      << "/" << epochs << " at step " << trainer.step() << " of "
+                      << epochs * steps
+                      << (trainer.layout().stages() > 1
+                              ? " (a pipelined epoch stopped midway is not counted)"
+                              : "")
+                      << "\n";
+            break;
+        }
         std::cout << "epoch " << r.epoch + 1 << "/" << epochs << ": train loss " << std::fixed
                   << std::setprecision(4) << r.trainLoss << ", train acc " << std::setprecision(2)
                   << 100.0 * r.trainAccuracy << "%, test loss " << std::setprecision(4)
@@ -219,6 +272,12 @@ LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
         std::cout << ", " << std::setprecision(1) << r.imagesPerSecond << " img/s, "
                   << std::setprecision(1) << r.seconds << " s\n"
                   << std::flush;
+        if (stopAfter > 0 && trainer.epoch() >= stopAfter && !trainer.finished()) {
+            result.interrupted = true;
+            std::cout << "stopped after epoch " << trainer.epoch() << " of " << epochs
+                      << " (--stop-after); --resume continues the run\n";
+            break;
+        }
     }
     result.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart).count();
@@ -291,7 +350,9 @@ nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer,
             {"test_top1", r.last.test.top1},
             {"test_top5", r.last.test.top5},
             {"images_per_second_last_epoch", r.last.imagesPerSecond},
-            {"non_finite", r.nonFinite}};
+            {"non_finite", r.nonFinite},
+            {"interrupted", r.interrupted},
+            {"stop_signal", gStopSignal != 0 ? signalName(gStopSignal) : ""}};
 }
 
 }  // namespace
@@ -318,7 +379,13 @@ int main(int argc, char** argv) {
     addCommonFlags(train, trainFlags);
     train->add_option("--save", saveFile, "write the final checkpoint (safetensors)");
     train->add_option("--init", initFile, "start from a checkpoint's weights");
-    train->add_option("--resume", resumeFile, "continue a checkpoint's run (weights, optimizer, epoch)");
+    train->add_option("--resume", resumeFile,
+                      "continue a checkpoint's run exactly (its config, weights, optimizer, "
+                      "place); --epochs may extend it");
+    std::int64_t stopAfter = 0;
+    train->add_option("--stop-after", stopAfter,
+                      "stop (and --save) once the run has this many epochs; --resume continues")
+        ->check(CLI::Range(std::int64_t{0}, std::int64_t{10000}));
 
     CommonFlags runFlags;
     std::string outDir = "layerpipe-out";
@@ -354,7 +421,9 @@ int main(int argc, char** argv) {
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
-        return app.exit(e);
+        // --help and --version end here with 0; every other parse error is a user error: 2.
+        const int code = app.exit(e);
+        return code == 0 ? 0 : 2;
     }
     try {
         if (app.get_subcommands().empty()) {
@@ -365,12 +434,71 @@ int main(int argc, char** argv) {
             return lp::app::runBench(benchOptions);
         }
         if (train->parsed()) {
-            io::ExperimentConfig cfg = buildConfig(trainFlags);
+            if (!resumeFile.empty() && !initFile.empty()) {
+                throw InputError(
+                    "--init and --resume exclude each other: --resume continues a checkpoint's "
+                    "run (its config, weights, optimizer state and place), --init starts a new "
+                    "run from its weights; give one");
+            }
+            io::ExperimentConfig cfg;
+            if (!resumeFile.empty()) {
+                // The run is the checkpoint's: its stored config, with the flags on top, and
+                // nothing that changes the trained bits may differ from it.
+                const io::ExperimentConfig stored = session::checkpointConfig(resumeFile);
+                cfg = buildConfig(trainFlags, stored);
+                const auto diffs = session::runDefiningDifferences(stored, cfg, true);
+                if (!diffs.empty()) {
+                    const nlohmann::json a = io::toJson(stored);
+                    const nlohmann::json b = io::toJson(cfg);
+                    std::ostringstream os;
+                    for (const std::string& key : diffs) {
+                        const auto dot = key.find('.');
+                        const auto at = [&](const nlohmann::json& j) {
+                            return dot == std::string::npos
+                                       ? j.at(key).dump()
+                                       : j.at(key.substr(0, dot)).at(key.substr(dot + 1)).dump();
+                        };
+                        os << "\n  " << key << ": the checkpoint's run has " << at(a)
+                           << ", this command gives " << at(b);
+                    }
+                    throw InputError(
+                        "--resume continues the run stored in " + resumeFile +
+                        ", but these values differ from it:" + os.str() +
+                        "\nDrop them to continue that run exactly (only --epochs, --threads, "
+                        "--data-path and the name may change), or start a new run from its "
+                        "weights with --init.");
+                }
+                if (cfg.training.epochs != stored.training.epochs) {
+                    std::cout << "note: training.epochs changed from " << stored.training.epochs
+                              << " to " << cfg.training.epochs << " on resume";
+                    if (cfg.schedule.kind == "cosine") {
+                        std::cout << "; the cosine LR schedule now spans " << cfg.training.epochs
+                                  << " epochs, so the steps from here differ from a run "
+                                     "started with --epochs "
+                                  << cfg.training.epochs;
+                    }
+                    std::cout << "\n";
+                }
+            } else {
+                cfg = buildConfig(trainFlags);
+            }
+            installStopHandlers();
             telemetry::Recorder recorder(1, false);
             session::Trainer trainer(session::Experiment::create(cfg, true), &recorder);
+            if (!saveFile.empty()) {
+                // Checked before the first step: a typo or a full disk must not cost the run.
+                io::probeWritable(saveFile, trainer.checkpointBytes());
+            }
             if (!resumeFile.empty()) {
                 trainer.load(resumeFile, true);
-                std::cout << "resumed from " << resumeFile << " at epoch " << trainer.epoch()
+                std::cout << "resumed from " << resumeFile << " at epoch " << trainer.epoch();
+                if (trainer.epochStep() > 0) {
+                    std::cout << ", minibatch " << trainer.epochStep() << "/"
+                              << trainer.experiment().stepsPerEpoch;
+                }
+                std::cout << (trainer.finished() ? " (the run is complete; give --epochs to "
+                                                   "extend it)"
+                                                 : "")
                           << "\n";
             } else if (!initFile.empty()) {
                 trainer.load(initFile, false);
@@ -378,10 +506,11 @@ int main(int argc, char** argv) {
             }
             describe(trainer);
             telemetry::TelemetryLog log;
-            const LoopResult r = trainLoop(trainer, recorder, log);
+            const LoopResult r = trainLoop(trainer, recorder, log, stopAfter);
             if (!saveFile.empty() && !r.nonFinite) {
                 trainer.save(saveFile);
-                std::cout << "saved " << saveFile << "\n";
+                std::cout << "saved " << saveFile
+                          << (r.interrupted ? " (continue the run with --resume)" : "") << "\n";
             }
             if (r.nonFinite) {
                 std::cerr << "layerpipe: the loss became non-finite (NaN or infinity) in epoch "
@@ -390,7 +519,7 @@ int main(int argc, char** argv) {
                           << (saveFile.empty() ? "" : " No checkpoint was written.") << "\n";
                 return 3;
             }
-            return 0;
+            return gStopSignal != 0 ? stoppedExitCode() : 0;
         }
         if (run->parsed()) {
             io::ExperimentConfig cfg = buildConfig(runFlags);
@@ -422,6 +551,18 @@ int main(int argc, char** argv) {
                 set("pipeline.telemetry", "false");
             }
             io::validate(cfg);
+            // The output folder is made and probed before the first step.
+            const std::filesystem::path out(outDir);
+            {
+                std::error_code ec;
+                std::filesystem::create_directories(out, ec);
+                if (ec) {
+                    throw InputError("cannot create the output folder '" + outDir +
+                                     "': " + ec.message());
+                }
+                io::probeWritable(out / "run.json");
+            }
+            installStopHandlers();
             session::Experiment exp = session::Experiment::create(cfg, false);
             const auto stageCount = static_cast<std::int32_t>(exp.pipeline.cuts.size() + 1);
             telemetry::Recorder recorder(stageCount, cfg.pipeline.telemetry);
@@ -429,8 +570,6 @@ int main(int argc, char** argv) {
             describe(trainer);
             telemetry::TelemetryLog log;
             const LoopResult r = trainLoop(trainer, recorder, log);
-            const std::filesystem::path out(outDir);
-            std::filesystem::create_directories(out);
             telemetry::writeCsvs(log, out);
             telemetry::writeChromeTrace(log, trainer.layout(), out / "trace.json");
             const telemetry::RunSummary summary =
@@ -447,28 +586,61 @@ int main(int argc, char** argv) {
                 std::cerr << "layerpipe: the loss became non-finite; the run stopped early.\n";
                 return 3;
             }
-            return 0;
+            return gStopSignal != 0 ? stoppedExitCode() : 0;
         }
         if (eval->parsed()) {
             // Without --config the checkpoint's own config describes its model; flags override.
-            io::ExperimentConfig base;
-            const auto meta = io::readSafetensors(checkpoint).metadata;
-            if (auto it = meta.find("config"); it != meta.end()) {
-                base = io::parseConfig(nlohmann::json::parse(it->second));
-            }
-            const io::ExperimentConfig cfg = buildConfig(evalFlags, base);
+            const io::ExperimentConfig cfg = buildConfig(
+                evalFlags, evalFlags.config.empty() ? session::checkpointConfig(checkpoint)
+                                                    : io::ExperimentConfig{});
             session::Trainer trainer(session::Experiment::create(cfg, true), nullptr);
             trainer.load(checkpoint, false);
             describe(trainer);
+            // Non-finite weights make every figure meaningless: name them and exit 3.
+            std::vector<std::string> bad;
+            for (const io::NamedTensor& t : io::readSafetensors(checkpoint).tensors) {
+                if (t.name.rfind("optimizer.", 0) != 0 &&
+                    std::any_of(t.values.begin(), t.values.end(),
+                                [](float v) { return !std::isfinite(v); })) {
+                    bad.push_back(t.name);
+                }
+            }
+            if (!bad.empty()) {
+                std::cerr << "layerpipe: checkpoint " << checkpoint << " has non-finite values "
+                          << "(NaN or infinity) in " << bad.size() << " tensor"
+                          << (bad.size() == 1 ? "" : "s") << ":";
+                for (std::size_t i = 0; i < bad.size() && i < 10; ++i) {
+                    std::cerr << (i ? ", " : " ") << bad[i];
+                }
+                std::cerr << (bad.size() > 10 ? ", ..." : "")
+                          << "; its run diverged before it was saved\n";
+                return 3;
+            }
             const auto r = trainer.evaluate();
             std::cout << "test loss " << std::fixed << std::setprecision(4) << r.loss
                       << ", top-1 " << std::setprecision(2) << 100.0 * r.top1 << "%, top-5 "
                       << 100.0 * r.top5 << "% on " << r.samples << " images\n";
+            if (!std::isfinite(r.loss)) {
+                std::cerr << "layerpipe: the test loss is not finite (the model's outputs "
+                             "overflow on this data)\n";
+                return 3;
+            }
             return 0;
         }
+    } catch (const core::ResourceError& e) {
+        std::cerr << "layerpipe: " << e.what() << '\n';
+        return 4;
     } catch (const InputError& e) {
         std::cerr << "layerpipe: " << e.what() << '\n';
         return 2;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "layerpipe: out of memory; lower training.batchSize or model.width, or "
+                     "use data.trainLimit, and run again\n";
+        return 4;
+    } catch (const std::filesystem::filesystem_error& e) {
+        const int err = e.code().value();
+        std::cerr << "layerpipe: " << e.what() << '\n';
+        return err == ENOSPC || err == EDQUOT ? 4 : 2;
     } catch (const std::exception& e) {
         std::cerr << "layerpipe: internal error: " << e.what() << '\n';
         return 1;

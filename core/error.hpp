@@ -15,6 +15,14 @@ public:
     using std::runtime_error::runtime_error;
 };
 
+// The machine ran out of something the run needs: memory, disk space, a quota. Still the user's
+// to fix (free space, a smaller config), so it is an InputError; the CLI exits with code 4 and
+// the message gives the figure (bytes needed and available).
+class ResourceError : public InputError {
+public:
+    using InputError::InputError;
+};
+
 // A violated precondition of core's public API (a programming error, not bad input).
 class ContractError : public std::logic_error {
 public:

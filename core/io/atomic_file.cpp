@@ -4,12 +4,14 @@
 #include "core/error.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <system_error>
 #include <utility>
@@ -31,6 +33,39 @@ std::filesystem::path tempNameFor(const std::filesystem::path& target, int attem
     return dir / concat(".", target.filename().string(), ".tmp.", ::getpid(), ".", n, ".", attempt);
 }
 
+// ".<name>.tmp.<pid>.<n>.<attempt>" files of `target` whose process is gone: a save killed
+// between creating and renaming its temporary file (SIGKILL, power loss) leaves one behind, up
+// to the size of a checkpoint. Files of live processes, this one included, are left alone.
+void removeStaleTemps(const std::filesystem::path& target) {
+    const std::filesystem::path dir =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    const std::string prefix = concat(".", target.filename().string(), ".tmp.");
+    std::error_code ec;
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
+         it.increment(ec)) {
+        const std::string name = it->path().filename().string();
+        if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) {
+            continue;
+        }
+        const std::string rest = name.substr(prefix.size());
+        std::size_t digits = 0;
+        while (digits < rest.size() && rest[digits] >= '0' && rest[digits] <= '9') {
+            ++digits;
+        }
+        if (digits == 0 || digits > 9 || digits >= rest.size() || rest[digits] != '.') {
+            continue;
+        }
+        const auto pid = static_cast<pid_t>(std::stol(rest.substr(0, digits)));
+        if (pid == ::getpid() || ::kill(pid, 0) == 0 || errno != ESRCH) {
+            continue;  // alive (or not ours to judge)
+        }
+        std::error_code ignored;
+        std::filesystem::remove(it->path(), ignored);
+    }
+}
+
+bool isOutOfSpace(int err) { return err == ENOSPC || err == EDQUOT; }
+
 // fsync on the directory makes the rename itself durable (POSIX leaves it to the file system).
 // A failure here is ignored: the data is already safe in the file and some file systems refuse
 // to open or sync directories.
@@ -50,6 +85,7 @@ AtomicFileWriter::AtomicFileWriter(std::filesystem::path target) : target_(std::
     if (target_.empty() || !target_.has_filename()) {
         throw InputError(concat("cannot write '", target_.string(), "': not a file name"));
     }
+    removeStaleTemps(target_);
     // O_EXCL guards against reusing a leftover temporary file (or a planted symlink).
     constexpr int kAttempts = 16;
     int err = 0;
@@ -117,6 +153,10 @@ void AtomicFileWriter::commit() {
 
 void AtomicFileWriter::fail(std::string_view step, int err) {
     discard();
+    if (isOutOfSpace(err)) {
+        throw ResourceError(concat("cannot write '", target_.string(), "': ", osError(err),
+                                   " (while ", step, "); free some space and run again"));
+    }
     throw InputError(
         concat("cannot write '", target_.string(), "': ", osError(err), " (while ", step, ")"));
 }
@@ -129,6 +169,31 @@ void AtomicFileWriter::discard() noexcept {
     if (!temp_.empty()) {
         static_cast<void>(::unlink(temp_.c_str()));
         temp_.clear();
+    }
+}
+
+void probeWritable(const std::filesystem::path& target, std::uintmax_t expectedBytes) {
+    std::error_code ec;
+    if (std::filesystem::is_directory(target, ec)) {
+        throw InputError(concat("cannot write '", target.string(),
+                                "': it is a folder; give a file name"));
+    }
+    const std::filesystem::path dir =
+        target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
+    if (!std::filesystem::exists(dir, ec)) {
+        throw InputError(concat("cannot write '", target.string(), "': the folder '",
+                                dir.string(), "' does not exist"));
+    }
+    {
+        AtomicFileWriter probe(target);  // creates and, uncommitted, removes a temporary file
+    }
+    if (expectedBytes > 0) {
+        const std::filesystem::space_info space = std::filesystem::space(dir, ec);
+        if (!ec && space.available < expectedBytes) {
+            throw ResourceError(concat("cannot write '", target.string(), "': it needs about ",
+                                       expectedBytes, " bytes but the file system has ",
+                                       space.available, " bytes available"));
+        }
     }
 }
 

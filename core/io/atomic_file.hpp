@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <string_view>
 
@@ -13,7 +14,9 @@ namespace lp::core::io {
 // writer without a successful commit() removes the temporary file and leaves the target as it
 // was. A new file gets mode 0666 & ~umask; a replaced file keeps its mode. If the target is a
 // symbolic link, the link itself is replaced. Every failure throws InputError naming the target
-// and the OS error (after removing the temporary file).
+// and the OS error (after removing the temporary file); ResourceError when the disk or quota is
+// full. Temporary files of the same target left by a killed process (its pid no longer runs)
+// are removed when a new writer for that target starts.
 class AtomicFileWriter {
 public:
     explicit AtomicFileWriter(std::filesystem::path target);  // creates the temporary file
@@ -40,6 +43,12 @@ private:
     int fd_ = -1;
     bool committed_ = false;
 };
+
+// Checks before a long run that `target` can be written: its folder exists and accepts a new
+// file (a temporary file is created and removed again; the target itself is not touched), and,
+// when expectedBytes > 0, the file system has that much space available. InputError naming the
+// target and the cause; ResourceError when the space is short (with both figures).
+void probeWritable(const std::filesystem::path& target, std::uintmax_t expectedBytes = 0);
 
 // Writes the whole file at once through AtomicFileWriter.
 void writeFileAtomically(const std::filesystem::path& target, std::string_view bytes);

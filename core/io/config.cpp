@@ -5,9 +5,11 @@
 #include "core/io/atomic_file.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 
 #include <array>
 #include <charconv>
+#include <cerrno>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -269,6 +271,48 @@ void checkOrder(const std::string& path, Order order, const std::vector<std::int
 }
 
 // The field's own rules on its current value in c (c is only read).
+constexpr std::size_t kMaxStringBytes = 64 * 1024;
+
+// Index of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no
+// overlong forms, no surrogates, nothing above U+10FFFF), or npos.
+std::size_t firstInvalidUtf8(std::string_view s) {
+    std::size_t i = 0;
+    while (i < s.size()) {
+        const auto b = static_cast<unsigned char>(s[i]);
+        std::size_t len = 0;
+        unsigned char lo = 0x80;
+        unsigned char hi = 0xBF;
+        if (b < 0x80) {
+            ++i;
+            continue;
+        }
+        if (b >= 0xC2 && b <= 0xDF) {
+            len = 2;
+        } else if (b >= 0xE0 && b <= 0xEF) {
+            len = 3;
+            lo = b == 0xE0 ? 0xA0 : 0x80;
+            hi = b == 0xED ? 0x9F : 0xBF;
+        } else if (b >= 0xF0 && b <= 0xF4) {
+            len = 4;
+            lo = b == 0xF0 ? 0x90 : 0x80;
+            hi = b == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return i;
+        }
+        if (i + len > s.size()) {
+            return i;
+        }
+        for (std::size_t k = 1; k < len; ++k) {
+            const auto c = static_cast<unsigned char>(s[i + k]);
+            if (c < (k == 1 ? lo : 0x80) || c > (k == 1 ? hi : 0xBF)) {
+                return i;
+            }
+        }
+        i += len;
+    }
+    return std::string_view::npos;
+}
+
 void checkField(const FieldSpec& f, ExperimentConfig& c) {
     const std::string path = keyPath(f);
     std::visit(
@@ -285,6 +329,19 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
             },
             [](const bool*) {},
             [&](const std::string* p) {
+                // Every string goes into run.json, experiment.json and checkpoint metadata: it
+                // must be valid UTF-8 (JSON text is) and small enough for a checkpoint header.
+                if (p->size() > kMaxStringBytes) {
+                    throw InputError(concat("'", path, "' is ", p->size(),
+                                            " bytes long; at most ", kMaxStringBytes,
+                                            " bytes (64 KiB) are allowed"));
+                }
+                if (const std::size_t bad = firstInvalidUtf8(*p); bad != std::string::npos) {
+                    throw InputError(concat("'", path, "' is not valid UTF-8 (byte ", bad + 1,
+                                            " of ", p->size(),
+                                            "); names, descriptions and paths must be UTF-8 "
+                                            "text to be written into JSON"));
+                }
                 if (f.nonEmpty && p->empty()) {
                     throw InputError(concat("'", path, "' must not be empty"));
                 }
@@ -407,6 +464,19 @@ void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
         value = nlohmann::json::parse(t);
     } catch (const nlohmann::json::parse_error&) {
         wrongType(keyPath(f), expected, concat("'", text, "'"));
+    } catch (const nlohmann::json::out_of_range&) {
+        // A number beyond double's range (1e400, issue 12): the field's range says what is
+        // allowed; fields without one are integers.
+        if (!f.range) {
+            wrongType(keyPath(f), expected, concat("'", text, "'"));
+        }
+        throw InputError(concat("'",
+                                keyPath(f),
+                                "' ",
+                                rangeText(*f.range, !std::holds_alternative<double*>(ref)),
+                                ", got '",
+                                text,
+                                "'"));
     }
     readJson(f, value, c);
 }
@@ -453,22 +523,46 @@ nlohmann::json parseWithoutDuplicates(const std::string& text) {
     return nlohmann::json::parse(text, callback);
 }
 
+// Config files are small documents; the cap keeps a wrong path (a dataset, a disk image) from
+// being read into memory before it is refused.
+constexpr std::uintmax_t kMaxConfigBytes = 16U * 1024U * 1024U;
+
 std::string readWholeFile(const std::filesystem::path& path) {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
+    // Regular files only: a device (/dev/zero) or a FIFO would be read forever or block.
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) {
+        throw InputError(concat("cannot read config '", path.string(), "': ",
+                                std::system_category().message(errno)));
+    }
+    if (S_ISDIR(st.st_mode)) {
         throw InputError(concat("cannot read config '", path.string(), "': it is a directory"));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        throw InputError(concat("cannot read config '", path.string(),
+                                "': not a regular file (a device, FIFO or socket); give a JSON "
+                                "file"));
+    }
+    if (static_cast<std::uintmax_t>(st.st_size) > kMaxConfigBytes) {
+        throw InputError(concat("config '", path.string(), "' is ", st.st_size,
+                                " bytes; an experiment config is at most 16 MiB"));
     }
     std::ifstream in(path, std::ios::binary);
     if (!in) {
         throw InputError(concat(
             "cannot read config '", path.string(), "': ", std::system_category().message(errno)));
     }
-    std::ostringstream text;
-    text << in.rdbuf();
+    // Bounded even if the file grows while it is read.
+    std::string text(static_cast<std::size_t>(st.st_size) + 1, '\0');
+    in.read(text.data(), static_cast<std::streamsize>(text.size()));
     if (in.bad()) {
         throw InputError(concat("cannot read config '", path.string(), "': read error"));
     }
-    return text.str();
+    text.resize(static_cast<std::size_t>(in.gcount()));
+    if (text.size() > static_cast<std::size_t>(st.st_size)) {
+        throw InputError(concat("config '", path.string(), "' grew while it was read; "
+                                "give a finished file"));
+    }
+    return text;
 }
 
 }  // namespace
@@ -503,6 +597,25 @@ ExperimentConfig parseConfig(const nlohmann::json& doc) {
     return config;
 }
 
+ExperimentConfig parseConfigText(std::string_view text) {
+    nlohmann::json doc;
+    try {
+        doc = parseWithoutDuplicates(std::string(text));
+    } catch (const nlohmann::json::parse_error& e) {
+        // what() starts with "[json.exception.parse_error.101] "; the rest carries line and
+        // column.
+        const std::string what = e.what();
+        throw InputError(concat("invalid JSON: ", what.substr(what.find("] ") + 2)));
+    } catch (const nlohmann::json::out_of_range& e) {
+        // A number beyond double's range (1e400) is out_of_range.406, not a parse_error.
+        const std::string what = e.what();
+        throw InputError(concat("invalid JSON: ",
+                                what.substr(what.find("] ") + 2),
+                                " (numbers must be within double's range, about 1.8e308)"));
+    }
+    return parseConfig(doc);
+}
+
 ExperimentConfig loadConfig(const std::filesystem::path& path) {
     const std::string text = readWholeFile(path);
     try {
@@ -513,6 +626,12 @@ ExperimentConfig loadConfig(const std::filesystem::path& path) {
         const std::string what = e.what();
         throw InputError(concat(
             "config '", path.string(), "': invalid JSON: ", what.substr(what.find("] ") + 2)));
+    } catch (const nlohmann::json::exception& e) {
+        // Other library errors on a syntactically fine document, e.g. a number beyond double's
+        // range (1e400) is out_of_range.406.
+        const std::string what = e.what();
+        throw InputError(concat("config '", path.string(), "': invalid JSON: ",
+                                what.substr(what.find("] ") + 2)));
     } catch (const InputError& e) {
         throw InputError(concat("config '", path.string(), "': ", e.what()));
     }

@@ -112,6 +112,11 @@ struct ExperimentConfig {
 // -0.1". Integer fields accept integral numbers only (3 or 3.0, not 3.5).
 ExperimentConfig parseConfig(const nlohmann::json& doc);
 
+// Parses a document's text as loadConfig does, without the file: InputError for JSON syntax
+// errors (with line and column), numbers beyond double's range, duplicate keys and everything
+// parseConfig rejects.
+ExperimentConfig parseConfigText(std::string_view text);
+
 // Reads and parses a file. InputError naming the file on I/O errors, JSON syntax errors (with
 // line and column), duplicate keys, and everything parseConfig rejects.
 ExperimentConfig loadConfig(const std::filesystem::path& path);

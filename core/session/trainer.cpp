@@ -2,8 +2,13 @@
 #include "core/session/trainer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <limits>
+#include <set>
 #include <sstream>
 
 #include "core/error.hpp"
@@ -188,10 +193,12 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     LP_EXPECTS(!finished(), "every configured epoch has run");
     const std::int64_t e = epoch_;
     const std::int64_t steps = experiment_.stepsPerEpoch;
+    // A sequential epoch stopped midway continues at minibatch `first` (0 otherwise).
+    const std::int64_t first = epochStep_;
     // Stage 0 asks for the minibatches in order; the prefetcher prepares the next one meanwhile.
-    const pipeline::BatchSource source = [this](std::int64_t ep, std::int64_t index) {
-        if (prefetcher_->epoch() != ep || prefetcher_->index() != index) {
-            prefetcher_->seek(ep, index);
+    const pipeline::BatchSource source = [this, first](std::int64_t ep, std::int64_t index) {
+        if (prefetcher_->epoch() != ep || prefetcher_->index() != index + first) {
+            prefetcher_->seek(ep, index + first);
         }
         data::Batch b = prefetcher_->next();
         return pipeline::MiniBatch{.images = std::move(b.images), .labels = std::move(b.labels)};
@@ -200,9 +207,10 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     const auto t0 = std::chrono::steady_clock::now();
     // Every epoch runs the same plan, so epoch e starts at tick e·(ticks per epoch): the ticks
     // of a whole run increase monotonically (the timeline never overlaps epochs) and a resumed
-    // run numbers its ticks exactly as an uninterrupted one.
-    const auto outcome =
-        engine_->runEpoch(e, steps, source, lr, e * steps, e * ticksPerEpoch(), budget);
+    // run numbers its ticks exactly as an uninterrupted one. One stage does one minibatch per
+    // tick, so a continued epoch starts `first` ticks in.
+    const auto outcome = engine_->runEpoch(e, steps - first, source, lr, e * steps + first,
+                                           e * ticksPerEpoch() + first, budget);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochReport r;
@@ -211,15 +219,30 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     r.nonFinite = outcome.stats.nonFinite;
     r.seconds = seconds;
     if (outcome.stats.minibatches > 0) {
-        r.trainLoss = outcome.stats.lossSum / static_cast<double>(outcome.stats.minibatches);
-        r.trainAccuracy =
-            static_cast<double>(outcome.stats.correct) / static_cast<double>(outcome.stats.samples);
         r.imagesPerSecond = static_cast<double>(outcome.stats.samples) / std::max(seconds, 1e-9);
+    }
+    // The epoch's figures include the minibatches trained before a stop.
+    pipeline::EpochStats all = partial_;
+    all.lossSum += outcome.stats.lossSum;
+    all.correct += outcome.stats.correct;
+    all.samples += outcome.stats.samples;
+    all.minibatches += outcome.stats.minibatches;
+    if (all.minibatches > 0) {
+        r.trainLoss = all.lossSum / static_cast<double>(all.minibatches);
+        r.trainAccuracy = static_cast<double>(all.correct) / static_cast<double>(all.samples);
+    }
+    if (!r.completed && !r.nonFinite && core_->stageCount() == 1) {
+        // One stage holds nothing in flight once the budget's ticks are done: every minibatch
+        // counted in the stats has had its update, so the place is exact.
+        epochStep_ = first + outcome.stats.minibatches;
+        partial_ = all;
     }
     if (!r.completed || r.nonFinite) {
         return r;
     }
     ++epoch_;
+    epochStep_ = 0;
+    partial_ = {};
     r.test = evaluate();
     if (recorder_ != nullptr) {
         recorder_->eval({.epoch = static_cast<std::int32_t>(e),
@@ -312,7 +335,27 @@ void Trainer::save(const std::filesystem::path& file) const {
     f.metadata["epoch"] = std::to_string(epoch_);
     f.metadata["step"] = std::to_string(step());
     f.metadata["ema_updates"] = std::to_string(core_->stage(0).emaUpdates());
+    if (epochStep_ > 0) {
+        // A stopped epoch: where it stopped and its statistics so far (the loss sum as a
+        // hexadecimal float, exact).
+        f.metadata["epoch_step"] = std::to_string(epochStep_);
+        char sum[64];
+        std::snprintf(sum, sizeof sum, "%a", partial_.lossSum);
+        f.metadata["epoch_loss_sum"] = sum;
+        f.metadata["epoch_correct"] = std::to_string(partial_.correct);
+        f.metadata["epoch_samples"] = std::to_string(partial_.samples);
+    }
     io::writeSafetensors(file, f);
+}
+
+std::uintmax_t Trainer::checkpointBytes() const {
+    std::uintmax_t bytes = 0;
+    forEachCheckpointTensor(*net_, *core_,
+                            [&](const std::string&, const std::vector<std::int64_t>&,
+                                io::DType dtype, std::span<float> values) {
+                                bytes += values.size() * (dtype == io::DType::I64 ? 8U : 4U);
+                            });
+    return bytes + 64U * 1024U;  // header: names, shapes, offsets and the config
 }
 
 void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch) {
@@ -357,22 +400,124 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
         std::copy(t->values.begin(), t->values.end(), values.begin());
     }
     if (withOptimizerAndEpoch) {
-        auto meta = [&](const char* key) -> std::int64_t {
+        // Whole decimal numbers in [lo, hi] only: "1abc", "-3" or 1e30 must not turn into a
+        // position (and an overflow in the step arithmetic later).
+        auto meta = [&](const char* key, std::int64_t lo, std::int64_t hi,
+                        bool required = true) -> std::int64_t {
             auto it = f.metadata.find(key);
             if (it == f.metadata.end()) {
+                if (!required) {
+                    return 0;
+                }
                 throw InputError(concat("checkpoint ", file.string(), " has no '", key,
                                         "' metadata, needed to resume"));
             }
-            return std::stoll(it->second);
+            const std::string& text = it->second;
+            std::int64_t v = 0;
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+                throw InputError(concat("checkpoint ", file.string(), ": metadata '", key,
+                                        "' must be a whole number in [", lo, ", ", hi, "], got '",
+                                        text.substr(0, 40), "'"));
+            }
+            return v;
         };
-        epoch_ = meta("epoch");
-        const std::int64_t step = meta("step");
-        const std::int64_t k = meta("ema_updates");
+        const std::int64_t steps = experiment_.stepsPerEpoch;
+        const std::int64_t epochs = experiment_.config.training.epochs;
+        const std::int64_t epoch = meta("epoch", 0, 10000);  // training.epochs' own limit
+        if (epoch > epochs) {
+            throw InputError(concat("checkpoint ", file.string(), " has trained ", epoch,
+                                    " epochs, more than this run's training.epochs (", epochs,
+                                    "); give --epochs ", epoch, " or more"));
+        }
+        const std::int64_t epochStep = meta("epoch_step", 0, steps - 1, false);
+        const std::int64_t step = meta("step", 0, epochs * steps);
+        if (step != epoch * steps + epochStep) {
+            throw InputError(concat(
+                "checkpoint ", file.string(), " stopped at step ", step, " (epoch ", epoch,
+                epochStep > 0 ? concat(", minibatch ", epochStep) : std::string(),
+                "), which does not fit this experiment's ", steps,
+                " steps per epoch: the data (data.*, training.batchSize) or training.maxSteps "
+                "differ from the run that wrote it"));
+        }
+        const std::int64_t k = meta("ema_updates", 0, step);
+        pipeline::EpochStats partial;
+        if (epochStep > 0) {
+            if (core_->stageCount() != 1) {
+                throw InputError(concat("checkpoint ", file.string(),
+                                        " stopped in the middle of an epoch, which only a "
+                                        "sequential run (one stage) can continue"));
+            }
+            const std::int64_t bs = experiment_.config.training.batchSize;
+            partial.minibatches = epochStep;
+            partial.samples = meta("epoch_samples", 0, epochStep * bs);
+            partial.correct = meta("epoch_correct", 0, partial.samples);
+            const auto it = f.metadata.find("epoch_loss_sum");
+            char* end = nullptr;
+            partial.lossSum = it == f.metadata.end() ? std::numeric_limits<double>::quiet_NaN() : std::strtod(it->second.c_str(), &end);
+            if (it == f.metadata.end() || end != it->second.c_str() + it->second.size() ||
+                !std::isfinite(partial.lossSum)) {
+                throw InputError(concat("checkpoint ", file.string(),
+                                        ": metadata 'epoch_loss_sum' must be a finite number"));
+            }
+        }
+        epoch_ = epoch;
+        epochStep_ = epochStep;
+        partial_ = partial;
         for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
             core_->stage(s).setVersion(step);
             core_->stage(s).setEmaUpdates(core_->stage(s).mutableEma().empty() ? 0 : k);
         }
     }
+}
+
+io::ExperimentConfig checkpointConfig(const std::filesystem::path& file) {
+    const io::SafetensorsFile f = io::readSafetensors(file);
+    const auto it = f.metadata.find("config");
+    if (it == f.metadata.end()) {
+        throw InputError(concat("checkpoint ", file.string(),
+                                " has no 'config' metadata (it was not written by layerpipe); "
+                                "give the experiment with --config"));
+    }
+    try {
+        return io::parseConfig(nlohmann::json::parse(it->second));
+    } catch (const nlohmann::json::exception& e) {
+        const std::string what = e.what();
+        throw InputError(concat("checkpoint ", file.string(),
+                                ": its stored config is not valid JSON: ",
+                                what.substr(what.find("] ") + 2)));
+    } catch (const InputError& e) {
+        throw InputError(
+            concat("checkpoint ", file.string(), ": its stored config is invalid: ", e.what()));
+    }
+}
+
+std::vector<std::string> runDefiningDifferences(const io::ExperimentConfig& stored,
+                                                const io::ExperimentConfig& given,
+                                                bool sequential) {
+    static const std::set<std::string> kFree = {"name",          "description",
+                                                "data.path",     "data.testLimit",
+                                                "training.threads", "training.epochs"};
+    const nlohmann::json a = io::toJson(stored);
+    const nlohmann::json b = io::toJson(given);
+    std::vector<std::string> keys;
+    for (const auto& [key, value] : a.items()) {
+        const auto visit = [&](const std::string& path, const nlohmann::json& x,
+                               const nlohmann::json& y) {
+            if (kFree.count(path) == 0 && !(sequential && path.rfind("pipeline.", 0) == 0) &&
+                x != y) {
+                keys.push_back(path);
+            }
+        };
+        if (value.is_object()) {
+            for (const auto& [k, v] : value.items()) {
+                visit(key + "." + k, v, b.at(key).at(k));
+            }
+        } else {
+            visit(key, value, b.at(key));
+        }
+    }
+    return keys;
 }
 
 std::string formatDuration(double seconds) {

@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/data/batches.hpp"
 #include "core/data/dataset.hpp"
@@ -68,7 +69,11 @@ public:
     telemetry::PipelineLayout layout() const { return core_->layout(); }
 
     std::int64_t epoch() const { return epoch_; }  // epochs completed
-    std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch; }
+    // Minibatches of the next epoch already trained: a sequential run (one stage) stopped midway
+    // keeps its place, and the next runEpoch() continues from there. Always 0 with several
+    // stages, whose stopped epoch is not counted (its in-flight minibatches were dropped).
+    std::int64_t epochStep() const { return epochStep_; }
+    std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch + epochStep_; }
     bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
     // Ticks one epoch's plan spans (fill to drain); epoch e's ticks start at e·ticksPerEpoch().
     std::int64_t ticksPerEpoch() const;
@@ -76,15 +81,22 @@ public:
     void setLrScale(float scale) { lrScale_.store(scale); }
 
     // Trains the next epoch (budget: see Engine::runEpoch), then evaluates on the test split.
-    // An epoch that was stopped midway is not counted and is not evaluated.
+    // An epoch that was stopped midway is not counted and is not evaluated; with one stage the
+    // minibatches it did are kept (epochStep()) and the next call trains the rest, so that an
+    // epoch stopped and continued ends with the same bits as one run through.
     EpochReport runEpoch(const pipeline::Engine::BudgetFunction& budget = {});
     pipeline::EvalResult evaluate();
 
     // Checkpoints (safetensors, torchvision names; optimizer state under "optimizer."; metadata:
-    // config, epoch, step). Written atomically. load() checks every name and shape and lists
-    // every mismatch in one InputError.
+    // format, config, epoch, step, epoch_step, ema_updates and the stopped epoch's partial
+    // statistics). Written atomically. load() checks every name and shape and lists every
+    // mismatch in one InputError; with withOptimizerAndEpoch it also restores the run's position
+    // and refuses metadata that is not a whole number in range or does not fit this experiment
+    // (another number of steps per epoch).
     void save(const std::filesystem::path& file) const;
     void load(const std::filesystem::path& file, bool withOptimizerAndEpoch);
+    // About how many bytes save() writes (tensor data; the header is small beside it).
+    std::uintmax_t checkpointBytes() const;
 
 private:
     float lrAt(std::int64_t step) const;
@@ -98,8 +110,23 @@ private:
     std::unique_ptr<data::Prefetcher> prefetcher_;
     telemetry::Recorder* recorder_;
     std::int64_t epoch_ = 0;
+    std::int64_t epochStep_ = 0;
+    pipeline::EpochStats partial_;  // of the minibatches counted in epochStep_
     std::atomic<float> lrScale_{1.0F};
 };
+
+// The experiment config a checkpoint was trained with (its "config" metadata), for --resume and
+// eval. InputError naming the checkpoint when the metadata is absent or not a valid config.
+io::ExperimentConfig checkpointConfig(const std::filesystem::path& file);
+
+// The keys (e.g. "optimizer.lr") whose values differ between a checkpoint's config and the one
+// a resumed run would use, leaving out what does not change the trained bits: name,
+// description, data.path (where the same data lives), data.testLimit, training.threads (same
+// bits with any thread count), training.epochs (a resumed run may be extended), and with
+// sequential = true every pipeline.* key (layerpipe train ignores them).
+std::vector<std::string> runDefiningDifferences(const io::ExperimentConfig& stored,
+                                                const io::ExperimentConfig& given,
+                                                bool sequential);
 
 // A one-line progress report: "epoch 1/3  step 120/468  loss 0.512  acc 81.2%  1234 img/s  ETA 2m10s".
 std::string formatDuration(double seconds);

@@ -1,6 +1,7 @@
 // The layerpipe executable end to end.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/tensor/isa.hpp"
+#include "core/io/safetensors.hpp"
 
 #include <unistd.h>
 
@@ -9,7 +10,12 @@
 #include <array>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <cstring>
+#include <limits>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -77,7 +83,219 @@ TEST(Cli, UnknownOrUnsupportedLpIsaIsAnInputError) {
 
 TEST(Cli, UnknownFlagIsAnError) {
     const Result r = runCli("--no-such-flag");
-    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_EQ(r.code, 2) << r.out;
+}
+
+// ---- issue 12: never lose a run ----
+
+namespace fs = std::filesystem;
+
+// A fresh folder for one test's files, removed at the end.
+struct TempDir {
+    fs::path path;
+    explicit TempDir(const std::string& name)
+        : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
+        fs::remove_all(path);
+        fs::create_directories(path);
+    }
+    ~TempDir() {
+        std::error_code ec;
+        fs::remove_all(path, ec);
+    }
+    std::string operator/(const std::string& f) const { return (path / f).string(); }
+};
+
+std::string fileBytes(const std::string& file) {
+    std::string bytes;
+    if (FILE* f = std::fopen(file.c_str(), "rb")) {
+        std::array<char, 65536> buf{};
+        std::size_t n = 0;
+        while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
+            bytes.append(buf.data(), n);
+        }
+        std::fclose(f);
+    }
+    return bytes;
+}
+
+// Every tensor of two checkpoints has the same name, shape and bits (the metadata may differ:
+// the thread count is recorded in the stored config).
+bool sameTensors(const std::string& a, const std::string& b) {
+    const auto fa = lp::core::io::readSafetensors(a);
+    const auto fb = lp::core::io::readSafetensors(b);
+    if (fa.tensors.size() != fb.tensors.size() || fa.tensors.empty()) {
+        return false;
+    }
+    for (std::size_t i = 0; i < fa.tensors.size(); ++i) {
+        const auto& x = fa.tensors[i];
+        const auto& y = fb.tensors[i];
+        if (x.name != y.name || x.shape != y.shape || x.values.size() != y.values.size() ||
+            std::memcmp(x.values.data(), y.values.data(), x.values.size() * sizeof(float)) != 0) {
+            return false;
+        }
+    }
+    return fa.metadata.at("step") == fb.metadata.at("step");
+}
+
+// A tiny sequential experiment: 20 minibatches per epoch, a few milliseconds each.
+const std::string kTiny =
+    "--dataset synthetic --width 4 --batch-size 16 --set data.syntheticTrain=320 "
+    "--set data.syntheticTest=32 --set model.inputSize=8 --threads 2 ";
+
+// The exit-code contract: 0 success, 2 any user input error (flags included), 3 non-finite, 4 a
+// resource problem, 130/143 interrupted, 1 only for internal bugs.
+TEST(Cli, UserErrorsExitWithCode2AndSayWhatIsWrong) {
+    const TempDir dir("lp-cli-codes");
+    std::ofstream(dir / "huge.json") << R"({"optimizer": {"lr": 1e400}})";
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"train --epochs", "--epochs: 1 required INT missing"},
+        {"train --epochs abc", "--epochs"},
+        {"train " + kTiny + "--seed -1", "'training.seed' must be a non-negative integer, got -1"},
+        {"train -c " + (dir / "huge.json"), "number overflow parsing '1e400'"},
+        {"train -c /dev/zero", "not a regular file"},
+        {"train " + kTiny + "--set name=$(printf 'caf\\351')", "'name' is not valid UTF-8"},
+        {"train " + kTiny + "--save /nonexistent-lp/x.st", "the folder '/nonexistent-lp' does not exist"},
+        {"train " + kTiny + "--save " + dir.path.string(), "it is a folder"},
+        {"train " + kTiny + "--save /dev/null/x.st", "Not a directory"},
+        {"run " + kTiny + "--out /dev/null/out", "cannot create the output folder"},
+        {"eval " + kTiny + "--checkpoint " + (dir / "missing.st"), "missing.st"},
+    };
+    for (const auto& [args, fragment] : cases) {
+        const Result r = runCli(args);
+        EXPECT_EQ(r.code, 2) << args << "\n" << r.out;
+        EXPECT_NE(r.out.find(fragment), std::string::npos) << args << "\n" << r.out;
+        // Refused before the first step: nothing was trained.
+        EXPECT_EQ(r.out.find("epoch 1/"), std::string::npos) << args << "\n" << r.out;
+    }
+}
+
+// --stop-after then --resume is the same run as one invocation, to the byte of the checkpoint,
+// for each LR schedule; --resume takes the run's config from the checkpoint.
+TEST(Cli, StopAfterThenResumeEqualsOneRun) {
+    const TempDir dir("lp-cli-resume");
+    for (const char* schedule : {"constant", "step", "cosine"}) {
+        SCOPED_TRACE(schedule);
+        const std::string run = "train " + kTiny + "--epochs 3 --lr-schedule " + schedule +
+                                " --set schedule.stepEpochs=1 --set schedule.warmupEpochs=0.5 ";
+        const Result straight = runCli(run + "--save " + (dir / "straight.st"));
+        ASSERT_EQ(straight.code, 0) << straight.out;
+        const Result first = runCli(run + "--stop-after 1 --save " + (dir / "split.st"));
+        ASSERT_EQ(first.code, 0) << first.out;
+        EXPECT_NE(first.out.find("stopped after epoch 1 of 3"), std::string::npos) << first.out;
+        const Result second = runCli("train --threads 1 --resume " + (dir / "split.st") +
+                                     " --save " + (dir / "split.st"));
+        ASSERT_EQ(second.code, 0) << second.out;
+        EXPECT_NE(second.out.find("resumed from"), std::string::npos) << second.out;
+        EXPECT_NE(second.out.find("epoch 3/3"), std::string::npos) << second.out;
+        EXPECT_EQ(second.out.find("epoch 1/3"), std::string::npos) << second.out;
+        EXPECT_TRUE(sameTensors(dir / "straight.st", dir / "split.st"));
+    }
+}
+
+TEST(Cli, ResumeRefusesAnotherRunAndInitWithResume) {
+    const TempDir dir("lp-cli-refuse");
+    const std::string ckpt = dir / "c.st";
+    ASSERT_EQ(runCli("train " + kTiny + "--epochs 2 --stop-after 1 --save " + ckpt).code, 0);
+    const Result changed = runCli("train --resume " + ckpt + " --lr 0.5 --batch-size 32");
+    EXPECT_EQ(changed.code, 2) << changed.out;
+    for (const char* fragment :
+         {"optimizer.lr: the checkpoint's run has 0.1, this command gives 0.5",
+          "training.batchSize: the checkpoint's run has 16, this command gives 32", "--init"}) {
+        EXPECT_NE(changed.out.find(fragment), std::string::npos) << fragment << "\n" << changed.out;
+    }
+    const Result both = runCli("train --resume " + ckpt + " --init " + ckpt);
+    EXPECT_EQ(both.code, 2) << both.out;
+    EXPECT_NE(both.out.find("--init and --resume exclude each other"), std::string::npos)
+        << both.out;
+    // Extending the run is allowed, and the changed schedule is stated.
+    const Result longer = runCli("train --resume " + ckpt + " --epochs 3");
+    EXPECT_EQ(longer.code, 0) << longer.out;
+    EXPECT_NE(longer.out.find("training.epochs changed from 2 to 3"), std::string::npos)
+        << longer.out;
+    EXPECT_NE(longer.out.find("cosine LR schedule now spans 3 epochs"), std::string::npos)
+        << longer.out;
+}
+
+// SIGINT/SIGTERM: the current step finishes, the checkpoint and every export are written, the
+// exit code is 128 + the signal, and --resume continues the stopped run exactly.
+TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
+    const TempDir dir("lp-cli-signal");
+    const std::string run = "train " + kTiny + "--epochs 40 --lr-schedule cosine ";
+    ASSERT_EQ(runCli(run + "--save " + (dir / "straight.st")).code, 0);
+    // Started in the background; the signal goes once epoch 2 has been reported.
+    const std::string log = dir / "log.txt";
+    const std::string script =
+        "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " + (dir / "split.st") +
+        " > " + log + " 2>&1 & p=$!; until grep -q \"epoch 2/\" " + log +
+        "; do sleep 0.02; done; kill -INT $p; wait $p; echo \"exit=$?\"'";
+    Result stopped;
+    {
+        FILE* p = popen(script.c_str(), "r");
+        ASSERT_NE(p, nullptr);
+        std::array<char, 256> buf{};
+        std::size_t n = 0;
+        while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
+            stopped.out.append(buf.data(), n);
+        }
+        pclose(p);
+    }
+    const std::string out = fileBytes(log);
+    if (out.find("epoch 40/40") != std::string::npos) {
+        GTEST_SKIP() << "the run finished before the signal arrived";
+    }
+    EXPECT_NE(stopped.out.find("exit=130"), std::string::npos) << stopped.out << out;
+    EXPECT_NE(out.find("stopped by SIGINT"), std::string::npos) << out;
+    EXPECT_NE(out.find("continue the run with --resume"), std::string::npos) << out;
+    const Result resumed =
+        runCli("train --resume " + (dir / "split.st") + " --save " + (dir / "split.st"));
+    ASSERT_EQ(resumed.code, 0) << resumed.out;
+    EXPECT_TRUE(fileBytes(dir / "straight.st") == fileBytes(dir / "split.st"));
+
+    // SIGTERM during a pipelined run: the exports are written and marked, exit 143.
+    const std::string out2 = dir / "run-out";
+    const std::string log2 = dir / "log2.txt";
+    const std::string script2 =
+        "sh -c '" + std::string(LP_CLI_PATH) + " run " + kTiny +
+        "--epochs 40 --stages 3,6 --out " + out2 + " > " + log2 +
+        " 2>&1 & p=$!; until grep -q \"epoch 1/\" " + log2 +
+        "; do sleep 0.02; done; kill -TERM $p; wait $p; echo \"exit=$?\"'";
+    FILE* p2 = popen(script2.c_str(), "r");
+    ASSERT_NE(p2, nullptr);
+    std::string status2;
+    std::array<char, 256> buf2{};
+    std::size_t n2 = 0;
+    while ((n2 = fread(buf2.data(), 1, buf2.size(), p2)) > 0) {
+        status2.append(buf2.data(), n2);
+    }
+    pclose(p2);
+    if (fileBytes(log2).find("epoch 40/40") != std::string::npos) {
+        GTEST_SKIP() << "the pipelined run finished before the signal arrived";
+    }
+    EXPECT_NE(status2.find("exit=143"), std::string::npos) << status2 << fileBytes(log2);
+    const std::string record = fileBytes(out2 + "/run.json");
+    EXPECT_NE(record.find("\"interrupted\":true"), std::string::npos) << record.substr(0, 400);
+    EXPECT_NE(record.find("\"stop_signal\":\"SIGTERM\""), std::string::npos);
+    EXPECT_GT(fs::file_size(out2 + "/train.csv"), 0U);
+}
+
+// eval refuses to report figures for a diverged checkpoint: exit 3 with the tensor names.
+TEST(Cli, EvalOfNonFiniteWeightsExitsWithCode3) {
+    const TempDir dir("lp-cli-nan");
+    const std::string ckpt = dir / "c.st";
+    ASSERT_EQ(runCli("train " + kTiny + "--epochs 1 --max-steps 1 --save " + ckpt).code, 0);
+    lp::core::io::SafetensorsFile f = lp::core::io::readSafetensors(ckpt);
+    for (lp::core::io::NamedTensor& t : f.tensors) {
+        if (t.name == "fc.bias" || t.name == "conv1.weight") {
+            t.values[0] = std::numeric_limits<float>::quiet_NaN();
+        }
+    }
+    lp::core::io::writeSafetensors(ckpt, f);
+    const Result r = runCli("eval --checkpoint " + ckpt);
+    EXPECT_EQ(r.code, 3) << r.out;
+    EXPECT_NE(r.out.find("non-finite values (NaN or infinity) in 2 tensors"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("conv1.weight"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("fc.bias"), std::string::npos) << r.out;
 }
 
 TEST(Cli, IllegalDelaysExplainTheRuleWithExitCode2) {

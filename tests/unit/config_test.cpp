@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 
 #include <nlohmann/json.hpp>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "tests/support/expect_input_error.hpp"
@@ -197,6 +198,41 @@ TEST(Config, LoadConfigNamesTheFileAndPosition) {
     fs::remove(path);
 
     expectInputError([&] { loadConfig(path); }, {path.string(), "No such file or directory"});
+}
+
+// Issue 12: a device, a FIFO, a huge file and numbers beyond double's range are refused up
+// front with a message, never read forever or reported as an internal error.
+TEST(Config, LoadConfigReadsOnlyBoundedRegularFiles) {
+    expectInputError([] { loadConfig("/dev/zero"); }, {"/dev/zero", "not a regular file"});
+    const fs::path fifo = fs::temp_directory_path() / concat("lp_config_fifo_", ::getpid());
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    expectInputError([&] { loadConfig(fifo); }, {fifo.string(), "not a regular file"});
+    fs::remove(fifo);
+
+    const fs::path big = fs::temp_directory_path() / concat("lp_config_big_", ::getpid(), ".json");
+    {
+        std::ofstream out(big);
+        out << "{\"description\": \"";
+        out << std::string(17U * 1024U * 1024U, 'x') << "\"}";
+    }
+    expectInputError([&] { loadConfig(big); }, {big.string(), "at most 16 MiB"});
+    std::ofstream(big) << R"({"optimizer": {"lr": 1e400}})";
+    expectInputError([&] { loadConfig(big); }, {big.string(), "invalid JSON", "1e400"});
+    fs::remove(big);
+}
+
+TEST(Config, StringsMustBeUtf8AndSmall) {
+    ExperimentConfig c;
+    expectInputError([&] { applyOverride(c, "name", "caf\xE9"); },
+                     {"'name' is not valid UTF-8", "byte 4"});
+    expectInputError([&] { applyOverride(c, "data.path", "/data/\xC0\xAF"); },
+                     {"'data.path' is not valid UTF-8"});
+    EXPECT_EQ(c.name, "experiment");  // unchanged after a refusal
+    applyOverride(c, "name", "caf\xC3\xA9 \xE2\x86\x92 \xF0\x9F\x9A\x80");  // é → 🚀
+    expectInputError([&] { applyOverride(c, "description", std::string(70000, 'a')); },
+                     {"'description' is 70000 bytes long", "at most 65536"});
+    c.description = "\xED\xA0\x80";  // a UTF-16 surrogate, not UTF-8
+    expectInputError([&] { validate(c); }, {"'description' is not valid UTF-8"});
 }
 
 TEST(Config, ApplyOverrideSetsOneFieldWithTheSameChecks) {
