@@ -42,8 +42,12 @@ namespace isa_baseline {
 }  // namespace isa_baseline
 
 #if LP_SIMD_X86
+#if defined(__clang__)  // clang ignores GCC's target pragmas (LP_FUZZ builds with clang)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
 #pragma GCC push_options
 #pragma GCC target("avx2,fma")
+#endif
 
 namespace isa_avx2 {
 #define LP_WINOGRAD_AVX2 1
@@ -51,7 +55,11 @@ namespace isa_avx2 {
 #undef LP_WINOGRAD_AVX2
 }  // namespace isa_avx2
 
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
 #pragma GCC pop_options
+#endif
 #endif
 
 void winogradConv3x3(WinogradPass pass,

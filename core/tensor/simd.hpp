@@ -11,7 +11,9 @@
 // with -march=native or -mavx512f. GCC 12.2 with AVX-512 enabled stores some 32- and 64-byte
 // constants wrongly (docs/gcc12-avx512-miscompile.md), also inside AVX-512 target regions: there,
 // write vectors with storeu or masked stores, never memcpy a __m256i/__m512i or a 32/64-byte
-// block that may be a compile-time constant; every AVX-512 kernel is tested on its path.
+// block that may be a compile-time constant; every AVX-512 kernel is tested on its path. clang
+// (the LP_FUZZ build) ignores GCC's target pragmas; there `#pragma clang attribute push(
+// __attribute__((target(...))), apply_to = function)` stands in for them.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
