@@ -37,10 +37,12 @@ Dataset emptySplit(const char* name, std::int64_t classes) {
     return d;
 }
 
-// Appends every record of one file to `out`. The file is read whole and checked before anything
-// is appended, so a bad file never leaves partial data behind.
-void appendRecords(const fs::path& file, const CifarFormat& f, Dataset& out) {
-    const std::vector<std::uint8_t> bytes = readFileBytes(file);
+// Appends every record of one file's bytes to `out`. They are checked before anything is
+// appended, so a bad file never leaves partial data behind.
+void appendBytes(std::span<const std::uint8_t> bytes,
+                 const fs::path& file,
+                 const CifarFormat& f,
+                 Dataset& out) {
     const auto size = static_cast<std::int64_t>(bytes.size());
     if (size == 0 || size % f.recordBytes != 0) {
         throw InputError(concat(file.string(),
@@ -87,6 +89,11 @@ void appendRecords(const fs::path& file, const CifarFormat& f, Dataset& out) {
         // The record's pixel order (channel planes of row-major 32x32) is already NCHW.
         out.pixels.insert(out.pixels.end(), rec + f.labelBytes, rec + f.recordBytes);
     }
+}
+
+// The whole file read first, so a bad file never leaves partial data behind.
+void appendRecords(const fs::path& file, const CifarFormat& f, Dataset& out) {
+    appendBytes(readFileBytes(file), file, f, out);
 }
 
 // One name per line; used only when the file has exactly `classes` non-empty lines.
@@ -156,6 +163,16 @@ DatasetPair loadCifar100(const fs::path& dir) {
     pair.test.classNames = pair.train.classNames;
     pair.source = concat("CIFAR-100 from ", root.string());
     return pair;
+}
+
+void appendCifarRecords(std::span<const std::uint8_t> bytes,
+                        std::int64_t recordBytes,
+                        const fs::path& file,
+                        Dataset& out) {
+    LP_EXPECTS(recordBytes == kCifar10RecordBytes || recordBytes == kCifar100RecordBytes,
+               "appendCifarRecords: recordBytes must be kCifar10RecordBytes or "
+               "kCifar100RecordBytes");
+    appendBytes(bytes, file, recordBytes == kCifar10RecordBytes ? kCifar10 : kCifar100, out);
 }
 
 }  // namespace lp::core::data

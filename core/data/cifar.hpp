@@ -5,8 +5,10 @@
 
 #include "core/data/dataset.hpp"
 
+#include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 
 namespace lp::core::data {
 
@@ -29,5 +31,14 @@ DatasetPair loadCifar10(const std::filesystem::path& dir);
 // when present. Throws InputError naming the file for a missing file, a size that is not a
 // positive multiple of 3074 bytes, a coarse label above 19 or a fine label above 99.
 DatasetPair loadCifar100(const std::filesystem::path& dir);
+
+// One file's bytes already in memory: checks them as the loaders do (recordBytes is
+// kCifar10RecordBytes or kCifar100RecordBytes; `file` names them in messages), then appends every
+// record's labels (and CIFAR-100's coarse labels) and pixels to `out`, which a bad file leaves
+// unchanged.
+void appendCifarRecords(std::span<const std::uint8_t> bytes,
+                        std::int64_t recordBytes,
+                        const std::filesystem::path& file,
+                        Dataset& out);
 
 }  // namespace lp::core::data

@@ -117,7 +117,11 @@ Dataset loadSplit(const fs::path& imagesFile, const fs::path& labelsFile, const 
 
 IdxArray readIdx(const fs::path& file, int rank) {
     LP_EXPECTS(rank >= 1 && rank <= 4, "readIdx: rank must be in 1..4");
-    const std::vector<std::uint8_t> bytes = readMaybeGzipped(file);
+    return parseIdx(readMaybeGzipped(file), rank, file);
+}
+
+IdxArray parseIdx(std::span<const std::uint8_t> bytes, int rank, const fs::path& file) {
+    LP_EXPECTS(rank >= 1 && rank <= 4, "parseIdx: rank must be in 1..4");
     const auto dims = static_cast<std::size_t>(rank);
     const std::size_t headerBytes = 4 + 4 * dims;
     const auto dimAt = [&](std::size_t i) {

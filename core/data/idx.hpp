@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct IdxArray {
 // Throws InputError naming the file for a wrong magic number, a zero dimension, or a size that
 // differs from what the header promises (truncated or trailing bytes).
 IdxArray readIdx(const std::filesystem::path& file, int rank);
+
+// The same checks on bytes already in memory (already gunzipped); `file` names them in messages.
+IdxArray parseIdx(std::span<const std::uint8_t> bytes, int rank, const std::filesystem::path& file);
 
 // The four files' paths in `dir`, each the first that exists of "train-images-idx3-ubyte",
 // "train-images.idx3-ubyte" and the same with ".gz" (likewise train-labels-idx1-ubyte, t10k-*);

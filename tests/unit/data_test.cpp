@@ -278,6 +278,39 @@ TEST(Cifar, BadFilesAreInputErrorsNamingTheFile) {
     expectInputError([&] { loadCifar100(d); }, {"test.bin", "3074"});
 }
 
+TEST(Cifar, AppendsRecordsFromBytesInMemory) {
+    const CifarFixture hundred = makeCifar({3}, true, 5);
+    Dataset d;
+    appendCifarRecords(hundred.files[0], kCifar100RecordBytes, "mem.bin", d);
+    EXPECT_EQ(d.labels, hundred.fine);
+    EXPECT_EQ(d.coarseLabels, hundred.coarse);
+    EXPECT_EQ(d.pixels, hundred.pixels);
+
+    Bytes badFine = hundred.files[0];
+    badFine[3074 + 1] = 100;
+    Dataset untouched;
+    expectInputError([&] { appendCifarRecords(badFine, kCifar100RecordBytes, "m.bin", untouched); },
+                     {"m.bin", "record 1", "label 100", "0..99"});
+    EXPECT_TRUE(untouched.pixels.empty() && untouched.labels.empty());
+    expectInputError(
+        [&] { appendCifarRecords(hundred.files[0], kCifar10RecordBytes, "m.bin", untouched); },
+        {"m.bin", "3073"});
+    EXPECT_THROW(appendCifarRecords(hundred.files[0], 3072, "m.bin", untouched), ContractError);
+}
+
+TEST(Idx, ParsesBytesInMemoryLikeTheFileReader) {
+    const Bytes labels{3, 1, 4, 1, 5};
+    const IdxArray a = parseIdx(idxFile({5}, labels), 1, "mem");
+    EXPECT_EQ(a.dims, (std::vector<std::int64_t>{5}));
+    EXPECT_EQ(a.data, labels);
+    const IdxArray images = parseIdx(idxFile({2, 1, 3}, pattern(6, 1)), 3, "mem");
+    EXPECT_EQ(images.dims, (std::vector<std::int64_t>{2, 1, 3}));
+    expectInputError([&] { parseIdx(idxFile({5}, labels), 3, "mem.idx"); },
+                     {"mem.idx", "magic", "0x00000803"});
+    expectInputError([&] { parseIdx(Bytes{0, 0}, 1, "mem.idx"); }, {"mem.idx", "only 2 bytes"});
+    EXPECT_THROW(parseIdx(idxFile({5}, labels), 5, "mem"), ContractError);
+}
+
 TEST(Idx, LoadsRawAndGzipIdentically) {
     const TempDir raw;
     const TempDir gz;
