@@ -199,9 +199,33 @@ struct HeaderEntry {
     throw InputError(concat("safetensors file '", source, "': ", what));
 }
 
+// A header value for a message: numbers, booleans, short strings and short flat arrays as
+// written, anything else by its type and size. Never dump() a nested value: it recurses once per
+// level, and a 100 MB header nests deep enough to overflow the stack (issue 12, found by
+// fuzzing); a long string would make the message as long.
+std::string jsonText(const nlohmann::json& v) {
+    constexpr std::size_t kMaxItems = 16;
+    constexpr std::size_t kMaxChars = 64;
+    if (v.is_string()) {
+        const auto& s = v.get_ref<const std::string&>();
+        return s.size() <= kMaxChars ? v.dump() : concat("a string of ", s.size(), " bytes");
+    }
+    if (v.is_array() && v.size() <= kMaxItems &&
+        std::none_of(v.begin(), v.end(), [](const nlohmann::json& item) {
+            return item.is_structured() || item.is_string();
+        })) {
+        return v.dump();
+    }
+    if (v.is_structured()) {
+        return concat(
+            "an ", v.type_name(), " of ", v.size(), v.size() == 1 ? " entry" : " entries");
+    }
+    return v.dump();
+}
+
 std::uint64_t readU64(std::string_view source, const std::string& where, const nlohmann::json& v) {
     if (!v.is_number_unsigned()) {
-        bad(source, concat(where, " must be a non-negative integer, got ", v.dump()));
+        bad(source, concat(where, " must be a non-negative integer, got ", jsonText(v)));
     }
     return v.get<std::uint64_t>();
 }
@@ -227,14 +251,14 @@ HeaderEntry parseEntry(std::string_view source,
     e.name = name;
     const nlohmann::json& dtype = j.at("dtype");
     if (!dtype.is_string()) {
-        bad(source, concat(where, ": dtype must be a string, got ", dtype.dump()));
+        bad(source, concat(where, ": dtype must be a string, got ", jsonText(dtype)));
     }
     const auto& dtypeText = dtype.get_ref<const std::string&>();
     const auto* const type = std::find_if(kStoredTypes.begin(),
                                           kStoredTypes.end(),
                                           [&](const StoredType& t) { return t.name == dtypeText; });
     if (type == kStoredTypes.end()) {
-        bad(source, concat(where, ": unknown dtype ", dtype.dump(), " (", kSupported, ")"));
+        bad(source, concat(where, ": unknown dtype ", jsonText(dtype), " (", kSupported, ")"));
     }
     if (type->decode == Decode::Unsupported) {
         bad(source, concat(where, ": dtype ", type->name, " is not supported (", kSupported, ")"));
@@ -243,7 +267,7 @@ HeaderEntry parseEntry(std::string_view source,
 
     const nlohmann::json& shape = j.at("shape");
     if (!shape.is_array()) {
-        bad(source, concat(where, ": shape must be an array, got ", shape.dump()));
+        bad(source, concat(where, ": shape must be an array, got ", jsonText(shape)));
     }
     // Keep count * 8 within 64 bits, so the byte count below cannot overflow either.
     constexpr std::uint64_t kMaxCount = std::numeric_limits<std::uint64_t>::max() / 8;
@@ -251,7 +275,7 @@ HeaderEntry parseEntry(std::string_view source,
     for (std::size_t i = 0; i < shape.size(); ++i) {
         const std::uint64_t d = readU64(source, concat(where, ": shape[", i, "]"), shape[i]);
         if (d > kMaxCount || (d != 0 && e.count > kMaxCount / d)) {
-            bad(source, concat(where, ": shape ", shape.dump(), " has too many elements"));
+            bad(source, concat(where, ": shape ", jsonText(shape), " has too many elements"));
         }
         e.count *= d;
         e.shape.push_back(static_cast<std::int64_t>(d));
@@ -259,7 +283,7 @@ HeaderEntry parseEntry(std::string_view source,
 
     const nlohmann::json& offsets = j.at("data_offsets");
     if (!offsets.is_array() || offsets.size() != 2) {
-        bad(source, concat(where, ": data_offsets must be [begin, end], got ", offsets.dump()));
+        bad(source, concat(where, ": data_offsets must be [begin, end], got ", jsonText(offsets)));
     }
     e.begin = readU64(source, where + ": data_offsets[0]", offsets[0]);
     e.end = readU64(source, where + ": data_offsets[1]", offsets[1]);
@@ -492,6 +516,14 @@ SafetensorsFile parseSafetensors(std::string_view bytes, std::string_view source
         // what() starts with "[json.exception.parse_error.101] "; the rest is the useful part.
         const std::string what = e.what();
         bad(source, concat("header is not valid JSON: ", what.substr(what.find("] ") + 2)));
+    } catch (const nlohmann::json::out_of_range& e) {
+        // A number beyond double's range (1e400) is out_of_range.406, not a parse_error.
+        const std::string what = e.what();
+        bad(source,
+            concat("header is not valid JSON: ",
+                   what.substr(what.find("] ") + 2),
+                   " (numbers must be within double's range; shapes and offsets are integers "
+                   "below 2^64)"));
     }
     if (!header.is_object()) {
         bad(source, concat("header must be a JSON object, got ", header.type_name()));

@@ -264,6 +264,35 @@ TEST(Safetensors, CorruptFilesGiveInputErrorsNamingFileAndTensor) {
     expectInputError([&] { readSafetensors(dir.path()); }, {"Is a directory"});
 }
 
+// Issue 12, found by fuzzing (tests/fuzz/fuzz_safetensors.cpp): a header number beyond double's
+// range escaped as nlohmann's out_of_range, and a header value nested a million levels deep
+// overflowed the stack while the error message dumped it. Both are InputErrors with short
+// messages now.
+TEST(Safetensors, HugeNumbersAndDeepNestingInTheHeaderAreInputErrors) {
+    const auto parse = [](const std::string& header) {
+        return [header] {
+            parseSafetensors(fileWith(header, ""), "<memory>");
+        };
+    };
+    expectInputError(parse(R"({"w":{"dtype":"F32","shape":[1e400],"data_offsets":[0,0]}})"),
+                     {"'<memory>'", "header is not valid JSON", "1e400", "double's range"});
+
+    const std::size_t depth = 1'000'000;
+    const std::string deep = std::string(depth, '[') + std::string(depth, ']');
+    std::string message = expectInputError(
+        parse(R"({"w":{"dtype":"F32","shape":)" + deep + R"(,"data_offsets":[0,0]}})"),
+        {"tensor 'w': shape[0] must be a non-negative integer, got an array of 1 entry"});
+    EXPECT_LT(message.size(), 200U);
+    message = expectInputError(
+        parse(R"({"w":{"dtype":)" + deep + R"(,"shape":[],"data_offsets":[0,4]}})"),
+        {"tensor 'w': dtype must be a string, got an array of 1 entry"});
+    EXPECT_LT(message.size(), 200U);
+    message = expectInputError(parse(R"({"w":{"dtype":")" + std::string(depth, 'x') +
+                                     R"(","shape":[],"data_offsets":[0,4]}})"),
+                               {"tensor 'w': unknown dtype a string of 1000000 bytes"});
+    EXPECT_LT(message.size(), 200U);
+}
+
 TEST(Safetensors, ContractViolationsWriteNothing) {
     TempDir dir;
     SafetensorsFile file;
