@@ -282,5 +282,34 @@ TEST(Config, ApplyOverrideSetsOneFieldWithTheSameChecks) {
     EXPECT_EQ(c, before);  // every rejected override left the config as it was
 }
 
+TEST(Config, ParseConfigTextReadsADocumentFromMemory) {
+    EXPECT_EQ(parseConfigText(toJson(everythingSet()).dump()), everythingSet());
+    EXPECT_EQ(parseConfigText("{}"), ExperimentConfig{});
+    expectInputError([] { parseConfigText("{\n  \"training\": {\"epochs\": }\n}"); },
+                     {"invalid JSON", "line 2"});
+    expectInputError([] { parseConfigText(R"({"training": {"epochs": 2, "epochs": 3}})"); },
+                     {"duplicate key 'training.epochs'"});
+    expectInputError([] { parseConfigText(R"({"training": {"epochs": 0}})"); },
+                     {"'training.epochs' must be in [1, 10000], got 0"});
+}
+
+// Issue 12, found by fuzzing (tests/fuzz/fuzz_config.cpp): a number beyond double's range in a
+// `--set` value escaped applyOverride as nlohmann's out_of_range (the CLI's catch of InputError
+// missed it). Now the field's range or type is named and the config is left unchanged.
+TEST(Config, NumbersBeyondDoubleRangeAreInputErrors) {
+    ExperimentConfig c;
+    expectInputError([&] { applyOverride(c, "optimizer.lr", "1e400"); },
+                     {"'optimizer.lr' must be in (0, 10], got '1e400'"});
+    expectInputError([&] { applyOverride(c, "training.epochs", "-1e400"); },
+                     {"'training.epochs' must be in [1, 10000], got '-1e400'"});
+    expectInputError([&] { applyOverride(c, "training.seed", "1e400"); },
+                     {"'training.seed' must be a non-negative integer, got '1e400'"});
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,1e999"); },
+                     {"'pipeline.cuts' must be in [1, ", "got '3,1e999'"});
+    EXPECT_EQ(c, ExperimentConfig{});
+    expectInputError([] { parseConfigText(R"({"optimizer": {"lr": 1e400}})"); },
+                     {"invalid JSON", "1e400", "double's range"});
+}
+
 }  // namespace
 }  // namespace lp::core::io
