@@ -270,6 +270,11 @@ void checkOrder(const std::string& path, Order order, const std::vector<std::int
     }
 }
 
+// ResNet units: the stem, 4, 8 or 16 BasicBlocks, the head.
+std::int64_t unitsOf(const std::string& arch) {
+    return arch == "resnet10" ? 6 : (arch == "resnet34" ? 18 : 10);
+}
+
 // The field's own rules on its current value in c (c is only read).
 constexpr std::size_t kMaxStringBytes = 64 * 1024;
 
@@ -355,6 +360,16 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
                 for (std::size_t i = 0; i < p->size(); ++i) {
                     const std::int64_t v = (*p)[i];
                     const std::string where = concat(path, "[", i, "]");
+                    if (path == "pipeline.cuts" && f.range &&
+                        !inRange(*f.range, static_cast<double>(v))) {
+                        // The field allows the largest architecture's cuts; name the current
+                        // one's limit (validate() applies it once model.arch is final).
+                        const std::int64_t units = unitsOf(c.model.arch);
+                        throw InputError(concat("'", where, "' must be in [1, ", units - 1,
+                                                "] for ", c.model.arch, " (", units,
+                                                " units; resnet10 allows 1..5, resnet34 1..17), got ",
+                                                v));
+                    }
                     checkRange(where, f, static_cast<double>(v), true, std::to_string(v));
                 }
                 checkOrder(path, f.order, *p);
@@ -482,11 +497,6 @@ void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
 }
 
 // ---- whole documents ----
-
-// ResNet units: the stem, 4, 8 or 16 BasicBlocks, the head.
-std::int64_t unitsOf(const std::string& arch) {
-    return arch == "resnet10" ? 6 : (arch == "resnet34" ? 18 : 10);
-}
 
 // nlohmann keeps the last of two equal keys silently; in a hand-edited config that hides a typo'd
 // override, so the document is parsed with a callback that tracks the keys of each open object.

@@ -364,14 +364,26 @@ EvalResult PipelineCore::evaluate(const BatchSource& test, std::int64_t batches)
     return r;
 }
 
+namespace {
+
+// memcpy that allows empty spans: a stage without BatchNorm has no buffers, and memcpy with a
+// null pointer is undefined even for zero bytes (UBSan, issue 12).
+void copyBytes(void* dst, const void* src, std::size_t bytes) {
+    if (bytes > 0) {
+        std::memcpy(dst, src, bytes);
+    }
+}
+
+}  // namespace
+
 model::ModelState PipelineCore::gather() const {
     model::ModelState out{.weights = AlignedBuffer(net_->weightCount()),
                           .buffers = AlignedBuffer(net_->bufferCount())};
     for (const auto& s : stages_) {
         const auto f = static_cast<std::size_t>(s->firstUnit());
-        std::memcpy(out.weights.data() + net_->weightOffset(f), s->weights().data(),
+        copyBytes(out.weights.data() + net_->weightOffset(f), s->weights().data(),
                     s->weights().size_bytes());
-        std::memcpy(out.buffers.data() + net_->bufferOffset(f), s->buffers().data(),
+        copyBytes(out.buffers.data() + net_->bufferOffset(f), s->buffers().data(),
                     s->buffers().size_bytes());
     }
     return out;
@@ -380,9 +392,9 @@ model::ModelState PipelineCore::gather() const {
 void PipelineCore::scatter(const model::ModelState& state) {
     for (auto& s : stages_) {
         const auto f = static_cast<std::size_t>(s->firstUnit());
-        std::memcpy(s->mutableWeights().data(), state.weights.data() + net_->weightOffset(f),
+        copyBytes(s->mutableWeights().data(), state.weights.data() + net_->weightOffset(f),
                     s->weights().size_bytes());
-        std::memcpy(s->mutableBuffers().data(), state.buffers.data() + net_->bufferOffset(f),
+        copyBytes(s->mutableBuffers().data(), state.buffers.data() + net_->bufferOffset(f),
                     s->buffers().size_bytes());
     }
 }

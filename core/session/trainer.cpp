@@ -144,6 +144,15 @@ Experiment Experiment::create(const io::ExperimentConfig& config, bool sequentia
         .gamma = static_cast<float>(sc.gamma),
         .totalSteps = std::max<std::int64_t>(1, total),
         .minLr = static_cast<float>(sc.minLr)};
+    // Stated in the config's own keys (optim::validate would name its internal fields).
+    if (e.lrSchedule.kind == optim::LrScheduleKind::Cosine &&
+        e.lrSchedule.totalSteps <= e.lrSchedule.warmupSteps) {
+        throw InputError(concat("'schedule.warmupEpochs' (", sc.warmupEpochs, " epochs = ",
+                                e.lrSchedule.warmupSteps,
+                                " steps) must be shorter than the run with the cosine schedule (",
+                                "training.epochs ", config.training.epochs, " x ", e.stepsPerEpoch,
+                                " steps per epoch = ", total, " steps)"));
+    }
     optim::validate(e.lrSchedule);
     return e;
 }

@@ -227,6 +227,14 @@ TEST(Trainer, BadConfigsNameTheKey) {
     c = tinyConfig();
     c.training.batchSize = 1000;
     EXPECT_THROW(Experiment::create(c, false), InputError);
+    // In the config's own keys, never the LR schedule's internal field names.
+    c = tinyConfig();
+    c.schedule.warmupEpochs = 2;
+    const std::string msg = lp::test::expectInputError(
+        [&] { Experiment::create(c, true); },
+        {"'schedule.warmupEpochs' (2 epochs = 12 steps) must be shorter than the run",
+         "training.epochs 2 x 6 steps per epoch = 12 steps"});
+    EXPECT_EQ(msg.find("lrSchedule"), std::string::npos) << msg;
 }
 
 TEST(Trainer, NonFiniteLossStopsTheEpoch) {

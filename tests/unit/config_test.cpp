@@ -154,7 +154,7 @@ TEST(Config, BadEnumsListTheAllowedValues) {
 TEST(Config, PipelineRulesExplainThemselves) {
     expectRejected(R"({"pipeline": {"cuts": [6, 3]}})",
                    {"'pipeline.cuts' must be strictly increasing, got [6, 3]"});
-    expectRejected(R"({"pipeline": {"cuts": [0]}})", {"'pipeline.cuts[0]' must be in [1, 17]"});
+    expectRejected(R"({"pipeline": {"cuts": [0]}})", {"'pipeline.cuts[0]' must be in [1, 9] for resnet18"});
     expectRejected(R"({"pipeline": {"cuts": [3, 10]}})",
                    {"'pipeline.cuts' must lie within 1..9 (resnet18 has 10 units"});
     parseConfig(json::parse(R"({"model": {"arch": "resnet34"}, "pipeline": {"cuts": [3, 10]}})"));
@@ -219,6 +219,15 @@ TEST(Config, LoadConfigReadsOnlyBoundedRegularFiles) {
     std::ofstream(big) << R"({"optimizer": {"lr": 1e400}})";
     expectInputError([&] { loadConfig(big); }, {big.string(), "invalid JSON", "1e400"});
     fs::remove(big);
+}
+
+TEST(Config, CutOutOfRangeNamesTheArchitecturesLimit) {
+    ExperimentConfig c;
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "0,3"); },
+                     {"'pipeline.cuts[0]' must be in [1, 9] for resnet18", "got 0"});
+    c.model.arch = "resnet34";
+    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,18"); },
+                     {"'pipeline.cuts[1]' must be in [1, 17] for resnet34", "got 18"});
 }
 
 TEST(Config, StringsMustBeUtf8AndSmall) {
