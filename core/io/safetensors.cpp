@@ -30,6 +30,7 @@ namespace {
 
 constexpr std::uint64_t kMaxHeaderBytes = 100'000'000;  // the reference reader's limit
 constexpr std::string_view kMetadataKey = "__metadata__";
+constexpr float kTwoPow63 = 9.2233720368547758e18F;  // exactly 2^63
 
 std::size_t elementSize(DType dtype) {
     return dtype == DType::I64 ? 8 : 4;
@@ -77,8 +78,9 @@ std::vector<const NamedTensor*> writeOrder(const SafetensorsFile& file) {
                           " values"));
         if (t.dtype == DType::I64) {
             for (float v : t.values) {
-                // 2^63 is exactly representable; every float below it in magnitude fits int64.
-                LP_EXPECTS(std::trunc(v) == v && std::fabs(v) < 9.2233720368547758e18F,
+                // int64 holds [-2^63, 2^63); both ends are floats, so every integral float in
+                // that range converts exactly.
+                LP_EXPECTS(std::trunc(v) == v && v >= -kTwoPow63 && v < kTwoPow63,
                            concat("safetensors: I64 tensor ", t.name, " holds ", v));
             }
         }
@@ -341,7 +343,7 @@ T load(const char* p) {
     return v;
 }
 
-std::vector<float> decodeValues(const HeaderEntry& e, const char* data) {
+std::vector<float> decodeValues(std::string_view source, const HeaderEntry& e, const char* data) {
     std::vector<float> out(e.count);
     const char* p = data + e.begin;
     if (e.type->decode == Decode::F32) {
@@ -356,9 +358,24 @@ std::vector<float> decodeValues(const HeaderEntry& e, const char* data) {
             case Decode::F32:
                 out[i] = load<float>(p);
                 break;
-            case Decode::I64:
-                out[i] = static_cast<float>(load<std::int64_t>(p));
+            case Decode::I64: {
+                // Values from 2^63 - 2^38 up round to 2^63, which no int64 holds: such a tensor
+                // could not be written back (issue 12, found by fuzz_safetensors' round trip).
+                const auto v = load<std::int64_t>(p);
+                out[i] = static_cast<float>(v);
+                if (out[i] >= kTwoPow63) {
+                    bad(source,
+                        concat("tensor '",
+                               e.name,
+                               "' element ",
+                               i,
+                               " is ",
+                               v,
+                               ", which rounds to 2^63 as a float; I64 values load as floats and "
+                               "must be below 2^63 - 2^38 = 9223371761976868864"));
+                }
                 break;
+            }
             case Decode::F64:
                 out[i] = static_cast<float>(load<double>(p));
                 break;
@@ -557,7 +574,7 @@ SafetensorsFile parseSafetensors(std::string_view bytes, std::string_view source
             .name = e.name,
             .shape = e.shape,
             .dtype = e.type->decode == Decode::I64 ? DType::I64 : DType::F32,
-            .values = decodeValues(e, data),
+            .values = decodeValues(source, e, data),
         });
     }
     return file;

@@ -4,10 +4,10 @@
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 
+#include "tests/support/expect_input_error.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/support/expect_input_error.hpp"
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <initializer_list>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -291,6 +292,37 @@ TEST(Safetensors, HugeNumbersAndDeepNestingInTheHeaderAreInputErrors) {
                                      R"(","shape":[],"data_offsets":[0,4]}})"),
                                {"tensor 'w': unknown dtype a string of 1000000 bytes"});
     EXPECT_LT(message.size(), 200U);
+}
+
+// Issue 12, found by fuzz_safetensors' round trip (write back what was read): an I64 value from
+// 2^63 - 2^38 up loaded as the float 2^63, which the writer refused with a ContractError, and so
+// did INT64_MIN's -2^63 although int64 holds it. The reader now refuses the first with an
+// InputError; the writer accepts the second.
+TEST(Safetensors, I64ExtremesLoadOnlyWhenTheyCanBeWrittenBack) {
+    const auto file = [](std::int64_t v) {
+        std::string data(8, '\0');
+        std::memcpy(data.data(), &v, 8);
+        return fileWith(R"({"n":{"dtype":"I64","shape":[],"data_offsets":[0,8]}})", data);
+    };
+    const auto roundTrip = [](const SafetensorsFile& f) {
+        return parseSafetensors(serializeSafetensors(f), "<memory>").tensors.at(0).values;
+    };
+    const SafetensorsFile low =
+        parseSafetensors(file(std::numeric_limits<std::int64_t>::min()), "<memory>");
+    EXPECT_EQ(low.tensors.at(0).values, (std::vector<float>{-9.2233720368547758e18F}));
+    EXPECT_EQ(roundTrip(low), low.tensors.at(0).values);
+
+    const std::int64_t highest = 9223371761976868863;  // 2^63 - 2^38 - 1, rounds to 2^63 - 2^39
+    const SafetensorsFile high = parseSafetensors(file(highest), "<memory>");
+    EXPECT_EQ(high.tensors.at(0).values, (std::vector<float>{9.2233714870989619e18F}));
+    EXPECT_EQ(roundTrip(high), high.tensors.at(0).values);
+    expectInputError([&] { parseSafetensors(file(highest + 1), "<memory>"); },
+                     {"'<memory>'",
+                      "tensor 'n' element 0 is 9223371761976868864, which rounds to 2^63",
+                      "must be below 2^63 - 2^38"});
+    expectInputError(
+        [&] { parseSafetensors(file(std::numeric_limits<std::int64_t>::max()), "<memory>"); },
+        {"tensor 'n' element 0 is 9223372036854775807"});
 }
 
 TEST(Safetensors, ContractViolationsWriteNothing) {
