@@ -1,4 +1,10 @@
 // layerpipe: the command-line twin of LayerPipe Studio. Wiring only; the work lives in lp::core.
+//
+// Exit codes (README.md, tested in tests/integration/cli_test.cpp): 0 success; 2 any user input
+// error (flags, config, data, checkpoint, output path: lp::core::InputError); 3 a non-finite
+// loss, or eval of NaN/Inf weights; 4 out of memory, disk or quota (lp::core::ResourceError,
+// std::bad_alloc); 128 + signal (130 SIGINT, 143 SIGTERM) after a graceful stop that wrote
+// everything; 1 only for internal errors (bugs).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include <CLI/CLI.hpp>
 #include <unistd.h>
