@@ -52,6 +52,24 @@ fs::path dataFolder(const DataSource& source, std::string& origin) {
     return {};
 }
 
+// A data folder that cannot be listed is reported with the OS's reason (missing, a file, a
+// symlink loop, no permission) instead of "no dataset found" later.
+void checkFolder(const fs::path& dir, const std::string& origin) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(dir, ec);
+    if (ec || !fs::exists(st)) {
+        throw InputError(concat(origin, " ", dir.string(), ": ",
+                                ec ? ec.message() : std::string("no such folder")));
+    }
+    if (!fs::is_directory(st)) {
+        throw InputError(concat(origin, " ", dir.string(), ": not a folder"));
+    }
+    fs::directory_iterator it(dir, ec);
+    if (ec) {
+        throw InputError(concat(origin, " ", dir.string(), ": cannot be read: ", ec.message()));
+    }
+}
+
 fs::path requireFolder(const DataSource& source, DatasetKind kind) {
     std::string origin;
     fs::path dir = dataFolder(source, origin);
@@ -59,6 +77,7 @@ fs::path requireFolder(const DataSource& source, DatasetKind kind) {
         throw InputError(concat(
             displayName(kind), " needs a data folder (set the data path or ", kDataEnvVar, ")"));
     }
+    checkFolder(dir, origin);
     return dir;
 }
 
@@ -89,6 +108,7 @@ DatasetPair loadAuto(const DataSource& source) {
     std::string origin;
     const fs::path dir = dataFolder(source, origin);
     if (!dir.empty()) {
+        checkFolder(dir, origin);
         if (findCifar100(dir)) {
             return loadCifar100(dir);
         }

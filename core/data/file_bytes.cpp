@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 
 #include <algorithm>
+#include <cerrno>
 #include <fstream>
 #include <system_error>
 
@@ -60,6 +61,10 @@ std::size_t sizeHint(std::span<const std::uint8_t> c) {
 std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& file) {
     std::error_code ec;
     const auto status = std::filesystem::status(file, ec);
+    if (ec && ec != std::errc::no_such_file_or_directory) {
+        // A symlink loop, a path through a file, no permission: the OS's own reason.
+        throw InputError(concat(file.string(), ": ", ec.message()));
+    }
     if (!std::filesystem::exists(status)) {
         throw InputError(concat(file.string(), ": file not found"));
     }
@@ -69,7 +74,8 @@ std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& file) {
     const std::uintmax_t size = std::filesystem::file_size(file, ec);
     std::ifstream in(file, std::ios::binary);
     if (ec || !in) {
-        throw InputError(concat(file.string(), ": cannot open for reading"));
+        throw InputError(concat(file.string(), ": cannot open for reading: ",
+                                ec ? ec.message() : std::system_category().message(errno)));
     }
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
     // char and uint8_t may alias; istream::read takes char*.

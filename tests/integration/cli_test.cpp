@@ -278,6 +278,21 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
     EXPECT_GT(fs::file_size(out2 + "/train.csv"), 0U);
 }
 
+// Out of memory is a resource problem the user can fix (exit 4 with advice), not an internal
+// error. The address-space cap lets a small run through and stops a width-256 model at once.
+TEST(Cli, OutOfMemoryExitsWithCode4) {
+    const std::string tiny = "--dataset synthetic --batch-size 16 --set data.syntheticTrain=64 "
+                             "--set data.syntheticTest=16 --set model.inputSize=8 --threads 1 ";
+    const std::string cap = "ulimit -v 400000; ";
+    const Result small = runCli("train " + tiny + "--width 4", cap);
+    ASSERT_EQ(small.code, 0) << small.out;
+    const Result huge = runCli("train " + tiny + "--width 256", cap);
+    EXPECT_EQ(huge.code, 4) << huge.out;
+    EXPECT_NE(huge.out.find("out of memory; lower training.batchSize or model.width"),
+              std::string::npos)
+        << huge.out;
+}
+
 // eval refuses to report figures for a diverged checkpoint: exit 3 with the tensor names.
 TEST(Cli, EvalOfNonFiniteWeightsExitsWithCode3) {
     const TempDir dir("lp-cli-nan");

@@ -445,6 +445,26 @@ TEST(LoadDataset, AutoPrefersCifar100ThenCifar10ThenIdx) {
     EXPECT_EQ(loadDataset(src).train.count(), 3);
 }
 
+// Issue 12: the OS's reason, not "no dataset found" or "file not found".
+TEST(LoadDataset, UnusableFoldersAndFilesSayWhy) {
+    const TempDir dir;
+    const fs::path& d = dir.path();
+    DataSource src;
+    src.path = d / "missing";
+    expectInputError([&] { loadDataset(src); }, {"data folder", "missing", "No such file or directory"});
+    writeFileBytes(d / "plain", Bytes(4, 0));
+    src.path = d / "plain";
+    expectInputError([&] { loadDataset(src); }, {"plain", "not a folder"});
+    fs::create_symlink(d / "loop-b", d / "loop-a");
+    fs::create_symlink(d / "loop-a", d / "loop-b");
+    src.path = d / "loop-a";
+    expectInputError([&] { loadDataset(src); }, {"loop-a", "Too many levels of symbolic links"});
+    src.kind = DatasetKind::Cifar10;
+    expectInputError([&] { loadDataset(src); }, {"loop-a", "Too many levels of symbolic links"});
+    expectInputError([&] { readFileBytes(d / "loop-a"); },
+                     {"loop-a", "Too many levels of symbolic links"});
+}
+
 TEST(LoadDataset, AutoNamesIdxInAFashionFolderFashionMnist) {
     const TempDir dir;
     const fs::path d = dir.path() / "Fashion";
