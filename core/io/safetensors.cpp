@@ -472,7 +472,9 @@ void writeSafetensors(const std::filesystem::path& path, const SafetensorsFile& 
 
 SafetensorsFile readSafetensors(const std::filesystem::path& path) {
     const std::string name = path.string();
-    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    // O_NONBLOCK: opening a FIFO must not wait for a writer (it is refused just below); it has
+    // no effect on reading a regular file.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0) {
         throw InputError(
             concat("cannot read '", name, "': ", std::system_category().message(errno)));
@@ -484,8 +486,13 @@ SafetensorsFile readSafetensors(const std::filesystem::path& path) {
     int err = 0;
     if (::fstat(fd, &st) != 0) {
         err = errno;
+    } else if (S_ISDIR(st.st_mode)) {
+        err = EISDIR;
     } else if (!S_ISREG(st.st_mode)) {
-        err = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        static_cast<void>(::close(fd));
+        throw InputError(concat("cannot read '", name,
+                                "': not a regular file (a FIFO, device or socket); give a "
+                                ".safetensors file"));
     } else {
         bytes.resize(static_cast<std::size_t>(st.st_size));
         std::size_t done = 0;

@@ -208,6 +208,17 @@ TEST(Safetensors, ConvertsF64F16AndBf16ToFloat) {
     EXPECT_EQ(read.find("b")->values, (std::vector<float>{1.0F, -5.0F}));
 }
 
+// Issue 12: a FIFO given as a checkpoint once blocked the CLI forever in open().
+TEST(Safetensors, FifosAndDevicesAreRefusedWithoutBlocking) {
+    TempDir dir;
+    const fs::path fifo = dir / "pipe.safetensors";
+    ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+    expectInputError([&] { readSafetensors(fifo); },
+                     {"'" + fifo.string() + "'", "not a regular file"});
+    expectInputError([] { readSafetensors("/dev/zero"); }, {"'/dev/zero'", "not a regular file"});
+    expectInputError([&] { readSafetensors(dir / "."); }, {"Is a directory"});
+}
+
 TEST(Safetensors, CorruptFilesGiveInputErrorsNamingFileAndTensor) {
     TempDir dir;
     const fs::path path = dir / "bad.safetensors";
