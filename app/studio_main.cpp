@@ -109,7 +109,10 @@ int main(int argc, char** argv) {
                 QApplication::exit(3);
                 return;
             }
-            QApplication::quit();
+            // exit(), not quit(): Qt 6's quit() closes the windows first, and the main window
+            // asks before closing on a run that was not exported; a scripted screenshot has
+            // nothing to keep.
+            QApplication::exit(0);
         });
     }
     return QApplication::exec();

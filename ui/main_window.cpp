@@ -14,6 +14,8 @@
 #include "ui/transport_bar.hpp"
 
 #include <QAction>
+#include <QCloseEvent>
+#include <QPushButton>
 #include <QApplication>
 #include <QDir>
 #include <QDockWidget>
@@ -26,9 +28,11 @@
 #include <QStatusBar>
 #include <QVBoxLayout>
 
+#include <algorithm>
 #include <exception>
 #include <filesystem>
 #include <functional>
+#include <utility>
 
 namespace lp::ui {
 
@@ -79,6 +83,9 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setWindowIcon(QIcon(QStringLiteral(":/icons/layerpipe.svg")));
     resize(1440, 900);
     bridge_ = new TrainingBridge(this);
+    // A new or reset run has exported nothing yet.
+    connect(bridge_, &TrainingBridge::sessionStarted, this, [this] { exportedSamples_ = 0; });
+    connect(bridge_, &TrainingBridge::cleared, this, [this] { exportedSamples_ = 0; });
     transport_ = new TransportBar(this);
     addToolBar(Qt::TopToolBarArea, transport_);
     addAction(transport_->playPauseAction());
@@ -369,6 +376,72 @@ void MainWindow::showError(const QString& title, const QString& text) {
     box->open();  // not exec(): the GUI keeps polling and drawing while the box is up
 }
 
+void MainWindow::setCloseQuestions(std::function<CloseChoice(const QString&)> ask,
+                                   std::function<QString()> folder) {
+    askOnClose_ = std::move(ask);
+    folderOnClose_ = std::move(folder);
+}
+
+void MainWindow::closeEvent(QCloseEvent* event) {
+    bridge_->poll();
+    const std::size_t trained = bridge_->hasSession() ? bridge_->log().train().size() : 0;
+    if (trained <= exportedSamples_) {
+        event->accept();
+        return;
+    }
+    const bool wasRunning = bridge_->status().state == RunState::Running;
+    bridge_->pause();  // the session stops after the step in progress
+    const core::session::SessionStatus& st = bridge_->status();
+    const QString text =
+        QStringLiteral("The run of \u201c%1\u201d has trained %2 steps (epoch %3 of %4) that "
+                       "are not exported. Export its report (charts, CSV, trace, run record) "
+                       "before quitting?")
+            .arg(QString::fromStdString(bridge_->config().name))
+            .arg(static_cast<qlonglong>(trained))
+            .arg(static_cast<qlonglong>(std::min(st.epoch + 1, st.epochs)))
+            .arg(static_cast<qlonglong>(st.epochs));
+    CloseChoice choice = CloseChoice::Cancel;
+    if (askOnClose_) {
+        choice = askOnClose_(text);
+    } else {
+        QMessageBox box(QMessageBox::Question, QStringLiteral("Quit LayerPipe Studio"), text,
+                        QMessageBox::NoButton, this);
+        QPushButton* save = box.addButton(QStringLiteral("Export and quit"),
+                                          QMessageBox::AcceptRole);
+        QPushButton* quit = box.addButton(QStringLiteral("Quit without exporting"),
+                                          QMessageBox::DestructiveRole);
+        box.addButton(QMessageBox::Cancel);
+        box.setDefaultButton(save);
+        box.exec();
+        choice = box.clickedButton() == save   ? CloseChoice::ExportAndQuit
+                 : box.clickedButton() == quit ? CloseChoice::Quit
+                                               : CloseChoice::Cancel;
+    }
+    if (choice == CloseChoice::ExportAndQuit) {
+        const QString dir =
+            folderOnClose_ ? folderOnClose_()
+                           : QFileDialog::getExistingDirectory(
+                                 this, QStringLiteral("Export the report into a folder"));
+        bool written = false;
+        if (!dir.isEmpty()) {
+            guarded(QStringLiteral("Export report"), [&] {
+                bridge_->poll();  // everything the last step produced
+                exportReport(dir);
+                written = true;
+            });
+        }
+        choice = written ? CloseChoice::Quit : CloseChoice::Cancel;
+    }
+    if (choice == CloseChoice::Quit) {
+        event->accept();
+        return;
+    }
+    if (wasRunning) {
+        bridge_->play();
+    }
+    event->ignore();
+}
+
 void MainWindow::exportReport(const QString& dir) {
     const bool compared = charts_->compare()->runCount() > 0;
     if (!bridge_->hasSession() && !compared) {
@@ -387,6 +460,7 @@ void MainWindow::exportReport(const QString& dir) {
     bridge_->writeChromeTrace(root / "trace.json");
     bridge_->writeRunRecord(root / "run.json");
     core::io::saveConfig(root / "experiment.json", bridge_->config());
+    exportedSamples_ = bridge_->log().train().size();
 }
 
 void MainWindow::openExperimentFile(const QString& path) {

@@ -11,8 +11,10 @@
 #include <QMainWindow>
 #include <QString>
 
+#include <cstddef>
 #include <functional>
 
+class QCloseEvent;
 class QLabel;
 class QMenu;
 
@@ -65,6 +67,15 @@ public:
     // charts, compare.csv and the experiment as edited). Throws InputError naming what failed.
     void exportReport(const QString& dir);
 
+    // Closing the window with a run whose results were not exported since its last step
+    // (issue 12, "never lose a run"): the run is paused (it stops after the current step), then
+    // the user chooses to export the report and quit, quit without it, or cancel (the run
+    // resumes if it was playing). Tests replace the two questions; by default they are a
+    // message box and a folder dialog (an empty folder cancels the close).
+    enum class CloseChoice { ExportAndQuit, Quit, Cancel };
+    void setCloseQuestions(std::function<CloseChoice(const QString& text)> ask,
+                           std::function<QString()> folder);
+
     TrainingBridge* bridge() const { return bridge_; }
 
     ExperimentPanel* experimentPanel() const { return experiment_; }
@@ -82,6 +93,9 @@ public:
     // Errors go to a window-modal message box that does not block the caller (open(), not
     // exec()); the last text shown is kept for tests.
     QString lastError() const { return lastError_; }
+
+protected:
+    void closeEvent(QCloseEvent* event) override;
 
 private:
     void buildDocks();
@@ -115,6 +129,10 @@ private:
     QAction* dashboardAction_ = nullptr;
     QLabel* source_ = nullptr;
     QString lastError_;
+    std::function<CloseChoice(const QString&)> askOnClose_;
+    std::function<QString()> folderOnClose_;
+    // Training samples drained when the report was last exported (nothing to lose below it).
+    std::size_t exportedSamples_ = 0;
 };
 
 }  // namespace lp::ui

@@ -225,6 +225,53 @@ TEST(MainWindow, ExportReportWritesValidFiles) {
         tinyConfig());
 }
 
+// Issue 12: closing with a run that was not exported asks first; Cancel keeps the window and
+// resumes nothing lost, "Export and quit" writes the report, an exported run closes at once.
+TEST(MainWindow, ClosingWithAnUnexportedRunAsksAndCanExport) {
+    const QTemporaryDir tmp;
+    ASSERT_TRUE(tmp.isValid());
+    int asked = 0;
+    MainWindow::CloseChoice answer = MainWindow::CloseChoice::Cancel;
+    QString question;
+    const QString dir = tmp.filePath(QStringLiteral("on-close"));
+    {
+        MainWindow w;
+        w.setCloseQuestions(
+            [&](const QString& text) {
+                ++asked;
+                question = text;
+                return answer;
+            },
+            [&] { return dir; });
+        w.show();
+        EXPECT_TRUE(w.close());  // nothing run: nothing to lose, no question
+        EXPECT_EQ(asked, 0);
+        w.show();
+        w.loadExperiment(tinyConfig());
+        runToEnd(w);
+        EXPECT_FALSE(w.close());
+        EXPECT_EQ(asked, 1);
+        EXPECT_TRUE(w.isVisible());
+        EXPECT_TRUE(question.contains(QStringLiteral("not exported"))) << question.toStdString();
+        answer = MainWindow::CloseChoice::ExportAndQuit;
+        EXPECT_TRUE(w.close());
+        EXPECT_EQ(asked, 2);
+        EXPECT_GT(QFileInfo(QDir(dir).filePath(QStringLiteral("run.json"))).size(), 0);
+        EXPECT_GT(QFileInfo(QDir(dir).filePath(QStringLiteral("csv/train.csv"))).size(), 0);
+        w.show();
+        EXPECT_TRUE(w.close());  // exported: no question
+        EXPECT_EQ(asked, 2);
+    }
+    MainWindow w;
+    answer = MainWindow::CloseChoice::Quit;
+    w.setCloseQuestions([&](const QString&) { ++asked; return answer; }, [] { return QString(); });
+    w.show();
+    w.loadExperiment(tinyConfig());
+    runToEnd(w);
+    EXPECT_TRUE(w.close());
+    EXPECT_EQ(asked, 3);
+}
+
 TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
     MainWindow w;
     w.show();
