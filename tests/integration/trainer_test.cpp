@@ -153,6 +153,28 @@ TEST(Trainer, ResumeMetadataIsCheckedStrictly) {
     std::filesystem::remove(file);
 }
 
+// A checkpoint's stored config is named as the checkpoint's, not as a config file's problem.
+TEST(Trainer, CheckpointConfigErrorsSayTheyComeFromTheCheckpoint) {
+    Trainer t(Experiment::create(tinyConfig(), true), nullptr);
+    const auto file = tempFile("stored-config");
+    t.save(file);
+    io::SafetensorsFile f = io::readSafetensors(file);
+    f.metadata["config"] = R"({"training": {"epochs": 0}})";
+    io::writeSafetensors(file, f);
+    lp::test::expectInputError([&] { checkpointConfig(file); },
+                               {file.string(), "its stored config is invalid",
+                                "'training.epochs' must be in [1, 10000], got 0"});
+    f.metadata["config"] = "{not json";
+    io::writeSafetensors(file, f);
+    lp::test::expectInputError([&] { checkpointConfig(file); },
+                               {file.string(), "its stored config is not valid JSON"});
+    f.metadata.erase("config");
+    io::writeSafetensors(file, f);
+    lp::test::expectInputError([&] { checkpointConfig(file); },
+                               {file.string(), "has no 'config' metadata", "--config"});
+    std::filesystem::remove(file);
+}
+
 // What a resumed run may change, and what makes it another run.
 TEST(Trainer, RunDefiningDifferencesNameTheKeys) {
     const io::ExperimentConfig a = tinyConfig();
