@@ -24,10 +24,8 @@ struct Result {
     std::string out;
 };
 
-// Runs the CLI with `args` (shell syntax), capturing stdout and stderr together; `env`: shell
-// variable assignments put before the command, e.g. "LP_ISA=avx2".
-Result runCli(const std::string& args, const std::string& env = "") {
-    const std::string cmd = env + " " + std::string(LP_CLI_PATH) + " " + args + " 2>&1";
+// Runs a shell command line, capturing its stdout; code: the exit status (-1 if killed).
+Result runShell(const std::string& cmd) {
     Result r;
     FILE* p = popen(cmd.c_str(), "r");
     if (p == nullptr) {
@@ -41,6 +39,12 @@ Result runCli(const std::string& args, const std::string& env = "") {
     const int status = pclose(p);
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+// Runs the CLI with `args` (shell syntax), capturing stdout and stderr together; `env`: shell
+// commands or variable assignments put before the command, e.g. "LP_ISA=avx2".
+Result runCli(const std::string& args, const std::string& env = "") {
+    return runShell(env + " " + std::string(LP_CLI_PATH) + " " + args + " 2>&1");
 }
 
 TEST(Cli, HelpExitsZero) {
@@ -228,17 +232,7 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
         "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " + (dir / "split.st") +
         " > " + log + " 2>&1 & p=$!; until grep -q \"epoch 2/\" " + log +
         "; do sleep 0.02; done; kill -INT $p; wait $p; echo \"exit=$?\"'";
-    Result stopped;
-    {
-        FILE* p = popen(script.c_str(), "r");
-        ASSERT_NE(p, nullptr);
-        std::array<char, 256> buf{};
-        std::size_t n = 0;
-        while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
-            stopped.out.append(buf.data(), n);
-        }
-        pclose(p);
-    }
+    const Result stopped = runShell(script);
     const std::string out = fileBytes(log);
     if (out.find("epoch 40/40") != std::string::npos) {
         GTEST_SKIP() << "the run finished before the signal arrived";
@@ -259,15 +253,7 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
         "--epochs 40 --stages 3,6 --out " + out2 + " > " + log2 +
         " 2>&1 & p=$!; until grep -q \"epoch 1/\" " + log2 +
         "; do sleep 0.02; done; kill -TERM $p; wait $p; echo \"exit=$?\"'";
-    FILE* p2 = popen(script2.c_str(), "r");
-    ASSERT_NE(p2, nullptr);
-    std::string status2;
-    std::array<char, 256> buf2{};
-    std::size_t n2 = 0;
-    while ((n2 = fread(buf2.data(), 1, buf2.size(), p2)) > 0) {
-        status2.append(buf2.data(), n2);
-    }
-    pclose(p2);
+    const std::string status2 = runShell(script2).out;
     if (fileBytes(log2).find("epoch 40/40") != std::string::npos) {
         GTEST_SKIP() << "the pipelined run finished before the signal arrived";
     }
