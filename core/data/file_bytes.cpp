@@ -97,7 +97,7 @@ void writeFileBytes(const std::filesystem::path& file, std::span<const std::uint
 }
 
 std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
-                                 const std::filesystem::path& file) {
+                                 const std::filesystem::path& file, std::size_t maxBytes) {
     if (compressed.empty()) {
         throw InputError(concat(file.string(), ": empty file, expected gzip data"));
     }
@@ -107,7 +107,8 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
         throw InputError(concat(file.string(), ": zlib could not start decompression"));
     }
     const InflateGuard guard(&zs);
-    std::vector<std::uint8_t> out(std::max<std::size_t>(sizeHint(compressed), 1U << 16U));
+    std::vector<std::uint8_t> out(
+        std::min(std::max<std::size_t>(sizeHint(compressed), 1U << 16U), maxBytes + 1));
     std::size_t inPos = 0;
     std::size_t produced = 0;
     for (;;) {
@@ -117,8 +118,14 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
             zs.avail_in = static_cast<uInt>(n);
             inPos += n;
         }
+        if (produced > maxBytes) {
+            throw InputError(concat(file.string(), ": decompresses to more than ", maxBytes,
+                                    " bytes, the most a data file may hold (a damaged file, or "
+                                    "not a data set?)"));
+        }
         if (produced == out.size()) {
-            out.resize(out.size() * 2);
+            // One byte beyond the cap is enough to know it is exceeded.
+            out.resize(std::min(out.size() * 2, maxBytes + 1));
         }
         const std::size_t room = std::min(kMaxChunk, out.size() - produced);
         zs.next_out = out.data() + produced;

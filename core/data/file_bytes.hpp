@@ -3,6 +3,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <filesystem>
 #include <span>
@@ -17,11 +18,16 @@ std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& file);
 // Writes (replaces) the file. Throws InputError naming the file on failure.
 void writeFileBytes(const std::filesystem::path& file, std::span<const std::uint8_t> bytes);
 
+// The most gunzip() produces by default: a few MB of gzip can expand to many GB (a "gzip
+// bomb", or the wrong file); the largest IDX data set in use (EMNIST) is about 0.7 GB.
+inline constexpr std::size_t kMaxGunzipBytes = std::size_t{2} << 30U;  // 2 GiB
+
 // Decompresses gzip data (concatenated members allowed). Throws InputError naming `file` (used
-// only in the message) if the data is not gzip, corrupt (zlib's reason, e.g. a CRC mismatch) or
-// truncated.
+// only in the message) if the data is not gzip, corrupt (zlib's reason, e.g. a CRC mismatch),
+// truncated, or would decompress to more than maxBytes.
 std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
-                                 const std::filesystem::path& file);
+                                 const std::filesystem::path& file,
+                                 std::size_t maxBytes = kMaxGunzipBytes);
 
 // Compresses to a single gzip member; level 0..9 (zlib's levels, 6 is its default).
 std::vector<std::uint8_t> gzip(std::span<const std::uint8_t> bytes, int level = 6);

@@ -629,19 +629,7 @@ ExperimentConfig parseConfigText(std::string_view text) {
 ExperimentConfig loadConfig(const std::filesystem::path& path) {
     const std::string text = readWholeFile(path);
     try {
-        return parseConfig(parseWithoutDuplicates(text));
-    } catch (const nlohmann::json::parse_error& e) {
-        // what() starts with "[json.exception.parse_error.101] "; the rest carries line and
-        // column ("parse error at line 3, column 5: syntax error ...").
-        const std::string what = e.what();
-        throw InputError(concat(
-            "config '", path.string(), "': invalid JSON: ", what.substr(what.find("] ") + 2)));
-    } catch (const nlohmann::json::exception& e) {
-        // Other library errors on a syntactically fine document, e.g. a number beyond double's
-        // range (1e400) is out_of_range.406.
-        const std::string what = e.what();
-        throw InputError(concat("config '", path.string(), "': invalid JSON: ",
-                                what.substr(what.find("] ") + 2)));
+        return parseConfigText(text);
     } catch (const InputError& e) {
         throw InputError(concat("config '", path.string(), "': ", e.what()));
     }

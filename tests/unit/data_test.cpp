@@ -181,6 +181,16 @@ TEST(Gzip, CorruptOrTruncatedDataIsAnInputErrorNamingTheFile) {
     expectInputError([&] { gunzip(Bytes{}, "/d/e.gz"); }, {"/d/e.gz", "empty"});
 }
 
+// A small file that expands without bound is refused at the cap, not by running out of memory.
+TEST(Gzip, OutputBeyondTheCapIsAnInputError) {
+    const Bytes zeros(3U << 20U, 0);  // 3 MiB of zeros: about 3 KiB of gzip
+    const Bytes bomb = gzip(zeros, 9);
+    EXPECT_LT(bomb.size(), 8192U);
+    expectInputError([&] { gunzip(bomb, "/d/b.gz", 1U << 20U); },
+                     {"/d/b.gz", "decompresses to more than 1048576 bytes"});
+    EXPECT_EQ(gunzip(bomb, "/d/b.gz", zeros.size()).size(), zeros.size());  // exactly at the cap
+}
+
 TEST(Cifar10, LoadsEveryRecordExactly) {
     const TempDir dir;
     const CifarFixture train = makeCifar({3, 1, 2, 4, 2}, false, 0);
