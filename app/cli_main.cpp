@@ -33,7 +33,6 @@
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/config.hpp"
-#include "core/io/safetensors.hpp"
 #include "core/session/trainer.hpp"
 #include "core/tensor/isa.hpp"
 #include "core/telemetry/exporters.hpp"
@@ -76,7 +75,9 @@ void installStopHandlers() {
 
 int stoppedExitCode() { return 128 + static_cast<int>(gStopSignal); }  // 130 or 143
 
-const char* signalName(int sig) { return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal"; }
+const char* signalName(int sig) {
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+}
 
 // Flags shared by train, run and eval; each one that was given overrides the config document.
 struct CommonFlags {
@@ -170,6 +171,38 @@ io::ExperimentConfig buildConfig(const CommonFlags& f, const io::ExperimentConfi
     }
     io::validate(c);
     return c;
+}
+
+// --resume: the run is the checkpoint's, its stored config with the flags on top; nothing that
+// changes the trained bits may differ from it (session::runDefiningDifferences).
+io::ExperimentConfig resumeConfig(const CommonFlags& flags, const std::string& checkpoint) {
+    const io::ExperimentConfig stored = session::checkpointConfig(checkpoint);
+    io::ExperimentConfig cfg = buildConfig(flags, stored);
+    const auto diffs = session::runDefiningDifferences(stored, cfg, true);
+    if (!diffs.empty()) {
+        std::ostringstream os;
+        for (const session::ConfigDifference& d : diffs) {
+            os << "\n  " << d.key << ": the checkpoint's run has " << d.stored
+               << ", this command gives " << d.given;
+        }
+        throw InputError("--resume continues the run stored in " + checkpoint +
+                         ", but these values differ from it:" + os.str() +
+                         "\nDrop them to continue that run exactly (only --epochs, --threads, "
+                         "--data-path and the name may change), or start a new run from its "
+                         "weights with --init.");
+    }
+    if (cfg.training.epochs != stored.training.epochs) {
+        std::cout << "note: training.epochs changed from " << stored.training.epochs << " to "
+                  << cfg.training.epochs << " on resume";
+        if (cfg.schedule.kind == "cosine") {
+            std::cout << "; the cosine LR schedule now spans " << cfg.training.epochs
+                      << " epochs, so the steps from here differ from a run started with "
+                         "--epochs "
+                      << cfg.training.epochs;
+        }
+        std::cout << "\n";
+    }
+    return cfg;
 }
 
 std::string joinInts(const std::vector<std::int64_t>& v) {
@@ -446,48 +479,9 @@ int main(int argc, char** argv) {
                     "run (its config, weights, optimizer state and place), --init starts a new "
                     "run from its weights; give one");
             }
-            io::ExperimentConfig cfg;
-            if (!resumeFile.empty()) {
-                // The run is the checkpoint's: its stored config, with the flags on top, and
-                // nothing that changes the trained bits may differ from it.
-                const io::ExperimentConfig stored = session::checkpointConfig(resumeFile);
-                cfg = buildConfig(trainFlags, stored);
-                const auto diffs = session::runDefiningDifferences(stored, cfg, true);
-                if (!diffs.empty()) {
-                    const nlohmann::json a = io::toJson(stored);
-                    const nlohmann::json b = io::toJson(cfg);
-                    std::ostringstream os;
-                    for (const std::string& key : diffs) {
-                        const auto dot = key.find('.');
-                        const auto at = [&](const nlohmann::json& j) {
-                            return dot == std::string::npos
-                                       ? j.at(key).dump()
-                                       : j.at(key.substr(0, dot)).at(key.substr(dot + 1)).dump();
-                        };
-                        os << "\n  " << key << ": the checkpoint's run has " << at(a)
-                           << ", this command gives " << at(b);
-                    }
-                    throw InputError(
-                        "--resume continues the run stored in " + resumeFile +
-                        ", but these values differ from it:" + os.str() +
-                        "\nDrop them to continue that run exactly (only --epochs, --threads, "
-                        "--data-path and the name may change), or start a new run from its "
-                        "weights with --init.");
-                }
-                if (cfg.training.epochs != stored.training.epochs) {
-                    std::cout << "note: training.epochs changed from " << stored.training.epochs
-                              << " to " << cfg.training.epochs << " on resume";
-                    if (cfg.schedule.kind == "cosine") {
-                        std::cout << "; the cosine LR schedule now spans " << cfg.training.epochs
-                                  << " epochs, so the steps from here differ from a run "
-                                     "started with --epochs "
-                                  << cfg.training.epochs;
-                    }
-                    std::cout << "\n";
-                }
-            } else {
-                cfg = buildConfig(trainFlags);
-            }
+            const io::ExperimentConfig cfg = resumeFile.empty()
+                                                 ? buildConfig(trainFlags)
+                                                 : resumeConfig(trainFlags, resumeFile);
             installStopHandlers();
             telemetry::Recorder recorder(1, false);
             session::Trainer trainer(session::Experiment::create(cfg, true), &recorder);
@@ -603,15 +597,7 @@ int main(int argc, char** argv) {
             trainer.load(checkpoint, false);
             describe(trainer);
             // Non-finite weights make every figure meaningless: name them and exit 3.
-            std::vector<std::string> bad;
-            for (const io::NamedTensor& t : io::readSafetensors(checkpoint).tensors) {
-                if (t.name.rfind("optimizer.", 0) != 0 &&
-                    std::any_of(t.values.begin(), t.values.end(),
-                                [](float v) { return !std::isfinite(v); })) {
-                    bad.push_back(t.name);
-                }
-            }
-            if (!bad.empty()) {
+            if (const auto bad = trainer.nonFiniteTensors(); !bad.empty()) {
                 std::cerr << "layerpipe: checkpoint " << checkpoint << " has non-finite values "
                           << "(NaN or infinity) in " << bad.size() << " tensor"
                           << (bad.size() == 1 ? "" : "s") << ":";

@@ -364,27 +364,16 @@ EvalResult PipelineCore::evaluate(const BatchSource& test, std::int64_t batches)
     return r;
 }
 
-namespace {
-
-// memcpy that allows empty spans: a stage without BatchNorm has no buffers, and memcpy with a
-// null pointer is undefined even for zero bytes (UBSan, issue 12).
-void copyBytes(void* dst, const void* src, std::size_t bytes) {
-    if (bytes > 0) {
-        std::memcpy(dst, src, bytes);
-    }
-}
-
-}  // namespace
-
 model::ModelState PipelineCore::gather() const {
     model::ModelState out{.weights = AlignedBuffer(net_->weightCount()),
                           .buffers = AlignedBuffer(net_->bufferCount())};
     for (const auto& s : stages_) {
         const auto f = static_cast<std::size_t>(s->firstUnit());
-        copyBytes(out.weights.data() + net_->weightOffset(f), s->weights().data(),
-                    s->weights().size_bytes());
-        copyBytes(out.buffers.data() + net_->bufferOffset(f), s->buffers().data(),
-                    s->buffers().size_bytes());
+        // std::copy, not memcpy: a stage without BatchNorm has no buffers (null, empty).
+        std::copy(s->weights().begin(), s->weights().end(),
+                  out.weights.data() + net_->weightOffset(f));
+        std::copy(s->buffers().begin(), s->buffers().end(),
+                  out.buffers.data() + net_->bufferOffset(f));
     }
     return out;
 }
@@ -392,10 +381,10 @@ model::ModelState PipelineCore::gather() const {
 void PipelineCore::scatter(const model::ModelState& state) {
     for (auto& s : stages_) {
         const auto f = static_cast<std::size_t>(s->firstUnit());
-        copyBytes(s->mutableWeights().data(), state.weights.data() + net_->weightOffset(f),
-                    s->weights().size_bytes());
-        copyBytes(s->mutableBuffers().data(), state.buffers.data() + net_->bufferOffset(f),
-                    s->buffers().size_bytes());
+        const float* w = state.weights.data() + net_->weightOffset(f);
+        const float* b = state.buffers.data() + net_->bufferOffset(f);
+        std::copy(w, w + s->weights().size(), s->mutableWeights().data());
+        std::copy(b, b + s->buffers().size(), s->mutableBuffers().data());
     }
 }
 

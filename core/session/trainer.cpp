@@ -203,7 +203,7 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     const std::int64_t e = epoch_;
     const std::int64_t steps = experiment_.stepsPerEpoch;
     // A sequential epoch stopped midway continues at minibatch `first` (0 otherwise).
-    const std::int64_t first = epochStep_;
+    const std::int64_t first = epochStep();
     // Stage 0 asks for the minibatches in order; the prefetcher prepares the next one meanwhile.
     const pipeline::BatchSource source = [this, first](std::int64_t ep, std::int64_t index) {
         if (prefetcher_->epoch() != ep || prefetcher_->index() != index + first) {
@@ -243,14 +243,12 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     if (!r.completed && !r.nonFinite && core_->stageCount() == 1) {
         // One stage holds nothing in flight once the budget's ticks are done: every minibatch
         // counted in the stats has had its update, so the place is exact.
-        epochStep_ = first + outcome.stats.minibatches;
         partial_ = all;
     }
     if (!r.completed || r.nonFinite) {
         return r;
     }
     ++epoch_;
-    epochStep_ = 0;
     partial_ = {};
     r.test = evaluate();
     if (recorder_ != nullptr) {
@@ -344,10 +342,10 @@ void Trainer::save(const std::filesystem::path& file) const {
     f.metadata["epoch"] = std::to_string(epoch_);
     f.metadata["step"] = std::to_string(step());
     f.metadata["ema_updates"] = std::to_string(core_->stage(0).emaUpdates());
-    if (epochStep_ > 0) {
+    if (epochStep() > 0) {
         // A stopped epoch: where it stopped and its statistics so far (the loss sum as a
         // hexadecimal float, exact).
-        f.metadata["epoch_step"] = std::to_string(epochStep_);
+        f.metadata["epoch_step"] = std::to_string(epochStep());
         char sum[64];
         std::snprintf(sum, sizeof sum, "%a", partial_.lossSum);
         f.metadata["epoch_loss_sum"] = sum;
@@ -355,6 +353,21 @@ void Trainer::save(const std::filesystem::path& file) const {
         f.metadata["epoch_samples"] = std::to_string(partial_.samples);
     }
     io::writeSafetensors(file, f);
+}
+
+std::vector<std::string> Trainer::nonFiniteTensors() const {
+    std::vector<std::string> names;
+    forEachCheckpointTensor(*net_, *core_,
+                            [&](const std::string& name, const std::vector<std::int64_t>&,
+                                io::DType, std::span<float> values) {
+                                if (name.rfind(kOptimizerPrefix, 0) != 0 &&
+                                    std::any_of(values.begin(), values.end(), [](float v) {
+                                        return !std::isfinite(v);
+                                    })) {
+                                    names.push_back(name);
+                                }
+                            });
+    return names;
 }
 
 std::uintmax_t Trainer::checkpointBytes() const {
@@ -471,7 +484,6 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
             }
         }
         epoch_ = epoch;
-        epochStep_ = epochStep;
         partial_ = partial;
         for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
             core_->stage(s).setVersion(step);
@@ -501,32 +513,31 @@ io::ExperimentConfig checkpointConfig(const std::filesystem::path& file) {
     }
 }
 
-std::vector<std::string> runDefiningDifferences(const io::ExperimentConfig& stored,
-                                                const io::ExperimentConfig& given,
-                                                bool sequential) {
+std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig& stored,
+                                                     const io::ExperimentConfig& given,
+                                                     bool sequential) {
     static const std::set<std::string> kFree = {"name",          "description",
                                                 "data.path",     "data.testLimit",
                                                 "training.threads", "training.epochs"};
     const nlohmann::json a = io::toJson(stored);
     const nlohmann::json b = io::toJson(given);
-    std::vector<std::string> keys;
-    for (const auto& [key, value] : a.items()) {
-        const auto visit = [&](const std::string& path, const nlohmann::json& x,
-                               const nlohmann::json& y) {
-            if (kFree.count(path) == 0 && !(sequential && path.rfind("pipeline.", 0) == 0) &&
-                x != y) {
-                keys.push_back(path);
-            }
-        };
-        if (value.is_object()) {
-            for (const auto& [k, v] : value.items()) {
-                visit(key + "." + k, v, b.at(key).at(k));
-            }
-        } else {
-            visit(key, value, b.at(key));
+    std::vector<ConfigDifference> out;
+    const auto visit = [&](const std::string& key, const nlohmann::json& x,
+                           const nlohmann::json& y) {
+        if (kFree.count(key) == 0 && !(sequential && key.rfind("pipeline.", 0) == 0) && x != y) {
+            out.push_back({.key = key, .stored = x.dump(), .given = y.dump()});
+        }
+    };
+    for (const auto& [section, value] : a.items()) {
+        if (!value.is_object()) {
+            visit(section, value, b.at(section));
+            continue;
+        }
+        for (const auto& [k, v] : value.items()) {
+            visit(section + "." + k, v, b.at(section).at(k));
         }
     }
-    return keys;
+    return out;
 }
 
 std::string formatDuration(double seconds) {

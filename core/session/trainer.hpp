@@ -72,8 +72,8 @@ public:
     // Minibatches of the next epoch already trained: a sequential run (one stage) stopped midway
     // keeps its place, and the next runEpoch() continues from there. Always 0 with several
     // stages, whose stopped epoch is not counted (its in-flight minibatches were dropped).
-    std::int64_t epochStep() const { return epochStep_; }
-    std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch + epochStep_; }
+    std::int64_t epochStep() const { return partial_.minibatches; }
+    std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch + epochStep(); }
     bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
     // Ticks one epoch's plan spans (fill to drain); epoch e's ticks start at e·ticksPerEpoch().
     std::int64_t ticksPerEpoch() const;
@@ -97,6 +97,9 @@ public:
     void load(const std::filesystem::path& file, bool withOptimizerAndEpoch);
     // About how many bytes save() writes (tensor data; the header is small beside it).
     std::uintmax_t checkpointBytes() const;
+    // Checkpoint names of the weights, buffers and EMA tensors (not the optimizer state) that
+    // hold a NaN or an infinity: a diverged run's checkpoint.
+    std::vector<std::string> nonFiniteTensors() const;
 
 private:
     float lrAt(std::int64_t step) const;
@@ -110,8 +113,8 @@ private:
     std::unique_ptr<data::Prefetcher> prefetcher_;
     telemetry::Recorder* recorder_;
     std::int64_t epoch_ = 0;
-    std::int64_t epochStep_ = 0;
-    pipeline::EpochStats partial_;  // of the minibatches counted in epochStep_
+    // The stopped epoch's minibatches so far (partial_.minibatches is epochStep()).
+    pipeline::EpochStats partial_;
     std::atomic<float> lrScale_{1.0F};
 };
 
@@ -119,14 +122,21 @@ private:
 // eval. InputError naming the checkpoint when the metadata is absent or not a valid config.
 io::ExperimentConfig checkpointConfig(const std::filesystem::path& file);
 
-// The keys (e.g. "optimizer.lr") whose values differ between a checkpoint's config and the one
-// a resumed run would use, leaving out what does not change the trained bits: name,
-// description, data.path (where the same data lives), data.testLimit, training.threads (same
-// bits with any thread count), training.epochs (a resumed run may be extended), and with
-// sequential = true every pipeline.* key (layerpipe train ignores them).
-std::vector<std::string> runDefiningDifferences(const io::ExperimentConfig& stored,
-                                                const io::ExperimentConfig& given,
-                                                bool sequential);
+// One key whose value differs, with both values as JSON text ("0.1", "\"cosine\"", "[3,5]").
+struct ConfigDifference {
+    std::string key;  // e.g. "optimizer.lr"
+    std::string stored;
+    std::string given;
+};
+
+// The keys whose values differ between a checkpoint's config and the one a resumed run would
+// use, leaving out what does not change the trained bits: name, description, data.path (where
+// the same data lives), data.testLimit, training.threads (same bits with any thread count),
+// training.epochs (a resumed run may be extended), and with sequential = true every pipeline.*
+// key (layerpipe train ignores them). In document order.
+std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig& stored,
+                                                     const io::ExperimentConfig& given,
+                                                     bool sequential);
 
 // A one-line progress report: "epoch 1/3  step 120/468  loss 0.512  acc 81.2%  1234 img/s  ETA 2m10s".
 std::string formatDuration(double seconds);

@@ -184,12 +184,24 @@ TEST(Trainer, RunDefiningDifferencesNameTheKeys) {
     b.training.epochs = 9;
     b.data.path = "/elsewhere";
     b.pipeline.cuts = {3};
+    const auto keys = [](const std::vector<ConfigDifference>& d) {
+        std::vector<std::string> k;
+        for (const ConfigDifference& x : d) {
+            k.push_back(x.key);
+        }
+        return k;
+    };
     EXPECT_TRUE(runDefiningDifferences(a, b, true).empty());
-    EXPECT_EQ(runDefiningDifferences(a, b, false), std::vector<std::string>{"pipeline.cuts"});
+    EXPECT_EQ(keys(runDefiningDifferences(a, b, false)), std::vector<std::string>{"pipeline.cuts"});
     b.optimizer.lr = 0.5;
     b.training.seed = 7;
-    EXPECT_EQ(runDefiningDifferences(a, b, true),
-              (std::vector<std::string>{"optimizer.lr", "training.seed"}));
+    const auto d = runDefiningDifferences(a, b, true);
+    EXPECT_EQ(keys(d), (std::vector<std::string>{"optimizer.lr", "training.seed"}));
+    ASSERT_EQ(d.size(), 2U);
+    EXPECT_EQ(d[0].stored, "0.05");
+    EXPECT_EQ(d[0].given, "0.5");
+    EXPECT_EQ(d[1].stored, "1");
+    EXPECT_EQ(d[1].given, "7");
 }
 
 TEST(Trainer, CheckpointHasTorchvisionNamesAndOptimizerState) {
