@@ -14,6 +14,10 @@
 #include <QLocale>
 #include <QSignalBlocker>
 #include <QSpinBox>
+#include <QAction>
+#include <QToolButton>
+#include <QUndoCommand>
+#include <QUndoStack>
 #include <QVBoxLayout>
 
 #include <algorithm>
@@ -42,6 +46,102 @@ std::string keyOf(const QComboBox* combo) {
     return combo->currentData().toString().toStdString();
 }
 
+// The fields the editor edits (telemetry is not one of them).
+bool sameEdit(const core::io::PipelineConfig& a, const core::io::PipelineConfig& b) {
+    return a.cuts == b.cuts && a.delays == b.delays && a.policy == b.policy &&
+           a.emaBeta == b.emaBeta && a.emaBetaValue == b.emaBetaValue &&
+           a.diagnosticStash == b.diagnosticStash && a.schedule == b.schedule &&
+           a.microBatches == b.microBatches;
+}
+
+QString joined(const std::vector<std::int64_t>& v) {
+    QStringList parts;
+    for (const std::int64_t x : v) {
+        parts << QString::number(x);
+    }
+    return parts.join(QLatin1Char(','));
+}
+
+// What an edit changed, for the Undo/Redo buttons' tooltips ("Undo cuts 3,5,7"). `field` says
+// which control, so that steps of one spin box merge into one history entry.
+QString describeEdit(const core::io::PipelineConfig& before,
+                     const core::io::PipelineConfig& after,
+                     int* field) {
+    *field = 0;
+    if (before.cuts != after.cuts) {
+        return after.cuts.empty() ? QStringLiteral("one stage")
+                                  : QStringLiteral("cuts %1").arg(joined(after.cuts));
+    }
+    if (before.delays != after.delays) {
+        if (after.delays.empty()) {
+            return QStringLiteral("default delays");
+        }
+        *field = before.delays.size() == after.delays.size() ? 1 : 0;
+        return QStringLiteral("delays %1").arg(joined(after.delays));
+    }
+    if (before.policy != after.policy) {
+        return QStringLiteral("weights: %1").arg(QString::fromStdString(after.policy));
+    }
+    if (before.schedule != after.schedule) {
+        return QStringLiteral("schedule: %1").arg(QString::fromStdString(after.schedule));
+    }
+    if (before.microBatches != after.microBatches) {
+        *field = 2;
+        return QStringLiteral("M = %1").arg(after.microBatches);
+    }
+    if (before.emaBetaValue != after.emaBetaValue) {
+        *field = 3;
+        return QStringLiteral("β = %1").arg(after.emaBetaValue);
+    }
+    if (before.emaBeta != after.emaBeta) {
+        return QStringLiteral("β mode: %1").arg(QString::fromStdString(after.emaBeta));
+    }
+    return after.diagnosticStash ? QStringLiteral("diagnostic stash on")
+                                  : QStringLiteral("diagnostic stash off");
+}
+
+// One edit of the pipeline: undo and redo restore the whole section. The first redo (when the
+// command is pushed) does nothing: the edit is already on screen.
+class PipelineEdit : public QUndoCommand {
+public:
+    PipelineEdit(PipelineEditor* editor,
+                 core::io::PipelineConfig before,
+                 core::io::PipelineConfig after)
+        : editor_(editor), before_(std::move(before)), after_(std::move(after)) {
+        setText(describeEdit(before_, after_, &field_));
+    }
+
+    void undo() override { editor_->applyPipeline(before_); }
+
+    void redo() override {
+        if (first_) {
+            first_ = false;
+            return;
+        }
+        editor_->applyPipeline(after_);
+    }
+
+    // Steps of one spin box (delays, M, β) become one entry.
+    int id() const override { return field_ == 0 ? -1 : field_; }
+
+    bool mergeWith(const QUndoCommand* other) override {
+        const auto* next = static_cast<const PipelineEdit*>(other);
+        if (next->field_ != field_ || next->after_.delays.size() != after_.delays.size()) {
+            return false;
+        }
+        after_ = next->after_;
+        setText(next->text());
+        return true;
+    }
+
+private:
+    PipelineEditor* editor_;
+    core::io::PipelineConfig before_;
+    core::io::PipelineConfig after_;
+    int field_ = 0;
+    bool first_ = true;
+};
+
 }  // namespace
 
 QString formatBytes(std::int64_t bytes) {
@@ -63,10 +163,32 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     column->setContentsMargins(0, 0, 0, 0);
     strip_ = new UnitStrip(this);
     column->addWidget(strip_);
-    auto* hint =
-        new QLabel(QStringLiteral("Click between two units to cut the model into stages."), this);
+    undo_ = new QUndoStack(this);
+    auto* hintRow = new QHBoxLayout;
+    auto* hint = new QLabel(QStringLiteral("Click between two units to cut the model into stages "
+                                           "(or ←/→ and Space)."),
+                            this);
+    hint->setWordWrap(true);
     hint->setStyleSheet(QStringLiteral("color: #666;"));
-    column->addWidget(hint);
+    hintRow->addWidget(hint, 1);
+    // Own actions rather than QUndoStack's: these stay disabled while a run uses the pipeline.
+    undoAction_ = new QAction(QStringLiteral("Undo"), this);
+    undoAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Z));
+    redoAction_ = new QAction(QStringLiteral("Redo"), this);
+    redoAction_->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z),
+                               QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    for (QAction* action : {undoAction_, redoAction_}) {
+        action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
+        addAction(action);
+        auto* button = new QToolButton(this);
+        button->setDefaultAction(action);
+        button->setToolButtonStyle(Qt::ToolButtonTextOnly);
+        hintRow->addWidget(button);
+    }
+    connect(undoAction_, &QAction::triggered, undo_, &QUndoStack::undo);
+    connect(redoAction_, &QAction::triggered, undo_, &QUndoStack::redo);
+    connect(undo_, &QUndoStack::indexChanged, this, [this] { updateEnabled(); });
+    column->addLayout(hintRow);
 
     auto* delayHeader = new QHBoxLayout;
     delayHeader->addWidget(new QLabel(QStringLiteral("<b>Delays D<sub>s</sub></b>"), this));
@@ -86,6 +208,13 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     problem_->setStyleSheet(QStringLiteral("color: #C0392B;"));
     problem_->setVisible(false);
     column->addWidget(problem_);
+    pausedNote_ = new QLabel(QStringLiteral("Paused: the paused run keeps its pipeline. Changes "
+                                            "made here apply after Reset."),
+                             this);
+    pausedNote_->setWordWrap(true);
+    pausedNote_->setStyleSheet(QStringLiteral("color: #8A6D3B;"));
+    pausedNote_->setVisible(false);
+    column->addWidget(pausedNote_);
 
     auto* grid = new QGridLayout;
     buildPolicyRows(grid, 0);
@@ -109,7 +238,16 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
         }
         refresh();
     });
+    loading_ = true;
     setContext(core::io::ExperimentConfig{});
+    loading_ = false;
+    recorded_ = pipelineConfig();
+    updateEnabled();
+}
+
+// The undo stack is a child: it is cleared (and says so) after this object's members are gone.
+PipelineEditor::~PipelineEditor() {
+    disconnect(undo_, nullptr, this, nullptr);
 }
 
 void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
@@ -200,6 +338,50 @@ void PipelineEditor::setConfig(const core::io::ExperimentConfig& config) {
     microBatches_->setValue(static_cast<int>(config.pipeline.microBatches));
     loading_ = false;
     refresh();
+    undo_->clear();
+    recorded_ = pipelineConfig();
+}
+
+void PipelineEditor::applyPipeline(const core::io::PipelineConfig& pipeline) {
+    restoring_ = true;
+    // setConfig without clearing the history: the same steps, then the recorded state moves.
+    loading_ = true;
+    loaded_ = pipeline;
+    strip_->setCuts(pipeline.cuts);
+    rebuildDelayRow();
+    {
+        const QSignalBlocker blockBox(defaultDelays_);
+        defaultDelays_->setChecked(pipeline.delays.empty());
+    }
+    if (!pipeline.delays.empty()) {
+        for (std::size_t s = 0; s < delaySpins_.size() && s < pipeline.delays.size(); ++s) {
+            const QSignalBlocker blockSpin(delaySpins_[s]);
+            delaySpins_[s]->setValue(static_cast<int>(pipeline.delays[s]));
+        }
+    }
+    selectKey(policy_, pipeline.policy);
+    selectKey(betaMode_, pipeline.emaBeta);
+    betaValue_->setValue(pipeline.emaBetaValue);
+    diagnostic_->setChecked(pipeline.diagnosticStash);
+    selectKey(schedule_, pipeline.schedule);
+    microBatches_->setValue(static_cast<int>(pipeline.microBatches));
+    loading_ = false;
+    recorded_ = pipelineConfig();
+    refresh();
+    restoring_ = false;
+}
+
+void PipelineEditor::recordEdit() {
+    if (loading_ || restoring_) {
+        return;
+    }
+    const core::io::PipelineConfig now = pipelineConfig();
+    if (sameEdit(now, recorded_)) {
+        return;
+    }
+    core::io::PipelineConfig before = recorded_;
+    recorded_ = now;
+    undo_->push(new PipelineEdit(this, std::move(before), now));
 }
 
 core::io::PipelineConfig PipelineEditor::pipelineConfig() const {
@@ -283,10 +465,25 @@ void PipelineEditor::setEditable(bool on) {
     updateEnabled();
 }
 
+void PipelineEditor::setPausedRun(bool paused) {
+    pausedNote_->setVisible(paused);
+    if (paused) {
+        setEditable(true);
+    }
+}
+
 void PipelineEditor::updateEnabled() {
     const bool ema = keyOf(policy_) == "ema";
     const bool gpipe = keyOf(schedule_) == "gpipe";
     const bool e = editable_;
+    undoAction_->setEnabled(e && undo_->canUndo());
+    redoAction_->setEnabled(e && undo_->canRedo());
+    undoAction_->setToolTip(undo_->canUndo()
+                                ? QStringLiteral("Undo %1 (Ctrl+Z)").arg(undo_->undoText())
+                                : QStringLiteral("Nothing to undo (Ctrl+Z)"));
+    redoAction_->setToolTip(undo_->canRedo()
+                                ? QStringLiteral("Redo %1 (Ctrl+Shift+Z)").arg(undo_->redoText())
+                                : QStringLiteral("Nothing to redo (Ctrl+Shift+Z)"));
     strip_->setEnabled(e);
     policy_->setEnabled(e);
     schedule_->setEnabled(e);
@@ -324,6 +521,7 @@ void PipelineEditor::refresh() {
         text += QStringLiteral(" · cannot run: see the message above");
     }
     forecastText_->setText(text);
+    recordEdit();
     if (!loading_) {
         emit changed();
     }

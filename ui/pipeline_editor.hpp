@@ -1,6 +1,11 @@
-// PipelineEditor: where to cut the model into stages (a strip of units, click a gap to cut), the
-// delay D_s of each stage with illegal choices explained inline, the weight policy and the
-// schedule, and a live forecast (ticks, utilisation, stash vs EMA memory). GUI thread only.
+// PipelineEditor: where to cut the model into stages (a strip of units, click a gap to cut, or
+// the keyboard: see unit_strip.hpp), the delay D_s of each stage with illegal choices explained
+// inline, the weight policy and the schedule, and a live forecast (ticks, utilisation, stash vs
+// EMA memory). Every edit is undoable (Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y to redo, while the focus
+// is in the editor; the Undo/Redo buttons too); loading an experiment starts a fresh history.
+// While a run is paused the pipeline stays editable, with a note that the paused run keeps its
+// own pipeline and the edits apply after Reset (a run's stages cannot change under it). GUI
+// thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -16,7 +21,9 @@ class QComboBox;
 class QDoubleSpinBox;
 class QGridLayout;
 class QLabel;
+class QAction;
 class QSpinBox;
+class QUndoStack;
 
 namespace lp::ui {
 
@@ -27,6 +34,9 @@ class PipelineEditor : public QWidget {
 
 public:
     explicit PipelineEditor(QWidget* parent = nullptr);
+    ~PipelineEditor() override;
+    PipelineEditor(const PipelineEditor&) = delete;
+    PipelineEditor& operator=(const PipelineEditor&) = delete;
 
     // Takes the model and data sections (units, parameter counts, minibatches per epoch) from
     // config and keeps the current pipeline choices where they still fit the model.
@@ -40,6 +50,20 @@ public:
 
     // Whether the choices can be edited (off while a run uses them); the forecast stays readable.
     void setEditable(bool on);
+    // A paused run: editable, with the note that edits apply after Reset. false: no note.
+    void setPausedRun(bool paused);
+
+    // The pipeline section as a whole, as an undoable edit would restore it (emits changed()).
+    void applyPipeline(const core::io::PipelineConfig& pipeline);
+
+    // The edit history (cuts, delays, policy, schedule, β, M); cleared by setConfig.
+    QUndoStack* undoStack() const { return undo_; }
+
+    QLabel* pausedNote() const { return pausedNote_; }
+
+    QAction* undoAction() const { return undoAction_; }
+
+    QAction* redoAction() const { return redoAction_; }
 
     // Why the edited pipeline cannot run (DelayPlan::whyIllegal, bad GPipe M); empty when it can.
     QString problem() const;
@@ -71,6 +95,7 @@ private:
     void resetDelaysToDefault();
     void refresh();
     void updateEnabled();
+    void recordEdit();
     std::vector<std::int64_t> spinDelays() const;
 
     UnitStrip* strip_ = nullptr;
@@ -86,11 +111,17 @@ private:
     QComboBox* schedule_ = nullptr;
     QSpinBox* microBatches_ = nullptr;
     QLabel* forecastText_ = nullptr;
+    QLabel* pausedNote_ = nullptr;
+    QUndoStack* undo_ = nullptr;
+    QAction* undoAction_ = nullptr;
+    QAction* redoAction_ = nullptr;
+    core::io::PipelineConfig recorded_;  // the state the last history entry ends in
     core::io::ExperimentConfig context_;
     core::io::PipelineConfig loaded_;  // fields not edited here (telemetry) come from it
     PipelineForecast forecast_;
     bool loading_ = false;  // suppresses changed() while widgets are filled from a config
     bool editable_ = true;
+    bool restoring_ = false;  // applying an undo/redo: not a new edit
 };
 
 // "12.3 MiB", "640 KiB", "1.02 GiB".

@@ -4,6 +4,7 @@
 #include "ui/palette.hpp"
 
 #include <QHelpEvent>
+#include <QKeyEvent>
 #include <QLocale>
 #include <QMouseEvent>
 #include <QPainter>
@@ -34,6 +35,10 @@ QColor textOn(const QColor& fill) {
 
 UnitStrip::UnitStrip(QWidget* parent) : QWidget(parent) {
     setMouseTracking(true);
+    setFocusPolicy(Qt::StrongFocus);
+    setAccessibleName(QStringLiteral("Model units and stage cuts"));
+    setAccessibleDescription(QStringLiteral(
+        "Left and Right move between the gaps of units; Space or Enter cuts or joins there."));
     setSizePolicy(QSizePolicy::Expanding, QSizePolicy::Fixed);
 }
 
@@ -41,6 +46,7 @@ void UnitStrip::setUnits(const QStringList& names, const std::vector<std::int64_
     names_ = names;
     params_ = params;
     params_.resize(static_cast<std::size_t>(names_.size()), 0);
+    focusGap_ = unitCount() > 1 ? std::clamp(focusGap_, 1, unitCount() - 1) : 0;
     setCuts(cuts_);
     update();
 }
@@ -170,11 +176,59 @@ void UnitStrip::paintEvent(QPaintEvent* /*event*/) {
             p.drawLine(mid.x(), kLabelBand - 2, mid.x(), kLabelBand + kBlockHeight);
         }
     }
+    // The keyboard's gap: a highlight-coloured frame around it while the strip has focus.
+    if (hasFocus() && focusGap_ > 0) {
+        const QPoint mid = gapCenter(focusGap_);
+        p.setPen(QPen(palette().color(QPalette::Highlight), 2));
+        p.setBrush(Qt::NoBrush);
+        p.drawRoundedRect(QRect(mid.x() - kGap / 2 - 1, kLabelBand - 5, kGap + 2, kBlockHeight + 9),
+                          3, 3);
+    }
+}
+
+void UnitStrip::keyPressEvent(QKeyEvent* event) {
+    if (unitCount() < 2) {
+        QWidget::keyPressEvent(event);
+        return;
+    }
+    const int last = unitCount() - 1;
+    int gap = focusGap_;
+    switch (event->key()) {
+        case Qt::Key_Left:
+            gap = std::max(1, gap - 1);
+            break;
+        case Qt::Key_Right:
+            gap = std::min(last, gap + 1);
+            break;
+        case Qt::Key_Home:
+            gap = 1;
+            break;
+        case Qt::Key_End:
+            gap = last;
+            break;
+        case Qt::Key_Space:
+        case Qt::Key_Return:
+        case Qt::Key_Enter:
+            if (isEnabled()) {
+                toggleCut(focusGap_);
+            }
+            event->accept();
+            return;
+        default:
+            QWidget::keyPressEvent(event);
+            return;
+    }
+    event->accept();
+    if (gap != focusGap_) {
+        focusGap_ = gap;
+        update();
+    }
 }
 
 void UnitStrip::mousePressEvent(QMouseEvent* event) {
     const int cut = cutAt(event->position().toPoint());
     if (event->button() == Qt::LeftButton && cut > 0 && isEnabled()) {
+        focusGap_ = cut;
         toggleCut(cut);
         event->accept();
         return;
@@ -199,6 +253,9 @@ void UnitStrip::leaveEvent(QEvent* event) {
 }
 
 bool UnitStrip::event(QEvent* event) {
+    if (event->type() == QEvent::FocusIn || event->type() == QEvent::FocusOut) {
+        update();  // shows or hides the keyboard's gap
+    }
     if (event->type() != QEvent::ToolTip) {
         return QWidget::event(event);
     }
@@ -207,8 +264,9 @@ bool UnitStrip::event(QEvent* event) {
     QString text;
     if (cut > 0) {
         const bool isCut = std::find(cuts_.begin(), cuts_.end(), cut) != cuts_.end();
-        text = isCut ? QStringLiteral("Click to join the stages at %1").arg(names_[cut])
-                     : QStringLiteral("Click to start a new stage at %1").arg(names_[cut]);
+        text = isCut ? QStringLiteral("Click (or Space) to join the stages at %1").arg(names_[cut])
+                     : QStringLiteral("Click (or Space) to start a new stage at %1")
+                           .arg(names_[cut]);
     }
     for (int u = 0; u < unitCount() && text.isEmpty(); ++u) {
         if (blockRect(u).contains(help->pos())) {

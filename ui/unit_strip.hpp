@@ -1,5 +1,7 @@
 // UnitStrip: the model's units as a horizontal strip of blocks coloured by pipeline stage; clicking
-// the gap between two units toggles a cut there. GUI thread only.
+// the gap between two units toggles a cut there. From the keyboard (the strip takes focus with Tab
+// or a click): Left/Right move between the gaps, Home/End go to the first/last gap, Space or
+// Enter toggles a cut at the focused gap. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -39,6 +41,9 @@ public:
     // The cut whose gap is at pos (within a few pixels), or 0 if none.
     int cutAt(const QPoint& pos) const;
 
+    // The gap the keyboard acts on, in [1, unitCount − 1] (0 while there is no gap).
+    int focusedGap() const { return focusGap_; }
+
     QSize sizeHint() const override;
     QSize minimumSizeHint() const override;
 
@@ -50,6 +55,7 @@ protected:
     void mousePressEvent(QMouseEvent* event) override;
     void mouseMoveEvent(QMouseEvent* event) override;
     void leaveEvent(QEvent* event) override;
+    void keyPressEvent(QKeyEvent* event) override;
     bool event(QEvent* event) override;
 
 private:
@@ -60,6 +66,7 @@ private:
     std::vector<std::int64_t> params_;
     std::vector<std::int64_t> cuts_;
     int hoverCut_ = 0;
+    int focusGap_ = 0;
 };
 
 }  // namespace lp::ui

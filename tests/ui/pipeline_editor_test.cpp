@@ -13,6 +13,7 @@
 #include <QSignalSpy>
 #include <QSpinBox>
 #include <QTest>
+#include <QUndoStack>
 
 #include <gtest/gtest.h>
 
@@ -168,6 +169,113 @@ TEST(PipelineEditor, LoadedConfigRoundTrips) {
     c.model.arch = "resnet10";  // 6 units: cuts in [1, 5]
     editor.setContext(c);
     EXPECT_EQ(editor.strip()->cuts(), (std::vector<std::int64_t>{2}));
+}
+
+// The unit strip from the keyboard: Left/Right/Home/End move between the gaps, Space and Enter
+// toggle a cut; nothing changes while the editor is not editable.
+TEST(PipelineEditor, KeyboardMovesBetweenGapsAndTogglesCuts) {
+    PipelineEditor editor;
+    editor.setConfig(cifarLike());
+    editor.show();
+    UnitStrip* strip = editor.strip();
+    EXPECT_EQ(strip->focusPolicy(), Qt::StrongFocus);
+    EXPECT_EQ(strip->focusedGap(), 1);
+    QTest::keyClick(strip, Qt::Key_Right);
+    QTest::keyClick(strip, Qt::Key_Right);
+    EXPECT_EQ(strip->focusedGap(), 3);
+    QTest::keyClick(strip, Qt::Key_Space);
+    EXPECT_EQ(strip->cuts(), (std::vector<std::int64_t>{3}));
+    QTest::keyClick(strip, Qt::Key_End);
+    EXPECT_EQ(strip->focusedGap(), 9);
+    QTest::keyClick(strip, Qt::Key_Right);  // stays on the last gap
+    EXPECT_EQ(strip->focusedGap(), 9);
+    QTest::keyClick(strip, Qt::Key_Return);
+    EXPECT_EQ(strip->cuts(), (std::vector<std::int64_t>{3, 9}));
+    EXPECT_EQ(shownDelays(editor), (std::vector<std::int64_t>{4, 2, 0}));
+    QTest::keyClick(strip, Qt::Key_Home);
+    QTest::keyClick(strip, Qt::Key_Left);  // stays on the first gap
+    EXPECT_EQ(strip->focusedGap(), 1);
+
+    editor.setEditable(false);
+    QTest::keyClick(strip, Qt::Key_Space);
+    EXPECT_EQ(strip->cuts(), (std::vector<std::int64_t>{3, 9}));
+}
+
+// Every kind of edit is undone and redone as a whole; steps of one spin box are one entry;
+// loading an experiment starts a fresh history; while a run uses the pipeline, undo is off.
+TEST(PipelineEditor, UndoAndRedoRestoreEachEdit) {
+    PipelineEditor editor;
+    editor.setConfig(cifarLike());
+    editor.show();
+    const core::io::PipelineConfig start = editor.pipelineConfig();
+    EXPECT_FALSE(editor.undoAction()->isEnabled());
+
+    editor.strip()->toggleCut(5);
+    const core::io::PipelineConfig cut = editor.pipelineConfig();
+    editor.policyCombo()->setCurrentIndex(editor.policyCombo()->findData(QStringLiteral("ema")));
+    editor.defaultDelaysBox()->setChecked(false);
+    editor.delaySpin(0)->setValue(1);
+    editor.delaySpin(0)->setValue(0);  // merges with the step before
+    const core::io::PipelineConfig edited = editor.pipelineConfig();
+    EXPECT_EQ(edited.delays, (std::vector<std::int64_t>{0, 0}));
+    // cut, policy, the untick (own delays {2, 0}), the two steps of D0 as one entry
+    EXPECT_EQ(editor.undoStack()->count(), 4);
+    EXPECT_TRUE(editor.undoAction()->isEnabled());
+    EXPECT_TRUE(editor.undoAction()->toolTip().contains(QStringLiteral("delays 0,0")))
+        << editor.undoAction()->toolTip().toStdString();
+
+    QSignalSpy changed(&editor, &PipelineEditor::changed);
+    editor.undoAction()->trigger();
+    EXPECT_EQ(editor.pipelineConfig().delays, (std::vector<std::int64_t>{2, 0}));
+    EXPECT_FALSE(editor.defaultDelaysBox()->isChecked());
+    editor.undoAction()->trigger();
+    EXPECT_TRUE(editor.pipelineConfig().delays.empty());
+    EXPECT_TRUE(editor.defaultDelaysBox()->isChecked());
+    editor.undoAction()->trigger();
+    EXPECT_EQ(editor.pipelineConfig().policy, start.policy);
+    editor.undoAction()->trigger();
+    EXPECT_EQ(editor.pipelineConfig(), start);
+    EXPECT_EQ(editor.strip()->cuts(), start.cuts);
+    EXPECT_FALSE(editor.undoAction()->isEnabled());
+    EXPECT_GE(changed.count(), 4);  // the window re-forecasts after each
+
+    editor.redoAction()->trigger();
+    EXPECT_EQ(editor.pipelineConfig(), cut);
+    editor.redoAction()->trigger();
+    editor.redoAction()->trigger();
+    editor.redoAction()->trigger();
+    EXPECT_EQ(editor.pipelineConfig(), edited);
+    EXPECT_EQ(shownDelays(editor), (std::vector<std::int64_t>{0, 0}));
+    EXPECT_FALSE(editor.redoAction()->isEnabled());
+
+    // A new edit after an undo drops the redo branch.
+    editor.undoAction()->trigger();
+    editor.strip()->toggleCut(2);
+    EXPECT_FALSE(editor.redoAction()->isEnabled());
+
+    editor.setEditable(false);
+    EXPECT_FALSE(editor.undoAction()->isEnabled());
+    editor.setEditable(true);
+    EXPECT_TRUE(editor.undoAction()->isEnabled());
+
+    editor.setConfig(cifarLike());
+    EXPECT_EQ(editor.undoStack()->count(), 0);
+    EXPECT_FALSE(editor.undoAction()->isEnabled());
+}
+
+// A paused run: the pipeline is editable again, and a note says the edits wait for Reset.
+TEST(PipelineEditor, PausedRunStaysEditableWithANote) {
+    PipelineEditor editor;
+    editor.setConfig(cifarLike());
+    editor.show();
+    editor.setEditable(false);
+    EXPECT_FALSE(editor.strip()->isEnabled());
+    editor.setPausedRun(true);
+    EXPECT_TRUE(editor.strip()->isEnabled());
+    EXPECT_TRUE(editor.pausedNote()->isVisible());
+    EXPECT_TRUE(editor.pausedNote()->text().contains(QStringLiteral("after Reset")));
+    editor.setPausedRun(false);
+    EXPECT_FALSE(editor.pausedNote()->isVisible());
 }
 
 }  // namespace
