@@ -2,6 +2,7 @@
 #include "ui/lessons.hpp"
 
 #include "core/error.hpp"
+#include "ui/share_dir.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -45,9 +46,16 @@ core::io::ExperimentConfig parseLesson(const QByteArray& json, const QString& or
 }
 
 std::vector<Lesson> loadLessons() {
-    initResources();
-    const QDir dir(QStringLiteral(":/presets"));
+    return loadLessons(
+        requireShareSubdir(QStringLiteral("presets"), QStringLiteral("the lesson presets")));
+}
+
+std::vector<Lesson> loadLessons(const QString& folder) {
+    const QDir dir(folder);
     const QStringList files = dir.entryList({QStringLiteral("*.json")}, QDir::Files, QDir::Name);
+    if (files.isEmpty()) {
+        throw core::InputError("no lesson presets (*.json) in " + folder.toStdString());
+    }
     std::vector<Lesson> lessons;
     for (const QString& name : files) {
         const QString path = dir.filePath(name);
@@ -78,9 +86,12 @@ LessonsPanel::LessonsPanel(QWidget* parent) : QWidget(parent) {
     try {
         lessons_ = loadLessons();
     } catch (const std::exception& e) {
-        // A broken embedded preset is a build defect; keep the window usable and say so.
-        explain_->setPlainText(QStringLiteral("The lesson presets could not be loaded: %1")
-                                   .arg(QString::fromUtf8(e.what())));
+        // A broken install or build tree: keep the window usable (File > Open still works) and
+        // say what is missing where, here and on the terminal.
+        const QString message = QStringLiteral("The lesson presets could not be loaded: %1")
+                                    .arg(QString::fromUtf8(e.what()));
+        explain_->setPlainText(message);
+        qWarning("layerpipe-studio: %s", qUtf8Printable(message));
     }
     for (const Lesson& l : lessons_) {
         list_->addItem(QString::fromStdString(l.config.name));

@@ -1,6 +1,6 @@
-// Lessons: classroom presets embedded from resources/presets/*.json (the experiment JSON the CLI
-// reads; "description" is the explanation), and the panel that lists them with an Explain pane.
-// GUI thread only.
+// Lessons: classroom presets read from <share>/presets/*.json (ui/share_dir.hpp; the files of
+// resources/presets, the experiment JSON the CLI reads; "description" is the explanation), and the
+// panel that lists them with an Explain pane. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -18,17 +18,20 @@ class QTextBrowser;
 namespace lp::ui {
 
 struct Lesson {
-    QString resource;  // ":/presets/01-why-delay.json"
+    QString resource;  // the file it was read from: <share>/presets/01-why-delay.json
     core::io::ExperimentConfig config;
 };
 
-// Registers the resources embedded in lp_ui (presets, icon): a static library's resources must
+// Registers the resources embedded in lp_ui (the window icon): a static library's resources must
 // be initialised explicitly. Idempotent.
 void initResources();
 
-// Every preset under :/presets, sorted by file name. Throws InputError naming the resource when
-// one does not parse (a build defect: the tests parse every preset).
+// Every preset in shareDir()/presets, sorted by file name. Throws InputError naming the folder
+// when it is missing or has no *.json, or the file when one does not parse.
 std::vector<Lesson> loadLessons();
+
+// The same for the presets in `folder`.
+std::vector<Lesson> loadLessons(const QString& folder);
 
 // Parses one preset document (core::io::parseConfig); InputError with `origin` in the message.
 core::io::ExperimentConfig parseLesson(const QByteArray& json, const QString& origin);
