@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
     QApplication app(argc, argv);
     QApplication::setApplicationName(QStringLiteral("LayerPipe Studio"));
     QApplication::setApplicationVersion(QStringLiteral(LP_VERSION));
+    // Ties the windows to the installed desktop entry (its icon and name on Wayland and in task
+    // bars); LP_APP_ID comes from packaging/CMakeLists.txt.
+    QApplication::setDesktopFileName(QStringLiteral(LP_APP_ID));
     QCommandLineParser args;
     args.setApplicationDescription(
         QStringLiteral("Pipelined backpropagation for ResNet-18, live."));

@@ -12,6 +12,8 @@ packages=(
     qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
     dataset-fashion-mnist
     xvfb xauth
+    # the .deb (cpack -G DEB: dpkg-shlibdeps, file) and the install test's validators
+    dpkg-dev file desktop-file-utils appstream
 )
 
 missing=()
