@@ -3,7 +3,9 @@
 
 #include "ui/palette.hpp"
 
+#include <QActionGroup>
 #include <QBuffer>
+#include <QDir>
 #include <QFileDialog>
 #include <QFileInfo>
 #include <QImage>
@@ -27,8 +29,10 @@ namespace lp::ui {
 namespace {
 
 constexpr QSize kFallbackSize(640, 400);
-constexpr double kPngScale = 2.0;
 constexpr double kHoverRadiusPx = 24.0;
+constexpr double kLogicalDpi = 96.0;  // logical pixels per inch
+
+QString lastExportFolder;  // where the last chart export went (GUI thread)
 
 bool fail(QString* error, const QString& message) {
     if (error != nullptr) {
@@ -50,13 +54,13 @@ QSize exportSize(const QCustomPlot* plot, QSize requested) {
     return widget;
 }
 
-bool renderPng(QCustomPlot* plot, QSize size, QByteArray* bytes, QString* error) {
-    QImage image = plot->toPixmap(size.width(), size.height(), kPngScale).toImage();
+bool renderPng(QCustomPlot* plot, QSize size, double scale, QByteArray* bytes, QString* error) {
+    QImage image = plot->toPixmap(size.width(), size.height(), scale).toImage();
     if (image.isNull()) {
         return fail(error, QStringLiteral("rendering the chart to an image failed"));
     }
-    // 96 dpi at scale 1, so the 2x image prints at the on-screen size.
-    const int dotsPerMeter = static_cast<int>(std::lround(96.0 * kPngScale / 0.0254));
+    // 96 dpi at scale 1, so the image prints at its logical size (2x: the on-screen size).
+    const int dotsPerMeter = static_cast<int>(std::lround(kLogicalDpi * scale / 0.0254));
     image.setDotsPerMeterX(dotsPerMeter);
     image.setDotsPerMeterY(dotsPerMeter);
     QBuffer buffer(bytes);
@@ -208,7 +212,8 @@ void nearestBar(QCPBars* bars, const QPointF& pos, Nearest* best) {
 
 }  // namespace
 
-bool exportChart(QCustomPlot* plot, const QString& path, QString* error, QSize size) {
+bool exportChart(
+    QCustomPlot* plot, const QString& path, QString* error, QSize size, double pngScale) {
     if (plot == nullptr) {
         return fail(error, QStringLiteral("no chart to export"));
     }
@@ -217,7 +222,10 @@ bool exportChart(QCustomPlot* plot, const QString& path, QString* error, QSize s
     QByteArray bytes;
     bool ok = false;
     if (suffix == QStringLiteral("png")) {
-        ok = renderPng(plot, pixels, &bytes, error);
+        if (!(pngScale > 0.0 && pngScale <= 16.0)) {
+            return fail(error, QStringLiteral("PNG scale %1 is outside (0, 16]").arg(pngScale));
+        }
+        ok = renderPng(plot, pixels, pngScale, &bytes, error);
     } else if (suffix == QStringLiteral("pdf")) {
         ok = renderPdf(plot, pixels, &bytes, error);
     } else if (suffix == QStringLiteral("svg")) {
@@ -248,6 +256,80 @@ bool exportChart(QCustomPlot* plot, const QString& path, QString* error, QSize s
     return true;
 }
 
+const std::vector<ExportSize>& exportSizes() {
+    static const std::vector<ExportSize> sizes{
+        {QStringLiteral("As on screen (2x pixels)"), QSize(), 2.0},
+        {QStringLiteral("Report: 960 x 600 (PNG 1920 x 1200)"), QSize(960, 600), 2.0},
+        {QStringLiteral("Single column: 3.5 x 2.5 in, 300 dpi"),
+         QSize(static_cast<int>(3.5 * kLogicalDpi), static_cast<int>(2.5 * kLogicalDpi)),
+         300.0 / kLogicalDpi},
+        {QStringLiteral("Double column: 7 x 3.5 in, 300 dpi"),
+         QSize(static_cast<int>(7.0 * kLogicalDpi), static_cast<int>(3.5 * kLogicalDpi)),
+         300.0 / kLogicalDpi},
+        {QStringLiteral("Slide: 1920 x 1080 px"), QSize(960, 540), 2.0},
+    };
+    return sizes;
+}
+
+ExportSettings& exportSettings() {
+    static ExportSettings settings;
+    return settings;
+}
+
+QString proposedFileName(const QCustomPlot* plot, const QString& suffix) {
+    const auto clean = [](QString text) {
+        for (QChar& c : text) {
+            const bool keep = (c >= QLatin1Char('a') && c <= QLatin1Char('z')) ||
+                              (c >= QLatin1Char('A') && c <= QLatin1Char('Z')) ||
+                              (c >= QLatin1Char('0') && c <= QLatin1Char('9')) ||
+                              c == QLatin1Char('.') || c == QLatin1Char('_') ||
+                              c == QLatin1Char('-');
+            if (!keep) {
+                c = QLatin1Char('-');
+            }
+        }
+        return text;
+    };
+    const QString chart = plot != nullptr && !plot->objectName().isEmpty()
+                              ? clean(plot->objectName())
+                              : QStringLiteral("chart");
+    const QString experiment = clean(exportSettings().experiment.trimmed());
+    const QString stem = experiment.isEmpty() ? chart : experiment + QLatin1Char('_') + chart;
+    return stem + QLatin1Char('.') + suffix;
+}
+
+bool exportChartWithSettings(QCustomPlot* plot,
+                             const QString& path,
+                             const ExportSettings& settings,
+                             QString* error) {
+    if (plot == nullptr) {
+        return fail(error, QStringLiteral("no chart to export"));
+    }
+    const std::vector<ExportSize>& sizes = exportSizes();
+    const ExportSize& size =
+        sizes[static_cast<std::size_t>(std::clamp<int>(settings.size, 0, static_cast<int>(sizes.size()) - 1))];
+    // Whole range: each axis rect's bottom axis takes its plottables' key range for the export.
+    std::vector<std::pair<QCPAxis*, QCPRange>> saved;
+    if (settings.wholeRange) {
+        for (QCPAxisRect* rect : plot->axisRects()) {
+            QCPAxis* axis = rect->axis(QCPAxis::atBottom);
+            if (axis == nullptr || rect->plottables().isEmpty()) {
+                continue;
+            }
+            saved.emplace_back(axis, axis->range());
+            axis->rescale(true);
+        }
+    }
+    const bool ok = exportChart(plot, path, error, size.logical, size.pngScale);
+    for (const auto& [axis, range] : saved) {
+        axis->setRange(range);
+    }
+    if (!saved.empty()) {
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    return ok;
+}
+
 QMenu* buildExportMenu(QCustomPlot* plot, QWidget* parent) {
     auto* menu = new QMenu(parent);
     const QPointer<QCustomPlot> target(plot);
@@ -265,20 +347,43 @@ QMenu* buildExportMenu(QCustomPlot* plot, QWidget* parent) {
             if (target.isNull()) {
                 return;
             }
+            const QString proposed = QDir(lastExportFolder.isEmpty() ? QDir::currentPath()
+                                                                     : lastExportFolder)
+                                         .filePath(proposedFileName(target.data(), suffix));
             const QString path =
                 QFileDialog::getSaveFileName(parent,
                                              QStringLiteral("Export chart as %1").arg(name),
-                                             QStringLiteral("chart.%1").arg(suffix),
+                                             proposed,
                                              QStringLiteral("%1 (*.%2)").arg(name, suffix));
             if (path.isEmpty()) {
                 return;
             }
+            lastExportFolder = QFileInfo(path).absolutePath();
             QString error;
-            if (!exportChart(target.data(), path, &error)) {
+            if (!exportChartWithSettings(target.data(), path, exportSettings(), &error)) {
                 QMessageBox::warning(parent, QStringLiteral("Export failed"), error);
             }
         });
     }
+    menu->addSeparator();
+    QMenu* sizeMenu = menu->addMenu(QStringLiteral("Export size"));
+    auto* group = new QActionGroup(sizeMenu);
+    const std::vector<ExportSize>& sizes = exportSizes();
+    for (std::size_t i = 0; i < sizes.size(); ++i) {
+        QAction* choice = sizeMenu->addAction(sizes[i].label);
+        choice->setCheckable(true);
+        choice->setChecked(static_cast<int>(i) == exportSettings().size);
+        group->addAction(choice);
+        QObject::connect(choice, &QAction::triggered, menu, [i] {
+            exportSettings().size = static_cast<int>(i);
+        });
+    }
+    QAction* whole = menu->addAction(QStringLiteral("Whole recorded range (not only the view)"));
+    whole->setCheckable(true);
+    whole->setChecked(exportSettings().wholeRange);
+    QObject::connect(whole, &QAction::toggled, menu, [](bool on) {
+        exportSettings().wholeRange = on;
+    });
     return menu;
 }
 

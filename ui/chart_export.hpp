@@ -9,6 +9,7 @@
 #include <QString>
 
 #include <functional>
+#include <vector>
 
 class QCustomPlot;
 class QCPAbstractLegendItem;
@@ -19,17 +20,58 @@ class QWidget;
 namespace lp::ui {
 
 // Writes the plot to path, the format chosen by suffix (case-insensitive): .png (rendered at
-// scale 2), .pdf (vector, QCustomPlot::savePdf) or .svg (vector, QSvgGenerator + toPainter).
+// pngScale pixels per logical pixel, its dpi set to 96 × pngScale), .pdf (vector, QCustomPlot::savePdf) or .svg (vector, QSvgGenerator + toPainter).
 // size: logical pixels; empty = the widget's current size (640x400 if the widget was never laid
 // out). The file appears complete or not at all (written to a temporary, then renamed over path).
 // Returns false and sets *error (if given) on an unknown suffix or an I/O failure.
 bool exportChart(QCustomPlot* plot,
                  const QString& path,
                  QString* error = nullptr,
-                 QSize size = QSize());
+                 QSize size = QSize(),
+                 double pngScale = 2.0);
 
-// Builds the menu "Export PNG… / Export PDF… / Export SVG…" for plot; each action asks for a file
-// name and calls exportChart, showing a message box on failure. The caller owns the menu.
+// A size to export charts at, for reports. `logical` is in logical pixels, 96 per inch, and
+// chart fonts keep their point size within it: a figure exported at 3.5 in has the 9 pt labels
+// of the screen as 9 pt on paper (38 px tall in the 300 dpi PNG), which is the size a journal's
+// single column wants, rather than a screen capture shrunk to an unreadable 3 pt. PNG pixels =
+// logical × pngScale (300 dpi = 3.125 per logical pixel); PDF and SVG are vector, `logical`
+// sets their page/viewBox. An empty `logical` takes the chart's on-screen size.
+struct ExportSize {
+    QString label;
+    QSize logical;
+    double pngScale = 2.0;
+};
+
+// The presets of the export menu, in order: as on screen (2x pixels), report 960 x 600 (2x),
+// single column 3.5 x 2.5 in at 300 dpi, double column 7 x 3.5 in at 300 dpi, slide 1920 x 1080.
+const std::vector<ExportSize>& exportSizes();
+
+// What the export menus do, shared by every chart (GUI thread): the size preset, whether a chart
+// exports its whole recorded range instead of the visible window (the timeline while following
+// live shows only the last ticks), and the experiment name that begins proposed file names.
+struct ExportSettings {
+    int size = 0;  // index into exportSizes()
+    bool wholeRange = false;
+    QString experiment;
+};
+ExportSettings& exportSettings();
+
+// "<experiment>_<chart>.<suffix>" with every character outside [A-Za-z0-9._-] as '-' ("chart"
+// for a plot without an objectName, no prefix without an experiment name).
+QString proposedFileName(const QCustomPlot* plot, const QString& suffix);
+
+// exportChart with the settings' size (and its PNG scale) and, if wholeRange, every axis rect's
+// horizontal axis rescaled to its data for the export (restored afterwards; vertical axes and
+// what the user sees are untouched).
+bool exportChartWithSettings(QCustomPlot* plot,
+                             const QString& path,
+                             const ExportSettings& settings,
+                             QString* error = nullptr);
+
+// Builds the menu "Export PNG… / Export PDF… / Export SVG…", the size presets (checkable) and
+// "Whole recorded range" for plot; each export asks for a file name (proposedFileName, in the
+// folder of the last export) and calls exportChartWithSettings, showing a message box on
+// failure. The caller owns the menu.
 QMenu* buildExportMenu(QCustomPlot* plot, QWidget* parent);
 
 // Right-click on the plot pops up buildExportMenu.

