@@ -17,7 +17,7 @@ QString shareDir() {
 }
 
 QString requireShareSubdir(const QString& sub, const QString& what) {
-    const QString dir = shareDir() + QLatin1Char('/') + sub;
+    QString dir = shareDir() + QLatin1Char('/') + sub;
     if (QFileInfo(dir).isDir()) {
         return dir;
     }
