@@ -173,7 +173,11 @@ Trainer::Trainer(Experiment experiment, telemetry::Recorder* recorder)
     testLoader_ = std::make_unique<data::BatchLoader>(
         experiment_.data.test,
         data::BatchSpec::evaluation(experiment_.config.training.batchSize), norm);
-    prefetcher_ = std::make_unique<data::Prefetcher>(*trainLoader_, 0, 0);
+    // Created inside the engine's arena, where stage 0 waits for its batches: a task spawned
+    // outside it (this thread's default arena) could only run on that arena's workers, and with
+    // one thread allowed (tbb::global_control, a single core) there are none: runEpoch hung.
+    engine_->runInArena(
+        [this] { prefetcher_ = std::make_unique<data::Prefetcher>(*trainLoader_, 0, 0); });
 }
 
 Trainer::~Trainer() {

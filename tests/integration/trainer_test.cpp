@@ -4,6 +4,7 @@
 #include "core/session/trainer.hpp"
 
 #include <gtest/gtest.h>
+#include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
 #include <chrono>
@@ -346,6 +347,19 @@ TEST(Trainer, SameBitsWithOneTwoAndFourThreads) {
     }
     EXPECT_TRUE(sameWeights(*trainers[0], *trainers[1]));
     EXPECT_TRUE(sameWeights(*trainers[0], *trainers[2]));
+}
+
+// With one thread allowed (tbb::global_control, or a single core) the prefetcher's first batch,
+// started when the trainer is built, must be runnable inside the engine's arena: runEpoch used to
+// wait for it forever.
+TEST(Trainer, RunsWithASingleThreadAllowed) {
+    const tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
+    io::ExperimentConfig c = tinyConfig();
+    c.training.epochs = 1;
+    c.training.threads = 1;
+    c.pipeline.cuts = {5};
+    Trainer t(Experiment::create(c, false), nullptr);
+    EXPECT_TRUE(t.runEpoch().completed);
 }
 
 TEST(Trainer, ShortSyntheticRunLearns) {
