@@ -96,6 +96,7 @@ struct CommonFlags {
     std::optional<std::int64_t> testLimit;
     std::optional<std::string> optimizer;
     std::optional<std::string> schedule;
+    std::optional<std::string> recalibrateBn;  // text: checked by the config's own rule
 };
 
 void addCommonFlags(CLI::App* app, CommonFlags& f) {
@@ -115,6 +116,10 @@ void addCommonFlags(CLI::App* app, CommonFlags& f) {
     app->add_option("--test-limit", f.testLimit, "use only the first N test images");
     app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw");
     app->add_option("--lr-schedule", f.schedule, "constant | step | cosine");
+    app->add_option("--recalibrate-bn",
+                    f.recalibrateBn,
+                    "also evaluate with BatchNorm statistics recomputed under the current weights "
+                    "over N training minibatches (0 = off; eval.recalibrateBatchNorm)");
 }
 
 // base: the document used when no --config is given.
@@ -161,6 +166,9 @@ io::ExperimentConfig buildConfig(const CommonFlags& f, const io::ExperimentConfi
     }
     if (f.schedule) {
         set("schedule.kind", *f.schedule);
+    }
+    if (f.recalibrateBn) {
+        set("eval.recalibrateBatchNorm", *f.recalibrateBn);
     }
     for (const std::string& kv : f.sets) {
         const auto eq = kv.find('=');
@@ -211,6 +219,18 @@ std::string joinInts(const std::vector<std::int64_t>& v) {
         os << (i ? "," : "") << v[i];
     }
     return os.str();
+}
+
+// "  with BN recalibrated over 20 training batches: test loss 1.2345, top-1 56.00%, top-5 …"
+void printRecalibrated(const session::RecalibratedEval& r, bool top5) {
+    std::cout << "  with BN recalibrated over " << r.batches << " training batch"
+              << (r.batches == 1 ? "" : "es") << ": test loss " << std::fixed
+              << std::setprecision(4) << r.test.loss << ", top-1 " << std::setprecision(2)
+              << 100.0 * r.test.top1 << "%";
+    if (top5) {
+        std::cout << ", top-5 " << 100.0 * r.test.top5 << "%";
+    }
+    std::cout << "\n";
 }
 
 // Trains every epoch, printing a progress line to stderr; drains telemetry into `log`.
@@ -309,8 +329,11 @@ LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
             std::cout << ", top-5 " << 100.0 * r.test.top5 << "%";
         }
         std::cout << ", " << std::setprecision(1) << r.imagesPerSecond << " img/s, "
-                  << std::setprecision(1) << r.seconds << " s\n"
-                  << std::flush;
+                  << std::setprecision(1) << r.seconds << " s\n";
+        if (r.recalibrated) {
+            printRecalibrated(*r.recalibrated, trainer.net().spec().classes > 5);
+        }
+        std::cout << std::flush;
         if (stopAfter > 0 && trainer.epoch() >= stopAfter && !trainer.finished()) {
             result.interrupted = true;
             std::cout << "stopped after epoch " << trainer.epoch() << " of " << epochs
@@ -371,27 +394,35 @@ void printRunSummary(const telemetry::RunSummary& s) {
 nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer,
                          const telemetry::RunSummary& s) {
     using telemetry::MemoryCategory;
-    return {{"epochs", trainer.epoch()},
-            {"steady_images_per_second", s.steadyImagesPerSecond},
-            {"steady_steps", s.steadySteps},
-            {"peak_bytes",
-             {{"weights", s.peak(MemoryCategory::Weights)},
-              {"weight_history", s.peak(MemoryCategory::WeightHistory)},
-              {"activations", s.peak(MemoryCategory::Activations)},
-              {"optimizer_state", s.peak(MemoryCategory::OptimizerState)},
-              {"diagnostic_shadow", s.peak(MemoryCategory::DiagnosticShadow)}}},
-            {"weight_history_formula_bytes",
-             {{"stash", s.stashFormulaBytes}, {"ema", s.emaFormulaBytes}}},
-            {"seconds", r.seconds},
-            {"train_loss", r.last.trainLoss},
-            {"train_accuracy", r.last.trainAccuracy},
-            {"test_loss", r.last.test.loss},
-            {"test_top1", r.last.test.top1},
-            {"test_top5", r.last.test.top5},
-            {"images_per_second_last_epoch", r.last.imagesPerSecond},
-            {"non_finite", r.nonFinite},
-            {"interrupted", r.interrupted},
-            {"stop_signal", gStopSignal != 0 ? signalName(gStopSignal) : ""}};
+    nlohmann::json out = {{"epochs", trainer.epoch()},
+                          {"steady_images_per_second", s.steadyImagesPerSecond},
+                          {"steady_steps", s.steadySteps},
+                          {"peak_bytes",
+                           {{"weights", s.peak(MemoryCategory::Weights)},
+                            {"weight_history", s.peak(MemoryCategory::WeightHistory)},
+                            {"activations", s.peak(MemoryCategory::Activations)},
+                            {"optimizer_state", s.peak(MemoryCategory::OptimizerState)},
+                            {"diagnostic_shadow", s.peak(MemoryCategory::DiagnosticShadow)}}},
+                          {"weight_history_formula_bytes",
+                           {{"stash", s.stashFormulaBytes}, {"ema", s.emaFormulaBytes}}},
+                          {"seconds", r.seconds},
+                          {"train_loss", r.last.trainLoss},
+                          {"train_accuracy", r.last.trainAccuracy},
+                          {"test_loss", r.last.test.loss},
+                          {"test_top1", r.last.test.top1},
+                          {"test_top5", r.last.test.top5},
+                          {"images_per_second_last_epoch", r.last.imagesPerSecond},
+                          {"non_finite", r.nonFinite},
+                          {"interrupted", r.interrupted},
+                          {"stop_signal", gStopSignal != 0 ? signalName(gStopSignal) : ""}};
+    if (r.last.recalibrated) {
+        const session::RecalibratedEval& rc = *r.last.recalibrated;
+        out["test_recalibrated"] = {{"batches", rc.batches},
+                                    {"loss", rc.test.loss},
+                                    {"top1", rc.test.top1},
+                                    {"top5", rc.test.top5}};
+    }
+    return out;
 }
 
 }  // namespace
@@ -612,6 +643,9 @@ int main(int argc, char** argv) {
             std::cout << "test loss " << std::fixed << std::setprecision(4) << r.loss
                       << ", top-1 " << std::setprecision(2) << 100.0 * r.top1 << "%, top-5 "
                       << 100.0 * r.top5 << "% on " << r.samples << " images\n";
+            if (const auto rc = trainer.evaluateRecalibrated()) {
+                printRecalibrated(*rc, true);
+            }
             if (!std::isfinite(r.loss)) {
                 std::cerr << "layerpipe: the test loss is not finite (the model's outputs "
                              "overflow on this data)\n";

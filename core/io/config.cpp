@@ -65,8 +65,15 @@ constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine
 constexpr std::array<std::string_view, 3> kPolicies{"latest", "stash", "ema"};
 constexpr std::array<std::string_view, 3> kEmaBetas{"window", "plain", "fixed"};
 constexpr std::array<std::string_view, 2> kPipelineSchedules{"layerpipe", "gpipe"};
-constexpr std::array<std::string_view, 8> kTopKeys{
-    "name", "description", "model", "data", "optimizer", "schedule", "training", "pipeline"};
+constexpr std::array<std::string_view, 9> kTopKeys{"name",
+                                                   "description",
+                                                   "model",
+                                                   "data",
+                                                   "optimizer",
+                                                   "schedule",
+                                                   "training",
+                                                   "pipeline",
+                                                   "eval"};
 
 // Table accessors: a pointer to the field inside a config, as the variant the readers visit.
 using E = ExperimentConfig;
@@ -76,6 +83,7 @@ using O = OptimizerSection;
 using S = ScheduleSection;
 using T = TrainingConfig;
 using P = PipelineConfig;
+using V = EvalConfig;
 
 template <auto Member>
 FieldRef top(ExperimentConfig& c) {
@@ -89,7 +97,7 @@ FieldRef at(ExperimentConfig& c) {
 
 constexpr std::int64_t kMaxCut = 17;  // resnet34 has 18 units; validate() applies the arch's own
 
-constexpr std::array<FieldSpec, 44> kFields{{
+constexpr std::array<FieldSpec, 45> kFields{{
     {"", "name", top<&E::name>, {}, {}, Order::Any, true},
     {"", "description", top<&E::description>},
 
@@ -144,6 +152,11 @@ constexpr std::array<FieldSpec, 44> kFields{{
     {"pipeline", "microBatches", at<&E::pipeline, &P::microBatches>, Range{'[', 1, 1024, ']'}},
     {"pipeline", "diagnosticStash", at<&E::pipeline, &P::diagnosticStash>},
     {"pipeline", "telemetry", at<&E::pipeline, &P::telemetry>},
+
+    {"eval",
+     "recalibrateBatchNorm",
+     at<&E::eval, &V::recalibrateBatchNorm>,
+     Range{'[', 0, 10000, ']'}},
 }};
 
 template <class... Ts>
@@ -688,6 +701,12 @@ void validate(const ExperimentConfig& config) {
             "'optimizer.nesterov' needs optimizer.momentum > 0 and optimizer.dampening = 0, got "
             "momentum " +
             numberText(o.momentum) + " and dampening " + numberText(o.dampening));
+    }
+    if (c.eval.recalibrateBatchNorm > 0 && c.model.norm != "batch") {
+        throw InputError(
+            "'eval.recalibrateBatchNorm' recomputes BatchNorm statistics and needs "
+            "model.norm = batch (this model has none), got " +
+            to_string(c.eval.recalibrateBatchNorm) + " batches; set it to 0");
     }
     if (p.schedule == "gpipe" && p.microBatches > c.training.batchSize) {
         throw InputError("'pipeline.microBatches' must not exceed training.batchSize (" +

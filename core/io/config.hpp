@@ -94,6 +94,18 @@ struct PipelineConfig {
     bool operator==(const PipelineConfig&) const = default;
 };
 
+// Evaluation on the test split after every epoch (and `layerpipe eval`).
+struct EvalConfig {
+    // BatchNorm recalibration (issue 13; docs/pipeline.md): 0 = off. N > 0: after an epoch, also
+    // evaluate with BN running statistics recomputed under the current weights over the first N
+    // training minibatches (epoch 0's order), and report both results. 0..10000; at most the
+    // minibatches in one pass over the training split are used. Needs model.norm = batch. Does
+    // not change the training, the checkpoints or the plain test result.
+    std::int64_t recalibrateBatchNorm = 0;
+
+    bool operator==(const EvalConfig&) const = default;
+};
+
 struct ExperimentConfig {
     std::string name = "experiment";  // non-empty
     std::string description;
@@ -103,6 +115,7 @@ struct ExperimentConfig {
     ScheduleSection schedule;
     TrainingConfig training;
     PipelineConfig pipeline;
+    EvalConfig eval;
 
     bool operator==(const ExperimentConfig&) const = default;
 };
@@ -129,7 +142,7 @@ void saveConfig(const std::filesystem::path& path, const ExperimentConfig& confi
 
 // Checks every field's range or allowed values and the rules between fields (cuts within the
 // architecture's units, one delay per stage, minLr <= lr, Nesterov's needs, gpipe micro-batches
-// <= batch size). Throws InputError with the key path.
+// <= batch size, BN recalibration only with BatchNorm). Throws InputError with the key path.
 void validate(const ExperimentConfig& config);
 
 // Sets one field from text, as the CLI's `--set training.epochs=3`: keyPath is "section.key" (or

@@ -76,7 +76,7 @@ ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
                                                                  .padding = 3}),
                      "conv1");
     }
-    stem->append(normLayer(spec.batchNorm, spec.width), "bn1");
+    stem->append(normLayer(spec.batchNorm, spec.width, spec.bnMomentum), "bn1");
     stem->append(std::make_unique<nn::ReLU>(), "relu");
     if (spec.stem == Stem::ImageNet) {
         stem->append(std::make_unique<nn::MaxPool2d>(
@@ -90,8 +90,12 @@ ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
     for (std::size_t stage = 0; stage < 4; ++stage) {
         for (std::int64_t b = 0; b < spec.blocks[stage]; ++b) {
             const std::int64_t stride = (stage > 0 && b == 0) ? 2 : 1;
-            auto block = std::make_unique<BasicBlock>(concat("layer", stage + 1, ".", b), shape,
-                                                      channels, stride, spec.batchNorm);
+            auto block = std::make_unique<BasicBlock>(concat("layer", stage + 1, ".", b),
+                                                      shape,
+                                                      channels,
+                                                      stride,
+                                                      spec.batchNorm,
+                                                      spec.bnMomentum);
             shape = block->outputShape();
             units_.push_back(std::move(block));
         }

@@ -33,6 +33,9 @@ struct ResNetSpec {
     // for accuracy; it makes the loss a plain sum over samples, so that GPipe's micro-batch
     // accumulation can be checked against the full-batch gradient (DESIGN.md section 4).
     bool batchNorm = true;
+    // Weight of a batch's statistics in BN's running averages (PyTorch's momentum, 0.1). BN
+    // recalibration builds a twin with 1, whose Train forward stores each batch's statistics.
+    float bnMomentum = 0.1F;
 };
 
 // Throws InputError naming the field and the allowed range.

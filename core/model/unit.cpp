@@ -186,15 +186,20 @@ enum BlockLayer : std::size_t {
 
 }  // namespace
 
-std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels) {
+std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels, float momentum) {
     if (batchNorm) {
-        return std::make_unique<nn::BatchNorm2d>(nn::BatchNorm2dSpec{.channels = channels});
+        return std::make_unique<nn::BatchNorm2d>(
+            nn::BatchNorm2dSpec{.channels = channels, .momentum = momentum});
     }
     return std::make_unique<nn::Identity>();
 }
 
-BasicBlock::BasicBlock(const std::string& prefix, const TensorShape& inputShape,
-                       std::int64_t outChannels, std::int64_t stride, bool batchNorm)
+BasicBlock::BasicBlock(const std::string& prefix,
+                       const TensorShape& inputShape,
+                       std::int64_t outChannels,
+                       std::int64_t stride,
+                       bool batchNorm,
+                       float bnMomentum)
     : Unit(prefix, inputShape) {
     LP_EXPECTS(inputShape.rank() == 4, "BasicBlock input must be [1, C, H, W]");
     const std::int64_t inChannels = inputShape[1];
@@ -204,7 +209,9 @@ BasicBlock::BasicBlock(const std::string& prefix, const TensorShape& inputShape,
         return std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
             .inChannels = in, .outChannels = out, .kernel = k, .stride = s, .padding = pad});
     };
-    auto bn = [batchNorm](std::int64_t c) { return normLayer(batchNorm, c); };
+    auto bn = [batchNorm, bnMomentum](std::int64_t c) {
+        return normLayer(batchNorm, c, bnMomentum);
+    };
     addLayer(conv(inChannels, outChannels, 3, stride, 1), prefix + ".conv1");
     addLayer(bn(outChannels), prefix + ".bn1");
     addLayer(std::make_unique<nn::ReLU>(), prefix + ".relu");

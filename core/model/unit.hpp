@@ -138,17 +138,23 @@ public:
                     std::span<float> gradWeights) const override;
 };
 
-// BatchNorm2d over `channels`, or an nn::Identity when batchNorm is false.
-std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels);
+// BatchNorm2d over `channels` with the given running-average momentum, or an nn::Identity when
+// batchNorm is false.
+std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels, float momentum = 0.1F);
 
 // torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), where the
 // shortcut is a 1x1 conv + BN when the stride or the channel count changes, else the identity.
 class BasicBlock : public Unit {
 public:
     // prefix e.g. "layer2.0"; inputShape [1, inChannels, h, w].
-    // batchNorm = false puts an nn::Identity where each BatchNorm2d would be.
-    BasicBlock(const std::string& prefix, const TensorShape& inputShape, std::int64_t outChannels,
-               std::int64_t stride, bool batchNorm = true);
+    // batchNorm = false puts an nn::Identity where each BatchNorm2d would be; bnMomentum is the
+    // BatchNorm layers' running-average momentum.
+    BasicBlock(const std::string& prefix,
+               const TensorShape& inputShape,
+               std::int64_t outChannels,
+               std::int64_t stride,
+               bool batchNorm = true,
+               float bnMomentum = 0.1F);
 
     bool hasDownsample() const { return hasDownsample_; }
 

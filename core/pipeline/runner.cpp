@@ -364,6 +364,31 @@ EvalResult PipelineCore::evaluate(const BatchSource& test, std::int64_t batches)
     return r;
 }
 
+EvalResult PipelineCore::evaluateWith(std::span<const float> buffers,
+                                      const BatchSource& test,
+                                      std::int64_t batches) {
+    LP_EXPECTS(buffers.size() == net_->bufferCount(), "evaluateWith: model-wide buffers expected");
+    const auto place = [this](std::span<const float> from) {
+        for (auto& s : stages_) {
+            const std::span<float> to = s->mutableBuffers();
+            const auto part = from.subspan(
+                net_->bufferOffset(static_cast<std::size_t>(s->firstUnit())), to.size());
+            std::copy(part.begin(), part.end(), to.begin());
+        }
+    };
+    const model::ModelState trained = gather();
+    place(buffers);
+    EvalResult r;
+    try {
+        r = evaluate(test, batches);
+    } catch (...) {
+        place(trained.buffers.span());
+        throw;
+    }
+    place(trained.buffers.span());
+    return r;
+}
+
 model::ModelState PipelineCore::gather() const {
     model::ModelState out{.weights = AlignedBuffer(net_->weightCount()),
                           .buffers = AlignedBuffer(net_->bufferCount())};

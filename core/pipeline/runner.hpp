@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string_view>
 #include <vector>
 
@@ -104,6 +105,12 @@ public:
 
     // Test-split evaluation with the current weights, BN in eval mode.
     EvalResult evaluate(const BatchSource& test, std::int64_t batches);
+    // The same with the model-wide BN buffers `buffers` (ModelState's layout) in place of the
+    // stages' running statistics, which are put back afterwards, also when it throws (BN
+    // recalibration). Only between epochs.
+    EvalResult evaluateWith(std::span<const float> buffers,
+                            const BatchSource& test,
+                            std::int64_t batches);
     // The model-wide weights and buffers, gathered from the stages.
     model::ModelState gather() const;
     // Writes model-wide weights/buffers/optimizer state into the stages (drained pipeline).

@@ -36,6 +36,12 @@ struct EpochSummary {
     double testLoss = 0.0;
     double testTop1 = 0.0;
     double testTop5 = 0.0;
+    // With BN recalibration (eval.recalibrateBatchNorm > 0): the test figures with recalibrated
+    // statistics; recalibrationBatches = 0 otherwise.
+    std::int64_t recalibrationBatches = 0;
+    double recalibratedTestLoss = 0.0;
+    double recalibratedTestTop1 = 0.0;
+    double recalibratedTestTop5 = 0.0;
     double seconds = 0.0;
     double imagesPerSecond = 0.0;
 };

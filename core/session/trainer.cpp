@@ -1,6 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/session/trainer.hpp"
 
+#include "core/error.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/model/bn_recalibration.hpp"
+
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <charconv>
 #include <chrono>
@@ -10,11 +16,6 @@
 #include <limits>
 #include <set>
 #include <sstream>
-
-#include "core/error.hpp"
-#include "core/io/safetensors.hpp"
-
-#include <nlohmann/json.hpp>
 
 namespace lp::core::session {
 
@@ -255,22 +256,62 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     ++epoch_;
     partial_ = {};
     r.test = evaluate();
+    r.recalibrated = evaluateRecalibrated();
     if (recorder_ != nullptr) {
-        recorder_->eval({.epoch = static_cast<std::int32_t>(e),
-                         .step = epoch_ * steps,
-                         .loss = static_cast<float>(r.test.loss),
-                         .top1 = static_cast<float>(r.test.top1),
-                         .top5 = static_cast<float>(r.test.top5)});
+        telemetry::EvalSample sample{.epoch = static_cast<std::int32_t>(e),
+                                     .step = epoch_ * steps,
+                                     .loss = static_cast<float>(r.test.loss),
+                                     .top1 = static_cast<float>(r.test.top1),
+                                     .top5 = static_cast<float>(r.test.top5)};
+        if (r.recalibrated) {
+            sample.recalBatches = static_cast<std::int32_t>(r.recalibrated->batches);
+            sample.recalLoss = static_cast<float>(r.recalibrated->test.loss);
+            sample.recalTop1 = static_cast<float>(r.recalibrated->test.top1);
+            sample.recalTop5 = static_cast<float>(r.recalibrated->test.top5);
+        }
+        recorder_->eval(sample);
     }
     return r;
 }
 
-pipeline::EvalResult Trainer::evaluate() {
-    const pipeline::BatchSource test = [this](std::int64_t, std::int64_t index) {
+pipeline::BatchSource Trainer::testSource() const {
+    return [this](std::int64_t, std::int64_t index) {
         data::Batch b = testLoader_->batch(0, index);
         return pipeline::MiniBatch{.images = std::move(b.images), .labels = std::move(b.labels)};
     };
-    return core_->evaluate(test, testLoader_->batchesPerEpoch());
+}
+
+pipeline::EvalResult Trainer::evaluate() {
+    return core_->evaluate(testSource(), testLoader_->batchesPerEpoch());
+}
+
+std::optional<RecalibratedEval> Trainer::evaluateRecalibrated() {
+    const std::int64_t wanted = experiment_.config.eval.recalibrateBatchNorm;
+    if (wanted <= 0 || net_->bufferCount() == 0) {
+        return std::nullopt;
+    }
+    for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
+        LP_EXPECTS(core_->stage(s).inFlight() == 0, "BN recalibration needs a drained pipeline");
+    }
+    RecalibratedEval out;
+    out.batches = std::min(wanted, trainLoader_->batchesPerEpoch());
+    const model::ModelState trained = core_->gather();
+    AlignedBuffer recalibrated;
+    // In the engine's arena: the forwards use the configured threads (the bits do not depend on
+    // them). Epoch 0's batches: a fixed calibration set, the same after every epoch and for
+    // `layerpipe eval`, read straight from the loader (the prefetcher's place is untouched).
+    engine_->runInArena([&] {
+        recalibrated = model::recalibrateBatchNorm(
+            *net_,
+            trained.weights.span(),
+            trained.buffers.span(),
+            out.batches,
+            [this](std::int64_t index) { return trainLoader_->batch(0, index).images; });
+    });
+    // The trained statistics are put back afterwards: training and checkpoints are untouched.
+    out.test =
+        core_->evaluateWith(recalibrated.span(), testSource(), testLoader_->batchesPerEpoch());
+    return out;
 }
 
 namespace {
@@ -520,9 +561,13 @@ io::ExperimentConfig checkpointConfig(const std::filesystem::path& file) {
 std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig& stored,
                                                      const io::ExperimentConfig& given,
                                                      bool sequential) {
-    static const std::set<std::string> kFree = {"name",          "description",
-                                                "data.path",     "data.testLimit",
-                                                "training.threads", "training.epochs"};
+    static const std::set<std::string> kFree = {"name",
+                                                "description",
+                                                "data.path",
+                                                "data.testLimit",
+                                                "training.threads",
+                                                "training.epochs",
+                                                "eval.recalibrateBatchNorm"};
     const nlohmann::json a = io::toJson(stored);
     const nlohmann::json b = io::toJson(given);
     std::vector<ConfigDifference> out;

@@ -7,13 +7,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <cstdint>
-#include <filesystem>
-#include <functional>
-#include <memory>
-#include <string>
-#include <vector>
-
 #include "core/data/batches.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/config.hpp"
@@ -22,6 +15,14 @@
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/telemetry/recorder.hpp"
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
 
 namespace lp::core::session {
 
@@ -40,11 +41,19 @@ struct Experiment {
     static Experiment create(const io::ExperimentConfig& config, bool sequential);
 };
 
+// A test-split evaluation with BatchNorm statistics recalibrated under the current weights
+// (eval.recalibrateBatchNorm; docs/pipeline.md).
+struct RecalibratedEval {
+    pipeline::EvalResult test;
+    std::int64_t batches = 0;  // training minibatches the statistics were averaged over
+};
+
 struct EpochReport {
     std::int64_t epoch = 0;
     double trainLoss = 0.0;
     double trainAccuracy = 0.0;
-    pipeline::EvalResult test;
+    pipeline::EvalResult test;                     // with the running statistics training gathered
+    std::optional<RecalibratedEval> recalibrated;  // when eval.recalibrateBatchNorm > 0
     double seconds = 0.0;
     double imagesPerSecond = 0.0;
     bool completed = false;
@@ -84,8 +93,18 @@ public:
     // An epoch that was stopped midway is not counted and is not evaluated; with one stage the
     // minibatches it did are kept (epochStep()) and the next call trains the rest, so that an
     // epoch stopped and continued ends with the same bits as one run through.
+    // With eval.recalibrateBatchNorm > 0 it also evaluates with recalibrated BN statistics.
     EpochReport runEpoch(const pipeline::Engine::BudgetFunction& budget = {});
+    // Test-split evaluation with the current weights and BN running statistics.
     pipeline::EvalResult evaluate();
+    // The same with BN statistics recalibrated under the current weights over the first
+    // min(eval.recalibrateBatchNorm, batches per pass) training minibatches of epoch 0's order
+    // (augmented as in training), model::recalibrateBatchNorm's average; nullopt when the key is
+    // 0 or the model has no BatchNorm. The trained running statistics are restored afterwards,
+    // so training, checkpoints and evaluate() are exactly as without it, and the training data
+    // order and random streams are untouched (batches are a pure function of epoch and index).
+    // Needs a drained pipeline (between epochs).
+    std::optional<RecalibratedEval> evaluateRecalibrated();
 
     // Checkpoints (safetensors, torchvision names; optimizer state under "optimizer."; metadata:
     // format, config, epoch, step, epoch_step, ema_updates and the stopped epoch's partial
@@ -103,6 +122,7 @@ public:
 
 private:
     float lrAt(std::int64_t step) const;
+    pipeline::BatchSource testSource() const;  // the test split's minibatches
 
     Experiment experiment_;
     std::unique_ptr<model::ResNet> net_;
@@ -132,8 +152,9 @@ struct ConfigDifference {
 // The keys whose values differ between a checkpoint's config and the one a resumed run would
 // use, leaving out what does not change the trained bits: name, description, data.path (where
 // the same data lives), data.testLimit, training.threads (same bits with any thread count),
-// training.epochs (a resumed run may be extended), and with sequential = true every pipeline.*
-// key (layerpipe train ignores them). In document order.
+// training.epochs (a resumed run may be extended), eval.* (evaluation does not change training),
+// and with sequential = true every pipeline.* key (layerpipe train ignores them). In document
+// order.
 std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig& stored,
                                                      const io::ExperimentConfig& given,
                                                      bool sequential);

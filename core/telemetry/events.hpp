@@ -60,13 +60,20 @@ struct TrainSample {
     bool nonFinite = false;
 };
 
-// Evaluation on the test split at the end of an epoch (BN in eval mode).
+// Evaluation on the test split at the end of an epoch (BN in eval mode). loss/top1/top5 use the
+// running statistics training gathered; with BN recalibration on (recalBatches > 0) recalLoss/
+// recalTop1/recalTop5 are the same figures with statistics recomputed under the current weights
+// over recalBatches training minibatches (eval.recalibrateBatchNorm; docs/pipeline.md).
 struct EvalSample {
     std::int32_t epoch = 0;
     std::int64_t step = 0;
     float loss = 0.0F;
     float top1 = 0.0F;  // in [0, 1]
     float top5 = 0.0F;  // in [0, 1]; equals top1 when there are at most 5 classes
+    std::int32_t recalBatches = 0;  // 0: no recalibrated evaluation (the fields below are unset)
+    float recalLoss = 0.0F;
+    float recalTop1 = 0.0F;
+    float recalTop5 = 0.0F;
 };
 
 // EMA diagnostic: ‖Ŵ − W_v‖ / ‖W_v‖ for one backward of one stage.

@@ -130,6 +130,24 @@ void appendCsvRow(std::string& out, const EvalSample& e) {
     appendRow(out, e.epoch, e.step, e.loss, e.top1, e.top5);
 }
 
+bool anyRecalibrated(const std::vector<EvalSample>& records) {
+    return std::any_of(
+        records.begin(), records.end(), [](const EvalSample& e) { return e.recalBatches > 0; });
+}
+
+// With BN recalibration the row goes on with recal_batches and the recalibrated figures (left
+// empty in a row without them).
+void appendRecalibratedCsvRow(std::string& out, const EvalSample& e) {
+    appendCsvRow(out, e);
+    out.pop_back();  // the '\n'
+    out.push_back(',');
+    if (e.recalBatches > 0) {
+        appendRow(out, e.recalBatches, e.recalLoss, e.recalTop1, e.recalTop5);
+    } else {
+        out.append("0,,,\n");
+    }
+}
+
 void appendCsvRow(std::string& out, const ReconstructionSample& r) {
     appendRow(out, r.minibatch, r.stage, r.relativeError);
 }
@@ -282,11 +300,18 @@ json recordJson(const TrainSample& s) {
 }
 
 json recordJson(const EvalSample& s) {
-    return {{"epoch", s.epoch},
-            {"step", s.step},
-            {"loss", jsonReal(s.loss)},
-            {"top1", jsonReal(s.top1)},
-            {"top5", jsonReal(s.top5)}};
+    json r = {{"epoch", s.epoch},
+              {"step", s.step},
+              {"loss", jsonReal(s.loss)},
+              {"top1", jsonReal(s.top1)},
+              {"top5", jsonReal(s.top5)}};
+    if (s.recalBatches > 0) {
+        r["recal_batches"] = s.recalBatches;
+        r["recal_loss"] = jsonReal(s.recalLoss);
+        r["recal_top1"] = jsonReal(s.recalTop1);
+        r["recal_top5"] = jsonReal(s.recalTop5);
+    }
+    return r;
 }
 
 json recordJson(const StalenessSample& s) {
@@ -403,7 +428,17 @@ void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
     writeCsv(dir / "train.csv",
              "step,epoch,time_us,loss,accuracy,lr,images_per_second,non_finite",
              log.train());
-    writeCsv(dir / "eval.csv", "epoch,step,loss,top1,top5", log.eval());
+    if (anyRecalibrated(log.eval())) {
+        BufferedFile f(dir / "eval.csv");
+        f.text().append(
+            "epoch,step,loss,top1,top5,recal_batches,recal_loss,recal_top1,recal_top5\n");
+        for (const EvalSample& e : log.eval()) {
+            appendRecalibratedCsvRow(f.text(), e);
+        }
+        f.commit();
+    } else {
+        writeCsv(dir / "eval.csv", "epoch,step,loss,top1,top5", log.eval());
+    }
     writeCsv(dir / "reconstruction.csv", "minibatch,stage,relative_error", log.reconstruction());
 }
 

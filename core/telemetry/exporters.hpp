@@ -55,6 +55,8 @@ std::string_view memoryCategoryName(MemoryCategory cat);  // "weights", "weight_
 //   memory.csv         time_us,tick,stage,category,bytes
 //   train.csv          step,epoch,time_us,loss,accuracy,lr,images_per_second,non_finite
 //   eval.csv           epoch,step,loss,top1,top5
+//                      (+ recal_batches,recal_loss,recal_top1,recal_top5 when any record has
+//                      BN recalibration; a row without it has recal_batches 0 and empty cells)
 //   reconstruction.csv minibatch,stage,relative_error
 // Reals are the shortest text that reads back to the same bits (times, in µs, in fixed notation;
 // floats possibly with an exponent; "nan", "inf", "-inf" for non-finite values); non_finite is
@@ -82,7 +84,8 @@ void writeChromeTrace(const TelemetryLog& log,
 //    stageParams for every stage), "summary":summary,
 //    "series":{"train":[...],"eval":[...],"staleness":[...],"memory":[...],
 //              "reconstruction":[...]}}
-// Series records are objects keyed like the CSV columns. Ops are deliberately left out (they can
+// Series records are objects keyed like the CSV columns (an eval record has the recal_* keys
+// only when it has BN recalibration). Ops are deliberately left out (they can
 // be millions; they live in ops.csv and the trace). Floats are written as their shortest decimal;
 // non-finite numbers become null (JSON has no NaN). Replaced atomically; throws InputError.
 void writeRunRecord(const nlohmann::json& config,

@@ -81,6 +81,7 @@ def main():
         "data": {"augment": True, "dataset": "auto", "path": "", "syntheticTest": 512,
                  "syntheticTrain": 2048, "testLimit": 0, "trainLimit": 0},
         "description": "",
+        "eval": {"recalibrateBatchNorm": 0},
         "model": {"arch": "resnet18", "classes": 0, "inputChannels": 0, "inputSize": 0,
                   "norm": "batch", "stem": "cifar", "width": 64},
         "name": "experiment",

@@ -322,6 +322,54 @@ TEST(Cli, RunWritesExportsAndPrintsTheSummary) {
     std::filesystem::remove_all(out);
 }
 
+// Issue 13: --recalibrate-bn N (eval.recalibrateBatchNorm) on run, train and eval reports the
+// test result with recalibrated BatchNorm statistics beside the plain one.
+TEST(Cli, RecalibrateBnReportsBothTestResults) {
+    const TempDir dir("lp-cli-recal");
+    const std::string run = "run " + kTiny + "--epochs 1 --stages 3,5,7 --lr 0.1 ";
+    const Result on = runCli(run + "--recalibrate-bn 3 --out " + (dir / "on"));
+    ASSERT_EQ(on.code, 0) << on.out;
+    EXPECT_NE(on.out.find("epoch 1/1: train loss"), std::string::npos) << on.out;
+    EXPECT_NE(on.out.find("  with BN recalibrated over 3 training batches: test loss "),
+              std::string::npos)
+        << on.out;
+    const std::string evalCsv = fileBytes(dir / "on/eval.csv");
+    EXPECT_EQ(evalCsv.rfind("epoch,step,loss,top1,top5,recal_batches,recal_loss,recal_top1,"
+                            "recal_top5\n0,20,",
+                            0),
+              0U)
+        << evalCsv;
+    EXPECT_NE(fileBytes(dir / "on/run.json").find("\"test_recalibrated\""), std::string::npos);
+
+    const Result off = runCli(run + "--out " + (dir / "off"));
+    ASSERT_EQ(off.code, 0) << off.out;
+    EXPECT_EQ(off.out.find("recalibrated"), std::string::npos) << off.out;
+    EXPECT_EQ(fileBytes(dir / "off/eval.csv").rfind("epoch,step,loss,top1,top5\n0,20,", 0), 0U);
+
+    const Result train = runCli("train " + kTiny + "--recalibrate-bn 2 --save " + (dir / "s.st"));
+    ASSERT_EQ(train.code, 0) << train.out;
+    EXPECT_NE(train.out.find("with BN recalibrated over 2 training batches"), std::string::npos)
+        << train.out;
+    const Result eval = runCli("eval --checkpoint " + (dir / "s.st") + " --recalibrate-bn 2");
+    ASSERT_EQ(eval.code, 0) << eval.out;
+    EXPECT_NE(eval.out.find("test loss "), std::string::npos) << eval.out;
+    EXPECT_NE(eval.out.find("with BN recalibrated over 2 training batches: test loss "),
+              std::string::npos)
+        << eval.out;
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"--recalibrate-bn -1", "'eval.recalibrateBatchNorm' must be in [0, 10000], got -1"},
+        {"--recalibrate-bn 20000", "'eval.recalibrateBatchNorm' must be in [0, 10000], got 20000"},
+        {"--recalibrate-bn many", "'eval.recalibrateBatchNorm' must be an integer, got 'many'"},
+        {"--recalibrate-bn 4 --set model.norm=none", "needs model.norm = batch"},
+    };
+    for (const auto& [flags, fragment] : bad) {
+        const Result r = runCli("train " + kTiny + flags);
+        EXPECT_EQ(r.code, 2) << flags << "\n" << r.out;
+        EXPECT_NE(r.out.find(fragment), std::string::npos) << flags << "\n" << r.out;
+    }
+}
+
 TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
     const Result r = runCli(
         "bench --width 4 --batch-size 8 --image 3x16x16 --classes 10 --steps 2 --warmup 1 "

@@ -71,6 +71,7 @@ ExperimentConfig everythingSet() {
                   .microBatches = 8,
                   .diagnosticStash = true,
                   .telemetry = false};
+    c.eval = {.recalibrateBatchNorm = 20};
     return c;
 }
 
@@ -178,6 +179,37 @@ TEST(Config, CrossFieldOptimizerRules) {
     expectRejected(R"({"optimizer": {"nesterov": true, "momentum": 0}})",
                    {"'optimizer.nesterov' needs optimizer.momentum > 0"});
     parseConfig(json::parse(R"({"optimizer": {"nesterov": true}})"));
+}
+
+// Issue 13: BN recalibration's key, its range and its rule, in a document and as an override.
+TEST(Config, RecalibrateBatchNormNamesItsRangeAndNeedsBatchNorm) {
+    EXPECT_EQ(parseConfig(json::parse(R"({"eval": {"recalibrateBatchNorm": 50}})"))
+                  .eval.recalibrateBatchNorm,
+              50);
+    expectRejected(R"({"eval": {"recalibrateBatchNorm": -1}})",
+                   {"'eval.recalibrateBatchNorm' must be in [0, 10000], got -1"});
+    expectRejected(R"({"eval": {"recalibrateBatchNorm": 10001}})",
+                   {"'eval.recalibrateBatchNorm' must be in [0, 10000], got 10001"});
+    expectRejected(R"({"eval": {"recalibrateBatchNorm": 2.5}})",
+                   {"'eval.recalibrateBatchNorm' must be an integer, got 2.5"});
+    expectRejected(R"({"eval": {"recalibrate": 5}})",
+                   {"unknown key 'eval.recalibrate'", "(allowed: recalibrateBatchNorm)"});
+    expectRejected(R"({"model": {"norm": "none"}, "eval": {"recalibrateBatchNorm": 5}})",
+                   {"'eval.recalibrateBatchNorm'", "needs model.norm = batch", "got 5"});
+    parseConfig(json::parse(R"({"model": {"norm": "none"}, "eval": {"recalibrateBatchNorm": 0}})"));
+    EXPECT_EQ(toJson(ExperimentConfig{}).at("eval").at("recalibrateBatchNorm"), 0);
+
+    ExperimentConfig c;
+    applyOverride(c, "eval.recalibrateBatchNorm", "20");
+    EXPECT_EQ(c.eval.recalibrateBatchNorm, 20);
+    expectInputError([&] { applyOverride(c, "eval.recalibrateBatchNorm", "-3"); },
+                     {"'eval.recalibrateBatchNorm' must be in [0, 10000], got -3"});
+    expectInputError([&] { applyOverride(c, "eval.recalibrateBatchNorm", "lots"); },
+                     {"'eval.recalibrateBatchNorm' must be an integer, got 'lots'"});
+    EXPECT_EQ(c.eval.recalibrateBatchNorm, 20);
+    expectInputError(
+        [&] { applyOverride(c, "eval", "3"); },
+        {"'eval' is a section; set one of its keys, e.g. 'eval.recalibrateBatchNorm'"});
 }
 
 TEST(Config, LoadConfigNamesTheFileAndPosition) {

@@ -411,6 +411,47 @@ TEST(Exporters, RunRecordParsesWithConfigLayoutAndSeries) {
     EXPECT_EQ(series.at("memory")[0].at("category"), "weights");
 }
 
+// Issue 13: BN recalibration adds eval columns and record keys only to runs that use it, so the
+// files of every other run stay as they were.
+TEST(Exporters, RecalibrationColumnsAppearOnlyWhenUsed) {
+    const TempDir dir;
+    TelemetryBatch first;
+    first.eval.push_back({.epoch = 0, .step = 4, .loss = 2.5F, .top1 = 0.5F, .top5 = 0.75F});
+    TelemetryLog plain;
+    plain.append(first);
+    writeCsvs(plain, dir / "plain");
+    EXPECT_EQ(readText(dir / "plain/eval.csv"), "epoch,step,loss,top1,top5\n0,4,2.5,0.5,0.75\n");
+    writeRunRecord(json::object(), threeStageLayout(), plain, json::object(), dir / "plain.json");
+    const json plainEval = json::parse(readText(dir / "plain.json")).at("series").at("eval");
+    EXPECT_FALSE(plainEval[0].contains("recal_loss"));
+
+    TelemetryBatch second;
+    second.eval.push_back({.epoch = 1,
+                           .step = 8,
+                           .loss = 99.5F,
+                           .top1 = 0.125F,
+                           .top5 = 0.5F,
+                           .recalBatches = 20,
+                           .recalLoss = 1.5F,
+                           .recalTop1 = 0.625F,
+                           .recalTop5 = 1.0F});
+    TelemetryLog mixed = plain;
+    mixed.append(second);
+    writeCsvs(mixed, dir / "mixed");
+    EXPECT_EQ(readText(dir / "mixed/eval.csv"),
+              "epoch,step,loss,top1,top5,recal_batches,recal_loss,recal_top1,recal_top5\n"
+              "0,4,2.5,0.5,0.75,0,,,\n"
+              "1,8,99.5,0.125,0.5,20,1.5,0.625,1\n");
+    writeRunRecord(json::object(), threeStageLayout(), mixed, json::object(), dir / "mixed.json");
+    const json eval = json::parse(readText(dir / "mixed.json")).at("series").at("eval");
+    ASSERT_EQ(eval.size(), 2U);
+    EXPECT_FALSE(eval[0].contains("recal_batches"));
+    EXPECT_EQ(eval[1].at("recal_batches"), 20);
+    EXPECT_EQ(eval[1].at("recal_loss"), 1.5);
+    EXPECT_EQ(eval[1].at("recal_top1"), 0.625);
+    EXPECT_EQ(eval[1].at("loss"), 99.5);
+}
+
 PipelineLayout delaysAndParams(std::vector<std::int64_t> delays, std::vector<std::int64_t> params) {
     PipelineLayout layout;
     layout.delays = std::move(delays);
