@@ -95,6 +95,14 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QStringLiteral("Seed"), seed_);
     threads_ = makeSpin(this, 0, 256, QStringLiteral("all cores"));
     form->addRow(QStringLiteral("Threads"), threads_);
+    recalibrate_ = makeSpin(this, 0, 10'000, QStringLiteral("off"));
+    recalibrate_->setSuffix(QStringLiteral(" batches"));
+    recalibrate_->setToolTip(
+        QStringLiteral("After each epoch, also evaluate with BatchNorm statistics recomputed "
+                       "under the current weights over this many training batches "
+                       "(eval.recalibrateBatchNorm). A pipelined epoch gathers them under stale "
+                       "weights; training and checkpoints are not changed."));
+    form->addRow(QStringLiteral("BN recalibration"), recalibrate_);
 
     connect(openFolder_, &QPushButton::clicked, this, &ExperimentPanel::chooseFolder);
     const auto changedSlot = [this] {
@@ -104,7 +112,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
         connect(combo, &QComboBox::currentIndexChanged, this, changedSlot);
     }
     for (QSpinBox* spin :
-         {width_, batchSize_, epochs_, seed_, threads_, maxSteps_, syntheticTrain_}) {
+         {width_, batchSize_, epochs_, seed_, threads_, maxSteps_, syntheticTrain_, recalibrate_}) {
         connect(spin, &QSpinBox::valueChanged, this, changedSlot);
     }
     connect(lr_, &QDoubleSpinBox::valueChanged, this, changedSlot);
@@ -129,6 +137,7 @@ void ExperimentPanel::setConfig(const core::io::ExperimentConfig& config) {
     threads_->setValue(clampInt(config.training.threads));
     maxSteps_->setValue(clampInt(config.training.maxSteps));
     syntheticTrain_->setValue(clampInt(config.data.syntheticTrain));
+    recalibrate_->setValue(clampInt(config.eval.recalibrateBatchNorm));
     loading_ = false;
     updateFolderLabel();
 }
@@ -150,6 +159,7 @@ core::io::ExperimentConfig ExperimentPanel::config() const {
     }
     c.training.threads = threads_->value();
     c.training.maxSteps = maxSteps_->value();
+    c.eval.recalibrateBatchNorm = recalibrate_->value();
     return c;
 }
 

@@ -35,6 +35,9 @@ public:
 
     QSpinBox* maxStepsSpin() const { return maxSteps_; }
 
+    // eval.recalibrateBatchNorm: training batches for BN recalibration, 0 = off.
+    QSpinBox* recalibrationSpin() const { return recalibrate_; }
+
     // Sets the dataset folder (as "Open CIFAR folder…" does) and picks "auto" so the folder's
     // content decides between CIFAR-100, CIFAR-10 and (Fashion-)MNIST.
     void setDataFolder(const QString& folder);
@@ -60,6 +63,7 @@ private:
     QSpinBox* threads_ = nullptr;
     QSpinBox* maxSteps_ = nullptr;
     QSpinBox* syntheticTrain_ = nullptr;
+    QSpinBox* recalibrate_ = nullptr;
     core::io::ExperimentConfig base_;
     bool loading_ = false;
 };

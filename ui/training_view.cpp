@@ -4,6 +4,7 @@
 #include "ui/chart_export.hpp"
 #include "ui/palette.hpp"
 
+#include <QLabel>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -99,9 +100,20 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
                          QStringLiteral("test loss (epoch)"),
                          palette::cosmeticPen(vermillion, 1.5));
     testLoss_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+    // BN recalibration's results: dashed, diamonds; in the legend from their first point on.
+    const QColor green = palette::okabeIto(2);
+    testLossRecal_ = addGraph(plot_,
+                              x,
+                              y,
+                              lossLegend,
+                              QStringLiteral("test loss (BN recal.)"),
+                              palette::cosmeticPen(green, 1.5, Qt::DashLine));
+    testLossRecal_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, 8));
+    testLossRecal_->removeFromLegend();
 
     // Accuracy rises: its legend sits bottom right, where the curves are not.
     QCPLegend* accLegend = addLegend(accuracyRect_, Qt::AlignBottom | Qt::AlignRight);
+    accLegend_ = accLegend;
     x = accuracyRect_->axis(QCPAxis::atBottom);
     y = accuracyRect_->axis(QCPAxis::atLeft);
     y->setLabel(QStringLiteral("accuracy (%)"));
@@ -118,6 +130,14 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
                         QStringLiteral("test top-1 (epoch)"),
                         palette::cosmeticPen(vermillion, 1.5));
     testAcc_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDisc, 7));
+    testAccRecal_ = addGraph(plot_,
+                             x,
+                             y,
+                             accLegend,
+                             QStringLiteral("test top-1 (BN recal.)"),
+                             palette::cosmeticPen(green, 1.5, Qt::DashLine));
+    testAccRecal_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, 8));
+    testAccRecal_->removeFromLegend(accLegend);
 
     QCPLegend* rateLegend = addLegend(rateRect_, Qt::AlignTop | Qt::AlignRight);
     x = rateRect_->axis(QCPAxis::atBottom);
@@ -162,8 +182,66 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     }
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
 
+    // Above the charts, in words that wrap: it never covers a curve.
+    note_ = new QLabel(this);
+    note_->setObjectName(QStringLiteral("staleStatisticsNote"));
+    note_->setWordWrap(true);
+    note_->setTextFormat(Qt::RichText);
+    note_->setStyleSheet(
+        QStringLiteral("background: #FFF4D6; color: #3A2E00; border: 1px solid "
+                       "#E0B84C; border-radius: 3px; padding: 4px 6px;"));
+    note_->hide();
+    if (auto* box = qobject_cast<QVBoxLayout*>(QWidget::layout())) {
+        box->insertWidget(0, note_);
+        box->setStretchFactor(plot_, 1);  // the note takes only the lines it needs
+    }
+
     installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
     setSmoothing(beta_);
+}
+
+bool TrainingView::lossJumps(double testLoss, double trainLoss) {
+    return std::isfinite(testLoss) && std::isfinite(trainLoss) && testLoss > 3.0 * trainLoss &&
+           testLoss > trainLoss + 1.0;
+}
+
+void TrainingView::explainJump(const EvalSample& e) {
+    const auto it = epochLoss_.find(e.epoch);
+    if (!staleWeights_ || jumpEpoch_ || it == epochLoss_.end() || it->second.count == 0) {
+        return;
+    }
+    const double train = it->second.sum / static_cast<double>(it->second.count);
+    const bool recalibrated = e.recalBatches > 0;
+    if (!lossJumps(static_cast<double>(e.loss), train) ||
+        (recalibrated && lossJumps(static_cast<double>(e.recalLoss), train))) {
+        return;  // no jump, or one that recalibration does not explain
+    }
+    jumpEpoch_ = e.epoch;
+    const auto num = [](double v) {  // "44.5", "1.62", "1076" (no exponent)
+        return v >= 100.0 ? QString::number(v, 'f', 0) : QString::number(v, 'g', 3);
+    };
+    QString text = QStringLiteral(
+                       "<b>Test loss %1 after epoch %2, training loss %3:</b> BatchNorm's running "
+                       "statistics were gathered during the epoch under the stale weights each "
+                       "stage's forward used, and no longer fit the current weights. ")
+                       .arg(num(static_cast<double>(e.loss)))
+                       .arg(e.epoch + 1)
+                       .arg(num(train));
+    if (recalibrated) {
+        text += QStringLiteral(
+                    "Recomputed under the current weights over %1 training batches, "
+                    "they give a test loss of %2 and top-1 %3 % (dashed).")
+                    .arg(e.recalBatches)
+                    .arg(num(static_cast<double>(e.recalLoss)))
+                    .arg(100.0 * static_cast<double>(e.recalTop1), 0, 'f', 1);
+    } else {
+        text += QStringLiteral(
+            "Remedy: recompute them under the current weights before "
+            "evaluating: <i>BN recalibration</i> in the Experiment panel "
+            "(eval.recalibrateBatchNorm) draws both results.");
+    }
+    note_->setText(text);
+    note_->show();
 }
 
 void TrainingView::setLayout(const PipelineLayout& layout) {
@@ -178,6 +256,9 @@ void TrainingView::setLayout(const PipelineLayout& layout) {
         }
         title->setText(text);
     }
+    staleWeights_ = layout.schedule != "gpipe" && std::any_of(layout.delays.begin(),
+                                                              layout.delays.end(),
+                                                              [](std::int64_t d) { return d > 0; });
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -199,6 +280,9 @@ void TrainingView::append(const TelemetryBatch& batch) {
         steps << step;
         raw << (finite ? loss : kNaN);
         if (finite) {
+            LossSum& epochSum = epochLoss_[t.epoch];
+            epochSum.sum += loss;
+            ++epochSum.count;
             ema_ = beta_ * ema_ + (1.0 - beta_) * loss;
             betaPower_ *= beta_;
             smoothSteps << step;
@@ -220,15 +304,35 @@ void TrainingView::append(const TelemetryBatch& batch) {
         const auto step = static_cast<double>(e.step);
         testAcc_->addData(step, 100.0 * static_cast<double>(e.top1));
         testLoss_->addData(step, static_cast<double>(e.loss));
+        if (e.recalBatches > 0) {
+            testLossRecal_->addData(step, static_cast<double>(e.recalLoss));
+            testAccRecal_->addData(step, 100.0 * static_cast<double>(e.recalTop1));
+            testLossRecal_->addToLegend(plot_->legend);  // false (no-op) once it is there
+            testAccRecal_->addToLegend(accLegend_);
+        }
+        explainJump(e);
     }
     rescale();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void TrainingView::clear() {
-    for (QCPGraph* g : {lossRaw_, lossSmooth_, testLoss_, trainAcc_, testAcc_, lr_, throughput_}) {
+    for (QCPGraph* g : {lossRaw_,
+                        lossSmooth_,
+                        testLoss_,
+                        testLossRecal_,
+                        trainAcc_,
+                        testAcc_,
+                        testAccRecal_,
+                        lr_,
+                        throughput_}) {
         g->data()->clear();
     }
+    testLossRecal_->removeFromLegend();
+    testAccRecal_->removeFromLegend(accLegend_);
+    epochLoss_.clear();
+    jumpEpoch_.reset();
+    note_->hide();
     ema_ = 0.0;
     betaPower_ = 1.0;
     rescale();
@@ -279,7 +383,7 @@ void TrainingView::rescale() {
     // Positive values only (log axis), with a little room at both ends.
     bool anyLoss = false;
     QCPRange loss;
-    for (QCPGraph* g : {lossRaw_, lossSmooth_, testLoss_}) {
+    for (QCPGraph* g : {lossRaw_, lossSmooth_, testLoss_, testLossRecal_}) {
         bool positive = false;
         const QCPRange r = g->getValueRange(positive, QCP::sdPositive);
         if (positive && g->visible()) {

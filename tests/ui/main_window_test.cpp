@@ -27,6 +27,7 @@
 #include <QLabel>
 #include <QSignalSpy>
 #include <QSlider>
+#include <QSpinBox>
 #include <QTabWidget>
 #include <QTemporaryDir>
 #include <QTest>
@@ -171,6 +172,23 @@ TEST(MainWindow, KeysDriveTheTransport) {
     EXPECT_FALSE(w.transport()->running());
     QTest::keyClick(&w, Qt::Key_R);  // reset
     EXPECT_FALSE(w.bridge()->hasSession());
+}
+
+// Issue 13: BN recalibration set in the Experiment panel reaches the run and the training chart.
+TEST(MainWindow, BnRecalibrationFromTheExperimentPanelDrawsBothTestResults) {
+    MainWindow w;
+    w.show();
+    w.loadExperiment(tinyConfig());
+    EXPECT_EQ(w.experimentPanel()->recalibrationSpin()->value(), 0);
+    EXPECT_EQ(w.experimentPanel()->recalibrationSpin()->text(), QStringLiteral("off"));
+    w.experimentPanel()->recalibrationSpin()->setValue(2);
+    EXPECT_EQ(w.currentExperiment().eval.recalibrateBatchNorm, 2);
+    runToEnd(w);
+    ASSERT_EQ(w.bridge()->log().eval().size(), 1U);
+    EXPECT_EQ(w.bridge()->log().eval()[0].recalBatches, 2);
+    EXPECT_EQ(w.charts()->training()->testLoss()->dataCount(), 1);
+    EXPECT_EQ(w.charts()->training()->testLossRecalibrated()->dataCount(), 1);
+    EXPECT_EQ(w.charts()->training()->testAccuracyRecalibrated()->dataCount(), 1);
 }
 
 TEST(MainWindow, OpensSavedExperimentsAndRefusesBadOnes) {

@@ -12,6 +12,7 @@
 
 #include <QDir>
 #include <QFile>
+#include <QLabel>
 #include <QMenu>
 #include <QSignalSpy>
 #include <QTemporaryDir>
@@ -520,6 +521,70 @@ TEST(TrainingView, SmoothedLossOfAConstantIsTheConstant) {
     view.setSmoothing(0.0);  // no smoothing: the raw losses
     EXPECT_EQ(view.lossSmoothed()->name(), QStringLiteral("loss (EMA 0)"));
     EXPECT_DOUBLE_EQ(view.lossSmoothed()->data()->at(5)->value, 2.5);
+}
+
+// Issue 13: a test loss far above the training loss in a run with stale weights is explained
+// above the charts; BN recalibration's results are drawn beside the plain ones.
+TEST(TrainingView, ExplainsATestLossJumpAndDrawsRecalibratedResults) {
+    EXPECT_TRUE(TrainingView::lossJumps(44.5, 2.25));
+    EXPECT_FALSE(TrainingView::lossJumps(1.2, 0.9));
+    EXPECT_FALSE(TrainingView::lossJumps(0.5, 0.1));  // three times, but less than 1 above
+    EXPECT_FALSE(TrainingView::lossJumps(std::nan(""), 2.0));
+
+    const auto epoch = [](float trainLoss, EvalSample e) {
+        TelemetryBatch b;
+        for (int j = 0; j < 40; ++j) {
+            b.train.push_back(
+                {e.epoch * 40 + j, e.epoch, 0.0, trainLoss, 0.2F, 0.1F, 100.0F, false});
+        }
+        b.eval.push_back(e);
+        return b;
+    };
+    const EvalSample jump{.epoch = 0, .step = 40, .loss = 44.5F, .top1 = 0.09F, .top5 = 0.5F};
+    TrainingView view;
+    view.setLayout(resnetLayout("stash"));
+    view.append(epoch(2.25F, jump));
+    ASSERT_FALSE(view.note()->isHidden());
+    EXPECT_TRUE(view.note()->text().contains(QStringLiteral("Test loss 44.5 after epoch 1")));
+    EXPECT_TRUE(view.note()->text().contains(QStringLiteral("stale weights")));
+    EXPECT_TRUE(view.note()->text().contains(QStringLiteral("BN recalibration")));
+    EXPECT_TRUE(view.testLossRecalibrated()->data()->isEmpty());
+    EXPECT_FALSE(view.plot()->legend->hasItemWithPlottable(view.testLossRecalibrated()));
+
+    view.clear();
+    EXPECT_TRUE(view.note()->isHidden());
+    EvalSample recalibrated = jump;
+    recalibrated.recalBatches = 20;
+    recalibrated.recalLoss = 1.62F;
+    recalibrated.recalTop1 = 0.332F;
+    view.append(epoch(2.25F, recalibrated));
+    ASSERT_EQ(view.testLossRecalibrated()->data()->size(), 1);
+    EXPECT_FLOAT_EQ(static_cast<float>(view.testLossRecalibrated()->data()->at(0)->value), 1.62F);
+    EXPECT_NEAR(view.testAccuracyRecalibrated()->data()->at(0)->value, 33.2, 1e-4);
+    EXPECT_TRUE(view.plot()->legend->hasItemWithPlottable(view.testLossRecalibrated()));
+    EXPECT_EQ(view.testLoss()->data()->size(), 1);  // the plain result stays
+    ASSERT_FALSE(view.note()->isHidden());
+    EXPECT_TRUE(view.note()->text().contains(QStringLiteral("test loss of 1.62 and top-1 33.2 %")));
+    // The loss axis shows both.
+    const QCPRange y = view.lossRect()->axis(QCPAxis::atLeft)->range();
+    EXPECT_LT(y.lower, 1.62);
+    EXPECT_GT(y.upper, 44.5);
+
+    // No note where recalibration does not explain the jump, without a jump, or without stale
+    // weights (GPipe; K = 1).
+    view.clear();
+    recalibrated.recalLoss = 40.0F;
+    view.append(epoch(2.25F, recalibrated));
+    EXPECT_TRUE(view.note()->isHidden());
+    view.clear();
+    view.append(epoch(2.25F, EvalSample{.epoch = 0, .step = 40, .loss = 2.0F}));
+    EXPECT_TRUE(view.note()->isHidden());
+    PipelineLayout gpipe = resnetLayout("stash");
+    gpipe.schedule = "gpipe";
+    view.clear();
+    view.setLayout(gpipe);
+    view.append(epoch(2.25F, jump));
+    EXPECT_TRUE(view.note()->isHidden());
 }
 
 TEST(ReconstructionView, OneLogCurvePerStage) {
