@@ -340,6 +340,8 @@ void MainWindow::reset() {
 void MainWindow::runExperiment(const core::io::ExperimentConfig& config) {
     bridge_->reset();
     loadExperiment(config);
+    // Lessons start slow enough to talk over; Max on the transport bar is one click away.
+    transport_->setTeachingSpeed();
     play();
 }
 

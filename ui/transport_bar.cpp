@@ -6,6 +6,7 @@
 #include <QLabel>
 #include <QSlider>
 #include <QStyle>
+#include <QToolButton>
 
 #include <algorithm>
 #include <cmath>
@@ -17,6 +18,7 @@ namespace {
 // Speed slider: positions 0..kSpeedMax−1 are 10^(pos/10) ticks/s (1 .. ~800), kSpeedMax is "max".
 constexpr int kSpeedMax = 30;
 constexpr int kSpeedDefault = 15;  // ~32 ticks/s: fast, yet the timeline can be followed
+constexpr int kSpeedTeaching = 7;  // 10^0.7 = 5.0 ticks/s: lessons start here
 // LR slider: 0..40, scale 10^((pos − 20)/20).
 constexpr int kLrSteps = 40;
 constexpr int kLrMiddle = 20;
@@ -61,6 +63,13 @@ TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport
     speedText_ = new QLabel(speedBox);
     speedText_->setMinimumWidth(70);
     speedRow->addWidget(speedText_);
+    // One click to the right end (the lessons start slow, at a teaching speed).
+    fastest_ = new QAction(QStringLiteral("Max"), this);
+    fastest_->setToolTip(QStringLiteral("Run as fast as possible (the Speed slider's right end)"));
+    auto* fastestButton = new QToolButton(speedBox);
+    fastestButton->setDefaultAction(fastest_);
+    fastestButton->setAutoRaise(true);
+    speedRow->addWidget(fastestButton);
     speedRow->addWidget(new QLabel(QStringLiteral("  LR"), speedBox));
     lr_ = makeSlider(speedBox, kLrSteps, kLrMiddle, 90);
     lr_->setToolTip(QStringLiteral("Live learning-rate multiplier (0.1× to 10×)"));
@@ -85,6 +94,7 @@ TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport
             emit playRequested();
         }
     });
+    connect(fastest_, &QAction::triggered, this, [this] { speed_->setValue(kSpeedMax); });
     connect(speed_, &QSlider::valueChanged, this, [this](int pos) {
         updateLabels();
         emit speedChanged(ticksPerSecondAt(pos));
@@ -102,6 +112,10 @@ double TransportBar::ticksPerSecondAt(int pos) {
         return 0.0;
     }
     return std::pow(10.0, pos / 10.0);
+}
+
+void TransportBar::setTeachingSpeed() {
+    speed_->setValue(kSpeedTeaching);
 }
 
 float TransportBar::lrScaleAt(int pos) {

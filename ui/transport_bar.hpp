@@ -1,5 +1,6 @@
 // TransportBar: the run controls (play, pause, step tick, step epoch, reset), the speed in ticks
-// per second, the live learning-rate scale and the run's status line. Emits requests only; the
+// per second (with a one-click "as fast as possible" and the lessons' teaching speed), the live
+// learning-rate scale and the run's status line. Emits requests only; the
 // main window routes them to the TrainingBridge. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
@@ -34,6 +35,13 @@ public:
     QAction* playPauseAction() const { return playPause_; }
 
     QSlider* speedSlider() const { return speed_; }
+
+    // Sets the speed to "as fast as possible" (the slider's right end).
+    QAction* fastestAction() const { return fastest_; }
+
+    // Sets the speed a lesson starts at: 5 ticks per second, slow enough to talk over (at the
+    // default ~32 ticks/s lessons 1-5 finish in 4-20 s).
+    void setTeachingSpeed();
 
     QSlider* lrSlider() const { return lr_; }
 
@@ -72,6 +80,7 @@ private:
     QAction* reset_ = nullptr;
     QAction* playPause_ = nullptr;
     QSlider* speed_ = nullptr;
+    QAction* fastest_ = nullptr;
     QLabel* speedText_ = nullptr;
     QSlider* lr_ = nullptr;
     QLabel* lrText_ = nullptr;

@@ -174,6 +174,21 @@ TEST(MainWindow, KeysDriveTheTransport) {
     EXPECT_FALSE(w.bridge()->hasSession());
 }
 
+// Issue 13: lessons start at a teaching speed, and "as fast as possible" is one click away.
+TEST(MainWindow, LessonsStartAtTeachingSpeedAndMaxIsOneClick) {
+    MainWindow w;
+    w.show();
+    emit w.lessons()->lessonActivated(tinyConfig());  // as the lesson list's "Run lesson"
+    ASSERT_TRUE(w.bridge()->hasSession());
+    EXPECT_NEAR(w.transport()->ticksPerSecond(), 5.0, 0.05);
+    EXPECT_NEAR(w.bridge()->ticksPerSecond(), 5.0, 0.05);
+    w.transport()->fastestAction()->trigger();
+    EXPECT_EQ(w.transport()->ticksPerSecond(), 0.0);
+    EXPECT_EQ(w.bridge()->ticksPerSecond(), 0.0);
+    EXPECT_EQ(w.transport()->speedSlider()->value(), w.transport()->speedSlider()->maximum());
+    w.reset();
+}
+
 // Issue 13: BN recalibration set in the Experiment panel reaches the run and the training chart.
 TEST(MainWindow, BnRecalibrationFromTheExperimentPanelDrawsBothTestResults) {
     MainWindow w;
