@@ -32,26 +32,6 @@ void gemm(Trans transA,
           float* c,
           std::int64_t ldc);
 
-// The GEMM library's own product (bli_sgemm with BLIS's packing, or Eigen's): gemm() gives
-// exactly its bits (tests compare the two).
-void gemmLibrary(Trans transA,
-                 Trans transB,
-                 std::int64_t m,
-                 std::int64_t n,
-                 std::int64_t k,
-                 float alpha,
-                 const float* a,
-                 std::int64_t lda,
-                 const float* b,
-                 std::int64_t ldb,
-                 float beta,
-                 float* c,
-                 std::int64_t ldc);
-
-// True where gemm() packs BLIS's micro-panels itself (AVX-512 path with BLIS's skx kernels,
-// whose 32-wide panels BLIS 0.9 packs with a generic copy; see gemm.cpp).
-bool gemmPacksPanels();
-
 // "blis" or "eigen": the backend this build uses.
 const char* gemmBackend();
 

@@ -3,14 +3,11 @@
 
 #include "core/tensor/rng.hpp"
 #include "core/tensor/tensor.hpp"
-#include "tests/support/isa_paths.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
-#include <string>
 #include <limits>
 #include <vector>
 
@@ -75,63 +72,6 @@ TEST(Gemm, MatchesNaiveProductForEveryTransposeAndStride) {
         }
     }
 }
-
-// Where gemm() packs BLIS's micro-panels itself (the AVX-512 path with BLIS's skx kernels), it
-// must give bli_sgemm's bits exactly: every transpose combination, beta 0 (a NaN in C ignored)
-// and 1, padded leading dimensions, edge panels in both directions, K around BLIS's K blocks
-// (384 by default, up to 480 in one block: 480, 481 and 865 split), and more rows than one MC
-// block or columns than one NC block. On other paths gemm() is the library's call itself.
-class GemmPath : public lp::testing::OnEachPath {};
-
-TEST_P(GemmPath, GivesTheLibrarysBitsExactly) {
-    struct Shape {
-        std::int64_t m, n, k;
-    };
-    const std::vector<Shape> shapes{{64, 64, 256}, {1, 1, 1},    {7, 19, 33},  {13, 45, 17},
-                                    {33, 12, 480}, {12, 33, 481}, {40, 70, 865}, {5, 1000, 20},
-                                    {3100, 3, 7},  {130, 100, 1}};
-    for (const Shape& sh : shapes) {
-        for (const Trans ta : {Trans::No, Trans::Yes}) {
-            for (const Trans tb : {Trans::No, Trans::Yes}) {
-                for (const float beta : {0.0F, 1.0F}) {
-                    SCOPED_TRACE(::testing::Message()
-                                 << sh.m << "x" << sh.n << "x" << sh.k << " transA "
-                                 << (ta == Trans::Yes) << " transB " << (tb == Trans::Yes)
-                                 << " beta " << beta);
-                    const std::int64_t lda = (ta == Trans::Yes ? sh.m : sh.k) + 5;
-                    const std::int64_t ldb = (tb == Trans::Yes ? sh.k : sh.n) + 3;
-                    const std::int64_t ldc = sh.n + 2;
-                    const auto a = randomFloats(
-                        static_cast<std::size_t>((ta == Trans::Yes ? sh.k : sh.m) * lda), 11);
-                    const auto b = randomFloats(
-                        static_cast<std::size_t>((tb == Trans::Yes ? sh.n : sh.k) * ldb), 12);
-                    auto ours = randomFloats(static_cast<std::size_t>(sh.m * ldc), 13);
-                    if (beta == 0.0F) {
-                        ours[0] = std::numeric_limits<float>::quiet_NaN();
-                    }
-                    auto library = ours;
-                    gemm(ta, tb, sh.m, sh.n, sh.k, 1.0F, a.data(), lda, b.data(), ldb, beta,
-                         ours.data(), ldc);
-                    gemmLibrary(ta, tb, sh.m, sh.n, sh.k, 1.0F, a.data(), lda, b.data(), ldb,
-                                beta, library.data(), ldc);
-                    ASSERT_EQ(0, std::memcmp(ours.data(), library.data(),
-                                             ours.size() * sizeof(float)));
-                }
-            }
-        }
-    }
-}
-
-// The AVX-512 path packs the panels itself exactly where BLIS runs its skx kernels.
-TEST_P(GemmPath, PacksPanelsItselfOnlyWithBlisAvx512Kernels) {
-    if (std::string(gemmBackend()) != "blis") {
-        GTEST_SKIP() << "built without BLIS";
-    }
-    const bool skx = gemmKernelSet().find(" skx") != std::string::npos;
-    EXPECT_EQ(gemmPacksPanels(), skx && GetParam() == Isa::Avx512) << gemmKernelSet();
-}
-
-LP_TEST_ON_EACH_PATH(GemmPath);
 
 TEST(Gemm, EmptyProductsLeaveCAlone) {
     std::vector<float> c{1.0F, 2.0F};
