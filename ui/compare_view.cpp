@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QComboBox>
@@ -42,9 +43,10 @@ QColor runColor(int run) {
     return palette::okabeIto(kIndices[static_cast<std::size_t>(run) % kIndices.size()]);
 }
 
+// Row 2 is the plot's own axis rect (below the title and the legend).
 QCPAxisRect* addRect(QCustomPlot* plot, int row, const QString& yLabel, const QString& xLabel) {
-    auto* rect = row == 1 ? plot->axisRect() : new QCPAxisRect(plot);
-    if (row != 1) {
+    auto* rect = row == 2 ? plot->axisRect() : new QCPAxisRect(plot);
+    if (row != 2) {
         plot->plotLayout()->addElement(row, 0, rect);
     }
     palette::styleAxisRect(rect);
@@ -99,10 +101,13 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
     stop_ = new QPushButton(QStringLiteral("■ Stop"), this);
     bar->addWidget(run_);
     bar->addWidget(stop_);
-    status_ = new QLabel(this);
-    status_->setStyleSheet(QStringLiteral("color: #444;"));
-    bar->addWidget(status_, 1);
+    bar->addStretch(1);
     box->addLayout(bar);
+    // On a line of its own, wrapping: the tab fits a 1024-pixel window (issue 13).
+    status_ = new QLabel(this);
+    status_->setWordWrap(true);
+    status_->setContentsMargins(4, 0, 4, 0);
+    box->addWidget(status_);
     plot_ = new QCustomPlot(this);
     box->addWidget(plot_, 1);
 
@@ -111,25 +116,18 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
     installHoverValues(plot_);
     installExportMenu(plot_);
 
-    // Header: title left, the runs' legend right (one entry per run, for all three charts).
+    // Title on top, the runs' legend in a row below it (one entry per run, for all three
+    // charts): both wrap rather than elide, and neither covers a curve.
     title_ = palette::makeTitle(plot_, QStringLiteral("Compare"));
-    auto* header = new QCPLayoutGrid;
     plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(0, 0, header);
-    header->addElement(0, 0, title_);
-    plot_->axisRect()->insetLayout()->take(plot_->legend);
-    header->addElement(0, 1, plot_->legend);
-    header->setColumnStretchFactor(1, 0.001);
-    plot_->legend->setVisible(true);
-    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
-    plot_->legend->setBrush(Qt::NoBrush);
-    plot_->legend->setBorderPen(Qt::NoPen);
+    plot_->plotLayout()->addElement(0, 0, title_);
+    chart::addLegendRow(plot_, 1, true);
 
-    lossRect_ = addRect(plot_, 1, QStringLiteral("loss (smoothed)"), QStringLiteral("step"));
+    lossRect_ = addRect(plot_, 2, QStringLiteral("loss (smoothed)"), QStringLiteral("step"));
     accuracyRect_ =
-        addRect(plot_, 2, QStringLiteral("accuracy (%)"), QStringLiteral("step (dots: test)"));
+        addRect(plot_, 3, QStringLiteral("accuracy (%)"), QStringLiteral("step (dots: test)"));
     historyRect_ = addRect(plot_,
-                           3,
+                           4,
                            QStringLiteral("weight history (MiB)"),
                            QStringLiteral("schedule time (minibatches)"));
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
@@ -150,7 +148,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
             }
         }
     }
-    plot_->plotLayout()->setRowStretchFactor(1, 1.3);
+    plot_->plotLayout()->setRowStretchFactor(2, 1.3);
 
     connect(plot_,
             &QCustomPlot::legendClick,
@@ -238,9 +236,6 @@ void CompareView::start(const core::io::ExperimentConfig& base) {
         s.history->setLineStyle(QCPGraph::lsStepLeft);
         series_.push_back(std::move(s));
     }
-    palette::styleLegend(plot_->legend);
-    plot_->legend->setBrush(Qt::NoBrush);
-    plot_->legend->setBorderPen(Qt::NoPen);
     title_->setText(QStringLiteral("Compare · %1 · same seed and data order")
                         .arg(QString::fromStdString(base.name)));
     autoRange_ = true;

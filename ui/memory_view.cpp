@@ -2,6 +2,7 @@
 #include "ui/memory_view.hpp"
 
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QVBoxLayout>
@@ -85,6 +86,9 @@ std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool coun
 
 MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("Weight history: stash vs EMA"));
+    // Rows: title, legend, history chart, subtitle, legend, stacked chart. The legends have rows
+    // of their own, so the forecast labels at the right end of their lines stay in sight.
+    chart::addLegendRow(plot_, 1, true);
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("weight history (MiB)"));
     QCPAxis* topX = top->axis(QCPAxis::atBottom);
@@ -108,19 +112,15 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
     shadow_->removeFromLegend();
     stashLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("stash")));
     emaLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("ema")));
-    plot_->legend->setVisible(true);
-    top->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
     plot_->plotLayout()->addElement(
-        2, 0, palette::makeTitle(plot_, QStringLiteral("Memory held, stacked (all stages)")));
+        3, 0, palette::makeTitle(plot_, QStringLiteral("Memory held, stacked (all stages)")));
+    QCPLegend* legend = chart::addLegendRow(plot_, 4, false);
     auto* bottom = new QCPAxisRect(plot_);
     palette::styleAxisRect(bottom);
-    plot_->plotLayout()->addElement(3, 0, bottom);
+    plot_->plotLayout()->addElement(5, 0, bottom);
     bottom->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("MiB"));
     bottom->axis(QCPAxis::atBottom)->setLabel(QStringLiteral("time (s)"));
-    auto* legend = new QCPLegend;
-    bottom->insetLayout()->addElement(legend, Qt::AlignTop | Qt::AlignLeft);
-    legend->setLayer(QStringLiteral("legend"));
     QCPGraph* below = nullptr;
     for (std::size_t i = 0; i < kStacked.size(); ++i) {
         QCPGraph* g =
@@ -138,10 +138,8 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
     for (std::size_t i = kStacked.size(); i-- > 0;) {
         stack_[i]->addToLegend(legend);
     }
-    palette::styleLegend(plot_->legend);
-    palette::styleLegend(legend);
-    plot_->plotLayout()->setRowStretchFactor(1, 1.0);
-    plot_->plotLayout()->setRowStretchFactor(3, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(2, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(5, 1.0);
     auto* group = new QCPMarginGroup(plot_);
     top->setMarginGroup(QCP::msLeft | QCP::msRight, group);
     bottom->setMarginGroup(QCP::msLeft | QCP::msRight, group);
@@ -305,6 +303,7 @@ void MemoryView::clear() {
     }
     totals_.fill(0);
     anyPoint_ = false;
+    autoRange_ = true;  // fresh axes (issue 13)
     firstSeconds_ = 0.0;
     lastSeconds_ = 0.0;
     shadow_->setVisible(false);
@@ -352,7 +351,7 @@ void MemoryView::rescale() {
     bool found = false;
     const QCPRange stackRange = stack_.back()->getValueRange(found);
     stack_.back()->valueAxis()->setRange(
-        0.0, found && stackRange.upper > 0.0 ? stackRange.upper * 1.35 : 1.0);
+        0.0, found && stackRange.upper > 0.0 ? stackRange.upper * 1.1 : 1.0);
 }
 
 }  // namespace lp::ui

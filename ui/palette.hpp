@@ -1,5 +1,7 @@
 // The shared chart palette and look: Okabe–Ito colours (safe for common colour-vision
-// deficiencies), fixed roles for stages, F/B/U ops, policies, memory categories. GUI thread only.
+// deficiencies), fixed roles for stages, F/B/U ops, policies, memory categories; the themes
+// (light, dark, high contrast) and the presentation zoom that restyle() applies to every chart.
+// GUI thread only (the theme and zoom are process-wide state of the GUI thread).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -7,7 +9,12 @@
 
 #include <QColor>
 #include <QFont>
+#include <QPalette>
 #include <QPen>
+#include <QString>
+
+#include <cstdint>
+#include <optional>
 
 class QCPColorGradient;
 class QCPTextElement;
@@ -49,9 +56,10 @@ QCPColorGradient sequentialGradient();
 // serif face).
 QFont titleFont();
 
-// A chart title (titleFont) that never pushes the plot wider than it is: its minimum width is
-// small, and text longer than the width it gets is elided with "…" when drawn, on screen and in
-// every export. Its text() stays the full title. Owned by plot's layout once added.
+// A chart title (titleFont) that fits any width without "…": it wraps to two lines, then shrinks
+// its font (chart::ChartTitle in ui/chart_layout.hpp), on screen and in every export. The first
+// title made for a plot also applies the theme and zoom (restyle) and fits the tick counts
+// before each layout pass. Owned by plot's layout once added.
 QCPTextElement* makeTitle(QCustomPlot* plot, const QString& text);
 
 // House look for a fresh plot: fonts, grid and axis colours, legend frame; no data touched.
@@ -62,5 +70,51 @@ void styleAxisRect(QCPAxisRect* rect);
 
 // House look for a legend (translucent white, thin grey frame, small font).
 void styleLegend(QCPLegend* legend);
+
+// ---- Themes and zoom (issue 13, presentation mode) ----
+//
+// Views build their charts in the light look with the colours above; restyle() maps that look
+// onto the current theme and zoom every time a chart is laid out (ChartTitle calls it), so a
+// theme or zoom change reaches every chart, every series added later and every export without
+// the views' help. It remembers each object's own pen, brush, colour and font size (dynamic
+// properties) and notices when a view changes them, so it never compounds a scaling.
+
+enum class Theme : std::uint8_t { Light, Dark, HighContrast };
+
+// "light", "dark", "high-contrast" (settings, --theme); fromName also accepts "contrast".
+QString themeName(Theme theme);
+std::optional<Theme> themeFromName(const QString& name);
+
+void setTheme(Theme theme);
+Theme theme();
+
+// Presentation zoom: chart fonts, line widths, marker and legend icon sizes × zoom. Clamped to
+// [kZoomMin, kZoomMax]; 1 is the house look.
+constexpr double kZoomMin = 0.5;
+constexpr double kZoomMax = 3.0;
+void setZoom(double zoom);
+double zoom();
+
+// The current theme's chart colours.
+struct ChartColors {
+    QColor background;
+    QColor text;
+    QColor mutedText;  // legend entries of hidden series
+    QColor axis;
+    QColor grid;
+    QColor legendBrush;
+    QColor legendBorder;
+};
+ChartColors chartColors();
+
+// A data colour as the current theme draws it: unchanged in the light theme; lighter in the dark
+// one (black and dark greys become light); saturated and light on the high-contrast black.
+QColor adapt(const QColor& c);
+
+// Widget palette of theme (Fusion style colours; the light theme is the style's own palette).
+QPalette windowPalette(Theme theme);
+
+// Applies the current theme and zoom to every element of plot (see above). Cheap; idempotent.
+void restyle(QCustomPlot* plot);
 
 }  // namespace lp::ui::palette

@@ -2,6 +2,7 @@
 #include "ui/reconstruction_view.hpp"
 
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QVBoxLayout>
@@ -19,6 +20,8 @@ using core::telemetry::TelemetryBatch;
 
 ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("EMA reconstruction error per stage"));
+    // Outside the curves: one entry per stage, in as many lines as the width needs.
+    chart::addLegendRow(plot_, 1, true);
     plot_->xAxis->setLabel(QStringLiteral("minibatch"));
     plot_->yAxis->setLabel(QStringLiteral("relative error ‖Ŵ − Wᵥ‖ / ‖Wᵥ‖"));
     plot_->yAxis->setScaleType(QCPAxis::stLogarithmic);
@@ -29,29 +32,22 @@ ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
     plot_->yAxis->setNumberFormat(QStringLiteral("eb"));  // 10^k as a power
     plot_->yAxis->setNumberPrecision(0);
     plot_->yAxis->setRange(1e-4, 1.0);
-    plot_->legend->setVisible(true);
-    palette::styleLegend(plot_->legend);
-    note_ = new QCPItemText(plot_);
-    note_->setClipToAxisRect(true);
-    note_->position->setType(QCPItemPosition::ptAxisRectRatio);
-    note_->position->setCoords(0.5, 0.45);
-    note_->setPositionAlignment(Qt::AlignCenter);
-    note_->setTextAlignment(Qt::AlignCenter);
-    note_->setColor(QColor(0x55, 0x55, 0x55));
+    // Why a run has no data, across the empty chart, wrapped to its width.
     QFont noteFont = palette::titleFont();
     noteFont.setBold(false);
-    note_->setFont(noteFont);
+    note_ = new chart::NoteText(plot_->axisRect(), noteFont);
     note_->setVisible(false);
     installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
 }
 
 void ReconstructionView::setNoDataReason(const QString& reason) {
+    // One paragraph: NoteText wraps it to the chart's width (never clipped at the sides).
     note_->setText(
         reason.isEmpty()
             ? QString()
             : QStringLiteral(
-                  "No reconstruction error in this run: %1.\nIt is measured with the EMA "
-                  "policy and the diagnostic on\n(Pipeline panel: \"diagnostic: "
+                  "No reconstruction error in this run: %1. It is measured with the EMA "
+                  "policy and the diagnostic on (Pipeline panel: \"diagnostic: "
                   "measure ‖Ŵ − W‖/‖W‖\").")
                   .arg(reason));
     note_->setVisible(!reason.isEmpty());
@@ -90,8 +86,17 @@ QCPGraph* ReconstructionView::ensureStage(int stage) {
         g->setName(stageName(s));
         graphs_.push_back(g);
     }
-    palette::styleLegend(plot_->legend);
     return graphs_[static_cast<std::size_t>(stage)];
+}
+
+void ReconstructionView::trimStages() {
+    // Curves (and legend entries) of stages the layout does not have, from an earlier run with
+    // more stages, go; only empty ones (a run's own stages are never dropped mid-run).
+    const auto keep = static_cast<std::size_t>(std::max(0, layout_.stages()));
+    while (graphs_.size() > keep && graphs_.back()->data()->isEmpty()) {
+        plot_->removeGraph(graphs_.back());
+        graphs_.pop_back();
+    }
 }
 
 QCPGraph* ReconstructionView::stageGraph(int stage) const {
@@ -103,6 +108,7 @@ QCPGraph* ReconstructionView::stageGraph(int stage) const {
 
 void ReconstructionView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
+    trimStages();
     if (layout.stages() > 0) {
         ensureStage(layout.stages() - 1);
     }
@@ -142,6 +148,10 @@ void ReconstructionView::clear() {
     for (QCPGraph* g : graphs_) {
         g->data()->clear();
     }
+    trimStages();
+    autoRange_ = true;  // fresh axes (issue 13)
+    plot_->xAxis->setRange(0.0, 1.0);
+    plot_->yAxis->setRange(1e-4, 1.0);
     rescale();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }

@@ -11,9 +11,12 @@
 
 class QCustomPlot;
 class QCPGraph;
-class QCPItemText;
 
 namespace lp::ui {
+
+namespace chart {
+class NoteText;
+}
 
 class ReconstructionView : public QWidget {
     Q_OBJECT
@@ -22,12 +25,14 @@ public:
     explicit ReconstructionView(QWidget* parent = nullptr);
 
     using QWidget::setLayout;
-    // Names the per-stage curves "stage s (units…)".
+    // Names the per-stage curves "stage s (units…)"; drops the (empty) curves and legend entries
+    // of stages beyond the layout's (issue 13).
     void setLayout(const core::telemetry::PipelineLayout& layout);
     // Adds the batch's reconstruction samples and queues one replot. Errors that are not finite
     // and positive cannot sit on a log axis and are skipped (an exact reconstruction, m = 0,
     // reports 0).
     void append(const core::telemetry::TelemetryBatch& batch);
+    // Empties the curves, drops those beyond the current layout's stages, fresh axes.
     void clear();
 
     // Why this run will record no reconstruction error (e.g. "the weight policy is stash"), shown
@@ -45,12 +50,13 @@ public:
 
 private:
     QCPGraph* ensureStage(int stage);
+    void trimStages();
     QString stageName(int stage) const;
     void rescale();
 
     QCustomPlot* plot_ = nullptr;
     std::vector<QCPGraph*> graphs_;
-    QCPItemText* note_ = nullptr;
+    chart::NoteText* note_ = nullptr;
     core::telemetry::PipelineLayout layout_;
     bool autoRange_ = true;
 };

@@ -2,6 +2,7 @@
 #include "ui/staleness_view.hpp"
 
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QVBoxLayout>
@@ -20,9 +21,12 @@ using core::telemetry::TelemetryBatch;
 namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+// Width of the colour scale's column, for the legend's first width estimate.
+constexpr int kScaleReserve = 70;
 
-QSharedPointer<QCPAxisTickerText> unitTicker(const std::vector<QString>& names) {
-    QSharedPointer<QCPAxisTickerText> ticker(new QCPAxisTickerText);
+// Unit names that thin out where the axis is short (chart::fitAxes).
+QSharedPointer<chart::RowTicker> unitTicker(const std::vector<QString>& names) {
+    QSharedPointer<chart::RowTicker> ticker(new chart::RowTicker);
     for (std::size_t u = 0; u < names.size(); ++u) {
         ticker->addTick(static_cast<double>(u), names[u]);
     }
@@ -33,6 +37,8 @@ QSharedPointer<QCPAxisTickerText> unitTicker(const std::vector<QString>& names) 
 
 StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("Gradient staleness per unit"));
+    // Rows: title, legend (outside the bars: it never covers one), bars, heatmap + colour scale.
+    chart::addLegendRow(plot_, 1, true, kScaleReserve);
     QCPAxisRect* top = plot_->axisRect();
     top->axis(QCPAxis::atLeft)->setLabel(QStringLiteral("versions"));
 
@@ -53,12 +59,10 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
                                            palette::cosmeticPen(palette::okabeIto(6), 2.0),
                                            QBrush(Qt::NoBrush),
                                            11));
-    plot_->legend->setVisible(true);
-    top->insetLayout()->setInsetAlignment(0, Qt::AlignTop | Qt::AlignLeft);
 
     auto* bottom = new QCPAxisRect(plot_);
     palette::styleAxisRect(bottom);
-    plot_->plotLayout()->addElement(2, 0, bottom);
+    plot_->plotLayout()->addElement(3, 0, bottom);
     bottom->axis(QCPAxis::atBottom)->setLabel(QStringLiteral("update (stage weight version)"));
     bottom->axis(QCPAxis::atLeft)->setRangeReversed(true);
     bottom->axis(QCPAxis::atLeft)->grid()->setVisible(false);
@@ -67,7 +71,7 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
     heatmap_->setInterpolate(false);
     heatmap_->removeFromLegend();
     auto* scale = new QCPColorScale(plot_);
-    plot_->plotLayout()->addElement(2, 1, scale);
+    plot_->plotLayout()->addElement(3, 1, scale);
     scale->setType(QCPAxis::atRight);
     scale->axis()->setLabel(QStringLiteral("staleness (versions)"));
     scale->setBarWidth(12);
@@ -77,9 +81,8 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
     top->setMarginGroup(QCP::msLeft | QCP::msRight, group);
     bottom->setMarginGroup(QCP::msLeft | QCP::msRight | QCP::msTop | QCP::msBottom, group);
     scale->setMarginGroup(QCP::msTop | QCP::msBottom, group);
-    plot_->plotLayout()->setRowStretchFactor(1, 1.0);
-    plot_->plotLayout()->setRowStretchFactor(2, 1.2);
-    palette::styleLegend(plot_->legend);
+    plot_->plotLayout()->setRowStretchFactor(2, 1.0);
+    plot_->plotLayout()->setRowStretchFactor(3, 1.2);
 
     installNavigationHooks(
         plot_,
@@ -94,6 +97,7 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
 
 void StalenessView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
+    autoRange_ = true;
     refresh();
 }
 
@@ -121,6 +125,7 @@ void StalenessView::append(const TelemetryBatch& batch) {
 
 void StalenessView::clear() {
     stages_.clear();
+    autoRange_ = true;  // fresh axes (issue 13)
     refresh();
 }
 
@@ -196,12 +201,12 @@ void StalenessView::refreshBars(const std::vector<Unit>& list) {
     last_->setData(keys, lasts, true);
     QCPAxis* x = delayBars_->keyAxis();
     x->setTicker(unitTicker(names));
-    x->setTickLabelRotation(list.size() > 6 ? 35.0 : 0.0);
+    // Flat, 45° or upright as the width allows: chart::fitAxes, at each layout.
     x->grid()->setVisible(false);
     if (autoRange_) {
         x->setRange(-0.6, static_cast<double>(list.size()) - 0.4);
-        // Headroom above the tallest bar for the legend.
-        delayBars_->valueAxis()->setRange(0.0, std::ceil(top * 1.35) + 0.5);
+        // A little headroom above the tallest bar (the legend has a row of its own).
+        delayBars_->valueAxis()->setRange(0.0, std::ceil(top * 1.1) + 0.5);
     }
 }
 

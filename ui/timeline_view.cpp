@@ -2,6 +2,7 @@
 #include "ui/timeline_view.hpp"
 
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QHBoxLayout>
@@ -48,7 +49,7 @@ QString unitSummary(const PipelineLayout& layout, int stage) {
 
 // ---- TimelineView ----
 
-TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new QCPAxisTickerText) {
+TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new chart::RowTicker) {
     auto* box = new QVBoxLayout(this);
     box->setContentsMargins(0, 0, 0, 0);
     box->setSpacing(2);
@@ -90,32 +91,23 @@ TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new QC
     plot_->yAxis->setTickLength(0, 0);
     plot_->yAxis->setSubTickLength(0, 0);
 
-    // Header row: title on the left, the legend (one line) on the right, so the legend never
-    // covers a stage row.
+    // Title on top, the legend in a row of its own below it: neither covers a stage row, and
+    // both wrap rather than elide at any width (ui/chart_layout.hpp).
     title_ = palette::makeTitle(plot_, QStringLiteral("Pipeline timeline"));
-    auto* header = new QCPLayoutGrid;
     plot_->plotLayout()->insertRow(0);
-    plot_->plotLayout()->addElement(0, 0, header);
-    header->addElement(0, 0, title_);
-    plot_->legend->setVisible(true);
-    plot_->axisRect()->insetLayout()->take(plot_->legend);
-    header->addElement(0, 1, plot_->legend);
-    header->setColumnStretchFactor(1, 0.001);  // the legend takes only the width it needs
-    plot_->legend->setFillOrder(QCPLegend::foColumnsFirst);
+    plot_->plotLayout()->addElement(0, 0, title_);
+    chart::addLegendRow(plot_, 1, true);
 
     for (int k = 0; k < kOpKinds; ++k) {
         spans_[static_cast<std::size_t>(k)] =
             new OpSpans(plot_->xAxis, plot_->yAxis, static_cast<OpKind>(k));
     }
-    palette::styleLegend(plot_->legend);
-    plot_->legend->setBrush(Qt::NoBrush);
-    plot_->legend->setBorderPen(Qt::NoPen);
-    plot_->legend->setMargins(QMargins(4, 2, 14, 2));
 
     installNavigationHooks(
         plot_, this, [this] { setFollowLive(false); }, [this] { setFollowLive(true); });
     connect(plot_, &QCustomPlot::mouseMove, this, &TimelineView::showHover);
-    ensureRows(1);
+    setRows(1);
+    resetRange();
     updateLabels();
 }
 
@@ -124,17 +116,32 @@ OpSpans* TimelineView::spans(OpKind op) const {
 }
 
 void TimelineView::ensureRows(int rows) {
-    if (rows <= rows_) {
-        return;
+    if (rows > rows_) {
+        setRows(rows);
     }
+}
+
+void TimelineView::setRows(int rows) {
     rows_ = rows;
     stats_.resize(static_cast<std::size_t>(rows));
     plot_->yAxis->setRange(-0.6, static_cast<double>(rows) - 0.4);
 }
 
+void TimelineView::resetRange() {
+    followTicks_ = kDefaultFollowTicks;
+    followUs_ = 0.0;
+    setFollowLive(true);
+    plot_->xAxis->setRange(0.0, axis_ == TimeAxis::Tick ? followTicks_ : 1.0);
+}
+
 void TimelineView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
-    ensureRows(std::max(1, layout.stages()));
+    // Exactly the layout's stages: a 4-stage run after a 10-stage one shows 4 rows (issue 13).
+    if (eventCount() == 0) {
+        setRows(std::max(1, layout.stages()));
+    } else {
+        ensureRows(std::max(1, layout.stages()));
+    }
     updateLabels();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -205,6 +212,9 @@ void TimelineView::clear() {
     lastTick_ = -1;
     firstStartUs_ = 0.0;
     lastEndUs_ = 0.0;
+    // A fresh view (issue 13): the current layout's rows, following live from tick 0.
+    setRows(std::max(1, layout_.stages()));
+    resetRange();
     updateLabels();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -352,7 +362,7 @@ void TimelineView::updateLabels() {
         meanBusy += u.utilisation;
     }
     rowTicker_->setTicks(ticks);
-    // Short, so that the legend keeps its room; the title elides if the window is narrower still.
+    // Wraps to two lines (then shrinks) where the chart is narrow; never elided.
     QString title = QStringLiteral("Timeline");
     if (!layout_.schedule.empty()) {
         // GPipe has no stale weights, so no weight policy to name.

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/telemetry/events.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/timeline_spans.hpp"
 
 #include <QWidget>
@@ -44,11 +45,16 @@ public:
     explicit TimelineView(QWidget* parent = nullptr);
 
     using QWidget::setLayout;
-    // Stage rows and their labels ("stage s (units…)"); keeps recorded events.
+    // Stage rows and their labels ("stage s (units…)"): exactly the layout's stages while the
+    // view is empty; keeps recorded events (and their rows) otherwise.
     void setLayout(const core::telemetry::PipelineLayout& layout);
     // Adds the batch's ops and queues one replot.
     void append(const core::telemetry::TelemetryBatch& batch);
+    // Forgets every event; back to the layout's rows, following live from tick 0 with the
+    // default window (issue 13: nothing of the previous run shows).
     void clear();
+
+    static constexpr double kDefaultFollowTicks = 48.0;
 
     QCustomPlot* plot() const { return plot_; }
 
@@ -88,7 +94,10 @@ private:
         int maxOpsPerTick = 0;
     };
 
-    void ensureRows(int rows);
+    void ensureRows(int rows);  // grows only (events of a stage beyond the layout)
+    void setRows(int rows);     // exactly
+    // Follow live from the start with the default window (a fresh view).
+    void resetRange();
     void updateLabels();
     int tickCapacity() const;
     void applyFollow();
@@ -99,12 +108,12 @@ private:
     QToolButton* followButton_ = nullptr;
     QToolButton* wallClockButton_ = nullptr;
     QCPTextElement* title_ = nullptr;
-    QSharedPointer<QCPAxisTickerText> rowTicker_;
+    QSharedPointer<chart::RowTicker> rowTicker_;
     std::array<OpSpans*, 4> spans_{};
     core::telemetry::PipelineLayout layout_;
     TimeAxis axis_ = TimeAxis::Tick;
     bool followLive_ = true;
-    double followTicks_ = 48.0;
+    double followTicks_ = kDefaultFollowTicks;
     double followUs_ = 0.0;  // 0: derived from the mean tick duration
     int rows_ = 0;
     std::vector<StageStats> stats_;

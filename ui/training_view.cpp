@@ -2,6 +2,7 @@
 #include "ui/training_view.hpp"
 
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
 #include <QLabel>
@@ -30,11 +31,9 @@ QCPAxisRect* addRect(QCustomPlot* plot, int row) {
     return rect;
 }
 
-QCPLegend* addLegend(QCPAxisRect* rect, Qt::Alignment where) {
-    auto* legend = new QCPLegend;
-    rect->insetLayout()->addElement(legend, where);
-    legend->setLayer(QStringLiteral("legend"));
-    return legend;
+// Each chart's legend in a row of its own right above it: it never covers a curve (issue 13).
+QCPLegend* addLegend(QCPAxisRect* rect) {
+    return chart::addLegendAbove(rect);
 }
 
 QCPGraph* addGraph(QCustomPlot* plot,
@@ -77,8 +76,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
 
     const QColor blue = palette::okabeIto(0);
     const QColor vermillion = palette::okabeIto(3);
-    QCPLegend* lossLegend = plot_->legend;
-    lossLegend->setVisible(true);
+    QCPLegend* lossLegend = chart::addLegendAbove(lossRect_, true);
     QCPAxis* x = lossRect_->axis(QCPAxis::atBottom);
     QCPAxis* y = lossRect_->axis(QCPAxis::atLeft);
     y->setLabel(QStringLiteral("loss"));
@@ -111,8 +109,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     testLossRecal_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, 8));
     testLossRecal_->removeFromLegend();
 
-    // Accuracy rises: its legend sits bottom right, where the curves are not.
-    QCPLegend* accLegend = addLegend(accuracyRect_, Qt::AlignBottom | Qt::AlignRight);
+    QCPLegend* accLegend = addLegend(accuracyRect_);
     accLegend_ = accLegend;
     x = accuracyRect_->axis(QCPAxis::atBottom);
     y = accuracyRect_->axis(QCPAxis::atLeft);
@@ -139,7 +136,7 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
     testAccRecal_->setScatterStyle(QCPScatterStyle(QCPScatterStyle::ssDiamond, 8));
     testAccRecal_->removeFromLegend(accLegend);
 
-    QCPLegend* rateLegend = addLegend(rateRect_, Qt::AlignTop | Qt::AlignRight);
+    QCPLegend* rateLegend = addLegend(rateRect_);
     x = rateRect_->axis(QCPAxis::atBottom);
     y = rateRect_->axis(QCPAxis::atLeft);
     QCPAxis* y2 = rateRect_->axis(QCPAxis::atRight);
@@ -174,12 +171,9 @@ TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
             }
         }
     }
-    plot_->plotLayout()->setRowStretchFactor(1, 1.4);
-    plot_->plotLayout()->setRowStretchFactor(2, 1.0);
-    plot_->plotLayout()->setRowStretchFactor(3, 1.0);
-    for (QCPLegend* legend : {lossLegend, accLegend, rateLegend}) {
-        palette::styleLegend(legend);
-    }
+    plot_->plotLayout()->setRowStretchFactor(chart::rowOf(lossRect_), 1.4);
+    plot_->plotLayout()->setRowStretchFactor(chart::rowOf(accuracyRect_), 1.0);
+    plot_->plotLayout()->setRowStretchFactor(chart::rowOf(rateRect_), 1.0);
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
 
     // Above the charts, in words that wrap: it never covers a curve.
@@ -335,6 +329,7 @@ void TrainingView::clear() {
     note_->hide();
     ema_ = 0.0;
     betaPower_ = 1.0;
+    autoRange_ = true;  // fresh axes (issue 13)
     rescale();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
@@ -396,10 +391,10 @@ void TrainingView::rescale() {
                                                        : QCPRange(0.1, 10.0));
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
     const QCPRange lr = valueRange({lr_});
-    // Headroom above both curves for the legend.
-    rateRect_->axis(QCPAxis::atLeft)->setRange(0.0, lr.upper > 0.0 ? lr.upper * 1.5 : 1.0);
+    // A little headroom above both curves (the legend has a row of its own).
+    rateRect_->axis(QCPAxis::atLeft)->setRange(0.0, lr.upper > 0.0 ? lr.upper * 1.1 : 1.0);
     const QCPRange ips = valueRange({throughput_});
-    rateRect_->axis(QCPAxis::atRight)->setRange(0.0, ips.upper > 0.0 ? ips.upper * 1.5 : 1.0);
+    rateRect_->axis(QCPAxis::atRight)->setRange(0.0, ips.upper > 0.0 ? ips.upper * 1.1 : 1.0);
 }
 
 }  // namespace lp::ui

@@ -3,6 +3,7 @@
 // view there (ViewsDemo.RendersScreenshots).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/chart_export.hpp"
+#include "ui/chart_layout.hpp"
 #include "ui/memory_view.hpp"
 #include "ui/palette.hpp"
 #include "ui/reconstruction_view.hpp"
@@ -254,7 +255,8 @@ TEST(TimelineView, GPipeUtilisationHasOneOpPerTick) {
         << view.rowLabel(1).toStdString();
 }
 
-TEST(TimelineView, LongTitleElidesAndTheLegendKeepsItsWidth) {
+// Issue 13: the title wraps (never "…") and the legend has a row of its own, off the stage rows.
+TEST(TimelineView, LongTitleWrapsAndTheLegendHasARowOfItsOwn) {
     TimelineView view;
     view.resize(560, 360);  // narrower than title and legend together
     view.show();
@@ -262,16 +264,22 @@ TEST(TimelineView, LongTitleElidesAndTheLegendKeepsItsWidth) {
     view.setLayout(layout);
     view.append(layerpipeRun(400, layout));
     view.plot()->replot();
+    view.plot()->replot();
     const QCPLegend* legend = view.plot()->legend;
-    auto* header = qobject_cast<QCPLayoutGrid*>(view.plot()->plotLayout()->element(0, 0));
-    ASSERT_NE(header, nullptr);
-    auto* title = qobject_cast<QCPTextElement*>(header->element(0, 0));
+    auto* title = qobject_cast<chart::ChartTitle*>(view.plot()->plotLayout()->element(0, 0));
     ASSERT_NE(title, nullptr);
     EXPECT_TRUE(title->text().contains(QStringLiteral("mean utilisation")));  // full text kept
+    EXPECT_LE(title->fittedLines().size(), 2);
     EXPECT_GE(legend->outerRect().width(), legend->minimumOuterSizeHint().width());
     EXPECT_LE(legend->outerRect().right(), view.plot()->width());
-    EXPECT_GE(title->outerRect().left(), 0);
-    EXPECT_LE(title->outerRect().right(), legend->outerRect().left());
+    EXPECT_GE(legend->outerRect().top(), title->outerRect().bottom());
+    EXPECT_FALSE(legend->outerRect().intersects(view.plot()->axisRect()->rect()));
+    view.resize(330, 360);
+    view.plot()->replot();
+    view.plot()->replot();
+    EXPECT_EQ(title->fittedLines().size(), 2);
+    EXPECT_TRUE(title->fittedLines().last().contains(QStringLiteral("utilisation")));
+    EXPECT_FALSE(legend->outerRect().intersects(view.plot()->axisRect()->rect()));
 }
 
 TEST(TimelineView, FollowLiveSlidesUntilTheUserScrubsBack) {
@@ -655,9 +663,10 @@ TEST(ChartInteractions, HoverAndLegendToggle) {
     const QString text = hoverText(view.plot(), at);
     EXPECT_TRUE(text.startsWith(QStringLiteral("test top-1 (epoch)"))) << text.toStdString();
     EXPECT_TRUE(text.contains(QStringLiteral("step 49")));
-    QCPLegend* legend = nullptr;
-    for (QCPLayoutElement* e : view.accuracyRect()->insetLayout()->elements(false)) {
-        legend = legend != nullptr ? legend : qobject_cast<QCPLegend*>(e);
+    QCPLegend* legend = nullptr;  // the accuracy chart's, in its row above the chart
+    for (QCPLayoutElement* e : view.plot()->plotLayout()->elements(true)) {
+        auto* l = qobject_cast<QCPLegend*>(e);
+        legend = l != nullptr && l->hasItemWithPlottable(view.testAccuracy()) ? l : legend;
     }
     ASSERT_NE(legend, nullptr);
     toggleLegendItem(view.plot(), legend->itemWithPlottable(view.testAccuracy()));
