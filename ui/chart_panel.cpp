@@ -11,9 +11,13 @@
 #include "ui/training_view.hpp"
 
 #include <QDir>
+#include <QEvent>
 #include <QGridLayout>
+#include <QMouseEvent>
 #include <QStackedLayout>
 #include <QTabWidget>
+#include <QVBoxLayout>
+#include <qcustomplot.h>
 
 namespace lp::ui {
 
@@ -58,17 +62,86 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
     grid_->setContentsMargins(0, 0, 0, 0);
     grid_->setSpacing(4);
     stack_->addWidget(gridPage_);
-    dashboard_ = true;  // so that setDashboard(false) moves the views into the tabs
-    setDashboard(false);
+    soloPage_ = new QWidget(this);
+    auto* solo = new QVBoxLayout(soloPage_);
+    solo->setContentsMargins(0, 0, 0, 0);
+    stack_->addWidget(soloPage_);
+    for (std::size_t i = 0; i < charts_.size(); ++i) {
+        charts_[i].plot->installEventFilter(this);  // last clicked chart
+        // A double click on a chart's title enlarges it, or brings the panel back.
+        QCustomPlot* plot = charts_[i].plot;
+        const int index = static_cast<int>(i);
+        connect(plot, &QCustomPlot::mouseDoubleClick, this, [this, plot, index](QMouseEvent* e) {
+            if (qobject_cast<QCPTextElement*>(plot->layoutElementAt(e->position())) != nullptr) {
+                setEnlarged(enlarged_ == index ? -1 : index);
+            }
+        });
+    }
+    arrange();
 }
 
 void ChartPanel::setDashboard(bool on) {
-    if (on == dashboard_) {
+    if (on == dashboard_ && enlarged_ < 0) {
         return;
     }
+    const bool changed = on != dashboard_;
     dashboard_ = on;
-    if (on) {
-        tabs_->clear();  // removes the pages, does not delete them
+    const bool wasEnlarged = enlarged_ >= 0;
+    enlarged_ = -1;
+    arrange();
+    if (wasEnlarged) {
+        emit enlargedChanged(-1);
+    }
+    if (changed) {
+        emit dashboardChanged(on);
+    }
+}
+
+void ChartPanel::setEnlarged(int index) {
+    if (index >= static_cast<int>(charts_.size()) || index < -1) {
+        index = -1;
+    }
+    if (index == enlarged_) {
+        return;
+    }
+    enlarged_ = index;
+    if (index >= 0) {
+        lastClicked_ = index;
+    }
+    arrange();
+    emit enlargedChanged(index);
+}
+
+int ChartPanel::currentChart() const {
+    if (enlarged_ >= 0) {
+        return enlarged_;
+    }
+    if (dashboard_) {
+        return charts_[static_cast<std::size_t>(lastClicked_)].inDashboard ? lastClicked_ : 0;
+    }
+    for (std::size_t i = 0; i < charts_.size(); ++i) {
+        if (charts_[i].view == tabs_->currentWidget()) {
+            return static_cast<int>(i);
+        }
+    }
+    return 0;
+}
+
+void ChartPanel::arrange() {
+    QWidget* currentTab = tabs_->currentWidget();
+    tabs_->clear();  // removes the pages, does not delete them
+    for (const Chart& chart : charts_) {
+        grid_->removeWidget(chart.view);
+        soloPage_->layout()->removeWidget(chart.view);
+    }
+    if (enlarged_ >= 0) {
+        QWidget* view = charts_[static_cast<std::size_t>(enlarged_)].view;
+        soloPage_->layout()->addWidget(view);
+        view->show();
+        stack_->setCurrentWidget(soloPage_);
+        return;
+    }
+    if (dashboard_) {
         std::size_t cell = 0;
         for (const Chart& chart : charts_) {
             if (!chart.inDashboard) {
@@ -86,12 +159,33 @@ void ChartPanel::setDashboard(bool on) {
         grid_->setRowStretch(0, 1);
         grid_->setRowStretch(1, 1);
         stack_->setCurrentWidget(gridPage_);
-    } else {
-        for (const Chart& chart : charts_) {
-            grid_->removeWidget(chart.view);
-            tabs_->addTab(chart.view, chart.name);
+        return;
+    }
+    for (const Chart& chart : charts_) {
+        tabs_->addTab(chart.view, chart.name);
+    }
+    if (currentTab != nullptr && tabs_->indexOf(currentTab) >= 0) {
+        tabs_->setCurrentWidget(currentTab);
+    } else if (lastClicked_ >= 0) {
+        tabs_->setCurrentIndex(lastClicked_);
+    }
+    stack_->setCurrentWidget(tabs_);
+}
+
+bool ChartPanel::eventFilter(QObject* watched, QEvent* event) {
+    if (event->type() == QEvent::MouseButtonPress) {
+        for (std::size_t i = 0; i < charts_.size(); ++i) {
+            if (charts_[i].plot == watched) {
+                lastClicked_ = static_cast<int>(i);
+            }
         }
-        stack_->setCurrentWidget(tabs_);
+    }
+    return QWidget::eventFilter(watched, event);
+}
+
+void ChartPanel::replotAll() {
+    for (const Chart& chart : charts_) {
+        chart.plot->replot(QCustomPlot::rpQueuedReplot);
     }
 }
 

@@ -1,7 +1,8 @@
 // ChartPanel: the studio's five live charts (Timeline, Staleness, Memory, Training, EMA error)
 // as tabs or as one dashboard grid, plus the Compare tab (its own runs; not in the dashboard);
-// fans the main run's layouts and telemetry batches out to the five views and exports all six
-// charts. GUI thread only.
+// any one chart can be enlarged to fill the panel alone (presentation mode: View > Enlarge chart,
+// or a double click on a chart's title). Fans the main run's layouts and telemetry batches out to
+// the five views and exports all six charts. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -37,10 +38,24 @@ public:
     void append(const core::telemetry::TelemetryBatch& batch);
     void clear();
 
-    // Dashboard: the five live charts at once in a grid; otherwise one tab per chart.
+    // Dashboard: the five live charts at once in a grid; otherwise one tab per chart. Leaves an
+    // enlarged chart.
     void setDashboard(bool on);
 
     bool dashboard() const { return dashboard_; }
+
+    // Shows chart `index` (into charts()) alone, filling the panel; -1 goes back to the tabs or
+    // the dashboard, as before. Emits enlargedChanged.
+    void setEnlarged(int index);
+
+    int enlarged() const { return enlarged_; }
+
+    // The chart a presentation action means: the current tab; in the dashboard the chart last
+    // clicked (the timeline at first); the enlarged one while one is.
+    int currentChart() const;
+
+    // Asks every chart to draw again (after a theme, zoom or legend change).
+    void replotAll();
 
     struct Chart {
         QString name;  // "Timeline", ...
@@ -70,7 +85,17 @@ public:
 
     QTabWidget* tabs() const { return tabs_; }
 
+signals:
+    void enlargedChanged(int index);
+    void dashboardChanged(bool on);
+
+protected:
+    bool eventFilter(QObject* watched, QEvent* event) override;
+
 private:
+    // Puts the views into the tabs, the grid or the enlarged page, as the state says.
+    void arrange();
+
     TimelineView* timeline_ = nullptr;
     StalenessView* staleness_ = nullptr;
     MemoryView* memory_ = nullptr;
@@ -82,7 +107,10 @@ private:
     QTabWidget* tabs_ = nullptr;
     QWidget* gridPage_ = nullptr;
     QGridLayout* grid_ = nullptr;
+    QWidget* soloPage_ = nullptr;
     bool dashboard_ = false;
+    int enlarged_ = -1;
+    int lastClicked_ = 0;
 };
 
 }  // namespace lp::ui

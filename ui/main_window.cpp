@@ -2,36 +2,38 @@
 #include "ui/main_window.hpp"
 
 #include "core/error.hpp"
-#include "core/tensor/isa.hpp"
-#include "ui/chart_export.hpp"
 #include "ui/chart_panel.hpp"
+#include "ui/close_question.hpp"
+#include "ui/compare_runner.hpp"
 #include "ui/compare_view.hpp"
 #include "ui/experiment_panel.hpp"
+#include "ui/layout_preview.hpp"
 #include "ui/lessons.hpp"
 #include "ui/pipeline_editor.hpp"
+#include "ui/presentation.hpp"
 #include "ui/reconstruction_view.hpp"
+#include "ui/studio_settings.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/transport_bar.hpp"
+#include "ui/window_menus.hpp"
 
 #include <QAction>
-#include <QCloseEvent>
-#include <QPushButton>
 #include <QApplication>
+#include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
-#include <QFileDialog>
 #include <QLabel>
+#include <QListWidget>
 #include <QLocale>
-#include <QMenuBar>
 #include <QMessageBox>
 #include <QScrollArea>
+#include <QSettings>
 #include <QStatusBar>
 #include <QVBoxLayout>
 
 #include <algorithm>
 #include <exception>
 #include <filesystem>
-#include <functional>
 #include <utility>
 
 namespace lp::ui {
@@ -66,30 +68,42 @@ bool isOver(RunState s) {
            s == RunState::NonFinite;
 }
 
-}  // namespace
+const QString kFinishedMessage = QStringLiteral("Finished. Press Play to run it again.");
 
-template <typename F>
-void MainWindow::guarded(const QString& what, F&& action) {
-    try {
-        action();
-    } catch (const std::exception& e) {
-        showError(what, QString::fromUtf8(e.what()));
+// Why the EMA error chart stays empty for p (shown across it), or empty if it will get data.
+QString noReconstructionReason(const core::io::PipelineConfig& p) {
+    if (p.policy != "ema" || p.schedule == "gpipe") {
+        return QStringLiteral("the run does not use the EMA policy");
     }
+    return p.diagnosticStash ? QString() : QStringLiteral("the diagnostic is off");
 }
+
+}  // namespace
 
 MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     initResources();
-    setWindowTitle(QStringLiteral("LayerPipe Studio %1").arg(QStringLiteral(LP_VERSION)));
     setWindowIcon(QIcon(QStringLiteral(":/icons/layerpipe.svg")));
-    resize(1440, 900);
     bridge_ = new TrainingBridge(this);
-    // A new or reset run has exported nothing yet.
-    connect(bridge_, &TrainingBridge::sessionStarted, this, [this] { exportedSamples_ = 0; });
-    connect(bridge_, &TrainingBridge::cleared, this, [this] { exportedSamples_ = 0; });
     transport_ = new TransportBar(this);
     addToolBar(Qt::TopToolBarArea, transport_);
     addAction(transport_->playPauseAction());
+    buildCentre();
+    buildDocks();
+    presentation_ = new Presentation(this, charts_);
+    menus_ = new WindowMenus(this);
+    connectSignals();
+    bridge_->setTicksPerSecond(transport_->ticksPerSecond());
+    bridge_->setLrScale(transport_->lrScale());
+    presentation_->fitToScreen();
+    if (!lessons_->lessons().empty()) {
+        lessons_->select(0);
+        loadExperiment(lessons_->lessons().front().config);
+    }
+    restoreSettings();
+    refreshStatus();
+}
 
+void MainWindow::buildCentre() {
     auto* centre = new QWidget(this);
     auto* column = new QVBoxLayout(centre);
     column->setContentsMargins(4, 4, 4, 4);
@@ -104,49 +118,6 @@ MainWindow::MainWindow(QWidget* parent) : QMainWindow(parent) {
     setCentralWidget(centre);
     source_ = new QLabel(this);
     statusBar()->addPermanentWidget(source_);
-    buildDocks();
-    buildMenus();
-
-    connect(transport_, &TransportBar::playRequested, this, [this] { play(); });
-    connect(transport_, &TransportBar::pauseRequested, this, [this] { pause(); });
-    connect(transport_->stepTickAction(), &QAction::triggered, this, [this] { stepTick(); });
-    connect(transport_->stepEpochAction(), &QAction::triggered, this, [this] { stepEpoch(); });
-    connect(transport_->resetAction(), &QAction::triggered, this, [this] { reset(); });
-    connect(transport_, &TransportBar::speedChanged, bridge_, &TrainingBridge::setTicksPerSecond);
-    connect(transport_, &TransportBar::lrScaleChanged, bridge_, &TrainingBridge::setLrScale);
-    bridge_->setTicksPerSecond(transport_->ticksPerSecond());
-    bridge_->setLrScale(transport_->lrScale());
-
-    connect(bridge_,
-            &TrainingBridge::sessionStarted,
-            charts_,
-            [this](const core::telemetry::PipelineLayout& layout) {
-                charts_->setLayout(layout);
-                const core::io::PipelineConfig& p = bridge_->config().pipeline;
-                charts_->reconstruction()->setNoDataReason(
-                    p.policy != "ema" || p.schedule == "gpipe"
-                        ? QStringLiteral("the run does not use the EMA policy")
-                    : !p.diagnosticStash ? QStringLiteral("the diagnostic is off")
-                                         : QString());
-            });
-    connect(bridge_, &TrainingBridge::telemetry, charts_, &ChartPanel::append);
-    connect(bridge_, &TrainingBridge::cleared, charts_, [this] {
-        charts_->clear();
-        charts_->reconstruction()->setNoDataReason(QString());
-    });
-    connect(bridge_, &TrainingBridge::statusChanged, this, &MainWindow::onStatus);
-    connect(bridge_, &TrainingBridge::stateChanged, this, &MainWindow::onState);
-    connect(experiment_, &ExperimentPanel::changed, this, [this] {
-        editor_->setContext(experiment_->config());
-    });
-    connect(lessons_, &LessonsPanel::lessonActivated, this, &MainWindow::runExperiment);
-    connect(charts_->compare(), &CompareView::startRequested, this, [this] { startCompare(); });
-
-    if (!lessons_->lessons().empty()) {
-        lessons_->select(0);
-        loadExperiment(lessons_->lessons().front().config);
-    }
-    onStatus(bridge_->status());
 }
 
 void MainWindow::buildDocks() {
@@ -160,104 +131,90 @@ void MainWindow::buildDocks() {
     addDockWidget(Qt::LeftDockWidgetArea, pipelineDock);
     tabifyDockWidget(lessonsDock, experimentDock);
     lessonsDock->raise();
-    resizeDocks({lessonsDock}, {420}, Qt::Horizontal);
-    resizeDocks({lessonsDock, pipelineDock}, {390, 410}, Qt::Vertical);
 }
 
-void MainWindow::buildMenus() {
-    QMenu* file = menuBar()->addMenu(QStringLiteral("&File"));
-    file->addAction(
-        QStringLiteral("&Open experiment…"), QKeySequence::Open, this, &MainWindow::openExperiment);
-    file->addAction(
-        QStringLiteral("&Save experiment…"), QKeySequence::Save, this, &MainWindow::saveExperiment);
-    file->addAction(QStringLiteral("Save &checkpoint…"), this, &MainWindow::saveCheckpoint);
-    file->addSeparator();
-    file->addAction(QStringLiteral("&Quit"), QKeySequence::Quit, this, &QWidget::close);
-
-    menuBar()->addMenu(buildExportMenu());
-
-    QMenu* view = menuBar()->addMenu(QStringLiteral("&View"));
-    QAction* dash = view->addAction(QStringLiteral("&Dashboard (all charts at once)"),
-                                    QKeySequence(Qt::CTRL | Qt::Key_D));
-    dash->setCheckable(true);
-    connect(dash, &QAction::toggled, charts_, &ChartPanel::setDashboard);
-    dashboardAction_ = dash;
-    view->addSeparator();
-    for (QDockWidget* dock : findChildren<QDockWidget*>()) {
-        view->addAction(dock->toggleViewAction());
-    }
-
-    QMenu* help = menuBar()->addMenu(QStringLiteral("&Help"));
-    help->addAction(QStringLiteral("&About"), this, [this] {
-        QMessageBox::about(
-            this,
-            QStringLiteral("About LayerPipe Studio"),
-            QStringLiteral("<b>LayerPipe Studio %1</b><p>Pipelined backpropagation for ResNet-18, "
-                           "live.</p><p>Keys: Space play/pause · → one tick · R reset · "
-                           "Ctrl+D dashboard.</p><p>%2</p><p>GPL-3.0-or-later.</p>")
-                .arg(QStringLiteral(LP_VERSION),
-                     QString::fromStdString(core::cpuReport()).toHtmlEscaped()));
+void MainWindow::connectSignals() {
+    // A new or reset run has exported nothing yet.
+    connect(bridge_, &TrainingBridge::sessionStarted, this, [this] { exportedSamples_ = 0; });
+    connect(bridge_, &TrainingBridge::cleared, this, [this] { exportedSamples_ = 0; });
+    connect(transport_, &TransportBar::playRequested, this, [this] { play(); });
+    connect(transport_, &TransportBar::pauseRequested, this, [this] { pause(); });
+    connect(transport_->stepTickAction(), &QAction::triggered, this, [this] { stepTick(); });
+    connect(transport_->stepEpochAction(), &QAction::triggered, this, [this] { stepEpoch(); });
+    connect(transport_->resetAction(), &QAction::triggered, this, [this] { reset(); });
+    connect(transport_, &TransportBar::speedChanged, bridge_, &TrainingBridge::setTicksPerSecond);
+    connect(transport_, &TransportBar::lrScaleChanged, bridge_, &TrainingBridge::setLrScale);
+    connect(bridge_,
+            &TrainingBridge::sessionStarted,
+            charts_,
+            [this](const core::telemetry::PipelineLayout& layout) {
+                charts_->clear();
+                charts_->setLayout(layout);
+                charts_->reconstruction()->setNoDataReason(
+                    noReconstructionReason(bridge_->config().pipeline));
+                refreshTitle();
+            });
+    connect(bridge_, &TrainingBridge::telemetry, charts_, &ChartPanel::append);
+    // After Reset the charts start afresh, with the experiment in the panels.
+    connect(bridge_, &TrainingBridge::cleared, this, [this] {
+        previewCharts(currentExperiment());
+        statusBar()->clearMessage();
+        refreshTitle();
     });
-}
-
-QMenu* MainWindow::buildExportMenu() {
-    auto* menu = new QMenu(QStringLiteral("E&xport"), this);
-    for (const ChartPanel::Chart& chart : charts_->charts()) {
-        QMenu* sub = ui::buildExportMenu(chart.plot, this);
-        sub->setTitle(chart.name);
-        menu->addMenu(sub);
-    }
-    menu->addSeparator();
-    addExportAction(
-        menu, QStringLiteral("All series to &CSV…"), QString(), [this](const QString& dir) {
-            bridge_->writeCsvs(toPath(dir));
-        });
-    addExportAction(menu,
-                    QStringLiteral("Timeline to Chrome &trace…"),
-                    QStringLiteral("trace.json"),
-                    [this](const QString& file) { bridge_->writeChromeTrace(toPath(file)); });
-    addExportAction(menu,
-                    QStringLiteral("&Run record (JSON)…"),
-                    QStringLiteral("run.json"),
-                    [this](const QString& file) { bridge_->writeRunRecord(toPath(file)); });
-    menu->addSeparator();
-    addExportAction(
-        menu, QStringLiteral("Export &report (all of it)…"), QString(), [this](const QString& dir) {
-            exportReport(dir);
-        });
-    return menu;
-}
-
-void MainWindow::addExportAction(QMenu* menu,
-                                 const QString& text,
-                                 const QString& file,
-                                 const std::function<void(const QString&)>& write) {
-    menu->addAction(text, this, [this, text, file, write] {
-        guarded(text, [&] {
-            // An empty default file name asks for a folder (CSV files, the report).
-            const QString path = file.isEmpty()
-                                     ? QFileDialog::getExistingDirectory(this, text)
-                                     : QFileDialog::getSaveFileName(
-                                           this, text, file, QStringLiteral("JSON (*.json)"));
-            if (!path.isEmpty()) {
-                write(path);
-                statusBar()->showMessage(QStringLiteral("Written: %1").arg(path), 8000);
-            }
-        });
+    connect(bridge_, &TrainingBridge::statusChanged, this, &MainWindow::onStatus);
+    connect(bridge_, &TrainingBridge::stateChanged, this, &MainWindow::onState);
+    connect(experiment_, &ExperimentPanel::changed, this, [this] {
+        editor_->setContext(experiment_->config());
     });
+    connect(lessons_, &LessonsPanel::lessonActivated, this, &MainWindow::runExperiment);
+    connect(lessons_->list(), &QListWidget::currentRowChanged, this, &MainWindow::onLessonSelected);
+    connect(charts_->compare(), &CompareView::startRequested, this, [this] { startCompare(); });
+    // The comparison's progress reaches the status line and the title too.
+    CompareRunner* runner = charts_->compare()->runner();
+    connect(runner, &CompareRunner::runStarted, this, &MainWindow::refreshStatus);
+    connect(runner, &CompareRunner::runEnded, this, &MainWindow::refreshStatus);
+    connect(runner, &CompareRunner::finished, this, &MainWindow::refreshStatus);
 }
 
 void MainWindow::loadExperiment(const core::io::ExperimentConfig& config) {
     experiment_->setConfig(config);
     editor_->setConfig(config);
-    setWindowTitle(QStringLiteral("LayerPipe Studio %1 — %2")
-                       .arg(QStringLiteral(LP_VERSION), QString::fromStdString(config.name)));
+    // A new lesson or experiment starts at its own learning rate (issue 13: lesson 6 ran at 10×
+    // after lesson 5's slider and diverged).
+    transport_->resetLrScale();
+    if (!bridge_->hasSession()) {
+        previewCharts(config);
+    }
+    refreshTitle();
+}
+
+void MainWindow::previewCharts(const core::io::ExperimentConfig& config) {
+    charts_->clear();
+    charts_->setLayout(previewLayout(config));
+    charts_->reconstruction()->setNoDataReason(noReconstructionReason(config.pipeline));
 }
 
 core::io::ExperimentConfig MainWindow::currentExperiment() const {
     core::io::ExperimentConfig c = experiment_->config();
     c.pipeline = editor_->pipelineConfig();
     return c;
+}
+
+bool MainWindow::runInProgress() const {
+    if (!bridge_->hasSession()) {
+        return false;
+    }
+    const RunState s = bridge_->status().state;
+    return !isOver(s) && !(s == RunState::Ready && bridge_->log().train().empty());
+}
+
+void MainWindow::onLessonSelected(int row) {
+    // Selecting a lesson switches to it (its panels, a fresh set of charts) unless a run is in
+    // progress: that one goes on, and the title keeps naming it.
+    if (switchingLesson_ || row < 0 || runInProgress()) {
+        return;
+    }
+    showLesson(row);
 }
 
 bool MainWindow::ensureSession() {
@@ -329,7 +286,9 @@ bool MainWindow::startCompare() {
         showError(QStringLiteral("Cannot start the comparison"), QString::fromUtf8(e.what()));
         return false;
     }
+    charts_->setEnlarged(-1);
     charts_->tabs()->setCurrentWidget(charts_->compare());
+    refreshStatus();
     return true;
 }
 
@@ -352,7 +311,26 @@ void MainWindow::onStatus(const core::session::SessionStatus& status) {
     editor_->setEditable(!live || isOver(status.state));
     banner_->setVisible(live && status.state == RunState::NonFinite);
     banner_->setText(QStringLiteral("⚠ %1").arg(QString::fromStdString(status.message)));
-    transport_->showStatus(status, live);
+    const CompareRunner* runner = charts_->compare()->runner();
+    const QString comparison = charts_->compare()->statusLabel()->text();
+    if (runner->running()) {
+        // The comparison is what runs (the main run, if any, was paused for it).
+        QString text = QStringLiteral("<b>comparing</b> · %1").arg(comparison.toHtmlEscaped());
+        if (live && !isOver(status.state)) {
+            text += QStringLiteral(" · main run paused");
+        }
+        transport_->setStatusText(text);
+    } else if (!live && charts_->compare()->runCount() > 0) {
+        transport_->setStatusText(
+            QStringLiteral("<b>comparison</b> · %1 · press Play (Space) for a main run")
+                .arg(comparison.toHtmlEscaped()));
+    } else {
+        transport_->showStatus(status, live);
+    }
+    if (live && status.state == RunState::Running &&
+        statusBar()->currentMessage() == kFinishedMessage) {
+        statusBar()->clearMessage();  // never "Finished" while a run goes on
+    }
     if (!live) {
         source_->clear();
         return;
@@ -367,8 +345,38 @@ void MainWindow::onState(core::session::RunState state, const QString& message) 
     if (state == RunState::Failed) {
         showError(QStringLiteral("Training failed"), message);
     } else if (state == RunState::Finished) {
-        statusBar()->showMessage(QStringLiteral("Finished. Press Play to run it again."), 10000);
+        statusBar()->showMessage(kFinishedMessage, 10000);
+    } else if (statusBar()->currentMessage() == kFinishedMessage) {
+        statusBar()->clearMessage();
     }
+    refreshTitle();
+}
+
+void MainWindow::refreshStatus() {
+    onStatus(bridge_->status());
+    refreshTitle();
+}
+
+void MainWindow::refreshTitle() {
+    // What is running, else what is loaded: "LayerPipe Studio 0.1.0 — 3. EMA saves memory ·
+    // running".
+    QString what;
+    if (bridge_->hasSession()) {
+        what = QStringLiteral("%1 · %2").arg(
+            QString::fromStdString(bridge_->config().name),
+            QString::fromUtf8(core::session::toString(bridge_->status().state)));
+    } else {
+        what = QString::fromStdString(currentExperiment().name);
+    }
+    const CompareRunner* runner = charts_->compare()->runner();
+    if (runner->running()) {
+        // The run's own name: "<experiment> (<variant>)".
+        what = QStringLiteral("comparing · %1")
+                   .arg(QString::fromStdString(
+                       runner->runs()[static_cast<std::size_t>(runner->currentRun())].config.name));
+    }
+    setWindowTitle(
+        QStringLiteral("LayerPipe Studio %1 — %2").arg(QStringLiteral(LP_VERSION), what));
 }
 
 void MainWindow::showError(const QString& title, const QString& text) {
@@ -378,70 +386,31 @@ void MainWindow::showError(const QString& title, const QString& text) {
     box->open();  // not exec(): the GUI keeps polling and drawing while the box is up
 }
 
+void MainWindow::showStartupError(const QString& text) {
+    statusBar()->showMessage(text, 30000);
+    showError(QStringLiteral("LayerPipe Studio could not do what the command line asked"), text);
+}
+
+void MainWindow::runGuarded(const QString& what, const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const std::exception& e) {
+        showError(what, QString::fromUtf8(e.what()));
+    }
+}
+
 void MainWindow::setCloseQuestions(std::function<CloseChoice(const QString&)> ask,
                                    std::function<QString()> folder) {
-    askOnClose_ = std::move(ask);
-    folderOnClose_ = std::move(folder);
+    closeQuestions_ = {std::move(ask), std::move(folder)};
 }
 
 void MainWindow::closeEvent(QCloseEvent* event) {
-    bridge_->poll();
-    const std::size_t trained = bridge_->hasSession() ? bridge_->log().train().size() : 0;
-    if (trained <= exportedSamples_) {
+    if (mayClose(*this, closeQuestions_, exportedSamples_)) {
+        saveSettings();
         event->accept();
-        return;
-    }
-    const bool wasRunning = bridge_->status().state == RunState::Running;
-    bridge_->pause();  // the session stops after the step in progress
-    const core::session::SessionStatus& st = bridge_->status();
-    const QString text =
-        QStringLiteral("The run of \u201c%1\u201d has trained %2 steps (epoch %3 of %4) that "
-                       "are not exported. Export its report (charts, CSV, trace, run record) "
-                       "before quitting?")
-            .arg(QString::fromStdString(bridge_->config().name))
-            .arg(static_cast<qlonglong>(trained))
-            .arg(static_cast<qlonglong>(std::min(st.epoch + 1, st.epochs)))
-            .arg(static_cast<qlonglong>(st.epochs));
-    CloseChoice choice = CloseChoice::Cancel;
-    if (askOnClose_) {
-        choice = askOnClose_(text);
     } else {
-        QMessageBox box(QMessageBox::Question, QStringLiteral("Quit LayerPipe Studio"), text,
-                        QMessageBox::NoButton, this);
-        QPushButton* save = box.addButton(QStringLiteral("Export and quit"),
-                                          QMessageBox::AcceptRole);
-        QPushButton* quit = box.addButton(QStringLiteral("Quit without exporting"),
-                                          QMessageBox::DestructiveRole);
-        box.addButton(QMessageBox::Cancel);
-        box.setDefaultButton(save);
-        box.exec();
-        choice = box.clickedButton() == save   ? CloseChoice::ExportAndQuit
-                 : box.clickedButton() == quit ? CloseChoice::Quit
-                                               : CloseChoice::Cancel;
+        event->ignore();
     }
-    if (choice == CloseChoice::ExportAndQuit) {
-        const QString dir =
-            folderOnClose_ ? folderOnClose_()
-                           : QFileDialog::getExistingDirectory(
-                                 this, QStringLiteral("Export the report into a folder"));
-        bool written = false;
-        if (!dir.isEmpty()) {
-            guarded(QStringLiteral("Export report"), [&] {
-                bridge_->poll();  // everything the last step produced
-                exportReport(dir);
-                written = true;
-            });
-        }
-        choice = written ? CloseChoice::Quit : CloseChoice::Cancel;
-    }
-    if (choice == CloseChoice::Quit) {
-        event->accept();
-        return;
-    }
-    if (wasRunning) {
-        bridge_->play();
-    }
-    event->ignore();
 }
 
 void MainWindow::exportReport(const QString& dir) {
@@ -468,14 +437,22 @@ void MainWindow::exportReport(const QString& dir) {
 void MainWindow::openExperimentFile(const QString& path) {
     const core::io::ExperimentConfig config = core::io::loadConfig(toPath(path));
     bridge_->reset();
+    {
+        // The file is the experiment now: no lesson stays selected.
+        const QSignalBlocker block(lessons_->list());
+        lessons_->list()->setCurrentRow(-1);
+    }
     loadExperiment(config);
+    settings::addRecentFile(path);
 }
 
 bool MainWindow::runLesson(int index) {
     if (index < 0 || index >= static_cast<int>(lessons_->lessons().size())) {
         return false;
     }
+    switchingLesson_ = true;
     lessons_->select(index);
+    switchingLesson_ = false;
     runExperiment(lessons_->lessons()[static_cast<std::size_t>(index)].config);
     return true;
 }
@@ -484,7 +461,9 @@ bool MainWindow::showLesson(int index) {
     if (index < 0 || index >= static_cast<int>(lessons_->lessons().size())) {
         return false;
     }
+    switchingLesson_ = true;
     lessons_->select(index);
+    switchingLesson_ = false;
     bridge_->reset();
     loadExperiment(lessons_->lessons()[static_cast<std::size_t>(index)].config);
     return true;
@@ -502,48 +481,19 @@ bool MainWindow::showChart(const QString& file) {
 }
 
 void MainWindow::setDashboard(bool on) {
-    dashboardAction_->setChecked(on);  // toggled() switches the chart panel
-    charts_->setDashboard(on);         // (also when the action was already in that state)
+    charts_->setDashboard(on);  // the menu's check mark follows (ChartPanel::dashboardChanged)
 }
 
-void MainWindow::openExperiment() {
-    guarded(QStringLiteral("Open experiment"), [this] {
-        const QString path = QFileDialog::getOpenFileName(
-            this, QStringLiteral("Open experiment"), QString(), QStringLiteral("JSON (*.json)"));
-        if (!path.isEmpty()) {
-            openExperimentFile(path);
-        }
-    });
+void MainWindow::restoreSettings() {
+    if (const auto s = settings::open()) {
+        presentation_->restore(*s);
+    }
 }
 
-void MainWindow::saveExperiment() {
-    guarded(QStringLiteral("Save experiment"), [this] {
-        const core::io::ExperimentConfig config = currentExperiment();
-        const QString path = QFileDialog::getSaveFileName(
-            this,
-            QStringLiteral("Save experiment"),
-            QString::fromStdString(config.name) + QStringLiteral(".json"),
-            QStringLiteral("JSON (*.json)"));
-        if (!path.isEmpty()) {
-            core::io::saveConfig(toPath(path), config);
-        }
-    });
-}
-
-void MainWindow::saveCheckpoint() {
-    guarded(QStringLiteral("Save checkpoint"), [this] {
-        if (!bridge_->hasSession()) {
-            throw core::InputError("no run to save: start an experiment first");
-        }
-        const QString path =
-            QFileDialog::getSaveFileName(this,
-                                         QStringLiteral("Save checkpoint"),
-                                         QStringLiteral("checkpoint.safetensors"),
-                                         QStringLiteral("safetensors (*.safetensors)"));
-        if (!path.isEmpty()) {
-            bridge_->saveCheckpoint(toPath(path));
-        }
-    });
+void MainWindow::saveSettings() const {
+    if (const auto s = settings::open()) {
+        presentation_->save(*s);
+    }
 }
 
 }  // namespace lp::ui

@@ -1,12 +1,17 @@
 // The studio's main window: lessons, experiment and pipeline docks on the left, the five live
 // charts and the Compare tab in the centre, the transport bar on top; wires them to one
-// TrainingBridge (the Compare tab runs its own sessions).
+// TrainingBridge (the Compare tab runs its own sessions). Menus: ui/window_menus.hpp;
+// presentation mode (full screen, enlarged chart, zoom, themes): ui/presentation.hpp.
+// Issue 13's rules live here: the window opens at a size that fits the screen and remembers its
+// layout (ui/studio_settings.hpp); switching lesson or experiment resets every view, the LR
+// scale and the status; the title and the status always name what is running.
 // GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "core/io/config.hpp"
 #include "core/session/session.hpp"
+#include "ui/close_question.hpp"
 
 #include <QMainWindow>
 #include <QString>
@@ -16,7 +21,6 @@
 
 class QCloseEvent;
 class QLabel;
-class QMenu;
 
 namespace lp::ui {
 
@@ -24,8 +28,10 @@ class ChartPanel;
 class ExperimentPanel;
 class LessonsPanel;
 class PipelineEditor;
+class Presentation;
 class TrainingBridge;
 class TransportBar;
+class WindowMenus;
 
 class MainWindow : public QMainWindow {
     Q_OBJECT
@@ -33,16 +39,20 @@ class MainWindow : public QMainWindow {
 public:
     explicit MainWindow(QWidget* parent = nullptr);
 
-    // Shows config in the experiment panel and the pipeline editor (nothing runs).
+    // Shows config in the experiment panel and the pipeline editor (nothing runs). Without a run,
+    // the charts start afresh with config's layout (its stages, delays, forecasts); the LR scale
+    // goes back to 1×.
     void loadExperiment(const core::io::ExperimentConfig& config);
     // The experiment as edited in the panels.
     core::io::ExperimentConfig currentExperiment() const;
 
-    // Resets any run and shows the experiment in file (core::io::loadConfig; InputError).
+    // Resets any run and shows the experiment in file (core::io::loadConfig; InputError); adds it
+    // to File > Recent experiments.
     void openExperimentFile(const QString& path);
     // Resets any run, loads lesson `index` (0-based) and plays it; false if there is none.
     bool runLesson(int index);
-    // Resets any run and loads lesson `index` into the panels without running it.
+    // Resets any run and loads lesson `index` into the panels without running it. Selecting a
+    // lesson in the list does the same while no run is in progress.
     bool showLesson(int index);
     // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file) to the
     // front, leaving the dashboard; false if there is no such chart.
@@ -68,13 +78,28 @@ public:
     void exportReport(const QString& dir);
 
     // Closing the window with a run whose results were not exported since its last step
-    // (issue 12, "never lose a run"): the run is paused (it stops after the current step), then
-    // the user chooses to export the report and quit, quit without it, or cancel (the run
-    // resumes if it was playing). Tests replace the two questions; by default they are a
-    // message box and a folder dialog (an empty folder cancels the close).
-    enum class CloseChoice { ExportAndQuit, Quit, Cancel };
+    // (issue 12, "never lose a run"; ui/close_question.hpp): the run is paused, then the user
+    // chooses to export the report and quit, quit without it, or cancel. Tests replace the two
+    // questions; by default they are a message box and a folder dialog.
+    using CloseChoice = ui::CloseChoice;
     void setCloseQuestions(std::function<CloseChoice(const QString& text)> ask,
                            std::function<QString()> folder);
+
+    // Errors go to a window-modal message box that does not block the caller (open(), not
+    // exec(): also safe under --screenshot and in tests); the last text shown is kept for tests.
+    void showError(const QString& title, const QString& text);
+    // A problem with what the command line asked for (a bad experiment file, no such lesson):
+    // the same dialog, and the status bar says it too.
+    void showStartupError(const QString& text);
+    // Runs action (a menu command); shows any exception in an error dialog. Never throws.
+    void runGuarded(const QString& what, const std::function<void()>& action);
+
+    QString lastError() const { return lastError_; }
+
+    // Window geometry, docks, dashboard, theme, zoom and legends from / to the studio settings
+    // (nothing when they are disabled). The constructor restores; closing saves.
+    void restoreSettings();
+    void saveSettings() const;
 
     TrainingBridge* bridge() const { return bridge_; }
 
@@ -88,36 +113,31 @@ public:
 
     ChartPanel* charts() const { return charts_; }
 
-    QLabel* nonFiniteBanner() const { return banner_; }
+    Presentation* presentation() const { return presentation_; }
 
-    // Errors go to a window-modal message box that does not block the caller (open(), not
-    // exec()); the last text shown is kept for tests.
-    QString lastError() const { return lastError_; }
+    WindowMenus* menus() const { return menus_; }
+
+    QLabel* nonFiniteBanner() const { return banner_; }
 
 protected:
     void closeEvent(QCloseEvent* event) override;
 
 private:
+    void buildCentre();
     void buildDocks();
-    void buildMenus();
-    QMenu* buildExportMenu();
-    // An Export menu action asking for a file name (file: the default) or, with an empty file,
-    // a folder, then running write(path).
-    void addExportAction(QMenu* menu,
-                         const QString& text,
-                         const QString& file,
-                         const std::function<void(const QString&)>& write);
+    void connectSignals();
     bool ensureSession();
     void runExperiment(const core::io::ExperimentConfig& config);
+    // The charts of no run: empty, with the layout config will have.
+    void previewCharts(const core::io::ExperimentConfig& config);
+    void onLessonSelected(int row);
     void onStatus(const core::session::SessionStatus& status);
     void onState(core::session::RunState state, const QString& message);
-    void showError(const QString& title, const QString& text);
-    void openExperiment();
-    void saveExperiment();
-    void saveCheckpoint();
-    // Runs action (a file export); shows any exception in an error dialog.
-    template <typename F>
-    void guarded(const QString& what, F&& action);
+    // Window title and transport status from the main run and the comparison.
+    void refreshTitle();
+    void refreshStatus();
+    // Whether a main run is in progress (started and not over): switching lessons leaves it be.
+    bool runInProgress() const;
 
     TrainingBridge* bridge_ = nullptr;
     ExperimentPanel* experiment_ = nullptr;
@@ -125,14 +145,15 @@ private:
     LessonsPanel* lessons_ = nullptr;
     TransportBar* transport_ = nullptr;
     ChartPanel* charts_ = nullptr;
+    Presentation* presentation_ = nullptr;
+    WindowMenus* menus_ = nullptr;
     QLabel* banner_ = nullptr;
-    QAction* dashboardAction_ = nullptr;
     QLabel* source_ = nullptr;
     QString lastError_;
-    std::function<CloseChoice(const QString&)> askOnClose_;
-    std::function<QString()> folderOnClose_;
+    CloseQuestions closeQuestions_;
     // Training samples drained when the report was last exported (nothing to lose below it).
     std::size_t exportedSamples_ = 0;
+    bool switchingLesson_ = false;
 };
 
 }  // namespace lp::ui

@@ -4,6 +4,7 @@
 #include <QAction>
 #include <QHBoxLayout>
 #include <QLabel>
+#include <QResizeEvent>
 #include <QSlider>
 #include <QStyle>
 #include <QToolButton>
@@ -118,6 +119,10 @@ void TransportBar::setTeachingSpeed() {
     speed_->setValue(kSpeedTeaching);
 }
 
+void TransportBar::resetLrScale() {
+    lr_->setValue(kLrMiddle);
+}
+
 float TransportBar::lrScaleAt(int pos) {
     return static_cast<float>(std::pow(10.0, static_cast<double>(pos - kLrMiddle) / 20.0));
 }
@@ -160,6 +165,15 @@ void TransportBar::showStatus(const core::session::SessionStatus& status, bool l
                     .arg(100.0 * status.history.back().testTop1, 0, 'f', 1);
     }
     setStatusText(text);
+}
+
+void TransportBar::resizeEvent(QResizeEvent* event) {
+    if (toolButtonStyle() == Qt::ToolButtonTextBesideIcon) {
+        fullWidth_ = sizeHint().width();
+    }
+    const bool compact = width() < fullWidth_;
+    setToolButtonStyle(compact ? Qt::ToolButtonIconOnly : Qt::ToolButtonTextBesideIcon);
+    QToolBar::resizeEvent(event);
 }
 
 void TransportBar::updateLabels() {

@@ -45,6 +45,9 @@ public:
 
     QSlider* lrSlider() const { return lr_; }
 
+    // Back to 1× (a new lesson or experiment runs at its own learning rate).
+    void resetLrScale();
+
     QLabel* statusLabel() const { return status_; }
 
     // Ticks per second of slider position pos; 0 (= as fast as possible) at the right end.
@@ -63,6 +66,12 @@ public:
     void setStatusText(const QString& text);
     // "running · epoch 2/3 · tick 37/52 · test top-1 61.2 %", or a hint when there is no run.
     void showStatus(const core::session::SessionStatus& status, bool live);
+
+protected:
+    // Where the bar is narrower than it needs with text beside the icons (a 1024-pixel window),
+    // the run buttons show icons only (their tooltips keep the words), so the status stays in
+    // sight.
+    void resizeEvent(QResizeEvent* event) override;
 
 signals:
     void playRequested();
@@ -86,6 +95,7 @@ private:
     QLabel* lrText_ = nullptr;
     QLabel* status_ = nullptr;
     bool running_ = false;
+    int fullWidth_ = 0;  // size hint with text beside the icons
 };
 
 }  // namespace lp::ui

@@ -1,0 +1,17 @@
+// The pipeline layout an experiment will have, before it runs: so that the charts show the
+// selected lesson's stages (rows, unit names, delays, forecasts) as soon as it is selected, not
+// the previous run's (issue 13, clean state). Pure function of the config; reentrant.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/io/config.hpp"
+#include "core/telemetry/events.hpp"
+
+namespace lp::ui {
+
+// The layout the Session would report for config (units from model_forecast's resnetUnits,
+// stages from the cuts, the effective delays, policy and schedule). Empty (no stages) when the
+// pipeline section cannot run (an illegal partition or delay vector).
+core::telemetry::PipelineLayout previewLayout(const core::io::ExperimentConfig& config);
+
+}  // namespace lp::ui
