@@ -3,6 +3,9 @@
 #include "core/error.hpp"
 #include "core/tensor/isa.hpp"
 #include "ui/main_window.hpp"
+#include "ui/palette.hpp"
+#include "ui/presentation.hpp"
+#include "ui/studio_settings.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -68,28 +71,56 @@ int main(int argc, char** argv) {
                                    QStringLiteral("Seconds before --screenshot (default 10)."),
                                    QStringLiteral("s"),
                                    QStringLiteral("10"));
+    const QCommandLineOption theme(
+        QStringLiteral("theme"),
+        QStringLiteral("Chart and window theme: light, dark or high-contrast (View > Theme)."),
+        QStringLiteral("name"));
     for (const QCommandLineOption& option :
-         {lesson, play, compare, tab, dashboard, screenshot, after}) {
+         {lesson, play, compare, tab, dashboard, theme, screenshot, after}) {
         args.addOption(option);
     }
     args.process(app);
 
+    // A scripted screenshot is reproducible: it neither reads nor changes the remembered window
+    // layout, theme and zoom (ui/studio_settings.hpp).
+    const bool scripted = args.isSet(screenshot);
+    if (scripted) {
+        lp::ui::settings::disable();
+    }
     lp::ui::MainWindow window;
     window.show();
+    // What the command line asked for and could not be done: on the terminal, and in a dialog
+    // for a studio started from a desktop menu (issue 13). open(), never exec(): nothing blocks.
+    const auto startupError = [&window](const QString& text) {
+        std::cerr << "layerpipe-studio: " << text.toStdString() << "\n";
+        window.showStartupError(text);
+    };
+    if (args.isSet(theme)) {
+        const auto t = lp::ui::palette::themeFromName(args.value(theme));
+        if (t) {
+            window.presentation()->setTheme(*t);
+        } else {
+            startupError(QStringLiteral("no theme '%1' (light, dark or high-contrast)")
+                             .arg(args.value(theme)));
+        }
+    }
     try {
         if (!args.positionalArguments().isEmpty()) {
             window.openExperimentFile(args.positionalArguments().constFirst());
         }
     } catch (const std::exception& e) {
-        std::cerr << "layerpipe-studio: " << e.what() << "\n";
-        return 2;
+        if (scripted) {
+            std::cerr << "layerpipe-studio: " << e.what() << "\n";
+            return 2;
+        }
+        startupError(QString::fromUtf8(e.what()));
     }
     if (args.isSet(lesson)) {
         const int n = args.value(lesson).toInt();
         // With --compare the comparison runs the lesson; the main run stays idle.
         const bool found = args.isSet(compare) ? window.showLesson(n - 1) : window.runLesson(n - 1);
         if (!found) {
-            std::cerr << "layerpipe-studio: there is no lesson " << n << "\n";
+            startupError(QStringLiteral("there is no lesson %1").arg(args.value(lesson)));
         }
     } else if (args.isSet(play)) {
         window.play();
@@ -101,7 +132,7 @@ int main(int argc, char** argv) {
         window.setDashboard(true);
     }
     if (args.isSet(tab) && !window.showChart(args.value(tab))) {
-        std::cerr << "layerpipe-studio: no chart tab '" << args.value(tab).toStdString() << "'\n";
+        startupError(QStringLiteral("no chart tab '%1'").arg(args.value(tab)));
     }
     if (args.isSet(screenshot)) {
         // The window's own rendering (QWidget::grab), not a screen capture: README screenshots.
