@@ -167,9 +167,9 @@ void ChartTitle::fit(int width) {
 }
 
 QSize ChartTitle::minimumOuterSizeHint() const {
-    return {kTitleMinimumWidth + mMargins.left() + mMargins.right(),
-            linesHeight(fitted_, static_cast<int>(lines_.size())) + mMargins.top() +
-                mMargins.bottom()};
+    return {
+        kTitleMinimumWidth + mMargins.left() + mMargins.right(),
+        linesHeight(fitted_, static_cast<int>(lines_.size())) + mMargins.top() + mMargins.bottom()};
 }
 
 QSize ChartTitle::maximumOuterSizeHint() const {
@@ -191,7 +191,9 @@ void ChartTitle::draw(QCPPainter* painter) {
     }
     painter->setFont(f);
     painter->setPen(QPen(mainTextColor()));
-    painter->drawText(mRect, static_cast<int>(Qt::AlignCenter), lines.join(QLatin1Char('\n')),
+    painter->drawText(mRect,
+                      static_cast<int>(Qt::AlignCenter),
+                      lines.join(QLatin1Char('\n')),
                       &mTextBoundingRect);
 }
 
@@ -221,7 +223,9 @@ int RowTicker::maxLines() const {
     return lines;
 }
 
-QString RowTicker::getTickLabel(double tick, const QLocale& locale, QChar formatChar,
+QString RowTicker::getTickLabel(double tick,
+                                const QLocale& locale,
+                                QChar formatChar,
                                 int precision) {
     const QString label = QCPAxisTickerText::getTickLabel(tick, locale, formatChar, precision);
     return firstLineOnly_ ? label.section(QLatin1Char('\n'), 0, 0) : label;
@@ -272,9 +276,8 @@ int FlowLegend::columnsFor(int width) const {
         for (int c = 0; c < columns; ++c) {
             int widest = 0;
             for (int i = c; i < n; i += columns) {
-                widest = std::max(widest, items[static_cast<std::size_t>(i)]
-                                              ->minimumOuterSizeHint()
-                                              .width());
+                widest = std::max(
+                    widest, items[static_cast<std::size_t>(i)]->minimumOuterSizeHint().width());
             }
             total += widest;
         }
@@ -326,7 +329,8 @@ QSize FlowLegend::minimumOuterSizeHint() const {
     for (const QCPAbstractLegendItem* it : entries()) {
         widest = std::max(widest, it->minimumOuterSizeHint().width());
     }
-    return {widest + mMargins.left() + mMargins.right(), QCPLegend::minimumOuterSizeHint().height()};
+    return {widest + mMargins.left() + mMargins.right(),
+            QCPLegend::minimumOuterSizeHint().height()};
 }
 
 QSize FlowLegend::maximumOuterSizeHint() const {
@@ -450,7 +454,9 @@ QString fittedLabel(const QString& label, const QFont& font, int length) {
 
 // Text tick labels along `length` pixels: horizontal ones flat if they fit side by side, else at
 // 45°, else upright; a RowTicker also drops to first lines and then to every k-th label.
-void fitTextTicks(QCPAxis* axis, const QSharedPointer<QCPAxisTickerText>& text, bool horizontal,
+void fitTextTicks(QCPAxis* axis,
+                  const QSharedPointer<QCPAxisTickerText>& text,
+                  bool horizontal,
                   int length) {
     const QFontMetrics fm(axis->tickLabelFont());
     const auto ticks = static_cast<int>(std::max<qsizetype>(1, text->ticks().size()));
@@ -467,8 +473,9 @@ void fitTextTicks(QCPAxis* axis, const QSharedPointer<QCPAxisTickerText>& text, 
         const double rotation = widest + line <= per ? 0.0 : per >= 1.6 * line ? 45.0 : 90.0;
         axis->setTickLabelRotation(rotation);
         // Rotated labels side by side need about a line height each (more at 45°).
-        const double footprint = rotation == 0.0 ? widest + line : rotation == 45.0 ? 1.5 * line
-                                                                                    : 1.1 * line;
+        const double footprint = rotation == 0.0    ? widest + line
+                                 : rotation == 45.0 ? 1.5 * line
+                                                    : 1.1 * line;
         stride = static_cast<int>(std::ceil(footprint / std::max(per, 1.0)));
     } else if (!rows.isNull()) {
         if (per < rows->maxLines() * line) {
@@ -512,8 +519,8 @@ void fitAxes(QCustomPlot* plot) {
             }
             // A label longer than its axis (a rotated "learning rate" on a short chart) takes
             // two lines rather than run into the legend above.
-            const QString label = fittedLabel(
-                original(axis, "lpLabel", axis->label()), axis->labelFont(), length);
+            const QString label =
+                fittedLabel(original(axis, "lpLabel", axis->label()), axis->labelFont(), length);
             axis->setLabel(label);
             remember(axis, "lpLabel", label);
             const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();

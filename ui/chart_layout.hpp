@@ -107,7 +107,9 @@ public:
     int maxLines() const;
 
 protected:
-    QString getTickLabel(double tick, const QLocale& locale, QChar formatChar,
+    QString getTickLabel(double tick,
+                         const QLocale& locale,
+                         QChar formatChar,
                          int precision) override;
     QVector<double> createTickVector(double tickStep, const QCPRange& range) override;
 

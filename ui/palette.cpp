@@ -350,18 +350,30 @@ double zoom() {
 ChartColors chartColors() {
     switch (gTheme) {
         case Theme::Dark:
-            return {QColor(0x1e, 0x1f, 0x22), QColor(0xe4, 0xe4, 0xe4), QColor(0x80, 0x80, 0x80),
-                    QColor(0xa8, 0xa8, 0xa8), QColor(0x3a, 0x3c, 0x40), QColor(30, 31, 34, 215),
+            return {QColor(0x1e, 0x1f, 0x22),
+                    QColor(0xe4, 0xe4, 0xe4),
+                    QColor(0x80, 0x80, 0x80),
+                    QColor(0xa8, 0xa8, 0xa8),
+                    QColor(0x3a, 0x3c, 0x40),
+                    QColor(30, 31, 34, 215),
                     QColor(0x60, 0x60, 0x60)};
         case Theme::HighContrast:
-            return {QColor(Qt::black), QColor(Qt::white), QColor(0xb0, 0xb0, 0xb0),
-                    QColor(Qt::white), QColor(0x5a, 0x5a, 0x5a), QColor(Qt::black),
+            return {QColor(Qt::black),
+                    QColor(Qt::white),
+                    QColor(0xb0, 0xb0, 0xb0),
+                    QColor(Qt::white),
+                    QColor(0x5a, 0x5a, 0x5a),
+                    QColor(Qt::black),
                     QColor(Qt::white)};
         case Theme::Light:
             break;
     }
-    return {QColor(Qt::white), QColor(0x20, 0x20, 0x20), QColor(0xa0, 0xa0, 0xa0),
-            QColor(0x50, 0x50, 0x50), QColor(0xdd, 0xdd, 0xdd), QColor(255, 255, 255, 215),
+    return {QColor(Qt::white),
+            QColor(0x20, 0x20, 0x20),
+            QColor(0xa0, 0xa0, 0xa0),
+            QColor(0x50, 0x50, 0x50),
+            QColor(0xdd, 0xdd, 0xdd),
+            QColor(255, 255, 255, 215),
             QColor(0xb0, 0xb0, 0xb0)};
 }
 

@@ -105,6 +105,7 @@ struct ChartColors {
     QColor legendBrush;
     QColor legendBorder;
 };
+
 ChartColors chartColors();
 
 // A data colour as the current theme draws it: unchanged in the light theme; lighter in the dark

@@ -45,10 +45,9 @@ void ReconstructionView::setNoDataReason(const QString& reason) {
     note_->setText(
         reason.isEmpty()
             ? QString()
-            : QStringLiteral(
-                  "No reconstruction error in this run: %1. It is measured with the EMA "
-                  "policy and the diagnostic on (Pipeline panel: \"diagnostic: "
-                  "measure ‖Ŵ − W‖/‖W‖\").")
+            : QStringLiteral("No reconstruction error in this run: %1. It is measured with the EMA "
+                             "policy and the diagnostic on (Pipeline panel: \"diagnostic: "
+                             "measure ‖Ŵ − W‖/‖W‖\").")
                   .arg(reason));
     note_->setVisible(!reason.isEmpty());
     plot_->replot(QCustomPlot::rpQueuedReplot);

@@ -5,6 +5,7 @@
 // rectangles and styles, not pixels (STYLE.md section 7).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/chart_layout.hpp"
+
 #include "ui/chart_export.hpp"
 #include "ui/memory_view.hpp"
 #include "ui/palette.hpp"
@@ -30,8 +31,16 @@ using namespace core::telemetry;  // NOLINT(google-build-using-namespace): test 
 // K stages, unit u on stage u * K / 10, LayerPipe delays 2(K - 1 - s).
 PipelineLayout layoutOf(int stages, const std::string& policy) {
     PipelineLayout layout;
-    layout.unitNames = {"stem", "layer1.0", "layer1.1", "layer2.0", "layer2.1",
-                        "layer3.0", "layer3.1", "layer4.0", "layer4.1", "head"};
+    layout.unitNames = {"stem",
+                        "layer1.0",
+                        "layer1.1",
+                        "layer2.0",
+                        "layer2.1",
+                        "layer3.0",
+                        "layer3.1",
+                        "layer4.0",
+                        "layer4.1",
+                        "head"};
     for (int u = 0; u < 10; ++u) {
         layout.stageOfUnit.push_back(u * stages / 10);
     }
@@ -72,8 +81,14 @@ TelemetryBatch runOf(const PipelineLayout& layout, int steps) {
         }
     }
     for (int j = 0; j < steps; ++j) {
-        b.train.push_back({j, j / 20, j * 1000.0, static_cast<float>(2.0 + std::sin(j)), 0.3F,
-                           0.05F, 900.0F, false});
+        b.train.push_back({j,
+                           j / 20,
+                           j * 1000.0,
+                           static_cast<float>(2.0 + std::sin(j)),
+                           0.3F,
+                           0.05F,
+                           900.0F,
+                           false});
         if (j % 20 == 19) {
             b.eval.push_back({j / 20, j, 2.1F, 0.3F, 0.6F});
         }
@@ -135,9 +150,15 @@ void expectLegible(QCustomPlot* plot, const QString& what, QSize exported = QSiz
 
 // Sizes a chart gets: alone (a tab) and in the dashboard, at 1024x768, 1440x900 and 1920x1080.
 const std::vector<QSize> kChartSizes = {
-    {730, 640}, {240, 330}, {480, 330},     // 1024x768: tab; dashboard cell; timeline cell
-    {1010, 780}, {320, 400}, {640, 400},    // 1440x900
-    {1480, 960}, {500, 490}, {1000, 490},   // 1920x1080
+    {730, 640},
+    {240, 330},
+    {480, 330},  // 1024x768: tab; dashboard cell; timeline cell
+    {1010, 780},
+    {320, 400},
+    {640, 400},  // 1440x900
+    {1480, 960},
+    {500, 490},
+    {1000, 490},  // 1920x1080
 };
 
 template <typename View>
@@ -147,10 +168,8 @@ void checkAtEverySize(View& view, const QString& name) {
         view.resize(size);
         view.plot()->replot();
         view.plot()->replot();  // the second pass sees the widths of the first
-        expectLegible(view.plot(), QStringLiteral("%1 at %2x%3")
-                                       .arg(name)
-                                       .arg(size.width())
-                                       .arg(size.height()));
+        expectLegible(view.plot(),
+                      QStringLiteral("%1 at %2x%3").arg(name).arg(size.width()).arg(size.height()));
     }
 }
 
@@ -203,8 +222,9 @@ TEST(ChartLayout, Issue13TimelineTitleWrapsInsteadOfEliding) {
 TEST(ChartLayout, Issue13WrapTextKeepsEveryWord) {
     QFont font;
     font.setPointSizeF(10.0);
-    const QString text = QStringLiteral("Timeline · LayerPipe · stash · 12,345 ops · mean "
-                                        "utilisation 92.5%");
+    const QString text = QStringLiteral(
+        "Timeline · LayerPipe · stash · 12,345 ops · mean "
+        "utilisation 92.5%");
     const QStringList lines = chart::wrapText(text, font, 150);
     EXPECT_GT(lines.size(), 1);
     const QFontMetrics fm(font);
