@@ -67,6 +67,8 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
     solo->setContentsMargins(0, 0, 0, 0);
     stack_->addWidget(soloPage_);
     for (std::size_t i = 0; i < charts_.size(); ++i) {
+        // Exports propose "<experiment>_<file>.png" (ui/chart_export.hpp: the plot's name).
+        charts_[i].plot->setObjectName(charts_[i].file);
         charts_[i].plot->installEventFilter(this);  // last clicked chart
         // A double click on a chart's title enlarges it, or brings the panel back.
         QCustomPlot* plot = charts_[i].plot;

@@ -2,6 +2,7 @@
 #include "ui/main_window.hpp"
 
 #include "core/error.hpp"
+#include "ui/chart_export.hpp"
 #include "ui/chart_panel.hpp"
 #include "ui/close_question.hpp"
 #include "ui/compare_runner.hpp"
@@ -12,6 +13,7 @@
 #include "ui/pipeline_editor.hpp"
 #include "ui/presentation.hpp"
 #include "ui/reconstruction_view.hpp"
+#include "ui/report_index.hpp"
 #include "ui/studio_settings.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/transport_bar.hpp"
@@ -22,10 +24,12 @@
 #include <QCloseEvent>
 #include <QDir>
 #include <QDockWidget>
+#include <QFileInfo>
 #include <QLabel>
 #include <QListWidget>
 #include <QLocale>
 #include <QMessageBox>
+#include <QRegularExpression>
 #include <QScrollArea>
 #include <QSettings>
 #include <QStatusBar>
@@ -179,6 +183,7 @@ void MainWindow::connectSignals() {
 void MainWindow::loadExperiment(const core::io::ExperimentConfig& config) {
     experiment_->setConfig(config);
     editor_->setConfig(config);
+    exportSettings().experiment = QString::fromStdString(config.name);  // export file names
     // A new lesson or experiment starts at its own learning rate (issue 13: lesson 6 ran at 10×
     // after lesson 5's slider and diverged).
     transport_->resetLrScale();
@@ -423,15 +428,42 @@ void MainWindow::exportReport(const QString& dir) {
     if (compared) {
         charts_->compare()->writeCsv(QDir(dir).filePath(QStringLiteral("compare.csv")));
     }
-    if (!bridge_->hasSession()) {
-        core::io::saveConfig(root / "experiment.json", currentExperiment());
-        return;
+    const core::io::ExperimentConfig config =
+        bridge_->hasSession() ? bridge_->config() : currentExperiment();
+    if (bridge_->hasSession()) {
+        bridge_->writeCsvs(root / "csv");
+        bridge_->writeChromeTrace(root / "trace.json");
+        bridge_->writeRunRecord(root / "run.json");
     }
-    bridge_->writeCsvs(root / "csv");
-    bridge_->writeChromeTrace(root / "trace.json");
-    bridge_->writeRunRecord(root / "run.json");
-    core::io::saveConfig(root / "experiment.json", bridge_->config());
-    exportedSamples_ = bridge_->log().train().size();
+    core::io::saveConfig(root / "experiment.json", config);
+    writeReportIndex(dir, reportPage(dir, config));
+    if (bridge_->hasSession()) {
+        exportedSamples_ = bridge_->log().train().size();
+    }
+}
+
+ReportPage MainWindow::reportPage(const QString& dir, const core::io::ExperimentConfig& config) {
+    ReportPage page;
+    page.title = QString::fromStdString(config.name);
+    page.summary = transport_->statusLabel()->text().remove(QRegularExpression("<[^>]*>"));
+    page.experimentJson = QStringLiteral("experiment.json");
+    for (const ChartPanel::Chart& chart : charts_->charts()) {
+        page.charts.push_back({chart.file, chart.name, reportCaption(chart.file)});
+    }
+    QStringList files = QDir(QDir(dir).filePath(QStringLiteral("csv")))
+                            .entryList({QStringLiteral("*.csv")}, QDir::Files, QDir::Name);
+    for (QString& f : files) {
+        f.prepend(QStringLiteral("csv/"));
+    }
+    for (const QString& f : {QStringLiteral("compare.csv"),
+                             QStringLiteral("trace.json"),
+                             QStringLiteral("run.json")}) {
+        if (QFileInfo::exists(QDir(dir).filePath(f))) {
+            files << f;
+        }
+    }
+    page.dataFiles = files;
+    return page;
 }
 
 void MainWindow::openExperimentFile(const QString& path) {

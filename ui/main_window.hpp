@@ -12,6 +12,7 @@
 #include "core/io/config.hpp"
 #include "core/session/session.hpp"
 #include "ui/close_question.hpp"
+#include "ui/report_index.hpp"
 
 #include <QMainWindow>
 #include <QString>
@@ -74,7 +75,8 @@ public:
 
     // Writes every chart (PNG, PDF, SVG), every series (csv/), the Chrome trace, the run record
     // and the experiment into dir, and compare.csv after a comparison (with no main run: the
-    // charts, compare.csv and the experiment as edited). Throws InputError naming what failed.
+    // charts, compare.csv and the experiment as edited), and index.html showing all of it
+    // (ui/report_index.hpp). Throws InputError naming what failed.
     void exportReport(const QString& dir);
 
     // Closing the window with a run whose results were not exported since its last step
@@ -138,6 +140,8 @@ private:
     void refreshStatus();
     // Whether a main run is in progress (started and not over): switching lessons leaves it be.
     bool runInProgress() const;
+    // The report folder's index page: the charts with their captions, the data files in dir.
+    ReportPage reportPage(const QString& dir, const core::io::ExperimentConfig& config);
 
     TrainingBridge* bridge_ = nullptr;
     ExperimentPanel* experiment_ = nullptr;

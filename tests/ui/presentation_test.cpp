@@ -7,6 +7,7 @@
 #include "ui/presentation.hpp"
 
 #include "core/io/config.hpp"
+#include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
 #include "ui/chart_panel.hpp"
 #include "ui/compare_runner.hpp"
@@ -28,7 +29,9 @@
 
 #include <QAction>
 #include <QApplication>
+#include <QDir>
 #include <QDockWidget>
+#include <QFile>
 #include <QFileInfo>
 #include <QLabel>
 #include <QMenu>
@@ -377,6 +380,30 @@ TEST_F(Window, Issue13RecentExperiments) {
     }
     EXPECT_TRUE(w.lastError().contains(QStringLiteral("no longer exists")));
     EXPECT_TRUE(settings::recentFiles().isEmpty());
+}
+
+// The export hooks of ui/chart_export.hpp and ui/report_index.hpp: plots named by their file
+// stem, the experiment's name for proposed file names, index.html in the report folder.
+TEST_F(Window, Issue13ReportFolderGetsAnIndexAndChartsTheirNames) {
+    MainWindow w;
+    w.show();
+    w.loadExperiment(withStages("named run", {5}));
+    EXPECT_EQ(exportSettings().experiment, QStringLiteral("named run"));
+    for (const ChartPanel::Chart& chart : w.charts()->charts()) {
+        EXPECT_EQ(chart.plot->objectName(), chart.file);
+    }
+    runToEnd(w);
+    const QTemporaryDir dir;
+    ASSERT_TRUE(dir.isValid());
+    ASSERT_NO_THROW(w.exportReport(dir.path()));
+    QFile index(QDir(dir.path()).filePath(QStringLiteral("index.html")));
+    ASSERT_TRUE(index.open(QIODevice::ReadOnly));
+    const QString html = QString::fromUtf8(index.readAll());
+    EXPECT_TRUE(html.contains(QStringLiteral("named run")));
+    for (const char* file :
+         {"timeline.png", "ema_error.svg", "run.json", "csv/", "experiment.json"}) {
+        EXPECT_TRUE(html.contains(QLatin1String(file))) << file;
+    }
 }
 
 TEST_F(Window, Issue13StartUpErrorsShowANonBlockingDialog) {
