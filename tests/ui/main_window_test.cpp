@@ -11,12 +11,14 @@
 #include "ui/experiment_panel.hpp"
 #include "ui/lessons.hpp"
 #include "ui/memory_view.hpp"
+#include "ui/pipeline_editor.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/staleness_view.hpp"
 #include "ui/timeline_view.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/training_view.hpp"
 #include "ui/transport_bar.hpp"
+#include "ui/unit_strip.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -35,6 +37,8 @@
 
 #include "tests/ui/tiny_experiment.hpp"
 #include <gtest/gtest.h>
+
+#include <functional>
 
 #include <fstream>
 
@@ -172,6 +176,31 @@ TEST(MainWindow, KeysDriveTheTransport) {
     EXPECT_FALSE(w.transport()->running());
     QTest::keyClick(&w, Qt::Key_R);  // reset
     EXPECT_FALSE(w.bridge()->hasSession());
+}
+
+// Issue 13: a paused run leaves the pipeline editable, with a note that the edits wait for Reset;
+// while it runs the editor is locked.
+TEST(MainWindow, PausedRunLeavesThePipelineEditableUntilReset) {
+    MainWindow w;
+    w.loadExperiment(tinyConfig());
+    w.transport()->speedSlider()->setValue(1);  // slow: the run is still going when checked
+    auto* editor = w.findChild<PipelineEditor*>();
+    ASSERT_NE(editor, nullptr);
+    const auto waitFor = [](const std::function<bool()>& done) {
+        for (int i = 0; i < 250 && !done(); ++i) {
+            QTest::qWait(20);
+        }
+        return done();
+    };
+    ASSERT_TRUE(w.play()) << w.lastError().toStdString();
+    EXPECT_TRUE(waitFor([&] { return !editor->strip()->isEnabled(); }));
+    EXPECT_FALSE(editor->pausedNote()->isVisibleTo(editor));
+    w.pause();
+    EXPECT_TRUE(waitFor([&] { return editor->pausedNote()->isVisibleTo(editor); }));
+    EXPECT_TRUE(editor->strip()->isEnabled());
+    w.reset();
+    EXPECT_TRUE(waitFor([&] { return !editor->pausedNote()->isVisibleTo(editor); }));
+    EXPECT_TRUE(editor->strip()->isEnabled());
 }
 
 // Issue 13: lessons start at a teaching speed, and "as fast as possible" is one click away.
