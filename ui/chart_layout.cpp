@@ -289,9 +289,25 @@ int FlowLegend::columnsFor(int width) const {
 }
 
 void FlowLegend::reflow(int width) {
-    const auto n = static_cast<int>(entries().size());
+    const std::vector<QCPAbstractLegendItem*> items = entries();
+    const auto n = static_cast<int>(items.size());
     if (n == 0) {
         return;
+    }
+    // An entry wider than the whole row (a dashboard cell of a small window): smaller text, down
+    // to 70 % (restyle gives every pass the full size back first, so this never compounds).
+    const int available = width - mMargins.left() - mMargins.right();
+    for (int step = 0; step < 4; ++step) {
+        int widest = 0;
+        for (const QCPAbstractLegendItem* it : items) {
+            widest = std::max(widest, it->minimumOuterSizeHint().width());
+        }
+        if (widest <= available) {
+            break;
+        }
+        for (QCPAbstractLegendItem* it : items) {
+            it->setFont(scaled(it->font(), 0.915));
+        }
     }
     const int columns = columnsFor(width);
     const int rows = (n + columns - 1) / columns;
@@ -491,57 +507,70 @@ void fitTextTicks(QCPAxis* axis,
 
 }  // namespace
 
-void fitAxes(QCustomPlot* plot) {
-    const QSize last = plot->property("lpLayoutViewport").toSize();
-    if (!last.isValid() || last.isEmpty()) {
-        for (QCPAxisRect* rect : plot->axisRects()) {
-            rect->setMinimumSize(kRectMinimum);
-            rect->setMinimumMargins(kRectMinimumMargins);
-        }
-        return;  // no layout yet: nothing to measure, keep the defaults
+namespace {
+
+// Fits one axis to the `length` pixels it is about to get (see fitAxes).
+void fitAxis(QCPAxis* axis, int length) {
+    if (!axis->visible() || length <= 0) {
+        return;
     }
-    const QSize now = plot->viewport().size();
+    const bool horizontal = axis->orientation() == Qt::Horizontal;
+    // A label longer than its axis (a rotated "learning rate" on a short chart) takes two lines
+    // rather than run into the legend above.
+    const QString label =
+        fittedLabel(original(axis, "lpLabel", axis->label()), axis->labelFont(), length);
+    axis->setLabel(label);
+    remember(axis, "lpLabel", label);
+    const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();
+    if (!axis->tickLabels() || ticker.isNull()) {
+        return;
+    }
+    if (const auto text = ticker.dynamicCast<QCPAxisTickerText>(); !text.isNull()) {
+        fitTextTicks(axis, text, horizontal, length);
+        return;
+    }
+    const QFontMetrics fm(axis->tickLabelFont());
+    int widest = fm.horizontalAdvance(QStringLiteral("0000"));
+    for (const QString& text : axis->tickVectorLabels()) {
+        widest = std::max(widest, fm.horizontalAdvance(text));
+    }
+    const int spacing = horizontal ? widest + 2 * fm.height() : 3 * fm.height();
+    const int count = std::clamp(length / std::max(spacing, 1), 2, 6);
+    if (ticker->tickCount() != count) {
+        ticker->setTickCount(count);
+    }
+}
+
+}  // namespace
+
+void fitAxes(QCustomPlot* plot) {
+    // QCustomPlot's defaults (a 50 × 50 inner rect, 15 px margins) make a plot of three charts
+    // taller than a dashboard cell at 1024 × 768; the top margin only needs room for half a tick
+    // label.
     for (QCPAxisRect* rect : plot->axisRects()) {
-        // QCustomPlot's defaults (a 50 × 50 inner rect, 15 px margins) make a plot of three
-        // charts taller than a dashboard cell at 1024 × 768; the top margin only needs room for
-        // half a tick label.
         rect->setMinimumSize(kRectMinimum);
         rect->setMinimumMargins(kRectMinimumMargins);
+    }
+    const QSize last = plot->property("lpLayoutViewport").toSize();
+    if (!last.isValid() || last.isEmpty()) {
+        return;  // no layout yet: nothing to measure, keep the defaults
+    }
+    // Lengths from the last pass, grown or shrunk with the viewport.
+    const int dw = plot->viewport().width() - last.width();
+    const int dh = plot->viewport().height() - last.height();
+    for (QCPAxisRect* rect : plot->axisRects()) {
         for (QCPAxis* axis : rect->axes()) {
-            if (!axis->visible()) {
-                continue;
-            }
+            fitAxis(
+                axis,
+                axis->orientation() == Qt::Horizontal ? rect->width() + dw : rect->height() + dh);
+        }
+    }
+    for (QCPLayoutElement* e : plot->plotLayout()->elements(true)) {
+        auto* scale = qobject_cast<QCPColorScale*>(e);
+        QCPAxis* axis = scale != nullptr ? scale->axis() : nullptr;
+        if (axis != nullptr) {
             const bool horizontal = axis->orientation() == Qt::Horizontal;
-            const int length = horizontal ? rect->width() + now.width() - last.width()
-                                          : rect->height() + now.height() - last.height();
-            if (length <= 0) {
-                continue;
-            }
-            // A label longer than its axis (a rotated "learning rate" on a short chart) takes
-            // two lines rather than run into the legend above.
-            const QString label =
-                fittedLabel(original(axis, "lpLabel", axis->label()), axis->labelFont(), length);
-            axis->setLabel(label);
-            remember(axis, "lpLabel", label);
-            const QSharedPointer<QCPAxisTicker> ticker = axis->ticker();
-            if (!axis->tickLabels() || ticker.isNull() ||
-                !ticker.dynamicCast<QCPAxisTickerLog>().isNull()) {
-                continue;
-            }
-            if (const auto text = ticker.dynamicCast<QCPAxisTickerText>(); !text.isNull()) {
-                fitTextTicks(axis, text, horizontal, length);
-                continue;
-            }
-            const QFontMetrics fm(axis->tickLabelFont());
-            int widest = fm.horizontalAdvance(QStringLiteral("0000"));
-            for (const QString& text : axis->tickVectorLabels()) {
-                widest = std::max(widest, fm.horizontalAdvance(text));
-            }
-            const int spacing = horizontal ? widest + 2 * fm.height() : 3 * fm.height();
-            const int count = std::clamp(length / std::max(spacing, 1), 2, 6);
-            if (ticker->tickCount() != count) {
-                ticker->setTickCount(count);
-            }
+            fitAxis(axis, horizontal ? scale->rect().width() + dw : scale->rect().height() + dh);
         }
     }
 }

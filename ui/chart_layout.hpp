@@ -120,7 +120,7 @@ private:
 
 // A legend that lives in a layout row of its own (never over the data): its entries flow into as
 // many columns as the estimated width allows, the rest into further lines, and the block is
-// centred. Its row takes exactly its height; no height at all while it is empty or legends are
+// centred; an entry wider than the whole row gets smaller text (down to 70 %). Its row takes exactly its height; no height at all while it is empty or legends are
 // collapsed (setLegendsShown). Frameless.
 class FlowLegend : public QCPLegend {
     Q_OBJECT
@@ -177,9 +177,9 @@ bool legendsCollapsed(const QCustomPlot* plot);
 
 // Fits every axis of plot to the length it is about to get: numeric tick counts so that labels
 // do not run together (one tick per label width plus 2 em horizontally, per 3 line heights
-// vertically, 2 to 6 ticks; not log axes); text tick labels (unit names) flat, at 45° or upright,
-// and for a RowTicker first lines only or every k-th label where even that does not fit; axis
-// labels longer than their axis on two lines.
+// vertically, 2 to 6 ticks; colour scales and log axes too); text tick labels (unit names) flat, at
+// 45° or upright, and for a RowTicker first lines only or every k-th label where even that does not
+// fit; axis labels longer than their axis on two lines.
 void fitAxes(QCustomPlot* plot);
 
 }  // namespace lp::ui::chart

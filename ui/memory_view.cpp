@@ -5,6 +5,7 @@
 #include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
 
+#include <QFontMetrics>
 #include <QVBoxLayout>
 #include <qcustomplot.h>
 
@@ -155,7 +156,33 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
             qOverload<const QCPRange&>(&QCPAxis::setRange));
 
     installAutoRangeToggle(plot_, this, autoRange_, [this] { rescale(); });
+    // The forecast labels sit above their line, or below it where the line runs along the top
+    // of the chart (a short dashboard cell): never cut off by the frame (issue 13).
+    connect(plot_, &QCustomPlot::beforeReplot, this, [this] { placeForecastLabels(); });
     setLayout(PipelineLayout{});
+}
+
+void MemoryView::placeForecastLabels() {
+    for (QCPItemText* label : {stashLabel_, emaLabel_}) {
+        const QCPAxisRect* rect = label->clipAxisRect();
+        if (rect == nullptr) {
+            continue;
+        }
+        // Two lines where one is wider than the chart ("stash forecast:" / "0.44 MiB").
+        const QFontMetrics fm(label->font());
+        const QString oneLine = label->text().replace(QLatin1Char('\n'), QLatin1Char(' '));
+        const int colon = static_cast<int>(oneLine.indexOf(QLatin1String(": ")));
+        const QString text =
+            fm.horizontalAdvance(oneLine) + 4 <= rect->rect().width() || colon < 0
+                ? oneLine
+                : oneLine.left(colon + 1) + QLatin1Char('\n') + oneLine.mid(colon + 2);
+        label->setText(text);
+        const int lines = static_cast<int>(text.count(QLatin1Char('\n'))) + 1;
+        const double y = label->position->pixelPosition().y();
+        const bool below = y - rect->rect().top() < lines * fm.height() + 4;
+        label->setPositionAlignment(Qt::AlignRight | (below ? Qt::AlignTop : Qt::AlignBottom));
+        label->setTextAlignment(Qt::AlignRight);
+    }
 }
 
 QCPGraph* MemoryView::forecastGraph(const QString& policy) const {

@@ -71,6 +71,7 @@ private:
     void flushPoint(double timeUs);
     void commitPending();
     void updateForecasts();
+    void placeForecastLabels();
     void rescale();
 
     QCustomPlot* plot_ = nullptr;

@@ -283,6 +283,23 @@ TEST(ChartLayout, Issue13StashForecastLabelIsNotUnderALegend) {
     for (chart::FlowLegend* legend : legendsOf(view.plot())) {
         EXPECT_FALSE(legend->outerRect().contains(at.toPoint()));
     }
+    // In a cell narrower than the label, two lines that fit the chart's width; below the line
+    // where it runs along the top of the chart.
+    view.resize(190, 330);
+    view.plot()->replot();
+    view.plot()->replot();
+    const QFontMetrics fm(label->font());
+    const QRect rect = view.plot()->axisRect()->rect();
+    ASSERT_TRUE(label->text().contains(QLatin1Char('\n'))) << label->text().toStdString();
+    for (const QString& line : label->text().split(QLatin1Char('\n'))) {
+        EXPECT_LE(fm.horizontalAdvance(line), rect.width()) << line.toStdString();
+    }
+    const double y = label->position->pixelPosition().y();
+    if (y - rect.top() < 2 * fm.height() + 4) {
+        EXPECT_TRUE(label->positionAlignment().testFlag(Qt::AlignTop));
+    } else {
+        EXPECT_TRUE(label->positionAlignment().testFlag(Qt::AlignBottom));
+    }
 }
 
 TEST(ChartLayout, Issue13ExportsKeepTheLayout) {
