@@ -165,23 +165,41 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
 void MemoryView::placeForecastLabels() {
     for (QCPItemText* label : {stashLabel_, emaLabel_}) {
         const QCPAxisRect* rect = label->clipAxisRect();
-        if (rect == nullptr) {
+        if (rect == nullptr || !label->visible() || rect->rect().height() <= 0) {
             continue;
         }
-        // Two lines where one is wider than the chart ("stash forecast:" / "0.44 MiB").
+        // "stash forecast: 0.44 MiB" where it fits, else "stash: 0.44 MiB" (the legend and the
+        // dashed line say it is the forecast), else the long form on two lines.
         const QFontMetrics fm(label->font());
-        const QString oneLine = label->text().replace(QLatin1Char('\n'), QLatin1Char(' '));
-        const int colon = static_cast<int>(oneLine.indexOf(QLatin1String(": ")));
-        const QString text =
-            fm.horizontalAdvance(oneLine) + 4 <= rect->rect().width() || colon < 0
-                ? oneLine
-                : oneLine.left(colon + 1) + QLatin1Char('\n') + oneLine.mid(colon + 2);
+        const QString full = label->property("fullText").toString();
+        const int colon = static_cast<int>(full.indexOf(QLatin1String(": ")));
+        const QString compact =
+            full.section(QLatin1Char(' '), 0, 0) + QLatin1Char(':') + full.mid(colon + 1);
+        const int width = rect->rect().width() - 4;
+        const QString text = fm.horizontalAdvance(full) <= width || colon < 0 ? full
+                             : fm.horizontalAdvance(compact) <= width
+                                 ? compact
+                                 : full.left(colon + 1) + QLatin1Char('\n') + full.mid(colon + 2);
         label->setText(text);
-        const int lines = static_cast<int>(text.count(QLatin1Char('\n'))) + 1;
-        const double y = label->position->pixelPosition().y();
-        const bool below = y - rect->rect().top() < lines * fm.height() + 4;
-        label->setPositionAlignment(Qt::AlignRight | (below ? Qt::AlignTop : Qt::AlignBottom));
         label->setTextAlignment(Qt::AlignRight);
+        // Above its line: while the chart follows the data, the value axis grows to leave the
+        // label room under the frame (a short dashboard cell); else below the line if it must.
+        const int lines = static_cast<int>(text.count(QLatin1Char('\n'))) + 1;
+        const double need = lines * fm.height() + 4.0;
+        const double height = rect->rect().height();
+        QCPAxis* y = label->position->valueAxis();
+        const double value = label->position->coords().y();
+        if (autoRange_ && y != nullptr && need < 0.6 * height) {
+            const double r = need / height;
+            const QCPRange range = y->range();
+            const double upper = (value - range.lower * r) / (1.0 - r);
+            if (upper > range.upper) {
+                y->setRange(range.lower, upper);
+            }
+        }
+        const double top = label->position->pixelPosition().y() - rect->rect().top();
+        label->setPositionAlignment(Qt::AlignRight |
+                                    (top < need - 1.0 ? Qt::AlignTop : Qt::AlignBottom));
     }
 }
 
@@ -353,9 +371,12 @@ void MemoryView::updateForecasts() {
         graph->setData({x0, x1}, {mib, mib}, true);
         label->setVisible(graph->visible());
         label->position->setCoords(x1, mib);
-        label->setText(QStringLiteral("%1 forecast: %2 MiB")
-                           .arg(policy == QStringLiteral("ema") ? QStringLiteral("EMA") : policy)
-                           .arg(mib, 0, 'f', 2));
+        const QString text =
+            QStringLiteral("%1 forecast: %2 MiB")
+                .arg(policy == QStringLiteral("ema") ? QStringLiteral("EMA") : policy)
+                .arg(mib, 0, 'f', 2);
+        label->setProperty("fullText", text);  // placeForecastLabels picks the form that fits
+        label->setText(text);
     }
 }
 
