@@ -319,7 +319,7 @@ void FlowLegend::reflow(int width) {
 }
 
 void FlowLegend::prepare() {
-    setVisible(gLegendsShown && !legendsCollapsed(mParentPlot));
+    setVisible(gLegendsShown && !collapsed_);
     const QCPLayoutElement* cell = layout() != nullptr ? layout() : this;
     reflow(estimatedWidth(cell, reserve_));
 }
@@ -413,25 +413,38 @@ FlowLegend* addLegendAbove(QCPAxisRect* rect, bool makeMain, int reserve) {
 
 void fitHeight(QCustomPlot* plot) {
     // Measure with every title fitted and every legend shown and flowed as the pass will have
-    // them; collapse the legends if that does not fit. Deterministic (the measure never depends
-    // on the last decision), so it cannot flicker between the two.
+    // them; where that does not fit, collapse legends from the last (the bottom chart's) up until
+    // it does. Deterministic (the measure never depends on the last decision), so it cannot
+    // flicker.
     const bool before = legendsCollapsed(plot);
-    plot->setProperty("lpLegendsCollapsed", false);
+    std::vector<FlowLegend*> legends;
     for (QCPLayoutElement* e : plot->plotLayout()->elements(true)) {
         if (auto* title = qobject_cast<ChartTitle*>(e); title != nullptr && title->visible()) {
             title->fitToEstimate();
         } else if (auto* legend = qobject_cast<FlowLegend*>(e)) {
+            legend->setCollapsed(false);
             legend->prepare();
+            legends.push_back(legend);
         }
     }
-    const int needed = plot->plotLayout()->minimumOuterSizeHint().height();
-    const bool collapse = gLegendsShown && needed > plot->viewport().height();
-    if (collapse != before) {
-        plot->setToolTip(collapse ? QStringLiteral("The legends are hidden for want of room: "
-                                                   "double-click the title to enlarge the chart")
-                                  : QString());
+    const int available = plot->viewport().height();
+    bool collapsed = false;
+    for (auto it = legends.rbegin();
+         gLegendsShown && it != legends.rend() &&
+         plot->plotLayout()->minimumOuterSizeHint().height() > available;
+         ++it) {
+        if ((*it)->visible()) {
+            (*it)->setCollapsed(true);
+            (*it)->prepare();
+            collapsed = true;
+        }
     }
-    plot->setProperty("lpLegendsCollapsed", collapse);
+    if (collapsed != before) {
+        plot->setToolTip(collapsed ? QStringLiteral("Legends are hidden for want of room: "
+                                                    "double-click the title to enlarge the chart")
+                                   : QString());
+    }
+    plot->setProperty("lpLegendsCollapsed", collapsed);
 }
 
 bool legendsCollapsed(const QCustomPlot* plot) {

@@ -120,8 +120,9 @@ private:
 
 // A legend that lives in a layout row of its own (never over the data): its entries flow into as
 // many columns as the estimated width allows, the rest into further lines, and the block is
-// centred; an entry wider than the whole row gets smaller text (down to 70 %). Its row takes exactly its height; no height at all while it is empty or legends are
-// collapsed (setLegendsShown). Frameless.
+// centred; an entry wider than the whole row gets smaller text (down to 70 %). Its row takes
+// exactly its height; no height at all while it is empty or legends are collapsed
+// (setLegendsShown). Frameless.
 class FlowLegend : public QCPLegend {
     Q_OBJECT
 
@@ -138,8 +139,12 @@ public:
     int columnsFor(int width) const;
 
     // What each layout pass does first: shown unless legends are collapsed (setLegendsShown, or
-    // the plot is too short for them: see fitHeight), re-flowed to the estimated width.
+    // this one for want of height: see fitHeight), re-flowed to the estimated width.
     void prepare();
+
+    void setCollapsed(bool on) { collapsed_ = on; }
+
+    bool collapsed() const { return collapsed_; }
 
     // The legend's items in order (item(i) is null for an empty cell of a wrapped grid).
     std::vector<QCPAbstractLegendItem*> entries() const;
@@ -148,6 +153,7 @@ private:
     void reflow(int width);
 
     int reserve_ = 0;
+    bool collapsed_ = false;
 };
 
 // Puts a new FlowLegend into a new row `row` of plot's main layout (rows from there on move
@@ -167,12 +173,12 @@ void setLegendsShown(bool shown);
 bool legendsShown();
 
 // When plot is too short for its legends (its layout's minimum height with them exceeds the
-// viewport: a dashboard cell of a small window), collapses them for this layout pass, so that
-// nothing overlaps; they come back when there is room. A double click on the title enlarges the
-// chart, legends included. Run by the layout hook.
+// viewport: a dashboard cell of a small window), collapses them for this layout pass, the last
+// (bottom) one first, until it fits, so that nothing overlaps; they come back when there is room.
+// A double click on the title enlarges the chart, legends included. Run by the layout hook.
 void fitHeight(QCustomPlot* plot);
 
-// Whether the last layout of plot collapsed its legends for want of height.
+// Whether the last layout of plot collapsed any of its legends for want of height.
 bool legendsCollapsed(const QCustomPlot* plot);
 
 // Fits every axis of plot to the length it is about to get: numeric tick counts so that labels

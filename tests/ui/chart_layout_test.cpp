@@ -14,6 +14,7 @@
 #include "ui/timeline_view.hpp"
 #include "ui/training_view.hpp"
 
+#include <QLayout>
 #include <QTemporaryDir>
 #include <qcustomplot.h>
 
@@ -163,6 +164,9 @@ const std::vector<QSize> kChartSizes = {
 
 template <typename View>
 void checkAtEverySize(View& view, const QString& name) {
+    // Exactly the size given, even below what the chart asks for (a dashboard cell of a window
+    // that cannot grow).
+    view.layout()->setSizeConstraint(QLayout::SetNoConstraint);
     view.show();
     for (const QSize& size : kChartSizes) {
         view.resize(size);
@@ -196,6 +200,32 @@ TEST(ChartLayout, Issue13LegendsTitlesAndAxesFitEveryChartAtEverySize) {
     reconstruction.setLayout(ten);
     reconstruction.append(runOf(ten, 60));
     checkAtEverySize(reconstruction, QStringLiteral("EMA error"));
+}
+
+TEST(ChartLayout, Issue13ShortChartsCollapseTheirLastLegendsFirst) {
+    TrainingView view;  // three charts, three legends
+    // As in a dashboard cell of a small window: the widget gets less than it asks for.
+    view.layout()->setSizeConstraint(QLayout::SetNoConstraint);
+    view.show();
+    view.append(runOf(layoutOf(4, "ema"), 60));
+    bool anyCollapsed = false;
+    for (int height = 130; height <= 700; height += 30) {
+        view.resize(300, height);
+        view.plot()->replot();
+        view.plot()->replot();
+        const std::vector<chart::FlowLegend*> legends = legendsOf(view.plot());
+        ASSERT_EQ(legends.size(), 3U);
+        bool collapsedAbove = false;
+        for (const chart::FlowLegend* legend : legends) {
+            EXPECT_TRUE(!collapsedAbove || legend->collapsed()) << "height " << height;
+            collapsedAbove = collapsedAbove || legend->collapsed();
+        }
+        anyCollapsed = anyCollapsed || collapsedAbove;
+        EXPECT_EQ(chart::legendsCollapsed(view.plot()), collapsedAbove);
+        expectLegible(view.plot(), QStringLiteral("training 300x%1").arg(height));
+    }
+    EXPECT_TRUE(anyCollapsed);
+    EXPECT_FALSE(chart::legendsCollapsed(view.plot()));  // 700 px: room for all three
 }
 
 TEST(ChartLayout, Issue13TimelineTitleWrapsInsteadOfEliding) {
