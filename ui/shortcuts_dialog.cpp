@@ -40,7 +40,10 @@ std::vector<std::pair<QString, std::vector<Entry>>>& gestures() {
                           "timeline)")}}},
         {QStringLiteral("Pipeline editor"),
          {{QStringLiteral("← / →"), QStringLiteral("move between unit boundaries (strip focused)")},
-          {QStringLiteral("Space / Enter"), QStringLiteral("cut or join at that boundary")}}},
+          {QStringLiteral("Home / End"), QStringLiteral("the first / last boundary")},
+          {QStringLiteral("Space / Enter"), QStringLiteral("cut or join at that boundary")},
+          {QStringLiteral("Ctrl+Z"), QStringLiteral("undo the last pipeline edit (editor focused)")},
+          {QStringLiteral("Ctrl+Shift+Z / Ctrl+Y"), QStringLiteral("redo it")}}},
         {QStringLiteral("Lessons"),
          {{QStringLiteral("Double click / Enter"), QStringLiteral("run the lesson")}}},
     };
