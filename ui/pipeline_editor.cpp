@@ -313,51 +313,23 @@ void PipelineEditor::setContext(const core::io::ExperimentConfig& config) {
 
 void PipelineEditor::setConfig(const core::io::ExperimentConfig& config) {
     loading_ = true;
-    loaded_ = config.pipeline;
     setContext(config);
-    strip_->setCuts(config.pipeline.cuts);
-    rebuildDelayRow();
-    const std::vector<std::int64_t>& d = config.pipeline.delays;
-    {
-        const QSignalBlocker block(defaultDelays_);
-        defaultDelays_->setChecked(d.empty());
-    }
-    if (d.empty()) {
-        resetDelaysToDefault();
-    } else {
-        for (std::size_t s = 0; s < delaySpins_.size() && s < d.size(); ++s) {
-            const QSignalBlocker block(delaySpins_[s]);
-            delaySpins_[s]->setValue(static_cast<int>(d[s]));
-        }
-    }
-    selectKey(policy_, config.pipeline.policy);
-    selectKey(betaMode_, config.pipeline.emaBeta);
-    betaValue_->setValue(config.pipeline.emaBetaValue);
-    diagnostic_->setChecked(config.pipeline.diagnosticStash);
-    selectKey(schedule_, config.pipeline.schedule);
-    microBatches_->setValue(static_cast<int>(config.pipeline.microBatches));
-    loading_ = false;
-    refresh();
-    undo_->clear();
-    recorded_ = pipelineConfig();
+    applyPipeline(config.pipeline);
+    undo_->clear();  // a new experiment: a fresh history
 }
 
 void PipelineEditor::applyPipeline(const core::io::PipelineConfig& pipeline) {
-    restoring_ = true;
-    // setConfig without clearing the history: the same steps, then the recorded state moves.
     loading_ = true;
     loaded_ = pipeline;
     strip_->setCuts(pipeline.cuts);
-    rebuildDelayRow();
+    rebuildDelayRow();  // the delays at 2·S(s), kept where the pipeline has none
     {
-        const QSignalBlocker blockBox(defaultDelays_);
+        const QSignalBlocker block(defaultDelays_);
         defaultDelays_->setChecked(pipeline.delays.empty());
     }
-    if (!pipeline.delays.empty()) {
-        for (std::size_t s = 0; s < delaySpins_.size() && s < pipeline.delays.size(); ++s) {
-            const QSignalBlocker blockSpin(delaySpins_[s]);
-            delaySpins_[s]->setValue(static_cast<int>(pipeline.delays[s]));
-        }
+    for (std::size_t s = 0; s < delaySpins_.size() && s < pipeline.delays.size(); ++s) {
+        const QSignalBlocker block(delaySpins_[s]);
+        delaySpins_[s]->setValue(static_cast<int>(pipeline.delays[s]));
     }
     selectKey(policy_, pipeline.policy);
     selectKey(betaMode_, pipeline.emaBeta);
@@ -366,13 +338,12 @@ void PipelineEditor::applyPipeline(const core::io::PipelineConfig& pipeline) {
     selectKey(schedule_, pipeline.schedule);
     microBatches_->setValue(static_cast<int>(pipeline.microBatches));
     loading_ = false;
-    recorded_ = pipelineConfig();
+    recorded_ = pipelineConfig();  // the state shown is the history's: refresh records nothing
     refresh();
-    restoring_ = false;
 }
 
 void PipelineEditor::recordEdit() {
-    if (loading_ || restoring_) {
+    if (loading_) {
         return;
     }
     const core::io::PipelineConfig now = pipelineConfig();

@@ -121,7 +121,6 @@ private:
     PipelineForecast forecast_;
     bool loading_ = false;  // suppresses changed() while widgets are filled from a config
     bool editable_ = true;
-    bool restoring_ = false;  // applying an undo/redo: not a new edit
 };
 
 // "12.3 MiB", "640 KiB", "1.02 GiB".
