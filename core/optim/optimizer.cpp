@@ -2,58 +2,14 @@
 #include "core/optim/optimizer.hpp"
 
 #include "core/error.hpp"
+#include "core/optim/exact_sqrt.hpp"
+#include "core/optim/lamb.hpp"
 #include "core/tensor/parallel.hpp"
 
 #include <Eigen/Core>
 
 #include <algorithm>
 #include <cmath>
-
-namespace lp::core::optim {
-namespace {
-
-// Correctly rounded sqrt in both of Eigen's evaluation paths. Eigen's own .sqrt() on float
-// packets is, under EIGEN_FAST_MATH (its default), an rsqrt estimate plus one Newton step, 1-2
-// bits off the std::sqrt of its scalar path: results would then depend on which elements land in
-// the vectorised part of a chunk (i.e. on buffer alignment), and would differ from PyTorch's
-// exact sqrt. The hardware sqrt instructions are exact; 2.7x faster than a scalar loop here.
-struct ExactSqrtOp {
-#if defined(EIGEN_VECTORIZE_SSE)
-    static constexpr int kVectorised = 1;
-#else
-    static constexpr int kVectorised = 0;
-#endif
-    float operator()(float x) const {
-        return std::sqrt(x);
-    }
-#if defined(EIGEN_VECTORIZE_SSE)
-    Eigen::internal::Packet4f packetOp(const Eigen::internal::Packet4f& x) const {
-        return _mm_sqrt_ps(x);
-    }
-#endif
-#if defined(EIGEN_VECTORIZE_AVX)
-    Eigen::internal::Packet8f packetOp(const Eigen::internal::Packet8f& x) const {
-        return _mm256_sqrt_ps(x);
-    }
-#endif
-#if defined(EIGEN_VECTORIZE_AVX512)
-    Eigen::internal::Packet16f packetOp(const Eigen::internal::Packet16f& x) const {
-        // The masked form with every lane selected: _mm512_sqrt_ps trips GCC 12's
-        // -Wmaybe-uninitialized on its _mm512_undefined_ps() pass-through operand.
-        return _mm512_mask_sqrt_ps(x, static_cast<__mmask16>(0xFFFF), x);
-    }
-#endif
-};
-
-}  // namespace
-}  // namespace lp::core::optim
-
-// Eigen uses packetOp wherever it vectorises floats on x86 (SSE, AVX, AVX-512); elsewhere the op
-// is evaluated with the scalar std::sqrt.
-template <>
-struct Eigen::internal::functor_traits<lp::core::optim::ExactSqrtOp> {
-    enum { Cost = 14, PacketAccess = lp::core::optim::ExactSqrtOp::kVectorised };
-};
 
 namespace lp::core::optim {
 namespace {
@@ -153,7 +109,8 @@ void adamChunk(const AdamRule& r, float* w, const float* grad, float* m, float* 
     ArrayMap va(v, n);
     ma += r.oneMinusBeta1 * ((ga + r.l2 * wa) - ma);
     va = r.beta2 * va + (r.oneMinusBeta2 * (ga + r.l2 * wa)) * (ga + r.l2 * wa);
-    wa = wa * r.decayFactor - (r.stepSize * ma) / (va.unaryExpr(ExactSqrtOp{}) / r.bc2Sqrt + r.eps);
+    wa = wa * r.decayFactor -
+         (r.stepSize * ma) / (va.unaryExpr(detail::ExactSqrtOp{}) / r.bc2Sqrt + r.eps);
 }
 
 }  // namespace
@@ -166,6 +123,8 @@ std::string_view toString(OptimizerKind kind) {
             return "adam";
         case OptimizerKind::AdamW:
             return "adamw";
+        case OptimizerKind::Lamb:
+            return "lamb";
     }
     return "unknown";
 }
@@ -181,7 +140,7 @@ std::optional<OptimizerKind> parseOptimizerKind(std::string_view name) {
 
 void validate(const OptimizerConfig& cfg) {
     if (toString(cfg.kind) == "unknown") {
-        throw InputError(concat("optimizer.kind must be one of sgd, adam, adamw, got ",
+        throw InputError(concat("optimizer.kind must be one of sgd, adam, adamw, lamb, got ",
                                 static_cast<int>(cfg.kind)));
     }
     requireIn("momentum", cfg.momentum, 0.0F, true, 1.0F, false);
@@ -214,6 +173,7 @@ std::size_t Optimizer::stateSize(std::size_t paramCount) const {
             return cfg_.momentum > 0.0F ? paramCount : 0;
         case OptimizerKind::Adam:
         case OptimizerKind::AdamW:
+        case OptimizerKind::Lamb:
             return 2 * paramCount;
     }
     return 0;
@@ -223,7 +183,8 @@ void Optimizer::step(std::span<float> weights,
                      std::span<const float> grads,
                      std::span<float> state,
                      std::int64_t step,
-                     float lr) const {
+                     float lr,
+                     std::span<const std::size_t> tensorEnds) const {
     const std::size_t n = weights.size();
     LP_EXPECTS(grads.size() == n,
                concat("optimizer: ", grads.size(), " gradients for ", n, " weights"));
@@ -246,6 +207,10 @@ void Optimizer::step(std::span<float> weights,
         parallelFor(0, count, kGrain, [&](std::int64_t lo, std::int64_t hi) {
             sgdChunk(rule, w + lo, g + lo, buf == nullptr ? nullptr : buf + lo, hi - lo, first);
         });
+        return;
+    }
+    if (cfg_.kind == OptimizerKind::Lamb) {
+        detail::lambStep(cfg_, weights, grads, state, step, lr, tensorEnds);
         return;
     }
 
