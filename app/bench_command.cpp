@@ -241,7 +241,7 @@ TrainResult timeTraining(const model::ResNetSpec& spec, const BenchOptions& o) {
     if (o.policy) {
         const auto p = pipeline::parseWeightPolicy(*o.policy);
         if (!p) {
-            throw InputError("--policy expects latest | stash | ema, got '" + *o.policy + "'");
+            throw InputError("--policy expects latest | stash | ema | momentum, got '" + *o.policy + "'");
         }
         ps.policy = *p;
     }
@@ -304,7 +304,7 @@ CLI::App* addBenchCommand(CLI::App& app, BenchOptions& o) {
     b->add_option("--steps", o.steps, "timed training steps");
     b->add_option("--warmup", o.warmup, "untimed training steps before");
     b->add_option("--stages", o.stages, "cut points between the 10 units, e.g. 3,5,7 (K > 1)");
-    b->add_option("--policy", o.policy, "latest | stash | ema (with --stages)");
+    b->add_option("--policy", o.policy, "latest | stash | ema | momentum (with --stages)");
     b->add_flag("--no-telemetry", o.noTelemetry, "do not record op events");
     b->add_flag("!--no-layers", o.layers, "skip the per-layer timings");
     b->add_option("--layer-reps", o.layerReps, "timed forward+backward passes for the per-layer table");

@@ -114,7 +114,7 @@ void addCommonFlags(CLI::App* app, CommonFlags& f) {
     app->add_option("--max-steps", f.maxSteps, "cap on minibatches per epoch (quick runs)");
     app->add_option("--train-limit", f.trainLimit, "use only the first N training images");
     app->add_option("--test-limit", f.testLimit, "use only the first N test images");
-    app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw");
+    app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw | lamb");
     app->add_option("--lr-schedule", f.schedule, "constant | step | cosine");
     app->add_option("--recalibrate-bn",
                     f.recalibrateBn,
@@ -472,11 +472,12 @@ int main(int argc, char** argv) {
     run->add_option("--out", outDir, "folder for CSVs, run.json and trace.json");
     run->add_option("--stages", stages, "cut points between the 10 units, e.g. 3,5,7 (4 stages)");
     run->add_option("--delays", delays, "per-stage delays, non-increasing, e.g. 6,4,2,0");
-    run->add_option("--policy", policy, "latest | stash | ema");
+    run->add_option("--policy", policy, "latest | stash | ema | momentum");
     run->add_option("--schedule", pipeSchedule, "layerpipe | gpipe");
     run->add_option("--micro-batches", micro, "GPipe micro-batches per minibatch");
     run->add_option("--ema-beta", emaBeta, "window | plain | fixed (with --set pipeline.emaBetaValue=)");
-    run->add_flag("--diagnostic", diagnostic, "EMA: measure reconstruction error with a shadow stash");
+    run->add_flag("--diagnostic", diagnostic,
+                  "EMA, momentum: measure reconstruction error with a shadow stash");
     run->add_flag("--no-telemetry", noTelemetry, "do not record op events (throughput runs)");
 
     CommonFlags evalFlags;

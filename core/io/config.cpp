@@ -60,9 +60,9 @@ constexpr std::array<std::string_view, 2> kStems{"cifar", "imagenet"};
 constexpr std::array<std::string_view, 6> kDatasets{
     "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"};
 constexpr std::array<std::string_view, 2> kNorms{"batch", "none"};
-constexpr std::array<std::string_view, 3> kOptimizers{"sgd", "adam", "adamw"};
+constexpr std::array<std::string_view, 4> kOptimizers{"sgd", "adam", "adamw", "lamb"};
 constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine"};
-constexpr std::array<std::string_view, 3> kPolicies{"latest", "stash", "ema"};
+constexpr std::array<std::string_view, 4> kPolicies{"latest", "stash", "ema", "momentum"};
 constexpr std::array<std::string_view, 3> kEmaBetas{"window", "plain", "fixed"};
 constexpr std::array<std::string_view, 2> kPipelineSchedules{"layerpipe", "gpipe"};
 constexpr std::array<std::string_view, 9> kTopKeys{"name",
@@ -701,6 +701,15 @@ void validate(const ExperimentConfig& config) {
             "'optimizer.nesterov' needs optimizer.momentum > 0 and optimizer.dampening = 0, got "
             "momentum " +
             numberText(o.momentum) + " and dampening " + numberText(o.dampening));
+    }
+    if (p.policy == "momentum" && o.kind == "sgd" && !(o.momentum > 0)) {
+        // The same check as optim::requireRewindable, stated in the config's keys.
+        throw InputError(
+            "'pipeline.policy' momentum needs optimizer.momentum > 0: it rebuilds the weights a "
+            "forward used from SGD's momentum buffer, which SGD without momentum does not keep; "
+            "got optimizer.momentum = " +
+            numberText(o.momentum) +
+            " (set a momentum such as 0.9, or choose the stash, ema or latest policy)");
     }
     if (c.eval.recalibrateBatchNorm > 0 && c.model.norm != "batch") {
         throw InputError(

@@ -43,15 +43,15 @@ struct DataConfig {
 };
 
 struct OptimizerSection {
-    std::string kind = "sgd";   // sgd | adam | adamw
+    std::string kind = "sgd";   // sgd | adam | adamw | lamb
     double lr = 0.1;            // (0, 10]
     double momentum = 0.9;      // [0, 1), SGD
     double dampening = 0;       // [0, 1), SGD
     bool nesterov = false;      // SGD; needs momentum > 0 and dampening 0 (as PyTorch)
     double weightDecay = 5e-4;  // [0, 1]
-    double beta1 = 0.9;         // [0, 1), Adam/AdamW
-    double beta2 = 0.999;       // [0, 1), Adam/AdamW
-    double eps = 1e-8;          // (0, 1], Adam/AdamW
+    double beta1 = 0.9;         // [0, 1), Adam/AdamW/LAMB
+    double beta2 = 0.999;       // [0, 1), Adam/AdamW/LAMB
+    double eps = 1e-8;          // (0, 1], Adam/AdamW/LAMB
 
     bool operator==(const OptimizerSection&) const = default;
 };
@@ -83,12 +83,12 @@ struct PipelineConfig {
     // Delay D_s per stage, 0..256, non-increasing from input to output (anything else
     // deadlocks), exactly K entries. Empty = the default 2·S(s) (DESIGN.md section 4).
     std::vector<std::int64_t> delays;
-    std::string policy = "stash";    // latest | stash | ema
+    std::string policy = "stash";    // latest | stash | ema | momentum (SGD: momentum > 0)
     std::string emaBeta = "window";  // window: (D-1)/(D+1) | plain: D/(D+1) | fixed: emaBetaValue
     double emaBetaValue = 0.9;       // [0, 1), used when emaBeta is fixed
     std::string schedule = "layerpipe";  // layerpipe | gpipe
     std::int64_t microBatches = 4;       // 1..1024, gpipe; at most training.batchSize
-    bool diagnosticStash = false;  // ema with a shadow stash measuring ‖Ŵ − W_v‖/‖W_v‖
+    bool diagnosticStash = false;  // ema/momentum: a shadow stash measuring ‖Ŵ − W_v‖/‖W_v‖
     bool telemetry = true;         // record op events, staleness and memory samples
 
     bool operator==(const PipelineConfig&) const = default;

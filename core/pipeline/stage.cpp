@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "core/error.hpp"
+#include "core/optim/rewind.hpp"
 #include "core/tensor/parallel.hpp"
 
 namespace lp::core::pipeline {
@@ -21,6 +22,37 @@ void copyInto(AlignedBuffer& dst, std::span<const float> src) {
     }
 }
 
+// ‖Ŵ − W_v‖/‖W_v‖ in double, in index order (a diagnostic: serial is fine).
+float relativeError(std::span<const float> approx, std::span<const float> exact) {
+    double num = 0.0;
+    double den = 0.0;
+    for (std::size_t i = 0; i < exact.size(); ++i) {
+        const double e = static_cast<double>(approx[i]) - static_cast<double>(exact[i]);
+        num += e * e;
+        den += static_cast<double>(exact[i]) * static_cast<double>(exact[i]);
+    }
+    return static_cast<float>(std::sqrt(num / (den > 0.0 ? den : 1.0)));
+}
+
+// Where each parameter tensor of units [first, end) ends in the stage's flat weight buffer,
+// which the tensors tile in order.
+std::vector<std::size_t> tensorEndsOf(const model::ResNet& net, std::size_t first,
+                                      std::size_t end) {
+    const std::size_t w0 = net.weightOffset(first);
+    std::vector<std::size_t> ends;
+    for (const model::ModelParam& p : net.params()) {
+        if (p.kind == nn::ParamKind::Weight && p.unit >= first && p.unit < end) {
+            LP_EXPECTS(p.offset - w0 == (ends.empty() ? 0 : ends.back()),
+                       concat("stage parameters must tile the weight buffer in order; ", p.name,
+                              " starts at ", p.offset - w0));
+            ends.push_back(p.offset - w0 + static_cast<std::size_t>(p.shape.numel()));
+        }
+    }
+    LP_EXPECTS((ends.empty() ? 0 : ends.back()) == net.weightOffset(end) - w0,
+               "stage parameters must cover the weight buffer");
+    return ends;
+}
+
 }  // namespace
 
 std::optional<WeightPolicy> parseWeightPolicy(std::string_view name) {
@@ -33,6 +65,9 @@ std::optional<WeightPolicy> parseWeightPolicy(std::string_view name) {
     if (name == "ema") {
         return WeightPolicy::Ema;
     }
+    if (name == "momentum") {
+        return WeightPolicy::Momentum;
+    }
     return std::nullopt;
 }
 
@@ -44,6 +79,8 @@ std::string_view toString(WeightPolicy policy) {
             return "stash";
         case WeightPolicy::Ema:
             return "ema";
+        case WeightPolicy::Momentum:
+            return "momentum";
     }
     return "?";
 }
@@ -146,15 +183,26 @@ Stage::Stage(const model::ResNet& net, std::int64_t index, std::int64_t firstUni
     copyInto(buffers_, modelBuffers.subspan(b0, bn));
     grads_ = AlignedBuffer(wn);
     optimizerState_ = AlignedBuffer(optimizer_.stateSize(wn));
+    tensorEnds_ = tensorEndsOf(net, f, e);
+    if (settings_.policy == WeightPolicy::Momentum) {
+        optim::requireRewindable(settings_.optimizer);
+    }
     if (settings_.policy == WeightPolicy::Ema && settings_.delay > 0) {
         ema_ = AlignedBuffer(wn);
+    }
+    if (reconstructs()) {
         scratch_ = AlignedBuffer(wn);
     }
 }
 
+bool Stage::reconstructs() const {
+    return settings_.delay > 0 &&
+           (settings_.policy == WeightPolicy::Ema || settings_.policy == WeightPolicy::Momentum);
+}
+
 bool Stage::keepsStash() const {
-    return settings_.delay > 0 && (settings_.policy == WeightPolicy::Stash ||
-                                   (settings_.policy == WeightPolicy::Ema && settings_.diagnostic));
+    return settings_.delay > 0 &&
+           (settings_.policy == WeightPolicy::Stash || (reconstructs() && settings_.diagnostic));
 }
 
 const AlignedBuffer* Stage::stashed(std::int64_t version) const {
@@ -195,20 +243,17 @@ Tensor Stage::backward(std::int64_t mb, const Tensor& dy, BackwardInfo* info) {
         const AlignedBuffer* old = stashed(v);
         LP_EXPECTS(old != nullptr, concat("stage ", index_, ": version ", v, " is not stashed"));
         w = old->span();
-    } else if (m > 0 && settings_.policy == WeightPolicy::Ema) {
-        emaReconstruct(scratch_.span(), weights_.span(), ema_.span(), beta_, emaUpdates_, m);
-        const float* out = scratch_.data();
+    } else if (m > 0 && reconstructs()) {
+        if (settings_.policy == WeightPolicy::Ema) {
+            emaReconstruct(scratch_.span(), weights_.span(), ema_.span(), beta_, emaUpdates_, m);
+        } else {
+            optim::rewind(settings_.optimizer, scratch_.span(), weights_.span(),
+                          optimizerState_.span(), version_, lrLast_, m, tensorEnds_);
+        }
         w = scratch_.span();
         if (settings_.diagnostic) {
             if (const AlignedBuffer* exact = stashed(v)) {
-                double num = 0.0;
-                double den = 0.0;
-                for (std::size_t i = 0; i < exact->size(); ++i) {
-                    const double e = static_cast<double>(out[i]) - static_cast<double>((*exact)[i]);
-                    num += e * e;
-                    den += static_cast<double>((*exact)[i]) * static_cast<double>((*exact)[i]);
-                }
-                reconstruction = static_cast<float>(std::sqrt(num / (den > 0.0 ? den : 1.0)));
+                reconstruction = relativeError(scratch_.span(), exact->span());
             }
         }
     }
@@ -248,7 +293,9 @@ void Stage::update(float lr) {
     if (ema) {
         copyInto(scratch_, weights_.span());  // W_old
     }
-    optimizer_.step(weights_.span(), grads_.span(), optimizerState_.span(), version_ + 1, lr);
+    optimizer_.step(weights_.span(), grads_.span(), optimizerState_.span(), version_ + 1, lr,
+                    tensorEnds_);
+    lrLast_ = lr;
     if (ema) {
         emaAccumulate(ema_.span(), weights_.span(), scratch_.span(), beta_);
         ++emaUpdates_;
@@ -274,8 +321,8 @@ StageMemory Stage::memory() const {
     for (const AlignedBuffer& b : spare_) {
         stashBytes += bytesOf(b);
     }
-    if (settings_.policy == WeightPolicy::Ema) {
-        m.history = bytesOf(ema_);
+    if (settings_.policy == WeightPolicy::Ema || settings_.policy == WeightPolicy::Momentum) {
+        m.history = bytesOf(ema_);  // momentum keeps none: 0
         m.shadow = stashBytes;
     } else {
         m.history = stashBytes;

@@ -11,6 +11,9 @@
 //   ema:    Ŵ = W_t − m·d̂, with d ← β·d + (1−β)·ΔW after every update (ΔW = W_new − W_old, so it
 //           covers momentum, weight decay, schedules and Adam alike) and d̂ = d / (1 − β^k) after
 //           k updates. Built in a scratch buffer, never by subtracting and re-adding in place.
+//   momentum: Ŵ = W_t − m·ΔW̄ with ΔW̄ the update the optimizer's own state implies (SGD:
+//           −lr_last·b, Adam family: −lr_last·(ratio·)r; core/optim/rewind.hpp), lr_last the LR
+//           of the last applied update. No history at all; built in the scratch buffer.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -27,7 +30,7 @@
 
 namespace lp::core::pipeline {
 
-enum class WeightPolicy { Latest, Stash, Ema };
+enum class WeightPolicy { Latest, Stash, Ema, Momentum };
 enum class EmaBetaMode {
     Window,  // β = (D−1)/(D+1): the EMA's window matches the delay (default)
     Plain,   // β = D/(D+1)
@@ -54,32 +57,34 @@ struct StageSettings {
     WeightPolicy policy = WeightPolicy::Stash;
     EmaBetaMode betaMode = EmaBetaMode::Window;
     float fixedBeta = 0.9F;
-    bool diagnostic = false;  // ema only: shadow stash to measure the reconstruction error
+    bool diagnostic = false;  // ema, momentum: shadow stash to measure the reconstruction error
     optim::OptimizerConfig optimizer;
 };
 
 // Bytes actually allocated by one stage (DESIGN.md section 5). Every allocated buffer is in
 // exactly one field. `history` is what the policy keeps of old weights — the stash ring
-// (D·P·4 bytes at steady state) or the EMA buffer d (P·4 bytes when D > 0) — so the curves match
-// DESIGN.md's formulas; the EMA's scratch for Ŵ is a working buffer like the gradient and is
-// counted in `weights`.
+// (D·P·4 bytes at steady state), the EMA buffer d (P·4 bytes when D > 0), nothing for momentum
+// (it reuses the optimizer state) — so the curves match DESIGN.md's formulas; the scratch for Ŵ
+// (ema, momentum) is a working buffer like the gradient and is counted in `weights`.
 struct StageMemory {
-    std::int64_t weights = 0;         // weights + BN buffers + gradient buffer + EMA scratch
-    std::int64_t history = 0;         // stash ring, or the EMA buffer d
-    std::int64_t activations = 0;     // saved for in-flight minibatches
-    std::int64_t optimizer = 0;       // optimizer state
-    std::int64_t shadow = 0;          // the EMA diagnostic's shadow stash, reported apart
+    std::int64_t weights = 0;      // weights + BN buffers + gradient buffer + Ŵ scratch
+    std::int64_t history = 0;      // stash ring, or the EMA buffer d (momentum: 0)
+    std::int64_t activations = 0;  // saved for in-flight minibatches
+    std::int64_t optimizer = 0;    // optimizer state
+    std::int64_t shadow = 0;       // the ema/momentum diagnostic's shadow stash, reported apart
 };
 
 struct BackwardInfo {
     std::int64_t weightVersion = 0;       // version the forward used (v)
     std::int64_t staleness = 0;           // m = t − v
-    std::optional<float> reconstruction;  // ‖Ŵ − W_v‖ / ‖W_v‖ (ema with diagnostic, m > 0)
+    std::optional<float> reconstruction;  // ‖Ŵ − W_v‖/‖W_v‖ (ema, momentum: diagnostic, m > 0)
 };
 
 class Stage {
 public:
     // Units [firstUnit, endUnit) of `net`, initialised from the model-wide weights and buffers.
+    // Throws InputError for the momentum policy with an optimizer that keeps no state (SGD
+    // without momentum).
     Stage(const model::ResNet& net, std::int64_t index, std::int64_t firstUnit,
           std::int64_t endUnit, const StageSettings& settings, std::span<const float> modelWeights,
           std::span<const float> modelBuffers);
@@ -115,6 +120,12 @@ public:
     std::span<float> mutableEma() { return ema_.span(); }
     std::int64_t emaUpdates() const { return emaUpdates_; }
     void setEmaUpdates(std::int64_t k) { emaUpdates_ = k; }
+    // The learning rate of the last applied update (the momentum policy's lr_last; 0 before the
+    // first), for checkpoints.
+    float lastLr() const { return lrLast_; }
+    void setLastLr(float lr) { lrLast_ = lr; }
+    // The parameter tensors' ends in the flat weight buffer (Optimizer::step's layout).
+    const std::vector<std::size_t>& tensorEnds() const { return tensorEnds_; }
     // Forgets every in-flight minibatch (an epoch stopped midway); weights stay as updated.
     void dropInFlight() { inFlight_.clear(); }
     // Restores the update count (checkpoint resume). Only on a drained stage.
@@ -131,6 +142,7 @@ private:
     };
 
     bool keepsStash() const;
+    bool reconstructs() const;  // ema or momentum with D > 0: Ŵ is built in scratch_
     const AlignedBuffer* stashed(std::int64_t version) const;
     void stashCurrent();
 
@@ -153,6 +165,8 @@ private:
     AlignedBuffer ema_;                 // d
     AlignedBuffer scratch_;             // Ŵ for backward, W_old during update
     std::int64_t emaUpdates_ = 0;       // k
+    float lrLast_ = 0.0F;               // LR of the last update (momentum policy)
+    std::vector<std::size_t> tensorEnds_;
 
     std::map<std::int64_t, InFlight> inFlight_;
 };

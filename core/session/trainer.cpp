@@ -370,6 +370,24 @@ void forEachCheckpointTensor(const model::ResNet& net, pipeline::PipelineCore& c
     }
 }
 
+// The "lr_last" metadata: a finite number >= 0; 0 when absent (a checkpoint from before the
+// momentum policy, resumed on a drained pipeline whose next update sets it before any use).
+float lastLrMeta(const io::SafetensorsFile& f, const std::filesystem::path& file) {
+    const auto it = f.metadata.find("lr_last");
+    if (it == f.metadata.end()) {
+        return 0.0F;
+    }
+    char* end = nullptr;
+    const double v = std::strtod(it->second.c_str(), &end);
+    if (it->second.empty() || end != it->second.c_str() + it->second.size() || !std::isfinite(v) ||
+        v < 0.0) {
+        throw InputError(concat("checkpoint ", file.string(),
+                                ": metadata 'lr_last' must be a finite number >= 0, got '",
+                                it->second.substr(0, 40), "'"));
+    }
+    return static_cast<float>(v);
+}
+
 }  // namespace
 
 void Trainer::save(const std::filesystem::path& file) const {
@@ -387,6 +405,11 @@ void Trainer::save(const std::filesystem::path& file) const {
     f.metadata["epoch"] = std::to_string(epoch_);
     f.metadata["step"] = std::to_string(step());
     f.metadata["ema_updates"] = std::to_string(core_->stage(0).emaUpdates());
+    // The momentum policy's lr_last (hexadecimal float, exact). Checkpoints are written on a
+    // drained pipeline, where every stage has applied the same last update.
+    char lrLast[64];
+    std::snprintf(lrLast, sizeof lrLast, "%a", static_cast<double>(core_->stage(0).lastLr()));
+    f.metadata["lr_last"] = lrLast;
     if (epochStep() > 0) {
         // A stopped epoch: where it stopped and its statistics so far (the loss sum as a
         // hexadecimal float, exact).
@@ -528,11 +551,13 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
                                         ": metadata 'epoch_loss_sum' must be a finite number"));
             }
         }
+        const float lrLast = lastLrMeta(f, file);
         epoch_ = epoch;
         partial_ = partial;
         for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
             core_->stage(s).setVersion(step);
             core_->stage(s).setEmaUpdates(core_->stage(s).mutableEma().empty() ? 0 : k);
+            core_->stage(s).setLastLr(lrLast);
         }
     }
 }

@@ -103,7 +103,7 @@ struct PipelineLayout {
     std::vector<std::int32_t> stageOfUnit;  // stage index of each unit
     std::vector<std::int64_t> delays;       // D_s per stage
     std::vector<std::int64_t> stageParams;  // P_s: trainable floats per stage
-    std::string policy;                     // "latest" | "stash" | "ema"
+    std::string policy;                     // "latest" | "stash" | "ema" | "momentum"
     std::string schedule;                   // "layerpipe" | "gpipe"
     std::int32_t stages() const { return static_cast<std::int32_t>(delays.size()); }
 };

@@ -506,7 +506,8 @@ void writeRunRecord(const json& config,
                     ",\n"));
     if (forecastable(layout)) {
         const json forecast = {{"stash_history_bytes", stashHistoryBytes(layout)},
-                               {"ema_history_bytes", emaHistoryBytes(layout)}};
+                               {"ema_history_bytes", emaHistoryBytes(layout)},
+                               {"momentum_history_bytes", 0}};
         t.append(concat("\"forecast\":", dumpJson(forecast), ",\n"));
     }
     t.append(concat("\"summary\":", dumpJson(summary), ",\n\"series\":{\n"));
@@ -537,6 +538,19 @@ std::int64_t emaHistoryBytes(const PipelineLayout& layout) {
         }
     }
     return bytes;
+}
+
+std::int64_t historyForecastBytes(const PipelineLayout& layout) {
+    if (layout.policy == "stash") {
+        return stashHistoryBytes(layout);
+    }
+    if (layout.policy == "ema") {
+        return emaHistoryBytes(layout);
+    }
+    LP_EXPECTS(layout.policy == "latest" || layout.policy == "momentum",
+               concat("no history forecast for weight policy '", layout.policy, "'"));
+    expectForecastable(layout);
+    return 0;
 }
 
 }  // namespace lp::core::telemetry

@@ -80,7 +80,8 @@ void writeChromeTrace(const TelemetryLog& log,
 // Writes the JSON run record, keys in this order, one series record per line:
 //   {"format":"layerpipe-run/1","version":LP_VERSION,"config":config,
 //    "layout":{units, stageOfUnit, delays, stageParams, policy, schedule},
-//    "forecast":{"stash_history_bytes","ema_history_bytes"} (only when the layout has
+//    "forecast":{"stash_history_bytes","ema_history_bytes","momentum_history_bytes" (0)} (only
+//    when the layout has
 //    stageParams for every stage), "summary":summary,
 //    "series":{"train":[...],"eval":[...],"staleness":[...],"memory":[...],
 //              "reconstruction":[...]}}
@@ -101,5 +102,8 @@ std::int64_t stashHistoryBytes(const PipelineLayout& layout);
 // ema: one EMA buffer d per delayed stage: Σ_{s: D_s > 0} P_s·4. The scratch buffer that Ŵ is
 // built in is a working buffer, counted under MemoryCategory::Weights, not history.
 std::int64_t emaHistoryBytes(const PipelineLayout& layout);
+// The forecast for the layout's own policy: stash and ema as above; latest and momentum keep no
+// history (momentum rebuilds Ŵ from the optimizer state): 0. ContractError for another policy.
+std::int64_t historyForecastBytes(const PipelineLayout& layout);
 
 }  // namespace lp::core::telemetry

@@ -16,103 +16,25 @@
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/tensor/rng.hpp"
+#include "tests/support/tiny_pipeline.hpp"
 
 namespace lp::core::pipeline {
 namespace {
 
-constexpr std::int64_t kBatch = 8;
-
-model::ResNetSpec tinySpec() {
-    return {.width = 4, .inChannels = 3, .inSize = 8, .classes = 4};
-}
-
-// Learnable toy data: the label is the quadrant holding a bright blob. Pure in (epoch, index).
-MiniBatch tinyBatch(std::int64_t epoch, std::int64_t index) {
-    Rng rng(Rng::derive(99, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(index)));
-    MiniBatch b{.images = Tensor(TensorShape{kBatch, 3, 8, 8}), .labels = {}};
-    for (std::int64_t n = 0; n < kBatch; ++n) {
-        const auto label = static_cast<std::int32_t>(rng.below(4));
-        b.labels.push_back(label);
-        for (std::int64_t c = 0; c < 3; ++c) {
-            for (std::int64_t h = 0; h < 8; ++h) {
-                for (std::int64_t w = 0; w < 8; ++w) {
-                    const bool hot = (h / 4) * 2 + (w / 4) == label;
-                    b.images.at(n, c, h, w) = (hot ? 1.0F : 0.0F) + 0.3F * rng.normal();
-                }
-            }
-        }
-    }
-    return b;
-}
-
-float lrOf(std::int64_t step) { return 0.05F * (1.0F + 0.1F * static_cast<float>(step % 3)); }
-
-PipelineSpec specFor(std::vector<std::int64_t> cuts, WeightPolicy policy) {
-    PipelineSpec s;
-    s.cuts = std::move(cuts);
-    s.policy = policy;
-    s.optimizer = {.momentum = 0.9F, .weightDecay = 5e-4F};
-    return s;
-}
-
-std::vector<std::int64_t> cutsFor(std::int64_t k) {
-    switch (k) {
-        case 1:
-            return {};
-        case 2:
-            return {5};
-        case 4:
-            return {3, 5, 7};
-        default:
-            return {1, 2, 3, 4, 5, 6, 7, 8, 9};
-    }
-}
-
-struct RunResult {
-    model::ModelState state;
-    std::vector<float> losses;
-    std::vector<std::int64_t> staleness;
-};
-
-RunResult runPipeline(const PipelineSpec& spec, int threads, bool reference,
-                      std::int64_t minibatches = 7, std::int64_t epochs = 2,
-                      const model::ResNetSpec& modelSpec = tinySpec()) {
-    const model::ResNet net(modelSpec);
-    const model::ModelState init = model::ModelState::create(net, 3);
-    const model::ResNet& cnet = net;
-    auto recorder = std::make_unique<telemetry::Recorder>(
-        static_cast<std::int32_t>(spec.cuts.size() + 1));
-    PipelineCore core(cnet, init, spec, recorder.get());
-    RunResult r;
-    for (std::int64_t e = 0; e < epochs; ++e) {
-        if (reference) {
-            ReferenceRunner(core).runEpoch(e, minibatches, tinyBatch, lrOf, e * minibatches);
-        } else {
-            Engine engine(core, threads);
-            const auto out =
-                engine.runEpoch(e, minibatches, tinyBatch, lrOf, e * minibatches, 0);
-            EXPECT_TRUE(out.completed);
-        }
-    }
-    r.state = core.gather();
-    const telemetry::TelemetryBatch batch = recorder->drain();
-    for (const auto& t : batch.train) {
-        r.losses.push_back(t.loss);
-    }
-    for (const auto& s : batch.staleness) {
-        r.staleness.push_back(s.staleness);
-    }
-    return r;
-}
-
-bool sameBits(const AlignedBuffer& a, const AlignedBuffer& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;
-}
+using test::cutsFor;
+using test::RunResult;
+using test::runPipeline;
+using test::sameBits;
+using test::specFor;
+using test::tinyBatch;
+using test::tinyLr;
+using test::tinySpec;
 
 TEST(Engine, EqualsReferenceRunnerToTheBit) {
     for (const std::int64_t k : {1, 2, 4, 10}) {
         for (const WeightPolicy policy :
-             {WeightPolicy::Latest, WeightPolicy::Stash, WeightPolicy::Ema}) {
+             {WeightPolicy::Latest, WeightPolicy::Stash, WeightPolicy::Ema,
+              WeightPolicy::Momentum}) {
             const PipelineSpec spec = specFor(cutsFor(k), policy);
             const RunResult ref = runPipeline(spec, 1, true);
             ASSERT_EQ(ref.losses.size(), 14U);
@@ -148,7 +70,7 @@ model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatch
         grads.fill(0.0F);
         model::backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
                              grads.span());
-        opt.step(st.weights.span(), grads.span(), state.span(), j + 1, lrOf(j));
+        opt.step(st.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
     }
     return st;
 }
@@ -203,7 +125,7 @@ TEST(Engine, StashAppliesTheExactGradientOfTheStashedVersion) {
                              ctxs, grads.span());
         model::ModelState next{.weights = versions.back().weights,
                                .buffers = versions.back().buffers};
-        opt.step(next.weights.span(), grads.span(), state.span(), j + 1, lrOf(j));
+        opt.step(next.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
         versions.push_back(std::move(next));
     }
     const RunResult eng = runPipeline(spec, 2, false, m, 1);
@@ -267,7 +189,7 @@ TEST(Engine, EmaDiagnosticReportsReconstructionError) {
     const model::ModelState init = model::ModelState::create(net, 3);
     telemetry::Recorder rec(2);
     PipelineCore core(net, init, spec, &rec);
-    Engine(core, 2).runEpoch(0, 8, tinyBatch, lrOf, 0, 0);
+    Engine(core, 2).runEpoch(0, 8, tinyBatch, tinyLr, 0, 0);
     const auto batch = rec.drain();
     ASSERT_FALSE(batch.reconstruction.empty());
     for (const auto& r : batch.reconstruction) {
@@ -366,8 +288,8 @@ TEST(Engine, StageExceptionSurfacesAndEngineStaysUsable) {
         }
         return tinyBatch(e, i);
     };
-    EXPECT_THROW(engine.runEpoch(0, 6, failing, lrOf, 0, 0), InputError);
-    const auto again = engine.runEpoch(0, 6, tinyBatch, lrOf, 0, 0);
+    EXPECT_THROW(engine.runEpoch(0, 6, failing, tinyLr, 0, 0), InputError);
+    const auto again = engine.runEpoch(0, 6, tinyBatch, tinyLr, 0, 0);
     EXPECT_TRUE(again.completed);
 }
 
@@ -377,12 +299,12 @@ TEST(Engine, StoppingMidEpochLeavesItRestartable) {
     PipelineCore core(net, init, specFor({3, 5, 7}, WeightPolicy::Ema), nullptr);
     Engine engine(core, 2);
     // Step 4 ticks at a time, stop after 12.
-    const auto stepped = engine.runEpoch(0, 10, tinyBatch, lrOf, 0, 0, [](std::int64_t done) {
+    const auto stepped = engine.runEpoch(0, 10, tinyBatch, tinyLr, 0, 0, [](std::int64_t done) {
         const std::int64_t next = done < 0 ? 3 : done + 4;
         return next > 12 ? -1 : next;
     });
     EXPECT_FALSE(stepped.completed);
-    const auto full = engine.runEpoch(1, 10, tinyBatch, lrOf, 10, 0);
+    const auto full = engine.runEpoch(1, 10, tinyBatch, tinyLr, 10, 0);
     EXPECT_TRUE(full.completed);
     EXPECT_EQ(full.stats.minibatches, 10);
 }
@@ -393,7 +315,7 @@ TEST(Engine, SteppingByTicksGivesTheSameBitsAsRunning) {
     const model::ModelState init = model::ModelState::create(net, 3);
     PipelineCore core(net, init, spec, nullptr);
     Engine engine(core, 2);
-    const auto out = engine.runEpoch(0, 7, tinyBatch, lrOf, 0, 0, [](std::int64_t done) {
+    const auto out = engine.runEpoch(0, 7, tinyBatch, tinyLr, 0, 0, [](std::int64_t done) {
         return done < 0 ? 0 : done + 1;  // one tick at a time
     });
     EXPECT_TRUE(out.completed);

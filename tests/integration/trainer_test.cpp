@@ -54,7 +54,7 @@ bool sameWeights(Trainer& a, Trainer& b) {
 // schedule and weight policy, with the resumed run built from the checkpoint's own config.
 TEST(Trainer, ResumeIsBitIdenticalForEveryScheduleAndPolicy) {
     for (const char* schedule : {"constant", "step", "cosine"}) {
-        for (const char* policy : {"sequential", "stash", "ema"}) {
+        for (const char* policy : {"sequential", "stash", "ema", "momentum"}) {
             SCOPED_TRACE(std::string(schedule) + " / " + policy);
             const bool sequential = std::string(policy) == "sequential";
             io::ExperimentConfig c = tinyConfig();
@@ -80,6 +80,37 @@ TEST(Trainer, ResumeIsBitIdenticalForEveryScheduleAndPolicy) {
             EXPECT_EQ(resumed.epoch(), 1);
             resumed.runEpoch();
             EXPECT_TRUE(resumed.finished());
+            EXPECT_TRUE(sameWeights(straight, resumed));
+            std::filesystem::remove(file);
+        }
+    }
+}
+
+// Issue 14: the same under the Adam family with the momentum and EMA policies (their optimizer
+// state, the EMA buffer and the momentum policy's lr_last come back from the checkpoint).
+TEST(Trainer, ResumeIsBitIdenticalUnderEveryOptimizer) {
+    for (const char* kind : {"adam", "adamw", "lamb"}) {
+        for (const char* policy : {"momentum", "ema"}) {
+            SCOPED_TRACE(std::string(kind) + " / " + policy);
+            io::ExperimentConfig c = tinyConfig();
+            c.optimizer.kind = kind;
+            c.optimizer.lr = 0.01;
+            c.pipeline.cuts = {4, 7};
+            c.pipeline.policy = policy;
+            Trainer straight(Experiment::create(c, false), nullptr);
+            straight.runEpoch();
+            straight.runEpoch();
+            Trainer first(Experiment::create(c, false), nullptr);
+            first.runEpoch();
+            const auto file = tempFile(std::string("resume-") + kind + policy);
+            first.save(file);
+            Trainer resumed(Experiment::create(checkpointConfig(file), false), nullptr);
+            resumed.load(file, true);
+            for (std::int64_t s = 0; s < resumed.core().stageCount(); ++s) {
+                EXPECT_EQ(resumed.core().stage(s).lastLr(), first.core().stage(s).lastLr());
+                EXPECT_GT(resumed.core().stage(s).lastLr(), 0.0F);
+            }
+            resumed.runEpoch();
             EXPECT_TRUE(sameWeights(straight, resumed));
             std::filesystem::remove(file);
         }
@@ -151,6 +182,12 @@ TEST(Trainer, ResumeMetadataIsCheckedStrictly) {
                                {"stopped at step 7", "6 steps per epoch"});
     withMeta("step", "-1");
     lp::test::expectInputError([&] { other.load(file, true); }, {"'step'", "got '-1'"});
+    withMeta("step", "6");
+    withMeta("lr_last", "0x1.9p-5x");
+    lp::test::expectInputError([&] { other.load(file, true); },
+                               {"metadata 'lr_last' must be a finite number >= 0", "'0x1.9p-5x'"});
+    withMeta("lr_last", "-1");
+    lp::test::expectInputError([&] { other.load(file, true); }, {"'lr_last'", "got '-1'"});
     std::filesystem::remove(file);
 }
 

@@ -147,7 +147,9 @@ TEST(Config, BadEnumsListTheAllowedValues) {
     expectRejected(R"({"model": {"arch": "resnet50"}})",
                    {"'model.arch' must be one of resnet10, resnet18, resnet34, got 'resnet50'"});
     expectRejected(R"({"pipeline": {"policy": "Stash"}})",
-                   {"'pipeline.policy' must be one of latest, stash, ema, got 'Stash'"});
+                   {"'pipeline.policy' must be one of latest, stash, ema, momentum, got 'Stash'"});
+    expectRejected(R"({"optimizer": {"kind": "rmsprop"}})",
+                   {"'optimizer.kind' must be one of sgd, adam, adamw, lamb, got 'rmsprop'"});
     expectRejected(R"({"data": {"dataset": "imagenet"}})",
                    {"'data.dataset' must be one of auto, cifar100, cifar10, fashion-mnist"});
 }
@@ -179,6 +181,25 @@ TEST(Config, CrossFieldOptimizerRules) {
     expectRejected(R"({"optimizer": {"nesterov": true, "momentum": 0}})",
                    {"'optimizer.nesterov' needs optimizer.momentum > 0"});
     parseConfig(json::parse(R"({"optimizer": {"nesterov": true}})"));
+}
+
+// Issue 14: the momentum policy and LAMB are accepted; momentum needs optimizer state to rewind.
+TEST(Config, MomentumPolicyAndLambAreAcceptedWhereTheyCanWork) {
+    const ExperimentConfig c = parseConfig(
+        json::parse(R"({"pipeline": {"policy": "momentum"}, "optimizer": {"kind": "lamb"}})"));
+    EXPECT_EQ(c.pipeline.policy, "momentum");
+    EXPECT_EQ(c.optimizer.kind, "lamb");
+    parseConfig(json::parse(R"({"pipeline": {"policy": "momentum"}})"));  // SGD, momentum 0.9
+    parseConfig(json::parse(
+        R"({"pipeline": {"policy": "momentum"}, "optimizer": {"kind": "adam", "momentum": 0}})"));
+    expectRejected(R"({"pipeline": {"policy": "momentum"}, "optimizer": {"momentum": 0}})",
+                   {"'pipeline.policy' momentum needs optimizer.momentum > 0",
+                    "got optimizer.momentum = 0", "stash, ema or latest"});
+    ExperimentConfig o;
+    applyOverride(o, "pipeline.policy", "momentum");
+    applyOverride(o, "optimizer.kind", "lamb");
+    EXPECT_EQ(o.pipeline.policy, "momentum");
+    EXPECT_EQ(o.optimizer.kind, "lamb");
 }
 
 // Issue 13: BN recalibration's key, its range and its rule, in a document and as an override.

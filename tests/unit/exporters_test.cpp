@@ -395,6 +395,7 @@ TEST(Exporters, RunRecordParsesWithConfigLayoutAndSeries) {
     EXPECT_EQ(run.at("layout").at("policy"), "stash");
     EXPECT_EQ(run.at("forecast").at("stash_history_bytes"), (4 * 1000 + 2 * 2000) * 4);
     EXPECT_EQ(run.at("forecast").at("ema_history_bytes"), (1000 + 2000) * 4);
+    EXPECT_EQ(run.at("forecast").at("momentum_history_bytes"), 0);
 
     const json& series = run.at("series");
     EXPECT_FALSE(series.contains("ops"));
@@ -477,6 +478,24 @@ TEST(Exporters, ForecastsMatchTheFormulas) {
     EXPECT_THROW(stashHistoryBytes(layout), ContractError);
     layout = delaysAndParams({-1}, {5});
     EXPECT_THROW(emaHistoryBytes(layout), ContractError);
+}
+
+// Issue 14: the forecast of the layout's own policy; momentum, like latest, keeps no history.
+TEST(Exporters, HistoryForecastFollowsThePolicy) {
+    PipelineLayout layout = delaysAndParams({6, 4, 2, 0}, {1000, 2000, 3000, 500});
+    layout.policy = "stash";
+    EXPECT_EQ(historyForecastBytes(layout), stashHistoryBytes(layout));
+    layout.policy = "ema";
+    EXPECT_EQ(historyForecastBytes(layout), emaHistoryBytes(layout));
+    layout.policy = "momentum";
+    EXPECT_EQ(historyForecastBytes(layout), 0);
+    layout.policy = "latest";
+    EXPECT_EQ(historyForecastBytes(layout), 0);
+    layout.policy = "shadow";
+    EXPECT_THROW(historyForecastBytes(layout), ContractError);
+    layout = delaysAndParams({2, 0}, {5});
+    layout.policy = "momentum";
+    EXPECT_THROW(historyForecastBytes(layout), ContractError);
 }
 
 TEST(Summary, SteadyRateSkipsTheFillAndPeaksSumStageMaxima) {
