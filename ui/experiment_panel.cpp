@@ -77,6 +77,10 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     optimizer_->addItem(QStringLiteral("SGD"), QStringLiteral("sgd"));
     optimizer_->addItem(QStringLiteral("Adam"), QStringLiteral("adam"));
     optimizer_->addItem(QStringLiteral("AdamW"), QStringLiteral("adamw"));
+    optimizer_->addItem(QStringLiteral("LAMB"), QStringLiteral("lamb"));
+    optimizer_->setToolTip(QStringLiteral(
+        "LAMB: Adam's moments with decoupled weight decay, each parameter tensor's step scaled "
+        "by the trust ratio ‖w‖/‖r‖ (You et al. 2019)"));
     lr_ = new QDoubleSpinBox(this);
     lr_->setRange(0.0001, 10.0);
     lr_->setDecimals(4);

@@ -76,8 +76,8 @@ const QString kFinishedMessage = QStringLiteral("Finished. Press Play to run it 
 
 // Why the EMA error chart stays empty for p (shown across it), or empty if it will get data.
 QString noReconstructionReason(const core::io::PipelineConfig& p) {
-    if (p.policy != "ema" || p.schedule == "gpipe") {
-        return QStringLiteral("the run does not use the EMA policy");
+    if ((p.policy != "ema" && p.policy != "momentum") || p.schedule == "gpipe") {
+        return QStringLiteral("the run uses neither the EMA nor the momentum policy");
     }
     return p.diagnosticStash ? QString() : QStringLiteral("the diagnostic is off");
 }

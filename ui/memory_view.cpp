@@ -48,6 +48,11 @@ QString stackName(MemoryCategory c) {
     return QStringLiteral("diagnostic shadow");
 }
 
+// "EMA" for ema, else the policy's own name.
+QString shownName(const QString& policy) {
+    return policy == QStringLiteral("ema") ? QStringLiteral("EMA") : policy;
+}
+
 QCPItemText* forecastLabel(QCustomPlot* plot, QCPAxisRect* rect, const QColor& color) {
     auto* label = new QCPItemText(plot);
     label->setClipToAxisRect(true);
@@ -86,7 +91,7 @@ std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool coun
 }
 
 MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
-    plot_ = makeTitledChart(this, QStringLiteral("Weight history: stash vs EMA"));
+    plot_ = makeTitledChart(this, QStringLiteral("Weight history: stash vs EMA vs momentum"));
     // Rows: title, legend, history chart, subtitle, legend, stacked chart. The legends have rows
     // of their own, so the forecast labels at the right end of their lines stay in sight.
     chart::addLegendRow(plot_, 1, true);
@@ -97,22 +102,24 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
 
     measured_ = plot_->addGraph(topX, topY);
     measured_->setPen(palette::cosmeticPen(palette::policyColor(QString()), 2.0));
-    stashForecast_ = plot_->addGraph(topX, topY);
-    stashForecast_->setName(QStringLiteral("stash (forecast)"));
-    stashForecast_->setPen(
-        palette::cosmeticPen(palette::policyColor(QStringLiteral("stash")), 2.0, Qt::DashLine));
-    emaForecast_ = plot_->addGraph(topX, topY);
-    emaForecast_->setName(QStringLiteral("EMA (forecast)"));
-    emaForecast_->setPen(
-        palette::cosmeticPen(palette::policyColor(QStringLiteral("ema")), 2.0, Qt::DashLine));
+    const std::array<QString, 3> policies{
+        QStringLiteral("stash"), QStringLiteral("ema"), QStringLiteral("momentum")};
+    for (std::size_t i = 0; i < policies.size(); ++i) {
+        Forecast& f = forecasts_[i];
+        f.policy = policies[i];
+        f.graph = plot_->addGraph(topX, topY);
+        f.graph->setName(QStringLiteral("%1 (forecast)").arg(shownName(f.policy)));
+        f.graph->setPen(palette::cosmeticPen(palette::policyColor(f.policy), 2.0, Qt::DashLine));
+    }
     shadow_ = plot_->addGraph(topX, topY);
     shadow_->setName(QStringLiteral("diagnostic shadow stash (not EMA)"));
     // Dark and on top: the shadow stash holds as much as a stash, so it lies on the stash curve.
     shadow_->setPen(palette::cosmeticPen(palette::okabeIto(6), 2.0, Qt::DotLine));
     shadow_->setVisible(false);
     shadow_->removeFromLegend();
-    stashLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("stash")));
-    emaLabel_ = forecastLabel(plot_, top, palette::policyColor(QStringLiteral("ema")));
+    for (Forecast& f : forecasts_) {
+        f.label = forecastLabel(plot_, top, palette::policyColor(f.policy));
+    }
 
     plot_->plotLayout()->addElement(
         3, 0, palette::makeTitle(plot_, QStringLiteral("Memory held, stacked (all stages)")));
@@ -163,7 +170,8 @@ MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
 }
 
 void MemoryView::placeForecastLabels() {
-    for (QCPItemText* label : {stashLabel_, emaLabel_}) {
+    for (const Forecast& f : forecasts_) {
+        QCPItemText* label = f.label;
         const QCPAxisRect* rect = label->clipAxisRect();
         if (rect == nullptr || !label->visible() || rect->rect().height() <= 0) {
             continue;
@@ -204,22 +212,25 @@ void MemoryView::placeForecastLabels() {
 }
 
 QCPGraph* MemoryView::forecastGraph(const QString& policy) const {
-    const QString running = QString::fromStdString(layout_.policy);
-    if (policy == running) {
+    if (policy == QString::fromStdString(layout_.policy)) {
         return nullptr;
     }
-    if (policy == QStringLiteral("stash")) {
-        return stashForecast_;
-    }
-    if (policy == QStringLiteral("ema")) {
-        return emaForecast_;
+    for (const Forecast& f : forecasts_) {
+        if (f.policy == policy) {
+            return f.graph;
+        }
     }
     return nullptr;
 }
 
 std::int64_t MemoryView::forecastBytes(const QString& policy) const {
-    return policy == QStringLiteral("stash") ? stashHistoryBytes(layout_)
-                                             : emaHistoryBytes(layout_, emaScratch_);
+    if (policy == QStringLiteral("stash")) {
+        return stashHistoryBytes(layout_);
+    }
+    if (policy == QStringLiteral("ema")) {
+        return emaHistoryBytes(layout_, emaScratch_);
+    }
+    return 0;  // momentum rebuilds Ŵ from the optimizer state; latest keeps nothing
 }
 
 QCPGraph* MemoryView::stackGraph(MemoryCategory category) const {
@@ -234,18 +245,19 @@ QCPGraph* MemoryView::stackGraph(MemoryCategory category) const {
 void MemoryView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
     const QString running = QString::fromStdString(layout.policy);
-    const QString shown = running == QStringLiteral("ema") ? QStringLiteral("EMA") : running;
     measured_->setName(running.isEmpty() ? QStringLiteral("measured")
-                                         : QStringLiteral("%1 (measured)").arg(shown));
+                                         : QStringLiteral("%1 (measured)").arg(shownName(running)));
     measured_->setPen(palette::cosmeticPen(palette::policyColor(running), 2.0));
-    for (QCPGraph* g : {stashForecast_, emaForecast_}) {
-        const bool isRunning = (g == stashForecast_ && running == QStringLiteral("stash")) ||
-                               (g == emaForecast_ && running == QStringLiteral("ema"));
-        g->setVisible(!isRunning);
+    shadow_->setName(
+        QStringLiteral("diagnostic shadow stash (not %1)")
+            .arg(running == QStringLiteral("momentum") ? running : QStringLiteral("EMA")));
+    for (const Forecast& f : forecasts_) {
+        const bool isRunning = f.policy == running;
+        f.graph->setVisible(!isRunning);
         if (isRunning) {
-            g->removeFromLegend();
-        } else if (!plot_->legend->hasItemWithPlottable(g)) {
-            g->addToLegend();
+            f.graph->removeFromLegend();
+        } else if (!plot_->legend->hasItemWithPlottable(f.graph)) {
+            f.graph->addToLegend();
         }
     }
     updateForecasts();
@@ -362,21 +374,15 @@ void MemoryView::updateForecasts() {
     // The forecast is a steady-state constant: a horizontal line across the measured time span.
     const double x0 = anyPoint_ ? firstSeconds_ : 0.0;
     const double x1 = anyPoint_ ? std::max(lastSeconds_, firstSeconds_ + 1e-3) : 1.0;
-    const std::pair<QCPGraph*, QCPItemText*> curves[] = {{stashForecast_, stashLabel_},
-                                                         {emaForecast_, emaLabel_}};
-    for (const auto& [graph, label] : curves) {
-        const QString policy =
-            graph == stashForecast_ ? QStringLiteral("stash") : QStringLiteral("ema");
-        const double mib = static_cast<double>(forecastBytes(policy)) / kBytesPerMiB;
-        graph->setData({x0, x1}, {mib, mib}, true);
-        label->setVisible(graph->visible());
-        label->position->setCoords(x1, mib);
+    for (const Forecast& f : forecasts_) {
+        const double mib = static_cast<double>(forecastBytes(f.policy)) / kBytesPerMiB;
+        f.graph->setData({x0, x1}, {mib, mib}, true);
+        f.label->setVisible(f.graph->visible());
+        f.label->position->setCoords(x1, mib);
         const QString text =
-            QStringLiteral("%1 forecast: %2 MiB")
-                .arg(policy == QStringLiteral("ema") ? QStringLiteral("EMA") : policy)
-                .arg(mib, 0, 'f', 2);
-        label->setProperty("fullText", text);  // placeForecastLabels picks the form that fits
-        label->setText(text);
+            QStringLiteral("%1 forecast: %2 MiB").arg(shownName(f.policy)).arg(mib, 0, 'f', 2);
+        f.label->setProperty("fullText", text);  // placeForecastLabels picks the form that fits
+        f.label->setText(text);
     }
 }
 
@@ -388,7 +394,11 @@ void MemoryView::rescale() {
     const double x1 = anyPoint_ ? std::max(lastSeconds_, firstSeconds_ + 1e-3) : 1.0;
     measured_->keyAxis()->setRange(x0, x1);
     double top = 0.0;
-    for (QCPGraph* g : {measured_, stashForecast_, emaForecast_, shadow_}) {
+    std::vector<QCPGraph*> lines{measured_, shadow_};
+    for (const Forecast& f : forecasts_) {
+        lines.push_back(f.graph);
+    }
+    for (QCPGraph* g : lines) {
         bool found = false;
         const QCPRange r = g->getValueRange(found);
         if (found && g->visible()) {

@@ -1,5 +1,5 @@
-// Memory over time: weight-history bytes of stash vs EMA on one chart (the policy that is not
-// running drawn as a forecast from the layout), and a stacked view of what is held.
+// Memory over time: weight-history bytes of stash vs EMA vs momentum on one chart (the policies
+// that are not running drawn as forecasts from the layout), and a stacked view of what is held.
 // GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
@@ -53,9 +53,11 @@ public:
     // Measured weight history of the running policy, summed over stages (MiB over seconds).
     QCPGraph* measuredGraph() const { return measured_; }
 
-    // Forecast curve of policy "stash" or "ema"; nullptr while that policy is the running one.
+    // Forecast curve of policy "stash", "ema" or "momentum"; nullptr while that policy is the
+    // running one (or for another name).
     QCPGraph* forecastGraph(const QString& policy) const;
-    // Forecast in bytes of policy "stash" or "ema" for the current layout.
+    // Forecast in bytes of a policy for the current layout: stash and ema as above; momentum and
+    // latest keep no weight history, 0.
     std::int64_t forecastBytes(const QString& policy) const;
 
     // The EMA diagnostic's shadow stash (dotted); hidden until a non-zero sample arrives.
@@ -68,6 +70,12 @@ public:
     static constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 
 private:
+    struct Forecast {  // the dashed line of a policy that is not running, and its label
+        QString policy;
+        QCPGraph* graph = nullptr;
+        QCPItemText* label = nullptr;
+    };
+
     void flushPoint(double timeUs);
     void commitPending();
     void updateForecasts();
@@ -76,10 +84,7 @@ private:
 
     QCustomPlot* plot_ = nullptr;
     QCPGraph* measured_ = nullptr;
-    QCPGraph* stashForecast_ = nullptr;
-    QCPGraph* emaForecast_ = nullptr;
-    QCPItemText* stashLabel_ = nullptr;
-    QCPItemText* emaLabel_ = nullptr;
+    std::array<Forecast, 3> forecasts_;  // stash, ema, momentum
     QCPGraph* shadow_ = nullptr;
     std::array<QCPGraph*, 4> stack_{};
     core::telemetry::PipelineLayout layout_;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/model_forecast.hpp"
 
+#include "core/optim/rewind.hpp"
 #include "core/pipeline/plan.hpp"
 #include "core/telemetry/exporters.hpp"
 
@@ -166,6 +167,14 @@ PipelineForecast forecastPipeline(const core::io::ExperimentConfig& config) {
         }
         f.stashHistoryBytes = core::telemetry::stashHistoryBytes(layout);
         f.emaHistoryBytes = core::telemetry::emaHistoryBytes(layout);
+        layout.policy = "momentum";
+        f.momentumHistoryBytes = core::telemetry::historyForecastBytes(layout);
+        if (p.policy == "momentum") {
+            const auto kind = core::optim::parseOptimizerKind(config.optimizer.kind);
+            core::optim::requireRewindable(
+                {.kind = kind.value_or(core::optim::OptimizerKind::Sgd),
+                 .momentum = static_cast<float>(config.optimizer.momentum)});
+        }
         if (f.minibatches <= 0) {
             return f;
         }

@@ -50,13 +50,16 @@ struct PipelineForecast {
     double utilisation = 0.0;  // useful stage-ticks / all stage-ticks
     std::int64_t stashHistoryBytes = 0;
     std::int64_t emaHistoryBytes = 0;  // EMA buffers only (the scratch Ŵ counts as weights)
-    std::string problem;               // why the pipeline section cannot run; empty when it can
+    // The momentum policy's, from core's forecast: 0 (it rebuilds Ŵ from the optimizer state).
+    std::int64_t momentumHistoryBytes = 0;
+    std::string problem;  // why the pipeline section cannot run; empty when it can
 };
 
 // Forecast of one epoch of config's pipeline (LayerPipe: simulateTicks on the delays; GPipe:
 // 2·(M + K − 1) ticks per minibatch, utilisation M / (M + K − 1)). Never throws: an illegal
 // partition or delay vector is reported in `problem` (DelayPlan::whyIllegal's words) with the
-// tick fields left 0.
+// tick fields left 0, and so is the momentum policy with an optimizer that keeps no state (SGD
+// without momentum; optim::requireRewindable's words).
 PipelineForecast forecastPipeline(const core::io::ExperimentConfig& config);
 
 }  // namespace lp::ui

@@ -65,6 +65,9 @@ QColor policyColor(const QString& policy) {
     if (policy == QStringLiteral("ema")) {
         return okabeIto(0);
     }
+    if (policy == QStringLiteral("momentum")) {
+        return okabeIto(2);
+    }
     return QColor::fromRgb(kGrey);
 }
 

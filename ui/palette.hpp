@@ -34,7 +34,7 @@ QColor stageColor(int stage);
 // Forward blue, backward vermillion, update bluish green, eval reddish purple.
 QColor opColor(core::telemetry::OpKind op);
 
-// Weight policies: "stash" vermillion, "ema" blue, anything else grey.
+// Weight policies: "stash" vermillion, "ema" blue, "momentum" bluish green, anything else grey.
 QColor policyColor(const QString& policy);
 
 // Memory categories: weights blue, history orange, activations green, optimizer purple,

@@ -254,7 +254,8 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     policy_ = makeCombo(this,
                         {{"latest", "latest weights (no stash)"},
                          {"stash", "stash (exact, PipeDream)"},
-                         {"ema", "EMA reconstruction (LayerPipe2)"}});
+                         {"ema", "EMA reconstruction (LayerPipe2)"},
+                         {"momentum", "momentum reconstruction (no extra memory)"}});
     betaMode_ = makeCombo(
         this,
         {{"window", "β window (D−1)/(D+1)"}, {"plain", "β plain D/(D+1)"}, {"fixed", "β fixed"}});
@@ -264,8 +265,8 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     betaValue_->setSingleStep(0.01);
     diagnostic_ = new QCheckBox(QStringLiteral("diagnostic: measure ‖Ŵ − W‖/‖W‖"), this);
     diagnostic_->setToolTip(QStringLiteral(
-        "Runs a shadow stash beside the EMA to measure the reconstruction error (EMA error "
-        "chart). Its memory is reported separately."));
+        "Runs a shadow stash beside the EMA or momentum reconstruction to measure its error "
+        "(reconstruction error chart). Its memory is reported separately."));
     schedule_ = makeCombo(this,
                           {{"layerpipe", "LayerPipe (delayed gradients)"},
                            {"gpipe", "GPipe (micro-batches, flush)"}});
@@ -445,6 +446,7 @@ void PipelineEditor::setPausedRun(bool paused) {
 
 void PipelineEditor::updateEnabled() {
     const bool ema = keyOf(policy_) == "ema";
+    const bool reconstructs = ema || keyOf(policy_) == "momentum";
     const bool gpipe = keyOf(schedule_) == "gpipe";
     const bool e = editable_;
     undoAction_->setEnabled(e && undo_->canUndo());
@@ -460,7 +462,7 @@ void PipelineEditor::updateEnabled() {
     schedule_->setEnabled(e);
     betaMode_->setEnabled(e && ema);
     betaValue_->setEnabled(e && ema && keyOf(betaMode_) == "fixed");
-    diagnostic_->setEnabled(e && ema);
+    diagnostic_->setEnabled(e && reconstructs);
     microBatches_->setEnabled(e && gpipe);
     defaultDelays_->setEnabled(e && !gpipe);
     for (QSpinBox* spin : delaySpins_) {
@@ -482,12 +484,14 @@ void PipelineEditor::refresh() {
     if (forecast_.problem.empty()) {
         text += QStringLiteral(
                     " · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
-                    "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b>")
+                    "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b> · "
+                    "momentum <b>%6</b>")
                     .arg(locale.toString(static_cast<qlonglong>(forecast_.ticksPerEpoch)),
                          locale.toString(static_cast<qlonglong>(forecast_.minibatches)),
                          QString::number(100.0 * forecast_.utilisation, 'f', 0),
                          formatBytes(forecast_.stashHistoryBytes),
-                         formatBytes(forecast_.emaHistoryBytes));
+                         formatBytes(forecast_.emaHistoryBytes),
+                         formatBytes(forecast_.momentumHistoryBytes));
     } else {
         text += QStringLiteral(" · cannot run: see the message above");
     }

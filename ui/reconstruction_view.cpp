@@ -46,8 +46,8 @@ void ReconstructionView::setNoDataReason(const QString& reason) {
         reason.isEmpty()
             ? QString()
             : QStringLiteral("No reconstruction error in this run: %1. It is measured with the EMA "
-                             "policy and the diagnostic on (Pipeline panel: \"diagnostic: "
-                             "measure ‖Ŵ − W‖/‖W‖\").")
+                             "or momentum policy and the diagnostic on (Pipeline panel: "
+                             "\"diagnostic: measure ‖Ŵ − W‖/‖W‖\").")
                   .arg(reason));
     note_->setVisible(!reason.isEmpty());
     plot_->replot(QCustomPlot::rpQueuedReplot);
@@ -107,6 +107,11 @@ QCPGraph* ReconstructionView::stageGraph(int stage) const {
 
 void ReconstructionView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
+    if (auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0))) {
+        title->setText(layout.policy == "momentum"
+                           ? QStringLiteral("Momentum reconstruction error per stage")
+                           : QStringLiteral("EMA reconstruction error per stage"));
+    }
     trimStages();
     if (layout.stages() > 0) {
         ensureStage(layout.stages() - 1);

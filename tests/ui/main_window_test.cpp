@@ -352,7 +352,8 @@ TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
     }
     EXPECT_TRUE(w.nonFiniteBanner()->isVisible());
     // Policy latest: the EMA error chart says why it stays empty.
-    EXPECT_TRUE(w.charts()->reconstruction()->noDataNote().contains(QStringLiteral("EMA policy")));
+    EXPECT_TRUE(w.charts()->reconstruction()->noDataNote().contains(
+        QStringLiteral("neither the EMA nor the momentum policy")));
     EXPECT_TRUE(w.nonFiniteBanner()->text().contains(QStringLiteral("non-finite")));
     EXPECT_TRUE(w.experimentPanel()->isEnabled());
     ASSERT_FALSE(w.bridge()->log().train().empty());

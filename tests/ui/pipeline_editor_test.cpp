@@ -135,6 +135,44 @@ TEST(PipelineEditor, ForecastsStashAgainstEmaMemory) {
     EXPECT_EQ(editor.forecast().emaHistoryBytes, 4 * (149'824 + 525'568 + 2'099'712));
 }
 
+// Issue 14: momentum is offered, keeps no history (0 B in the forecast text), has the diagnostic,
+// and SGD without momentum is explained before anything runs.
+TEST(PipelineEditor, MomentumPolicyForecastsNoHistory) {
+    core::io::ExperimentConfig c = cifarLike();
+    c.pipeline.cuts = {3, 5, 7};
+    PipelineEditor editor;
+    editor.setConfig(c);
+    const int index = editor.policyCombo()->findData(QStringLiteral("momentum"));
+    ASSERT_GE(index, 0);
+    editor.policyCombo()->setCurrentIndex(index);
+    EXPECT_EQ(editor.pipelineConfig().policy, "momentum");
+    EXPECT_EQ(editor.forecast().momentumHistoryBytes, 0);
+    EXPECT_GT(editor.forecast().emaHistoryBytes, 0);
+    EXPECT_TRUE(editor.problem().isEmpty()) << editor.problem().toStdString();
+    EXPECT_TRUE(editor.forecastLabel()->text().contains(QStringLiteral("momentum <b>0 B</b>")))
+        << editor.forecastLabel()->text().toStdString();
+    QCheckBox* diagnostic = nullptr;
+    for (QCheckBox* box : editor.findChildren<QCheckBox*>()) {
+        if (box->text().startsWith(QStringLiteral("diagnostic"))) {
+            diagnostic = box;
+        }
+    }
+    ASSERT_NE(diagnostic, nullptr);
+    EXPECT_TRUE(diagnostic->isEnabled());
+    editor.policyCombo()->setCurrentIndex(editor.policyCombo()->findData(QStringLiteral("latest")));
+    EXPECT_FALSE(diagnostic->isEnabled());
+
+    c.pipeline.policy = "momentum";
+    c.optimizer.momentum = 0.0;
+    editor.setConfig(c);
+    EXPECT_TRUE(editor.problem().contains(
+        QStringLiteral("pipeline.policy momentum needs optimizer.momentum > 0")))
+        << editor.problem().toStdString();
+    c.optimizer.kind = "lamb";  // the Adam family's moments are state enough
+    editor.setConfig(c);
+    EXPECT_TRUE(editor.problem().isEmpty()) << editor.problem().toStdString();
+}
+
 TEST(PipelineEditor, GPipeForecastAndMicroBatchLimit) {
     core::io::ExperimentConfig c = cifarLike();
     c.pipeline.cuts = {3, 5, 7};

@@ -25,6 +25,7 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
+#include <set>
 
 namespace lp::ui {
 namespace {
@@ -483,6 +484,40 @@ TEST(MemoryView, ShadowStashNeverJoinsTheEmaCurve) {
         lastValue(view.shadowGraph()),
         static_cast<double>(MemoryView::stashHistoryBytes(layout)) / MemoryView::kBytesPerMiB);
     EXPECT_TRUE(view.plot()->legend->hasItemWithPlottable(view.shadowGraph()));
+}
+
+// Issue 14: the momentum policy keeps no weight history: its forecast is a line at 0 in its own
+// colour, and while it runs the stash and EMA forecasts stand beside its measured (zero) curve.
+TEST(MemoryView, MomentumForecastIsZeroInItsOwnColour) {
+    MemoryView view;
+    view.setLayout(resnetLayout("ema"));
+    QCPGraph* momentum = view.forecastGraph(QStringLiteral("momentum"));
+    ASSERT_NE(momentum, nullptr);
+    EXPECT_EQ(momentum->name(), QStringLiteral("momentum (forecast)"));
+    EXPECT_EQ(momentum->pen().color(), palette::policyColor(QStringLiteral("momentum")));
+    EXPECT_EQ(momentum->pen().style(), Qt::DashLine);
+    EXPECT_TRUE(momentum->visible());
+    EXPECT_DOUBLE_EQ(lastValue(momentum), 0.0);
+    EXPECT_EQ(view.forecastBytes(QStringLiteral("momentum")), 0);
+
+    view.setLayout(resnetLayout("momentum"));
+    EXPECT_EQ(view.forecastGraph(QStringLiteral("momentum")), nullptr);  // running: measured
+    EXPECT_EQ(view.measuredGraph()->name(), QStringLiteral("momentum (measured)"));
+    EXPECT_EQ(view.measuredGraph()->pen().color(),
+              palette::policyColor(QStringLiteral("momentum")));
+    EXPECT_FALSE(momentum->visible());
+    EXPECT_FALSE(view.plot()->legend->hasItemWithPlottable(momentum));
+    for (const char* other : {"stash", "ema"}) {
+        QCPGraph* g = view.forecastGraph(QString::fromLatin1(other));
+        ASSERT_NE(g, nullptr) << other;
+        EXPECT_TRUE(g->visible()) << other;
+        EXPECT_GT(lastValue(g), 0.0) << other;
+    }
+    const std::set<QRgb> colours{palette::policyColor(QStringLiteral("stash")).rgb(),
+                                 palette::policyColor(QStringLiteral("ema")).rgb(),
+                                 palette::policyColor(QStringLiteral("momentum")).rgb(),
+                                 palette::policyColor(QStringLiteral("latest")).rgb()};
+    EXPECT_EQ(colours.size(), 4U);
 }
 
 TEST(TrainingView, PlotsLossAccuracyRateAndThroughput) {
