@@ -6,6 +6,7 @@
 #include "ui/palette.hpp"
 #include "ui/presentation.hpp"
 #include "ui/studio_settings.hpp"
+#include "ui/study_charts.hpp"
 
 #include <QApplication>
 #include <QCommandLineParser>
@@ -15,8 +16,39 @@
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <string_view>
+
+namespace {
+
+// `--study DIR --write-charts`: the study report's charts, headless, no window (issue 14).
+int writeStudyCharts(const QString& dir) {
+    QStringList warnings;
+    try {
+        const QStringList files = lp::ui::writeStudyCharts(dir, &warnings);
+        for (const QString& w : warnings) {
+            std::cerr << "layerpipe-studio: note: " << w.toStdString() << "\n";
+        }
+        for (const QString& f : files) {
+            std::cout << "wrote " << f.toStdString() << "\n";
+        }
+        return 0;
+    } catch (const lp::core::InputError& e) {
+        std::cerr << "layerpipe-studio: " << e.what() << "\n";
+        return 2;
+    }
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
+    // Writing a study's charts needs no display: the offscreen platform draws them, unless the
+    // caller chose a platform.
+    for (int i = 1; i < argc; ++i) {
+        if (std::string_view(argv[i]) == "--write-charts" &&
+            std::getenv("QT_QPA_PLATFORM") == nullptr) {
+            setenv("QT_QPA_PLATFORM", "offscreen", 1);
+        }
+    }
     const bool hasDisplay = std::getenv("DISPLAY") != nullptr ||
                             std::getenv("WAYLAND_DISPLAY") != nullptr ||
                             std::getenv("QT_QPA_PLATFORM") != nullptr;
@@ -59,7 +91,7 @@ int main(int argc, char** argv) {
     const QCommandLineOption tab(
         QStringLiteral("tab"),
         QStringLiteral("Show chart tab <name>: timeline, staleness, memory, training, ema_error, "
-                       "compare."),
+                       "compare, study."),
         QStringLiteral("name"));
     const QCommandLineOption dashboard(
         QStringLiteral("dashboard"), QStringLiteral("Show the five live charts at once."));
@@ -75,11 +107,42 @@ int main(int argc, char** argv) {
         QStringLiteral("theme"),
         QStringLiteral("Chart and window theme: light, dark or high-contrast (View > Theme)."),
         QStringLiteral("name"));
-    for (const QCommandLineOption& option :
-         {lesson, play, compare, tab, dashboard, theme, screenshot, after}) {
+    const QCommandLineOption run(
+        QStringLiteral("run"),
+        QStringLiteral("Show the finished run in folder <dir> (the output of `layerpipe run`) in "
+                       "the charts, read-only."),
+        QStringLiteral("dir"));
+    const QCommandLineOption study(
+        QStringLiteral("study"),
+        QStringLiteral("Open the study in folder <dir> (the output of `layerpipe study`) in the "
+                       "Study tab."),
+        QStringLiteral("dir"));
+    const QCommandLineOption writeCharts(
+        QStringLiteral("write-charts"),
+        QStringLiteral("With --study: write the study's charts to <dir>/charts/*.png and exit "
+                       "(no window; 2 on a bad folder)."));
+    for (const QCommandLineOption& option : {lesson,
+                                             play,
+                                             compare,
+                                             tab,
+                                             dashboard,
+                                             theme,
+                                             screenshot,
+                                             after,
+                                             run,
+                                             study,
+                                             writeCharts}) {
         args.addOption(option);
     }
     args.process(app);
+    if (args.isSet(writeCharts)) {
+        lp::ui::settings::disable();  // reads and writes no settings
+        if (!args.isSet(study)) {
+            std::cerr << "layerpipe-studio: --write-charts needs --study DIR\n";
+            return 2;
+        }
+        return writeStudyCharts(args.value(study));
+    }
 
     // A scripted screenshot is reproducible: it neither reads nor changes the remembered window
     // layout, theme and zoom (ui/studio_settings.hpp).
@@ -107,6 +170,20 @@ int main(int argc, char** argv) {
     try {
         if (!args.positionalArguments().isEmpty()) {
             window.openExperimentFile(args.positionalArguments().constFirst());
+        }
+    } catch (const std::exception& e) {
+        if (scripted) {
+            std::cerr << "layerpipe-studio: " << e.what() << "\n";
+            return 2;
+        }
+        startupError(QString::fromUtf8(e.what()));
+    }
+    try {
+        if (args.isSet(study)) {
+            window.openStudyFolder(args.value(study));
+        }
+        if (args.isSet(run)) {
+            window.openRunFolder(args.value(run));
         }
     } catch (const std::exception& e) {
         if (scripted) {

@@ -7,6 +7,7 @@
 #include "ui/memory_view.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/staleness_view.hpp"
+#include "ui/study_view.hpp"
 #include "ui/timeline_view.hpp"
 #include "ui/training_view.hpp"
 
@@ -42,6 +43,7 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
     training_ = new TrainingView(this);
     reconstruction_ = new ReconstructionView(this);
     compare_ = new CompareView(this);
+    study_ = new StudyView(this);
     charts_ = {
         {QStringLiteral("Timeline"), QStringLiteral("timeline"), timeline_, timeline_->plot()},
         {QStringLiteral("Staleness"), QStringLiteral("staleness"), staleness_, staleness_->plot()},
@@ -136,6 +138,7 @@ void ChartPanel::arrange() {
         grid_->removeWidget(chart.view);
         soloPage_->layout()->removeWidget(chart.view);
     }
+    study_->hide();  // a tab only, like Compare; kept with its study for when the tabs come back
     if (enlarged_ >= 0) {
         QWidget* view = charts_[static_cast<std::size_t>(enlarged_)].view;
         soloPage_->layout()->addWidget(view);
@@ -166,6 +169,7 @@ void ChartPanel::arrange() {
     for (const Chart& chart : charts_) {
         tabs_->addTab(chart.view, chart.name);
     }
+    tabs_->addTab(study_, QStringLiteral("Study"));
     if (currentTab != nullptr && tabs_->indexOf(currentTab) >= 0) {
         tabs_->setCurrentWidget(currentTab);
     } else if (lastClicked_ >= 0) {

@@ -1,5 +1,7 @@
 // ChartPanel: the studio's five live charts (Timeline, Staleness, Memory, Training, EMA error)
-// as tabs or as one dashboard grid, plus the Compare tab (its own runs; not in the dashboard);
+// as tabs or as one dashboard grid, plus the Compare tab (its own runs; not in the dashboard) and
+// the Study tab (a study folder's table and charts, ui/study_view.hpp; a tab only, not a chart:
+// not in charts(), exported from its own charts' menus);
 // any one chart can be enlarged to fill the panel alone (presentation mode: View > Enlarge chart,
 // or a double click on a chart's title). Fans the main run's layouts and telemetry batches out to
 // the five views and exports all six charts. GUI thread only.
@@ -24,6 +26,7 @@ class CompareView;
 class MemoryView;
 class ReconstructionView;
 class StalenessView;
+class StudyView;
 class TimelineView;
 class TrainingView;
 
@@ -83,6 +86,8 @@ public:
 
     CompareView* compare() const { return compare_; }
 
+    StudyView* study() const { return study_; }
+
     QTabWidget* tabs() const { return tabs_; }
 
 signals:
@@ -102,6 +107,7 @@ private:
     TrainingView* training_ = nullptr;
     ReconstructionView* reconstruction_ = nullptr;
     CompareView* compare_ = nullptr;
+    StudyView* study_ = nullptr;
     std::vector<Chart> charts_;
     QStackedLayout* stack_ = nullptr;
     QTabWidget* tabs_ = nullptr;

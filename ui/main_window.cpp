@@ -15,6 +15,7 @@
 #include "ui/reconstruction_view.hpp"
 #include "ui/report_index.hpp"
 #include "ui/studio_settings.hpp"
+#include "ui/study_view.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/transport_bar.hpp"
 #include "ui/window_menus.hpp"
@@ -173,6 +174,9 @@ void MainWindow::connectSignals() {
     connect(lessons_, &LessonsPanel::lessonActivated, this, &MainWindow::runExperiment);
     connect(lessons_->list(), &QListWidget::currentRowChanged, this, &MainWindow::onLessonSelected);
     connect(charts_->compare(), &CompareView::startRequested, this, [this] { startCompare(); });
+    connect(charts_->study(), &StudyView::runActivated, this, [this](const QString& folder) {
+        runGuarded(QStringLiteral("Open run"), [this, &folder] { openRunFolder(folder); });
+    });
     // The comparison's progress reaches the status line and the title too.
     CompareRunner* runner = charts_->compare()->runner();
     connect(runner, &CompareRunner::runStarted, this, &MainWindow::refreshStatus);
@@ -181,6 +185,7 @@ void MainWindow::connectSignals() {
 }
 
 void MainWindow::loadExperiment(const core::io::ExperimentConfig& config) {
+    leaveOpenedRun();  // picking a lesson or an experiment ends the read-only view of a run
     experiment_->setConfig(config);
     editor_->setConfig(config);
     exportSettings().experiment = QString::fromStdString(config.name);  // export file names
@@ -225,6 +230,13 @@ void MainWindow::onLessonSelected(int row) {
 bool MainWindow::ensureSession() {
     if (bridge_->hasSession() && !isOver(bridge_->status().state)) {
         return true;
+    }
+    if (!openedRun_.isEmpty()) {
+        showError(QStringLiteral("A finished run is on show"),
+                  QStringLiteral("%1 is shown read-only. Pick a lesson or open an experiment to "
+                                 "run one.")
+                      .arg(openedRun_));
+        return false;
     }
     const QString problem = editor_->problem();
     if (!problem.isEmpty()) {
@@ -311,9 +323,10 @@ void MainWindow::runExperiment(const core::io::ExperimentConfig& config) {
 
 void MainWindow::onStatus(const core::session::SessionStatus& status) {
     const bool live = bridge_->hasSession();
+    const bool readOnly = !openedRun_.isEmpty();
     transport_->setRunning(live && status.state == RunState::Running);
-    experiment_->setEnabled(!live || isOver(status.state));
-    editor_->setEditable(!live || isOver(status.state));
+    experiment_->setEnabled(!readOnly && (!live || isOver(status.state)));
+    editor_->setEditable(!readOnly && (!live || isOver(status.state)));
     // A run that waits (built, paused, stopped at a NaN): its pipeline stays editable, the edits
     // applying after Reset (the run keeps the stages it was built with); the editor says so.
     editor_->setPausedRun(live && (status.state == RunState::Ready ||
@@ -330,6 +343,10 @@ void MainWindow::onStatus(const core::session::SessionStatus& status) {
             text += QStringLiteral(" · main run paused");
         }
         transport_->setStatusText(text);
+    } else if (readOnly) {
+        transport_->setStatusText(
+            QStringLiteral("<b>finished run</b> · read-only · pick a lesson or open an experiment "
+                           "to run again"));
     } else if (!live && charts_->compare()->runCount() > 0) {
         transport_->setStatusText(
             QStringLiteral("<b>comparison</b> · %1 · press Play (Space) for a main run")
@@ -375,6 +392,9 @@ void MainWindow::refreshTitle() {
         what = QStringLiteral("%1 · %2").arg(
             QString::fromStdString(bridge_->config().name),
             QString::fromUtf8(core::session::toString(bridge_->status().state)));
+    } else if (!openedRun_.isEmpty()) {
+        what = QStringLiteral("%1 · finished run from %2 (read-only)")
+                   .arg(QString::fromStdString(currentExperiment().name), openedRun_);
     } else {
         what = QString::fromStdString(currentExperiment().name);
     }
@@ -507,6 +527,12 @@ bool MainWindow::showLesson(int index) {
 }
 
 bool MainWindow::showChart(const QString& file) {
+    if (file == QStringLiteral("study")) {
+        setDashboard(false);
+        charts_->setEnlarged(-1);
+        charts_->tabs()->setCurrentWidget(charts_->study());
+        return true;
+    }
     for (const ChartPanel::Chart& chart : charts_->charts()) {
         if (chart.file == file) {
             setDashboard(false);

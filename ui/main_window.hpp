@@ -2,6 +2,7 @@
 // charts and the Compare tab in the centre, the transport bar on top; wires them to one
 // TrainingBridge (the Compare tab runs its own sessions). Menus: ui/window_menus.hpp;
 // presentation mode (full screen, enlarged chart, zoom, themes): ui/presentation.hpp.
+// Finished runs and studies opened from disk (issue 14): ui/main_window_runs.cpp.
 // Issue 13's rules live here: the window opens at a size that fits the screen and remembers its
 // layout (ui/studio_settings.hpp); switching lesson or experiment resets every view, the LR
 // scale and the status; the title and the status always name what is running.
@@ -50,13 +51,26 @@ public:
     // Resets any run and shows the experiment in file (core::io::loadConfig; InputError); adds it
     // to File > Recent experiments.
     void openExperimentFile(const QString& path);
+    // Shows the finished run in folder dir (what `layerpipe run --out` writes, or a study's
+    // runs/<id>: core/telemetry/run_reader.hpp) in the live charts, read-only: the run controls
+    // are disabled and the title says so until a lesson or an experiment is picked again. Its
+    // experiment is shown in the (disabled) panels. Throws InputError, having changed nothing,
+    // for a folder that is not a run folder.
+    void openRunFolder(const QString& dir);
+
+    // The folder of the finished run on show (openRunFolder), or empty.
+    QString openedRun() const { return openedRun_; }
+
+    // Opens the study in folder dir in the Study tab and brings that tab to the front
+    // (StudyView::openStudy; InputError).
+    void openStudyFolder(const QString& dir);
     // Resets any run, loads lesson `index` (0-based) and plays it; false if there is none.
     bool runLesson(int index);
     // Resets any run and loads lesson `index` into the panels without running it. Selecting a
     // lesson in the list does the same while no run is in progress.
     bool showLesson(int index);
-    // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file) to the
-    // front, leaving the dashboard; false if there is no such chart.
+    // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file; or "study")
+    // to the front, leaving the dashboard; false if there is no such chart.
     bool showChart(const QString& file);
     // All five live charts at once (View > Dashboard, Ctrl+D), or the tabs; keeps the menu's
     // check mark in step.
@@ -133,6 +147,8 @@ private:
     // The charts of no run: empty, with the layout config will have.
     void previewCharts(const core::io::ExperimentConfig& config);
     void onLessonSelected(int row);
+    // Back from a finished run on show to the studio's own runs (ui/main_window_runs.cpp).
+    void leaveOpenedRun();
     void onStatus(const core::session::SessionStatus& status);
     void onState(core::session::RunState state, const QString& message);
     // Window title and transport status from the main run and the comparison.
@@ -154,6 +170,7 @@ private:
     QLabel* banner_ = nullptr;
     QLabel* source_ = nullptr;
     QString lastError_;
+    QString openedRun_;
     CloseQuestions closeQuestions_;
     // Training samples drained when the report was last exported (nothing to lose below it).
     std::size_t exportedSamples_ = 0;

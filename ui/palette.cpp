@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
+#include <utility>
 
 namespace lp::ui::palette {
 
@@ -59,14 +60,19 @@ QColor opColor(core::telemetry::OpKind op) {
 }
 
 QColor policyColor(const QString& policy) {
-    if (policy == QStringLiteral("stash")) {
-        return okabeIto(3);
-    }
-    if (policy == QStringLiteral("ema")) {
-        return okabeIto(0);
-    }
-    if (policy == QStringLiteral("momentum")) {
-        return okabeIto(2);
+    // Okabe–Ito indices; stash and EMA keep the colours the memory chart always gave them.
+    static constexpr std::array<std::pair<const char*, int>, 6> kPolicies = {{
+        {"stash", 3},       // vermillion
+        {"ema", 0},         // blue
+        {"momentum", 2},    // bluish green
+        {"latest", 1},      // orange
+        {"sequential", 6},  // black: the reference
+        {"gpipe", 4},       // reddish purple
+    }};
+    for (const auto& [name, index] : kPolicies) {
+        if (policy == QLatin1String(name)) {
+            return okabeIto(index);
+        }
     }
     return QColor::fromRgb(kGrey);
 }

@@ -34,7 +34,8 @@ QColor stageColor(int stage);
 // Forward blue, backward vermillion, update bluish green, eval reddish purple.
 QColor opColor(core::telemetry::OpKind op);
 
-// Weight policies: "stash" vermillion, "ema" blue, "momentum" bluish green, anything else grey.
+// Weight policies (and the study's policy column): "stash" vermillion, "ema" blue, "momentum"
+// bluish green, "latest" orange, "sequential" black, "gpipe" reddish purple, anything else grey.
 QColor policyColor(const QString& policy);
 
 // Memory categories: weights blue, history orange, activations green, optimizer purple,

@@ -137,8 +137,16 @@ float TransportBar::lrScale() const {
 
 void TransportBar::setRunning(bool running) {
     running_ = running;
-    play_->setEnabled(!running);
-    pause_->setEnabled(running);
+    play_->setEnabled(!running && !readOnly_);
+    pause_->setEnabled(running && !readOnly_);
+}
+
+void TransportBar::setReadOnly(bool on) {
+    readOnly_ = on;
+    for (QAction* a : {stepTick_, stepEpoch_, reset_, playPause_}) {
+        a->setEnabled(!on);
+    }
+    setRunning(running_ && !on);
 }
 
 void TransportBar::setStatusText(const QString& text) {

@@ -63,6 +63,12 @@ public:
 
     bool running() const { return running_; }
 
+    // A finished run shown from its folder (File > Open run): every run control is disabled
+    // (their keys too) until it is switched off again.
+    void setReadOnly(bool on);
+
+    bool readOnly() const { return readOnly_; }
+
     void setStatusText(const QString& text);
     // "running · epoch 2/3 · tick 37/52 · test top-1 61.2 %", or a hint when there is no run.
     void showStatus(const core::session::SessionStatus& status, bool live);
@@ -95,6 +101,7 @@ private:
     QLabel* lrText_ = nullptr;
     QLabel* status_ = nullptr;
     bool running_ = false;
+    bool readOnly_ = false;
     int fullWidth_ = 0;  // size hint with text beside the icons
 };
 

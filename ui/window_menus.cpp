@@ -47,6 +47,15 @@ void WindowMenus::buildFile() {
     recent_ = file->addMenu(QStringLiteral("&Recent experiments"));
     connect(recent_, &QMenu::aboutToShow, this, &WindowMenus::refreshRecent);
     refreshRecent();
+    file->addAction(QStringLiteral("Open r&un…"), this, [this] {
+        openFolder(QStringLiteral("Open run"),
+                   [this](const QString& dir) { window_->openRunFolder(dir); });
+    });
+    file->addAction(QStringLiteral("Open stud&y…"), this, [this] {
+        openFolder(QStringLiteral("Open study"),
+                   [this](const QString& dir) { window_->openStudyFolder(dir); });
+    });
+    file->addSeparator();
     file->addAction(QStringLiteral("&Save experiment…"),
                     QKeySequence::Save,
                     this,
@@ -191,6 +200,16 @@ void WindowMenus::openExperiment() {
             window_, QStringLiteral("Open experiment"), QString(), QStringLiteral("JSON (*.json)"));
         if (!path.isEmpty()) {
             window_->openExperimentFile(path);
+        }
+    });
+}
+
+void WindowMenus::openFolder(const QString& title,
+                             const std::function<void(const QString&)>& open) {
+    window_->runGuarded(title, [this, &title, &open] {
+        const QString dir = QFileDialog::getExistingDirectory(window_, title);
+        if (!dir.isEmpty()) {
+            open(dir);
         }
     });
 }

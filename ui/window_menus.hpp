@@ -1,8 +1,8 @@
-// The main window's menu bar: File (open, save, recent experiments, checkpoint, quit), Export
-// (each chart, CSV, trace, run record, report), View (dashboard, presentation mode, docks) and
-// Help (shortcuts, about). The actions call MainWindow's public API; the file dialogs live here.
-// GUI thread only.
-// SPDX-License-Identifier: GPL-3.0-or-later
+// The main window's menu bar: File (open an experiment, a finished run or a study, save, recent
+// experiments, checkpoint, quit), Export (each chart, CSV, trace, run record, report), View
+// (dashboard, presentation mode, docks) and Help (shortcuts, about). The actions call MainWindow's
+// public API; the file dialogs live here. GUI thread only. SPDX-License-Identifier:
+// GPL-3.0-or-later
 #pragma once
 
 #include <QObject>
@@ -49,6 +49,8 @@ private:
                          const std::function<void(const QString&)>& write);
     void openExperiment();
     void openRecent(const QString& path);
+    // Asks for a folder (File > Open run…, Open study…) and opens it; errors in a dialog.
+    void openFolder(const QString& title, const std::function<void(const QString&)>& open);
     void saveExperiment();
     void saveCheckpoint();
 

@@ -14,6 +14,7 @@
 #include "ui/pipeline_editor.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/staleness_view.hpp"
+#include "ui/study_view.hpp"
 #include "ui/timeline_view.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/training_view.hpp"
@@ -95,8 +96,10 @@ TEST(MainWindow, BuildsWithChartsDocksAndTransport) {
     EXPECT_TRUE(w.charts()->timeline()->isVisible());
     EXPECT_TRUE(w.charts()->reconstruction()->isVisible());
     EXPECT_FALSE(w.charts()->compare()->isVisible());  // a tab only
+    EXPECT_FALSE(w.charts()->study()->isVisible());    // a tab only
     w.charts()->setDashboard(false);
-    EXPECT_EQ(w.charts()->tabs()->count(), 6);
+    EXPECT_EQ(w.charts()->tabs()->count(), 7);  // and the Study tab (issue 14)
+    EXPECT_EQ(w.charts()->tabs()->widget(6), w.charts()->study());
     w.charts()->tabs()->setCurrentWidget(w.charts()->compare());
     EXPECT_TRUE(w.charts()->compare()->isVisible());
 }
