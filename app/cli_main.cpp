@@ -33,6 +33,7 @@
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/config.hpp"
+#include "core/session/run_folder.hpp"
 #include "core/session/trainer.hpp"
 #include "core/tensor/isa.hpp"
 #include "core/telemetry/exporters.hpp"
@@ -233,117 +234,63 @@ void printRecalibrated(const session::RecalibratedEval& r, bool top5) {
     std::cout << "\n";
 }
 
-// Trains every epoch, printing a progress line to stderr; drains telemetry into `log`.
-struct LoopResult {
-    session::EpochReport last;
-    double seconds = 0.0;
-    bool nonFinite = false;
-    bool interrupted = false;  // a stop signal or --stop-after ended the run early
-};
+// The line after an epoch: its figures, or why it stopped (nothing for a non-finite loss, which
+// the caller explains).
+void printEpochEnd(const session::Trainer& trainer, const session::EpochReport& r) {
+    const std::int64_t epochs = trainer.experiment().config.training.epochs;
+    if (r.nonFinite) {
+        return;
+    }
+    if (!r.completed) {
+        std::cout << "stopped by " << signalName(gStopSignal) << " in epoch " << r.epoch + 1 << "/"
+                  << epochs << " at step " << trainer.step() << " of "
+                  << epochs * trainer.experiment().stepsPerEpoch
+                  << (trainer.layout().stages() > 1
+                          ? " (a pipelined epoch stopped midway is not counted)"
+                          : "")
+                  << "\n";
+        return;
+    }
+    std::cout << "epoch " << r.epoch + 1 << "/" << epochs << ": train loss " << std::fixed
+              << std::setprecision(4) << r.trainLoss << ", train acc " << std::setprecision(2)
+              << 100.0 * r.trainAccuracy << "%, test loss " << std::setprecision(4) << r.test.loss
+              << ", test top-1 " << std::setprecision(2) << 100.0 * r.test.top1 << "%";
+    if (trainer.net().spec().classes > 5) {
+        std::cout << ", top-5 " << 100.0 * r.test.top5 << "%";
+    }
+    std::cout << ", " << std::setprecision(1) << r.imagesPerSecond << " img/s, "
+              << std::setprecision(1) << r.seconds << " s\n";
+    if (r.recalibrated) {
+        printRecalibrated(*r.recalibrated, trainer.net().spec().classes > 5);
+    }
+    std::cout << std::flush;
+}
 
-// stopAfter > 0: stop once that many epochs of the run are complete.
-LoopResult trainLoop(session::Trainer& trainer, telemetry::Recorder& recorder,
-                     telemetry::TelemetryLog& log, std::int64_t stopAfter = 0) {
-    const auto& exp = trainer.experiment();
-    const std::int64_t epochs = exp.config.training.epochs;
-    const std::int64_t steps = exp.stepsPerEpoch;
+// Prints training as `layerpipe train` and `run` always have: a progress line on stderr about once
+// a second (rewritten in place on a terminal), a line per finished epoch, and why a run stopped.
+session::TrainHooks printingHooks(std::int64_t stopAfter = 0) {
     const bool tty = isatty(fileno(stderr)) != 0;
-    LoopResult result;
-    const auto runStart = std::chrono::steady_clock::now();
-    std::int64_t stepsDone = trainer.step();
-    const std::int64_t stepsAtStart = stepsDone;
-    float lastLoss = NAN;
-    float lastAcc = NAN;
-    while (!trainer.finished()) {
-        const std::int64_t epoch = trainer.epoch();
-        // Run in chunks of ticks (doubling until a chunk takes ~0.5 s) to report progress.
-        std::int64_t chunk = 1;
-        auto chunkStart = std::chrono::steady_clock::now();
-        auto lastPrint = chunkStart;
-        const auto budget = [&](std::int64_t doneTick) -> std::int64_t {
-            if (gStopSignal != 0) {
-                return -1;  // the graph has settled: stop here, nothing half done
-            }
-            const auto now = std::chrono::steady_clock::now();
-            if (doneTick >= 0 && std::chrono::duration<double>(now - chunkStart).count() < 0.5) {
-                chunk *= 2;
-            }
-            chunkStart = now;
-            telemetry::TelemetryBatch b = recorder.drain();
-            for (const auto& t : b.train) {
-                lastLoss = t.loss;
-                lastAcc = t.accuracy;
-                stepsDone = t.step + 1;
-            }
-            log.append(std::move(b));
-            if (stepsDone > stepsAtStart &&
-                std::chrono::duration<double>(now - lastPrint).count() > 1.0) {
-                lastPrint = now;
-                const double elapsed = std::chrono::duration<double>(now - runStart).count();
-                const std::int64_t doneHere = stepsDone - stepsAtStart;
-                const std::int64_t total = epochs * steps;
-                const double rate = doneHere > 0 ? elapsed / static_cast<double>(doneHere) : 0.0;
-                std::ostringstream os;
-                os << "epoch " << epoch + 1 << "/" << epochs << "  step "
-                   << std::max<std::int64_t>(stepsDone - epoch * steps, 0) << "/" << steps << "  loss " << std::fixed
-                   << std::setprecision(4) << lastLoss << "  acc " << std::setprecision(1)
-                   << 100.0F * lastAcc << "%  "
-                   << std::setprecision(0)
-                   << (elapsed > 0 ? static_cast<double>(doneHere * exp.config.training.batchSize) /
-                                         elapsed
-                                   : 0.0)
-                   << " img/s  ETA "
-                   << session::formatDuration(rate * static_cast<double>(total - stepsDone));
-                std::cerr << (tty ? "\r\033[K" : "") << os.str() << (tty ? "" : "\n")
-                          << std::flush;
-            }
-            return doneTick < 0 ? chunk - 1 : doneTick + chunk;
-        };
-        const session::EpochReport r = trainer.runEpoch(budget);
-        log.append(recorder.drain());
+    session::TrainHooks hooks;
+    hooks.stopAfter = stopAfter;
+    hooks.stopRequested = [] {
+        return gStopSignal != 0;
+    };
+    hooks.progress = [tty](const session::TrainProgress& p) {
+        std::ostringstream os;
+        os << "epoch " << p.epoch + 1 << "/" << p.epochs << "  step " << p.epochStep << "/"
+           << p.stepsPerEpoch << "  loss " << std::fixed << std::setprecision(4) << p.loss
+           << "  acc " << std::setprecision(1) << 100.0F * p.accuracy << "%  "
+           << std::setprecision(0) << p.imagesPerSecond << " img/s  ETA "
+           << session::formatDuration(p.etaSeconds);
+        std::cerr << (tty ? "\r\033[K" : "") << os.str() << (tty ? "" : "\n") << std::flush;
+    };
+    hooks.epochEnded = [tty](const session::Trainer& trainer, const session::EpochReport& r) {
         if (tty) {
             std::cerr << "\n";
         }
-        result.last = r;
-        if (r.nonFinite) {
-            result.nonFinite = true;
-            break;
-        }
-        if (!r.completed) {
-            result.interrupted = true;
-            std::cout << "stopped by " << signalName(gStopSignal) << " in epoch " << epoch + 1
-                      << "/" << epochs << " at step " << trainer.step() << " of "
-                      << epochs * steps
-                      << (trainer.layout().stages() > 1
-                              ? " (a pipelined epoch stopped midway is not counted)"
-                              : "")
-                      << "\n";
-            break;
-        }
-        std::cout << "epoch " << r.epoch + 1 << "/" << epochs << ": train loss " << std::fixed
-                  << std::setprecision(4) << r.trainLoss << ", train acc " << std::setprecision(2)
-                  << 100.0 * r.trainAccuracy << "%, test loss " << std::setprecision(4)
-                  << r.test.loss << ", test top-1 " << std::setprecision(2) << 100.0 * r.test.top1
-                  << "%";
-        if (trainer.net().spec().classes > 5) {
-            std::cout << ", top-5 " << 100.0 * r.test.top5 << "%";
-        }
-        std::cout << ", " << std::setprecision(1) << r.imagesPerSecond << " img/s, "
-                  << std::setprecision(1) << r.seconds << " s\n";
-        if (r.recalibrated) {
-            printRecalibrated(*r.recalibrated, trainer.net().spec().classes > 5);
-        }
-        std::cout << std::flush;
-        if (stopAfter > 0 && trainer.epoch() >= stopAfter && !trainer.finished()) {
-            result.interrupted = true;
-            std::cout << "stopped after epoch " << trainer.epoch() << " of " << epochs
-                      << " (--stop-after); --resume continues the run\n";
-            break;
-        }
-    }
-    result.seconds =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - runStart).count();
-    return result;
+        printEpochEnd(trainer, r);
+    };
+    return hooks;
 }
 
 void describe(const session::Trainer& trainer) {
@@ -389,40 +336,6 @@ void printRunSummary(const telemetry::RunSummary& s) {
         std::cout << "  diagnostic shadow stash (not part of the EMA) "
                   << mebibytes(s.peak(MemoryCategory::DiagnosticShadow)) << "\n";
     }
-}
-
-nlohmann::json summaryOf(const LoopResult& r, const session::Trainer& trainer,
-                         const telemetry::RunSummary& s) {
-    using telemetry::MemoryCategory;
-    nlohmann::json out = {{"epochs", trainer.epoch()},
-                          {"steady_images_per_second", s.steadyImagesPerSecond},
-                          {"steady_steps", s.steadySteps},
-                          {"peak_bytes",
-                           {{"weights", s.peak(MemoryCategory::Weights)},
-                            {"weight_history", s.peak(MemoryCategory::WeightHistory)},
-                            {"activations", s.peak(MemoryCategory::Activations)},
-                            {"optimizer_state", s.peak(MemoryCategory::OptimizerState)},
-                            {"diagnostic_shadow", s.peak(MemoryCategory::DiagnosticShadow)}}},
-                          {"weight_history_formula_bytes",
-                           {{"stash", s.stashFormulaBytes}, {"ema", s.emaFormulaBytes}}},
-                          {"seconds", r.seconds},
-                          {"train_loss", r.last.trainLoss},
-                          {"train_accuracy", r.last.trainAccuracy},
-                          {"test_loss", r.last.test.loss},
-                          {"test_top1", r.last.test.top1},
-                          {"test_top5", r.last.test.top5},
-                          {"images_per_second_last_epoch", r.last.imagesPerSecond},
-                          {"non_finite", r.nonFinite},
-                          {"interrupted", r.interrupted},
-                          {"stop_signal", gStopSignal != 0 ? signalName(gStopSignal) : ""}};
-    if (r.last.recalibrated) {
-        const session::RecalibratedEval& rc = *r.last.recalibrated;
-        out["test_recalibrated"] = {{"batches", rc.batches},
-                                    {"loss", rc.test.loss},
-                                    {"top1", rc.test.top1},
-                                    {"top5", rc.test.top5}};
-    }
-    return out;
 }
 
 }  // namespace
@@ -538,7 +451,12 @@ int main(int argc, char** argv) {
             }
             describe(trainer);
             telemetry::TelemetryLog log;
-            const LoopResult r = trainLoop(trainer, recorder, log, stopAfter);
+            const session::TrainResult r =
+                session::trainEpochs(trainer, recorder, log, printingHooks(stopAfter));
+            if (r.stoppedAfter) {
+                std::cout << "stopped after epoch " << trainer.epoch() << " of "
+                          << cfg.training.epochs << " (--stop-after); --resume continues the run\n";
+            }
             if (!saveFile.empty() && !r.nonFinite) {
                 trainer.save(saveFile);
                 std::cout << "saved " << saveFile
@@ -583,33 +501,17 @@ int main(int argc, char** argv) {
                 set("pipeline.telemetry", "false");
             }
             io::validate(cfg);
-            // The output folder is made and probed before the first step.
-            const std::filesystem::path out(outDir);
-            {
-                std::error_code ec;
-                std::filesystem::create_directories(out, ec);
-                if (ec) {
-                    throw InputError("cannot create the output folder '" + outDir +
-                                     "': " + ec.message());
-                }
-                io::probeWritable(out / "run.json");
-            }
             installStopHandlers();
-            session::Experiment exp = session::Experiment::create(cfg, false);
-            const auto stageCount = static_cast<std::int32_t>(exp.pipeline.cuts.size() + 1);
-            telemetry::Recorder recorder(stageCount, cfg.pipeline.telemetry);
-            session::Trainer trainer(std::move(exp), &recorder);
-            describe(trainer);
-            telemetry::TelemetryLog log;
-            const LoopResult r = trainLoop(trainer, recorder, log);
-            telemetry::writeCsvs(log, out);
-            telemetry::writeChromeTrace(log, trainer.layout(), out / "trace.json");
-            const telemetry::RunSummary summary =
-                telemetry::summarise(log, trainer.layout(), trainer.experiment().stepsPerEpoch,
-                                     cfg.training.batchSize);
-            telemetry::writeRunRecord(io::toJson(cfg), trainer.layout(), log,
-                                      summaryOf(r, trainer, summary), out / "run.json");
-            io::saveConfig(out / "experiment.json", cfg);
+            const std::filesystem::path out(outDir);
+            session::RunFolderHooks hooks{
+                .train = printingHooks(),
+                .started = [](const session::Trainer& trainer) { describe(trainer); },
+                .stopSignal = [] {
+                    return std::string(gStopSignal != 0 ? signalName(gStopSignal) : "");
+                }};
+            const session::RunOutcome outcome = session::trainRunFolder(cfg, out, hooks);
+            const session::TrainResult& r = outcome.train;
+            const telemetry::RunSummary& summary = outcome.summary;
             std::cout << "wrote " << out.string()
                       << "/{train,eval,ops,staleness,memory,reconstruction}.csv, run.json, "
                          "trace.json (open in https://ui.perfetto.dev), experiment.json\n";

@@ -1,0 +1,97 @@
+// One run, start to finish: train a Trainer epoch by epoch (trainEpochs, shared by `layerpipe
+// train`, `run` and `study`) and turn an experiment into a run folder (trainRunFolder: what
+// `layerpipe run --out` writes). Reports through callbacks, prints nothing. One thread: the
+// callbacks run on the caller's thread, between chunks of ticks.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "core/io/config.hpp"
+#include "core/session/trainer.hpp"
+#include "core/telemetry/exporters.hpp"
+#include "core/telemetry/recorder.hpp"
+#include "core/telemetry/summary.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <string>
+
+namespace lp::core::session {
+
+// Where training stands, reported about once a second while an epoch runs.
+struct TrainProgress {
+    std::int64_t epoch = 0;      // the epoch being trained, 0-based
+    std::int64_t epochs = 0;     // configured
+    std::int64_t epochStep = 0;  // minibatches of this epoch done
+    std::int64_t stepsPerEpoch = 0;
+    float loss = 0.0F;             // of the last minibatch
+    float accuracy = 0.0F;         // of the last minibatch, in [0, 1]
+    double imagesPerSecond = 0.0;  // since this call of trainEpochs started
+    double etaSeconds = 0.0;       // to the end of the run at that rate
+};
+
+struct TrainHooks {
+    // Polled between chunks of ticks; true stops the epoch once the graph has settled (a
+    // pipelined epoch stopped midway is not counted, Trainer::runEpoch).
+    std::function<bool()> stopRequested;
+    std::function<void(const TrainProgress&)> progress;
+    // After every Trainer::runEpoch, completed, stopped or non-finite.
+    std::function<void(const Trainer&, const EpochReport&)> epochEnded;
+    std::int64_t stopAfter = 0;  // > 0: stop once the run has this many epochs complete
+};
+
+struct TrainResult {
+    EpochReport last;           // the last runEpoch's report
+    double seconds = 0.0;       // wall time of this call, evaluation included
+    bool nonFinite = false;     // the loss became NaN or infinite; training stopped there
+    bool interrupted = false;   // stopRequested or stopAfter ended the run early
+    bool stoppedAfter = false;  // ... and it was stopAfter
+};
+
+// Trains from the trainer's place to its last epoch (or a stop), in chunks of ticks that double
+// until one takes ~0.5 s, appending every telemetry batch drained from `recorder` to `log`.
+TrainResult trainEpochs(Trainer& trainer,
+                        telemetry::Recorder& recorder,
+                        telemetry::TelemetryLog& log,
+                        const TrainHooks& hooks);
+
+// The run record's "summary" object (README: run.json). stopSignal: "SIGINT", "SIGTERM" or "".
+nlohmann::json runSummaryJson(const TrainResult& result,
+                              std::int64_t epochsDone,
+                              const telemetry::RunSummary& summary,
+                              const std::string& stopSignal);
+
+// Creates `folder` (and its parents) and checks that a file can be written in it. InputError
+// "cannot create the output folder '<folder>': <reason>" or probeWritable's errors.
+void prepareRunFolder(const std::filesystem::path& folder);
+
+struct RunFolderHooks {
+    TrainHooks train;
+    std::function<void(const Trainer&)> started;  // built, before the first step
+    std::function<std::string()> stopSignal;      // the name for run.json once stopped
+};
+
+// What trainRunFolder leaves besides the files.
+struct RunOutcome {
+    TrainResult train;
+    telemetry::RunSummary summary;
+    telemetry::PipelineLayout layout;
+    telemetry::TelemetryLog log;
+    std::string dataSource;   // data::DatasetPair::source
+    std::string datasetName;  // "fashion-mnist", "cifar100", ...
+    std::int64_t epochsDone = 0;
+    std::int64_t stepsPerEpoch = 0;
+    std::int64_t testSamples = 0;  // images in the test split used for evaluation
+};
+
+// `layerpipe run`: prepares `folder` (before anything trains), builds the experiment (pipelined),
+// trains it and writes train.csv, eval.csv, ops.csv, staleness.csv, memory.csv,
+// reconstruction.csv, trace.json, run.json and experiment.json, also after a stop or a
+// non-finite loss. InputError for a bad config, data or folder.
+RunOutcome trainRunFolder(const io::ExperimentConfig& config,
+                          const std::filesystem::path& folder,
+                          const RunFolderHooks& hooks);
+
+}  // namespace lp::core::session
