@@ -6,9 +6,62 @@
 #include <utility>
 
 namespace lp::core::telemetry {
+namespace {
 
-RunSummary summarise(const TelemetryLog& log, const PipelineLayout& layout,
-                     std::int64_t stepsPerEpoch, std::int64_t batchSize) {
+std::optional<double> utilisationOf(const TelemetryLog& log,
+                                    const PipelineLayout& layout,
+                                    std::int64_t stepsPerEpoch) {
+    struct Span {
+        std::int64_t first = 0;
+        std::int64_t last = -1;
+        std::int64_t ops = 0;
+    };
+
+    std::map<std::int64_t, Span> epochs;
+    for (const OpEvent& e : log.ops()) {
+        if ((e.op != OpKind::Forward && e.op != OpKind::Backward) || e.tick < 0) {
+            continue;
+        }
+        Span& s = epochs[e.minibatch / stepsPerEpoch];
+        if (s.ops == 0) {
+            s.first = e.tick;
+            s.last = e.tick;
+        }
+        s.first = std::min(s.first, e.tick);
+        s.last = std::max(s.last, e.tick);
+        ++s.ops;
+    }
+    const std::int64_t perTick = layout.schedule == "gpipe" ? 1 : 2;
+    const std::int64_t k = std::max<std::int32_t>(layout.stages(), 1);
+    std::int64_t ops = 0;
+    std::int64_t slots = 0;
+    for (const auto& [epoch, s] : epochs) {
+        ops += s.ops;
+        slots += perTick * k * (s.last - s.first + 1);
+    }
+    if (slots == 0) {
+        return std::nullopt;
+    }
+    return static_cast<double>(ops) / static_cast<double>(slots);
+}
+
+std::optional<double> meanStalenessOf(const TelemetryLog& log) {
+    if (log.staleness().empty()) {
+        return std::nullopt;
+    }
+    double sum = 0.0;
+    for (const StalenessSample& s : log.staleness()) {
+        sum += static_cast<double>(s.staleness);
+    }
+    return sum / static_cast<double>(log.staleness().size());
+}
+
+}  // namespace
+
+RunSummary summarise(const TelemetryLog& log,
+                     const PipelineLayout& layout,
+                     std::int64_t stepsPerEpoch,
+                     std::int64_t batchSize) {
     RunSummary out;
     out.stashFormulaBytes = stashHistoryBytes(layout);
     out.emaFormulaBytes = emaHistoryBytes(layout);
@@ -22,9 +75,11 @@ RunSummary summarise(const TelemetryLog& log, const PipelineLayout& layout,
         out.peakBytes[static_cast<std::size_t>(key.second)] += bytes;
     }
 
+    out.meanStaleness = meanStalenessOf(log);
     if (stepsPerEpoch < 1) {
         return out;
     }
+    out.utilisation = utilisationOf(log, layout, stepsPerEpoch);
     const std::int64_t k = std::max<std::int32_t>(layout.stages(), 1);
     const std::int64_t fill = std::min<std::int64_t>(2 * k - 2, stepsPerEpoch / 2);
     // Per epoch: the time of its window's first and last loss.
@@ -49,8 +104,7 @@ RunSummary summarise(const TelemetryLog& log, const PipelineLayout& layout,
         }
     }
     if (seconds > 0.0) {
-        out.steadyImagesPerSecond =
-            static_cast<double>(out.steadySteps * batchSize) / seconds;
+        out.steadyImagesPerSecond = static_cast<double>(out.steadySteps * batchSize) / seconds;
     }
     return out;
 }

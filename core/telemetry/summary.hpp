@@ -1,14 +1,16 @@
 // Figures a run is judged by, computed from its telemetry: the steady-state training rate (fill
 // and drain excluded) and the peak bytes held per memory category (DESIGN.md section 5), next to
-// the section-5 formulas for the weight history. The CLI prints them after `layerpipe run`.
+// the section-5 formulas for the weight history, the schedule's utilisation and the mean
+// staleness. The CLI prints them after `layerpipe run`; `layerpipe study` tabulates them.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <array>
-#include <cstdint>
-
 #include "core/telemetry/events.hpp"
 #include "core/telemetry/exporters.hpp"
+
+#include <array>
+#include <cstdint>
+#include <optional>
 
 namespace lp::core::telemetry {
 
@@ -23,12 +25,25 @@ struct RunSummary {
     std::int64_t stashFormulaBytes = 0;  // Σ_s D_s·P_s·4
     std::int64_t emaFormulaBytes = 0;    // Σ_{s: D_s > 0} P_s·4
 
+    // Fraction of the tick model's op slots (DESIGN.md section 4) that did a forward or a
+    // backward: per epoch, the F and B ops recorded over slots · K · (last tick − first tick + 1),
+    // summed over epochs; slots = 2 per stage and tick for the LayerPipe schedule (one F and one
+    // B) and 1 for GPipe (one op per tick). So D = 2·S(s) gives M / (M + 2K − 2), GPipe
+    // M / (M + K − 1), one stage 1. The bubble is 1 − utilisation. Deterministic (ticks, not
+    // wall time); nullopt when no F or B op was recorded (pipeline.telemetry off).
+    std::optional<double> utilisation;
+    // Mean of every staleness sample (one per stage and update): the versions by which applied
+    // gradients were stale. nullopt without samples.
+    std::optional<double> meanStaleness;
+
     std::int64_t peak(MemoryCategory c) const { return peakBytes[static_cast<std::size_t>(c)]; }
 };
 
 // stepsPerEpoch and batchSize as the run was configured; train samples may come from several
 // epochs, in any order.
-RunSummary summarise(const TelemetryLog& log, const PipelineLayout& layout,
-                     std::int64_t stepsPerEpoch, std::int64_t batchSize);
+RunSummary summarise(const TelemetryLog& log,
+                     const PipelineLayout& layout,
+                     std::int64_t stepsPerEpoch,
+                     std::int64_t batchSize);
 
 }  // namespace lp::core::telemetry

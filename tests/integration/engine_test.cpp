@@ -206,6 +206,22 @@ TEST(Engine, EmaDiagnosticReportsReconstructionError) {
     EXPECT_TRUE(sawShadow);
 }
 
+// Issue 14: `layerpipe study` turns the shadow stash on for its EMA runs to measure the
+// reconstruction error; that must leave the training's bits exactly as without it.
+TEST(Engine, DiagnosticStashDoesNotChangeTheTrainingBits) {
+    for (const WeightPolicy policy : {WeightPolicy::Ema}) {
+        PipelineSpec plain = specFor({3, 6}, policy);
+        PipelineSpec diagnosed = plain;
+        diagnosed.diagnostic = true;
+        const RunResult a = runPipeline(plain, 2, false);
+        const RunResult b = runPipeline(diagnosed, 2, false);
+        ASSERT_EQ(a.losses.size(), 14U);
+        EXPECT_EQ(a.losses, b.losses) << toString(policy);
+        EXPECT_TRUE(sameBits(a.state.weights, b.state.weights)) << toString(policy);
+        EXPECT_TRUE(sameBits(a.state.buffers, b.state.buffers)) << toString(policy);
+    }
+}
+
 TEST(Engine, EveryLegalDelayVectorFinishes) {
     Rng rng(17);
     for (int trial = 0; trial < 12; ++trial) {

@@ -3,6 +3,8 @@
 #include "core/telemetry/summary.hpp"
 
 #include "core/error.hpp"
+#include "core/pipeline/plan.hpp"
+#include "core/pipeline/runner.hpp"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -540,6 +542,74 @@ TEST(Summary, SteadyRateSkipsTheFillAndPeaksSumStageMaxima) {
     one.train.push_back({.step = 0, .timeUs = 5.0});
     shortLog.append(std::move(one));
     EXPECT_EQ(summarise(shortLog, layout, 1, 8).steadyImagesPerSecond, 0.0);
+}
+
+// The ops one engine run records for `epochs` epochs of the plan (as PipelineCore does: an
+// F or B of micro-batch u belongs to minibatch u / micro; epoch e starts at tick e·span).
+TelemetryLog opsOfPlan(const std::vector<std::int64_t>& delays, pipeline::ScheduleKind schedule,
+                       std::int64_t minibatches, std::int64_t micro, std::int64_t epochs) {
+    const auto plan = pipeline::epochPlan(
+        pipeline::DelayPlan::custom(static_cast<std::int64_t>(delays.size()), delays), schedule,
+        minibatches, micro);
+    std::int64_t span = 0;
+    for (const auto& list : plan) {
+        span = std::max(span, list.back().tick + 1);
+    }
+    TelemetryBatch b;
+    for (std::int64_t e = 0; e < epochs; ++e) {
+        for (std::size_t s = 0; s < plan.size(); ++s) {
+            for (const pipeline::ExecOp& op : plan[s]) {
+                const bool update = op.kind == pipeline::ExecKind::Update;
+                b.ops.push_back(
+                    {.stage = static_cast<std::int32_t>(s),
+                     .op = update ? OpKind::Update
+                                  : (op.kind == pipeline::ExecKind::Forward ? OpKind::Forward
+                                                                            : OpKind::Backward),
+                     .minibatch = e * minibatches + (update ? op.unit : op.unit / micro),
+                     .tick = e * span + op.tick});
+            }
+        }
+    }
+    TelemetryLog log;
+    log.append(std::move(b));
+    return log;
+}
+
+// Issue 14: utilisation from the recorded ticks reproduces DESIGN.md section 4's numbers (K = 4,
+// 40 minibatches: 40/46 with D = 2S, 1/7 with D = 0) and GPipe's M / (M + K − 1), over two
+// epochs; the mean staleness is the mean of the samples.
+TEST(Summary, UtilisationFollowsTheTickModelAndMeanStalenessTheSamples) {
+    using pipeline::ScheduleKind;
+    PipelineLayout layout = delaysAndParams({6, 4, 2, 0}, {1, 1, 1, 1});
+    layout.schedule = "layerpipe";
+    const auto util = [&](const std::vector<std::int64_t>& d) {
+        layout.delays = d;
+        return summarise(opsOfPlan(d, ScheduleKind::LayerPipe, 40, 1, 2), layout, 40, 8)
+            .utilisation.value_or(-1.0);
+    };
+    EXPECT_NEAR(util({6, 4, 2, 0}), 40.0 / 46.0, 1e-12);
+    EXPECT_NEAR(util({3, 2, 1, 0}), 40.0 / 75.0, 1e-12);
+    EXPECT_NEAR(util({0, 0, 0, 0}), 40.0 / 280.0, 1e-12);
+    layout.schedule = "gpipe";
+    layout.delays = {0, 0, 0, 0};
+    const RunSummary g =
+        summarise(opsOfPlan({0, 0, 0, 0}, ScheduleKind::GPipe, 10, 4, 2), layout, 10, 8);
+    EXPECT_NEAR(g.utilisation.value_or(-1.0), 4.0 / (4.0 + 3.0), 1e-12);
+    // One stage works in every tick.
+    PipelineLayout one = delaysAndParams({0}, {1});
+    one.schedule = "layerpipe";
+    EXPECT_NEAR(summarise(opsOfPlan({0}, ScheduleKind::LayerPipe, 7, 1, 1), one, 7, 8)
+                    .utilisation.value_or(-1.0),
+                1.0, 1e-12);
+
+    TelemetryLog none;
+    EXPECT_FALSE(summarise(none, layout, 10, 8).utilisation.has_value());
+    EXPECT_FALSE(summarise(none, layout, 10, 8).meanStaleness.has_value());
+    TelemetryBatch st;
+    st.staleness = {{.stage = 0, .staleness = 6}, {.stage = 1, .staleness = 3},
+                    {.stage = 2, .staleness = 0}};
+    none.append(std::move(st));
+    EXPECT_DOUBLE_EQ(summarise(none, layout, 10, 8).meanStaleness.value_or(-1.0), 3.0);
 }
 
 }  // namespace
