@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "app/bench_command.hpp"
+#include "app/study_command.hpp"
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/io/config.hpp"
@@ -402,6 +403,9 @@ int main(int argc, char** argv) {
     lp::app::BenchOptions benchOptions;
     CLI::App* bench = lp::app::addBenchCommand(app, benchOptions);
 
+    lp::app::StudyCommandOptions studyOptions;
+    CLI::App* study = lp::app::addStudyCommand(app, studyOptions);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {
@@ -416,6 +420,18 @@ int main(int argc, char** argv) {
         }
         if (bench->parsed()) {
             return lp::app::runBench(benchOptions);
+        }
+        if (study->parsed()) {
+            installStopHandlers();
+            const lp::app::StudyConsole console{
+                .train = printingHooks(),
+                .describe = [](const session::Trainer& trainer) { describe(trainer); },
+                .stopSignal = [] {
+                    return std::string(gStopSignal != 0 ? signalName(gStopSignal) : "");
+                }};
+            const bool stopped = lp::app::runStudyCommand(
+                studyOptions, lp::app::shellCommandLine(argc, argv), console);
+            return stopped ? stoppedExitCode() : 0;
         }
         if (train->parsed()) {
             if (!resumeFile.empty() && !initFile.empty()) {

@@ -8,9 +8,11 @@
 namespace lp::core::telemetry {
 namespace {
 
-std::optional<double> utilisationOf(const TelemetryLog& log,
-                                    const PipelineLayout& layout,
-                                    std::int64_t stepsPerEpoch) {
+// Sets utilisation and bubble from the F and B ops over the tick model's slots.
+void addUtilisation(RunSummary& out,
+                    const TelemetryLog& log,
+                    const PipelineLayout& layout,
+                    std::int64_t stepsPerEpoch) {
     struct Span {
         std::int64_t first = 0;
         std::int64_t last = -1;
@@ -40,9 +42,10 @@ std::optional<double> utilisationOf(const TelemetryLog& log,
         slots += perTick * k * (s.last - s.first + 1);
     }
     if (slots == 0) {
-        return std::nullopt;
+        return;
     }
-    return static_cast<double>(ops) / static_cast<double>(slots);
+    out.utilisation = static_cast<double>(ops) / static_cast<double>(slots);
+    out.bubble = static_cast<double>(slots - ops) / static_cast<double>(slots);
 }
 
 std::optional<double> meanStalenessOf(const TelemetryLog& log) {
@@ -79,7 +82,7 @@ RunSummary summarise(const TelemetryLog& log,
     if (stepsPerEpoch < 1) {
         return out;
     }
-    out.utilisation = utilisationOf(log, layout, stepsPerEpoch);
+    addUtilisation(out, log, layout, stepsPerEpoch);
     const std::int64_t k = std::max<std::int32_t>(layout.stages(), 1);
     const std::int64_t fill = std::min<std::int64_t>(2 * k - 2, stepsPerEpoch / 2);
     // Per epoch: the time of its window's first and last loss.

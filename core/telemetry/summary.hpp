@@ -29,9 +29,10 @@ struct RunSummary {
     // backward: per epoch, the F and B ops recorded over slots · K · (last tick − first tick + 1),
     // summed over epochs; slots = 2 per stage and tick for the LayerPipe schedule (one F and one
     // B) and 1 for GPipe (one op per tick). So D = 2·S(s) gives M / (M + 2K − 2), GPipe
-    // M / (M + K − 1), one stage 1. The bubble is 1 − utilisation. Deterministic (ticks, not
-    // wall time); nullopt when no F or B op was recorded (pipeline.telemetry off).
+    // M / (M + K − 1), one stage 1. Deterministic (ticks, not wall time); nullopt when no F or B
+    // op was recorded (pipeline.telemetry off).
     std::optional<double> utilisation;
+    std::optional<double> bubble;  // the idle slots' share, 1 − utilisation (computed as such)
     // Mean of every staleness sample (one per stage and update): the versions by which applied
     // gradients were stale. nullopt without samples.
     std::optional<double> meanStaleness;

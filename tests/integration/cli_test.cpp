@@ -2,6 +2,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/tensor/isa.hpp"
 #include "core/io/safetensors.hpp"
+#include "tests/support/cli_run.hpp"
 
 #include <unistd.h>
 
@@ -19,27 +20,10 @@
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string out;
-};
-
-// Runs a shell command line, capturing its stdout; code: the exit status (-1 if killed).
-Result runShell(const std::string& cmd) {
-    Result r;
-    FILE* p = popen(cmd.c_str(), "r");
-    if (p == nullptr) {
-        return r;
-    }
-    std::array<char, 4096> buf{};
-    std::size_t n = 0;
-    while ((n = fread(buf.data(), 1, buf.size(), p)) > 0) {
-        r.out.append(buf.data(), n);
-    }
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
+using lp::testing::fileBytes;
+using lp::testing::Result;
+using lp::testing::runShell;
+using lp::testing::TempDir;
 
 // Runs the CLI with `args` (shell syntax), capturing stdout and stderr together; `env`: shell
 // commands or variable assignments put before the command, e.g. "LP_ISA=avx2".
@@ -93,34 +77,6 @@ TEST(Cli, UnknownFlagIsAnError) {
 // ---- issue 12: never lose a run ----
 
 namespace fs = std::filesystem;
-
-// A fresh folder for one test's files, removed at the end.
-struct TempDir {
-    fs::path path;
-    explicit TempDir(const std::string& name)
-        : path(fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-        fs::remove_all(path);
-        fs::create_directories(path);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
-
-std::string fileBytes(const std::string& file) {
-    std::string bytes;
-    if (FILE* f = std::fopen(file.c_str(), "rb")) {
-        std::array<char, 65536> buf{};
-        std::size_t n = 0;
-        while ((n = std::fread(buf.data(), 1, buf.size(), f)) > 0) {
-            bytes.append(buf.data(), n);
-        }
-        std::fclose(f);
-    }
-    return bytes;
-}
 
 // Every tensor of two checkpoints has the same name, shape and bits (the metadata may differ:
 // the thread count is recorded in the stored config).

@@ -595,6 +595,7 @@ TEST(Summary, UtilisationFollowsTheTickModelAndMeanStalenessTheSamples) {
     const RunSummary g =
         summarise(opsOfPlan({0, 0, 0, 0}, ScheduleKind::GPipe, 10, 4, 2), layout, 10, 8);
     EXPECT_NEAR(g.utilisation.value_or(-1.0), 4.0 / (4.0 + 3.0), 1e-12);
+    EXPECT_NEAR(g.bubble.value_or(-1.0), 3.0 / (4.0 + 3.0), 1e-12);
     // One stage works in every tick.
     PipelineLayout one = delaysAndParams({0}, {1});
     one.schedule = "layerpipe";
