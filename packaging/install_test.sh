@@ -124,7 +124,7 @@ check_man() {  # check_man PAGE HELP_FLAGS
     fi
 }
 step "man pages against --help"
-cli_help=$(for cmd in "" train run eval bench; do "$root/usr/bin/layerpipe" $cmd --help; done | help_flags)
+cli_help=$(for cmd in "" train run eval bench study; do "$root/usr/bin/layerpipe" $cmd --help; done | help_flags)
 check_man layerpipe "$cli_help"
 if [ "$studio" = 1 ]; then
     check_man layerpipe-studio "$("$studio_bin" --help | help_flags)"

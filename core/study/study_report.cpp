@@ -234,7 +234,8 @@ void memoryCheck(std::ostream& os, const std::vector<ResultRow>& rows) {
     for (const std::string& s : off) {
         os << " " << s << ";";
     }
-    os << " see docs/study.md.\n";
+    os << " a run with fewer steps per epoch than its largest delay never fills the stash ring "
+          "(docs/study.md).\n";
 }
 
 void header(std::ostream& os, const ReportInput& in, const std::vector<Group>& gs) {

@@ -316,7 +316,8 @@ TEST(StudyReport, MarkdownHasTheTableComparisonsAndCharts) {
           "band ±1.13): within noise.",
           "- **K=4 EMA vs sequential**: test top-1 70.00 % vs 80.00 % (−10.00 points; noise band "
           "±1.22): worse, outside noise.",
-          "differ from the forecast in: k4-ema-s1 (10 B measured, 12 B forecast);",
+          "differ from the forecast in: k4-ema-s1 (10 B measured, 12 B forecast); a run with fewer "
+          "steps per epoch than its largest delay never fills the stash ring",
           "![Test top-1 against weight-history memory](charts/accuracy_vs_memory.png)",
           "![Training loss per run](charts/loss_curves.png)"}) {
         EXPECT_NE(md.find(fragment), std::string::npos) << fragment << "\n" << md;
