@@ -55,10 +55,12 @@ Variant sequential() {
 // test top-1 also after BatchNorm recalibration (the plain one suffers from statistics gathered
 // under stale weights; docs/pipeline.md).
 //
-// Sizing of `quick` (issue 14: at most 15 minutes on this 2-core machine, shared with other
-// builds): measured ~240 img/s for a K = 4 EMA run at batch 64 under load, K = 10 ~30 % slower,
-// evaluation of the 10000 test images ~15 s. 12800 training images (200 minibatches of 64) make
-// 6 runs of ~60-90 s, about 8 minutes in all: room for a slower machine or a busier one.
+// Sizing of `quick` (issue 14: at most 15 minutes on this 2-core machine, which is shared): 12800
+// training images in minibatches of 64 (200 steps). Measured with a load average of 7 on the 2
+// cores: 72 s for the sequential run, 94-140 s for each K = 4 run (evaluation of the 10000 test
+// images and BN recalibration included), K = 10 latest diverged after 20 s; 438 s for those
+// five, so about 9 minutes with the momentum run, and under 12 if K = 10 ran to the end at
+// half the K = 4 speed. On an idle machine about half of that.
 Settings fashionBase() {
     return {{"data.dataset", "fashion-mnist"},
             {"model.width", "16"},
