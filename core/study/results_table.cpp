@@ -66,13 +66,6 @@ std::string policyOf(const telemetry::PipelineLayout& layout, const io::Experime
     return layout.stages() <= 1 ? "sequential" : c.pipeline.policy;
 }
 
-std::int64_t forecastBytes(const std::string& policy, const telemetry::RunSummary& s) {
-    if (policy == "stash") {
-        return s.stashFormulaBytes;
-    }
-    return policy == "ema" ? s.emaFormulaBytes : 0;  // momentum reuses the optimizer's state
-}
-
 void addEvaluations(ResultRow& row, const telemetry::TelemetryLog& log) {
     if (log.eval().empty()) {
         return;
@@ -208,7 +201,7 @@ ResultRow resultRow(const StudyRun& run, const session::RunOutcome& o, const std
     row["test_samples"] = std::to_string(o.testSamples);
     addEvaluations(row, o.log);
     row["history_bytes"] = std::to_string(o.summary.peak(telemetry::MemoryCategory::WeightHistory));
-    row["history_forecast_bytes"] = std::to_string(forecastBytes(policy, o.summary));
+    row["history_forecast_bytes"] = std::to_string(telemetry::historyForecastBytes(o.layout));
     addReconstruction(row, o.log, o.layout.stages());
     if (o.summary.utilisation) {
         row["utilisation"] = real(*o.summary.utilisation);

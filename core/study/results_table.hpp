@@ -32,9 +32,10 @@ const std::vector<std::string_view>& resultColumns();
 using ResultRow = std::map<std::string, std::string, std::less<>>;
 
 // The row of a run that ended (completed or diverged). folder: relative to the study folder.
-//   policy: sequential (one stage or all delays 0 with the LayerPipe schedule), gpipe, or the
-//     configured weight policy; history_forecast_bytes: DESIGN.md section 5 for that policy
-//     (stash Σ D_s·P_s·4, ema Σ_{D_s>0} P_s·4, momentum/latest/sequential/gpipe 0);
+//   policy: sequential (one stage), gpipe (the GPipe schedule), or the configured weight
+//     policy; history_forecast_bytes: DESIGN.md section 5 for the layout's policy and delays
+//     (telemetry::historyForecastBytes: stash Σ D_s·P_s·4, ema Σ_{D_s>0} P_s·4, momentum and
+//     latest 0; no delay, no history);
 //   final_* and best_*: over the epochs' test evaluations (best loss = lowest); empty when the
 //     run diverged before its first evaluation; best_* take finite values only;
 //   recon_error_*: over the diagnostic's samples (every stage and backward), empty without;

@@ -206,10 +206,10 @@ TEST(Engine, EmaDiagnosticReportsReconstructionError) {
     EXPECT_TRUE(sawShadow);
 }
 
-// Issue 14: `layerpipe study` turns the shadow stash on for its EMA runs to measure the
-// reconstruction error; that must leave the training's bits exactly as without it.
+// Issue 14: `layerpipe study` turns the shadow stash on for its EMA and momentum runs to measure
+// the reconstruction error; that must leave the training's bits exactly as without it.
 TEST(Engine, DiagnosticStashDoesNotChangeTheTrainingBits) {
-    for (const WeightPolicy policy : {WeightPolicy::Ema}) {
+    for (const WeightPolicy policy : {WeightPolicy::Ema, WeightPolicy::Momentum}) {
         PipelineSpec plain = specFor({3, 6}, policy);
         PipelineSpec diagnosed = plain;
         diagnosed.diagnostic = true;

@@ -32,13 +32,13 @@ const std::string kGuaranteedHeader =
     "final_recal_top1,history_bytes,history_forecast_bytes,recon_error_mean,recon_error_max,"
     "utilisation,bubble,mean_staleness,wall_seconds,images_per_second,diverged,folder";
 
-// The quick preset's runs on tiny synthetic data (~0.2 s a run), without charts.
+// The quick preset on tiny synthetic data (~0.2 s a run), without charts.
 const std::string kTinyData =
     "--preset quick --threads 2 --no-charts "
     "--set data.dataset=synthetic --set model.width=4 --set model.inputSize=8 "
     "--set data.syntheticTrain=1280 --set data.syntheticTest=64 --set training.batchSize=16 "
     "--set eval.recalibrateBatchNorm=2 --set data.trainLimit=0 ";
-const std::string kTiny = kTinyData + "--runs seq,k4-latest,k4-stash,k4-ema,k10-latest ";
+const std::string kTiny = kTinyData;
 const std::vector<std::pair<std::string, std::string>> kRunPolicies = {{"seq-s1", "sequential"},
                                                                        {"k4-latest-s1", "latest"},
                                                                        {"k4-stash-s1", "stash"},
@@ -102,7 +102,7 @@ TEST(Study, SmokeWritesResultsReportAndRunFolders) {
     const std::string out = dir / "study";
     const Result r = runCli("study " + kTiny + "--out " + out);
     ASSERT_EQ(r.code, 0) << r.out;
-    EXPECT_NE(r.out.find("5 runs, 0 already finished (skipped), 5 to run"), std::string::npos);
+    EXPECT_NE(r.out.find("6 runs, 0 already finished (skipped), 6 to run"), std::string::npos);
 
     const std::string csv = fileBytes(out + "/results.csv");
     EXPECT_EQ(csv.rfind(kGuaranteedHeader + ",", 0), 0U) << csv.substr(0, 400);
@@ -139,13 +139,18 @@ TEST(Study, SmokeWritesResultsReportAndRunFolders) {
     const auto bytes = [&](const char* id) {
         return std::stoll(rows.at(id).at("history_bytes"));
     };
-    for (const char* id : {"k4-stash-s1", "k4-ema-s1", "k4-latest-s1", "seq-s1"}) {
+    for (const char* id :
+         {"k4-stash-s1", "k4-ema-s1", "k4-latest-s1", "seq-s1", "k4-momentum-s1"}) {
         EXPECT_EQ(rows.at(id).at("history_bytes"), rows.at(id).at("history_forecast_bytes")) << id;
     }
     EXPECT_GT(bytes("k4-stash-s1"), bytes("k4-ema-s1"));
     EXPECT_GT(bytes("k4-ema-s1"), 0);
     EXPECT_EQ(bytes("k4-latest-s1"), 0);
     EXPECT_FALSE(rows.at("k4-ema-s1").at("recon_error_mean").empty());
+    // Momentum: no history at all, its reconstruction measured like the EMA's.
+    EXPECT_EQ(rows.at("k4-momentum-s1").at("history_bytes"), "0");
+    EXPECT_EQ(rows.at("k4-momentum-s1").at("history_forecast_bytes"), "0");
+    EXPECT_FALSE(rows.at("k4-momentum-s1").at("recon_error_max").empty());
     EXPECT_TRUE(rows.at("k4-stash-s1").at("recon_error_mean").empty());
     EXPECT_EQ(rows.at("seq-s1").at("utilisation"), "1");
     EXPECT_EQ(rows.at("k4-ema-s1").at("delays"), "6 4 2 0");
@@ -209,8 +214,8 @@ TEST(Study, KilledStudyResumesWithoutRedoingFinishedRuns) {
     ASSERT_EQ(again.code, 0) << again.out;
     const std::size_t skipped = before.size();
     EXPECT_NE(
-        again.out.find("5 runs, " + std::to_string(skipped) + " already finished (skipped), " +
-                       std::to_string(5 - skipped) + " to run"),
+        again.out.find("6 runs, " + std::to_string(skipped) + " already finished (skipped), " +
+                       std::to_string(6 - skipped) + " to run"),
         std::string::npos)
         << again.out;
     for (const auto& [id, row] : before) {
@@ -235,7 +240,7 @@ TEST(Study, KilledStudyResumesWithoutRedoingFinishedRuns) {
             EXPECT_EQ(a.at(id).at(col), b.at(id).at(col)) << id << " " << col;
         }
     }
-    EXPECT_NE(fileBytes(out + "/report.md").find("Runs: 5 of 5 finished"), std::string::npos);
+    EXPECT_NE(fileBytes(out + "/report.md").find("Runs: 6 of 6 finished"), std::string::npos);
 }
 
 // SIGTERM (or Ctrl-C) stops the study after the current step: exit 143, the unfinished run is
@@ -266,7 +271,7 @@ TEST(Study, StopSignalLeavesTheUnfinishedRunUnrecorded) {
     EXPECT_EQ(printed, rows) << log;
     EXPECT_NE(fileBytes(out + "/report.md")
                   .find("Runs: " + std::to_string(rows) +
-                        " of 5 finished; run the same command "
+                        " of 6 finished; run the same command "
                         "again to continue"),
               std::string::npos);
 }
