@@ -33,17 +33,18 @@ const std::string kGuaranteedHeader =
     "utilisation,bubble,mean_staleness,wall_seconds,images_per_second,diverged,folder";
 
 // The quick preset on tiny synthetic data (~0.2 s a run), without charts.
-const std::string kTinyData =
+const std::string kTiny =
     "--preset quick --threads 2 --no-charts "
     "--set data.dataset=synthetic --set model.width=4 --set model.inputSize=8 "
     "--set data.syntheticTrain=1280 --set data.syntheticTest=64 --set training.batchSize=16 "
     "--set eval.recalibrateBatchNorm=2 --set data.trainLimit=0 ";
-const std::string kTiny = kTinyData;
-const std::vector<std::pair<std::string, std::string>> kRunPolicies = {{"seq-s1", "sequential"},
-                                                                       {"k4-latest-s1", "latest"},
-                                                                       {"k4-stash-s1", "stash"},
-                                                                       {"k4-ema-s1", "ema"},
-                                                                       {"k10-latest-s1", "latest"}};
+const std::vector<std::pair<std::string, std::string>> kRunPolicies = {
+    {"seq-s1", "sequential"},
+    {"k4-latest-s1", "latest"},
+    {"k4-stash-s1", "stash"},
+    {"k4-ema-s1", "ema"},
+    {"k4-momentum-s1", "momentum"},
+    {"k10-latest-s1", "latest"}};
 // The same runs about five times longer (~1 s each), for stopping a study midway.
 const std::string kSlower = kTiny + "--set model.inputSize=16 --set data.syntheticTrain=2560 ";
 
@@ -348,7 +349,7 @@ TEST(Study, BadNamesAndOptionsListWhatIsAllowed) {
 TEST(Study, DivergedRunIsMarkedAndTheStudyGoesOn) {
     const TempDir dir("lp-study-nan");
     const std::string out = dir / "study";
-    const Result r = runCli("study " + kTinyData +
+    const Result r = runCli("study " + kTiny +
                             "--runs k4-latest,k4-stash --set optimizer.lr=10 "
                             "--set data.syntheticTrain=320 --out " +
                             out);
@@ -370,7 +371,7 @@ TEST(Study, DivergedRunIsMarkedAndTheStudyGoesOn) {
 TEST(Study, SeedsRepeatRunsAndTheReportSaysHowToMakeMissingCharts) {
     const TempDir dir("lp-study-seeds");
     const std::string out = dir / "study";
-    std::string args = kTinyData;
+    std::string args = kTiny;
     args.replace(args.find("--no-charts "), 12, "--studio " + (dir / "no-studio") + " ");
     const Result r = runCli("study " + args + "--runs seq,k4-ema --seeds 2 --out " + out);
     ASSERT_EQ(r.code, 0) << r.out;
