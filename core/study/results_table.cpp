@@ -2,6 +2,8 @@
 #include "core/study/results_table.hpp"
 
 #include "core/error.hpp"
+#include "core/io/csv_reader.hpp"
+#include "core/io/study_results.hpp"
 #include "core/telemetry/summary.hpp"
 
 #include <nlohmann/json.hpp>
@@ -10,9 +12,6 @@
 #include <array>
 #include <charconv>
 #include <cmath>
-#include <fstream>
-#include <limits>
-#include <sstream>
 #include <system_error>
 
 namespace lp::core::study {
@@ -130,45 +129,18 @@ void addReconstruction(ResultRow& row, const telemetry::TelemetryLog& log, std::
 }  // namespace
 
 const std::vector<std::string_view>& resultColumns() {
-    static const std::vector<std::string_view> kColumns = {"run_id",
-                                                           "label",
-                                                           "policy",
-                                                           "schedule",
-                                                           "stages",
-                                                           "delays",
-                                                           "delay_schedule",
-                                                           "optimizer",
-                                                           "lr",
-                                                           "seed",
-                                                           "width",
-                                                           "dataset",
-                                                           "epochs",
-                                                           "steps",
-                                                           "final_top1",
-                                                           "final_top5",
-                                                           "final_loss",
-                                                           "best_top1",
-                                                           "best_top5",
-                                                           "best_loss",
-                                                           "final_recal_top1",
-                                                           "history_bytes",
-                                                           "history_forecast_bytes",
-                                                           "recon_error_mean",
-                                                           "recon_error_max",
-                                                           "utilisation",
-                                                           "bubble",
-                                                           "mean_staleness",
-                                                           "wall_seconds",
-                                                           "images_per_second",
-                                                           "diverged",
-                                                           "folder",
-                                                           // extra columns
-                                                           "delay_scales",
-                                                           "final_recal_top5",
-                                                           "final_recal_loss",
-                                                           "test_samples",
-                                                           "recon_error_by_stage",
-                                                           "variant"};
+    static const std::vector<std::string_view> kColumns = [] {
+        std::vector<std::string_view> c(io::kStudyColumns.begin(), io::kStudyColumns.end());
+        for (const std::string_view extra : {"delay_scales",
+                                             "final_recal_top5",
+                                             "final_recal_loss",
+                                             "test_samples",
+                                             "recon_error_by_stage",
+                                             "variant"}) {
+            c.push_back(extra);
+        }
+        return c;
+    }();
     return kColumns;
 }
 
@@ -241,48 +213,13 @@ std::optional<std::vector<ResultRow>> readResultsCsv(const std::filesystem::path
     if (!std::filesystem::exists(file, ec)) {
         return std::nullopt;
     }
-    std::ifstream in(file);
-    if (!in) {
-        throw InputError("cannot read " + file.string());
-    }
-    const auto split = [](const std::string& line) {
-        std::vector<std::string> cells;
-        std::stringstream ss(line);
-        std::string c;
-        while (std::getline(ss, c, ',')) {
-            cells.push_back(c);
-        }
-        if (!line.empty() && line.back() == ',') {
-            cells.emplace_back();
-        }
-        return cells;
-    };
-    std::string line;
-    std::getline(in, line);
-    const std::vector<std::string> header = split(line);
-    if (std::find(header.begin(), header.end(), "run_id") == header.end()) {
-        throw InputError(file.string() + " is not a study's results.csv: no run_id column");
-    }
+    io::CsvReader csv(file);
+    csv.column("run_id");  // InputError naming the file when it is not a study's table
     std::vector<ResultRow> rows;
-    std::int64_t lineNo = 1;
-    while (std::getline(in, line)) {
-        ++lineNo;
-        if (line.empty()) {
-            continue;
-        }
-        const std::vector<std::string> cells = split(line);
-        if (cells.size() != header.size()) {
-            throw InputError(concat(file.string(),
-                                    " line ",
-                                    lineNo,
-                                    " has ",
-                                    cells.size(),
-                                    " cells, the header ",
-                                    header.size()));
-        }
+    while (csv.next()) {
         ResultRow row;
-        for (std::size_t i = 0; i < header.size(); ++i) {
-            row[header[i]] = cells[i];
+        for (std::size_t i = 0; i < csv.header().size(); ++i) {
+            row[csv.header()[i]] = std::string(csv.cell(i));
         }
         rows.push_back(std::move(row));
     }

@@ -16,7 +16,8 @@
 
 namespace lp::core::study {
 
-// The guaranteed columns, in this order (readers look columns up by header name):
+// The guaranteed columns (io::kStudyColumns, which readers rely on; they look columns up by
+// header name):
 //   run_id,label,policy,schedule,stages,delays,delay_schedule,optimizer,lr,seed,width,dataset,
 //   epochs,steps,final_top1,final_top5,final_loss,best_top1,best_top5,best_loss,
 //   final_recal_top1,history_bytes,history_forecast_bytes,recon_error_mean,recon_error_max,
@@ -47,8 +48,9 @@ ResultRow resultRow(const StudyRun& run,
 // results.csv text: header, then the rows in the given order.
 std::string resultsCsv(const std::vector<ResultRow>& rows);
 
-// Reads results.csv; nullopt when the file does not exist. InputError naming the file when it
-// cannot be read or has no run_id column or a row of another width.
+// Reads results.csv (io::CsvReader), every column as text; nullopt when the file does not exist.
+// InputError naming the file when it cannot be read, has no run_id column or a row of another
+// width.
 std::optional<std::vector<ResultRow>> readResultsCsv(const std::filesystem::path& file);
 
 // Cell helpers for readers: the number in a cell, nullopt when empty or not a number.

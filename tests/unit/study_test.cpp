@@ -255,7 +255,7 @@ TEST(ResultsTable, CsvReadsBackWhatItWrote) {
     EXPECT_FALSE(cellNumber(row, "label").has_value());
     EXPECT_FALSE(readResultsCsv(file.string() + ".absent").has_value());
     io::writeFileAtomically(file, "a,b\n1,2\n");
-    expectInputError([&] { readResultsCsv(file); }, {"no run_id column"});
+    expectInputError([&] { readResultsCsv(file); }, {"no column 'run_id'"});
     std::filesystem::remove(file);
 }
 
