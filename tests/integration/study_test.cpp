@@ -396,4 +396,28 @@ TEST(Study, SeedsRepeatRunsAndTheReportSaysHowToMakeMissingCharts) {
         << report;
 }
 
+// Without --no-charts the studio next to layerpipe draws the charts headless (whatever
+// QT_QPA_PLATFORM says) and the report embeds them.
+TEST(Study, TheStudioNextToLayerpipeDrawsTheCharts) {
+    if (!fs::exists(fs::path(LP_CLI_PATH).parent_path() / "layerpipe-studio")) {
+        GTEST_SKIP() << "built without the studio (LP_BUILD_UI=OFF)";
+    }
+    const TempDir dir("lp-study-charts");
+    const std::string out = dir / "study";
+    std::string args = kTiny;
+    args.replace(args.find("--no-charts "), 12, "");
+    const Result r = runShell("QT_QPA_PLATFORM=xcb " + std::string(LP_CLI_PATH) + " study " + args +
+                              "--runs seq,k4-ema --out " + out + " 2>&1");
+    ASSERT_EQ(r.code, 0) << r.out;
+    for (const char* png :
+         {"accuracy_vs_memory.png", "accuracy_vs_bubble.png", "loss_curves.png"}) {
+        EXPECT_GT(fs::file_size(fs::path(out) / "charts" / png), 1000U) << png;
+    }
+    const std::string report = fileBytes(out + "/report.md");
+    EXPECT_NE(report.find("![Test top-1 against bubble](charts/accuracy_vs_bubble.png)"),
+              std::string::npos)
+        << report;
+    EXPECT_EQ(report.find("were not made"), std::string::npos) << report;
+}
+
 }  // namespace
