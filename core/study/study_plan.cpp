@@ -309,6 +309,8 @@ StudyPlan planStudy(const StudyOptions& o) {
                    .description = preset.description,
                    .runs = {},
                    .comparisons = preset.comparisons,
+                   .sets = o.sets,
+                   .only = o.only,
                    .datasetNote = preset.datasetNote};
     for (std::int64_t seed = 1; seed <= o.seeds; ++seed) {
         for (const Variant& v : preset.variants) {

@@ -45,6 +45,9 @@ struct StudyPlan {
     std::string description;  // one paragraph: what the preset asks and how it was sized
     std::vector<StudyRun> runs;
     std::vector<Comparison> comparisons;
+    std::vector<std::string> sets;  // the options' --set overrides, which the description
+                                    // does not know of
+    std::vector<std::string> only;  // the options' --runs selection
     // Set when the preset's data set was replaced, e.g. "CIFAR-100 was not found in <path>
     // (train.bin, test.bin); Fashion-MNIST replaced it".
     std::string datasetNote;

@@ -244,6 +244,19 @@ void header(std::ostream& os, const ReportInput& in, const std::vector<Group>& g
     if (in.command != in.firstCommand) {
         os << "- Continued with: `" << in.command << "`\n";
     }
+    const auto listed = [&](const std::vector<std::string>& items) {
+        std::string out;
+        for (const std::string& i : items) {
+            out += (out.empty() ? "`" : ", `") + i + "`";
+        }
+        return out;
+    };
+    if (!in.plan.sets.empty()) {
+        os << "- Changed from the preset in every run (--set): " << listed(in.plan.sets) << "\n";
+    }
+    if (!in.plan.only.empty()) {
+        os << "- Runs of the preset selected (--runs): " << listed(in.plan.only) << "\n";
+    }
     std::string machine = in.machine;
     for (std::size_t at = machine.find('\n'); at != std::string::npos; at = machine.find('\n')) {
         machine.replace(at, 1, "; ");

@@ -55,8 +55,8 @@ std::map<std::string, std::string> flat(const io::ExperimentConfig& c) {
 // pipeline.*, optimizer.* and the name may differ between them.
 TEST(StudyPlan, RunsDifferOnlyInPipelineAndOptimizerSettings) {
     // Every preset with its number of runs (delays: once the delay schedules exist).
-    const std::map<std::string, std::size_t> presets = {{"quick", 6}, {"paper", 10},
-                                                        {"optimizers", 12}};
+    const std::map<std::string, std::size_t> presets = {
+        {"quick", 6}, {"paper", 10}, {"optimizers", 12}};
     for (const auto& [name, count] : presets) {
         SCOPED_TRACE(name);
         const StudyPlan p = plan(name);
@@ -291,7 +291,7 @@ TEST(StudyReport, NoiseRuleUsesTheBinomialErrorForOneSeed) {
 }
 
 TEST(StudyReport, MarkdownHasTheTableComparisonsAndCharts) {
-    StudyPlan p = plan("quick", {"seq", "k4-stash", "k4-ema"});
+    StudyPlan p = plan("quick", {"seq", "k4-stash", "k4-ema"}, 1, {"training.epochs=2"});
     ResultRow seq = rowWith("seq", 0.80, 10000);
     seq["label"] = "sequential";
     seq["run_id"] = "seq-s1";
@@ -314,6 +314,8 @@ TEST(StudyReport, MarkdownHasTheTableComparisonsAndCharts) {
           "- Continued with: `layerpipe study --preset quick --out d --threads 1`",
           "- Machine: CPU: x; kernels: y",
           "- Runs: 3 of 3 finished.",
+          "- Changed from the preset in every run (--set): `training.epochs=2`",
+          "- Runs of the preset selected (--runs): `seq`, `k4-stash`, `k4-ema`",
           "- **K=4 stash vs sequential**: test top-1 79.90 % vs 80.00 % (−0.10 points; noise "
           "band ±1.13): within noise.",
           "- **K=4 EMA vs sequential**: test top-1 70.00 % vs 80.00 % (−10.00 points; noise band "
