@@ -341,6 +341,12 @@ StudyPlan planStudy(const StudyOptions& o) {
             plan.runs.push_back(std::move(run));
         }
     }
+    // A --set of data.dataset overrides the preset's replacement too: say it only when true.
+    if (std::none_of(plan.runs.begin(), plan.runs.end(), [](const StudyRun& r) {
+            return r.config.data.dataset == "fashion-mnist";
+        })) {
+        plan.datasetNote.clear();
+    }
     return plan;
 }
 

@@ -122,6 +122,13 @@ TEST(StudyPlan, PaperSaysWhenFashionMnistReplacesCifar100) {
                   " (train.bin, test.bin); Fashion-MNIST "
                   "replaced it");
     EXPECT_EQ(p.runs[0].config.eval.recalibrateBatchNorm, 50);
+    const StudyPlan synthetic = planStudy({.preset = "paper",
+                                           .dataPath = empty,
+                                           .seeds = 1,
+                                           .threads = 0,
+                                           .sets = {"data.dataset=synthetic"},
+                                           .only = {"seq"}});
+    EXPECT_EQ(synthetic.datasetNote, "");
     std::filesystem::remove_all(empty);
 }
 
