@@ -15,8 +15,7 @@
 #include <iomanip>
 #include <iostream>
 #include <sstream>
-
-extern char** environ;  // NOLINT(readability-redundant-declaration): POSIX, for posix_spawn
+#include <system_error>
 
 namespace lp::app {
 namespace {
@@ -46,6 +45,7 @@ std::string makeCharts(const fs::path& studio, const fs::path& dir) {
     }
     env.emplace_back("QT_QPA_PLATFORM=offscreen");
     std::vector<char*> envp;
+    envp.reserve(env.size() + 1);
     for (std::string& s : env) {
         envp.push_back(s.data());
     }
@@ -62,7 +62,7 @@ std::string makeCharts(const fs::path& studio, const fs::path& dir) {
     if (const int err =
             posix_spawn(&pid, program.c_str(), nullptr, nullptr, args.data(), envp.data());
         err != 0) {
-        return "cannot start " + program + ": " + std::strerror(err);
+        return "cannot start " + program + ": " + std::generic_category().message(err);
     }
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {

@@ -100,6 +100,8 @@ Preset quickPreset() {
 void paperData(Preset& p, const std::string& dataPath) {
     std::string folder = dataPath;
     if (folder.empty()) {
+        // getenv is not thread-safe against setenv; nothing in core calls setenv.
+        // NOLINTNEXTLINE(concurrency-mt-unsafe)
         if (const char* env = std::getenv(std::string(data::kDataEnvVar).c_str())) {
             folder = env;
         }
@@ -267,8 +269,8 @@ void select(Preset& p, const std::string& name, const std::vector<std::string>& 
         if (std::none_of(p.variants.begin(), p.variants.end(), [&](const Variant& v) {
                 return v.id == id;
             })) {
-            throw InputError("--runs: '" + id + "' is not a run of preset " + name +
-                             "; its runs are " + ids);
+            throw InputError(
+                concat("--runs: '", id, "' is not a run of preset ", name, "; its runs are ", ids));
         }
     }
     std::erase_if(p.variants, [&](const Variant& v) {

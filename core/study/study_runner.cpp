@@ -31,7 +31,7 @@ std::map<std::string, std::string> identityOf(const json& config) {
             continue;
         }
         for (const auto& [key, v] : value.items()) {
-            const std::string path = section + "." + key;
+            const std::string path = concat(section, ".", key);
             if (path != "training.threads" && path != "data.path") {
                 out[path] = v.dump();
             }
@@ -69,8 +69,14 @@ std::vector<std::string> differences(const json& stored, const json& wanted) {
             const auto other = a.find(key);
             const std::string was = other == a.end() ? "(absent)" : other->second;
             if (was != value) {
-                out.push_back("run " + id + ": " + key + ": the folder's study has " + was +
-                              ", this command gives " + value);
+                out.push_back(concat("run ",
+                                     id,
+                                     ": ",
+                                     key,
+                                     ": the folder's study has ",
+                                     was,
+                                     ", this command gives ",
+                                     value));
             }
         }
     }
@@ -109,7 +115,7 @@ std::string prepareStudyFolder(const StudyPlan& plan,
     } catch (const json::exception& e) {
         throw InputError(file.string() + " is not a study record: " + e.what());
     }
-    const std::string first = stored.value("command", "");
+    std::string first = stored.value("command", "");
     const std::string preset = stored.value("preset", "");
     if (preset != plan.preset) {
         throw InputError("the folder '" + dir.string() + "' holds a study of preset '" + preset +
