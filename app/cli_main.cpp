@@ -235,6 +235,24 @@ void printRecalibrated(const session::RecalibratedEval& r, bool top5) {
     std::cout << "\n";
 }
 
+// Delay schedules: the delays the next epoch runs with, and for the adaptive rule the signal of
+// the epoch before (`last`, if any) that chose them.
+void printEpochDelays(const session::Trainer& trainer, const session::EpochReport* last) {
+    std::ostringstream os;  // default float format: std::cout may be left in fixed
+    os << "delays for epoch " << trainer.epoch() + 1 << "/"
+       << trainer.experiment().config.training.epochs << ": [" << joinInts(trainer.delays())
+       << "] (scale " << std::setprecision(4) << trainer.delayScale();
+    if (trainer.layout().delaySchedule == "adaptive" && last != nullptr) {
+        os << ", chosen from epoch " << last->epoch + 1 << "'s update sizes ["
+           << std::setprecision(3);
+        for (std::size_t s = 0; s < last->updateSize.size(); ++s) {
+            os << (s > 0 ? ", " : "") << last->updateSize[s].value_or(NAN);
+        }
+        os << "]";
+    }
+    std::cout << os.str() << ")\n" << std::flush;
+}
+
 // The line after an epoch: its figures, or why it stopped (nothing for a non-finite loss, which
 // the caller explains).
 void printEpochEnd(const session::Trainer& trainer, const session::EpochReport& r) {
@@ -290,6 +308,9 @@ session::TrainHooks printingHooks(std::int64_t stopAfter = 0) {
             std::cerr << "\n";
         }
         printEpochEnd(trainer, r);
+        if (r.completed && !r.nonFinite && !trainer.finished() && trainer.delays() != r.delays) {
+            printEpochDelays(trainer, &r);
+        }
     };
     return hooks;
 }
@@ -304,12 +325,16 @@ void describe(const session::Trainer& trainer) {
               << exp.modelSpec.inSize << ", " << exp.modelSpec.classes << " classes, "
               << trainer.net().weightCount() << " parameters\n"
               << "pipeline: " << l.stages() << " stage(s), cuts [" << joinInts(exp.pipeline.cuts)
-              << "], delays [" << joinInts(l.delays) << "], policy " << l.policy << ", schedule "
-              << l.schedule << "\n"
+              << "], delays [" << joinInts(l.delays) << "]"
+              << (l.delaySchedule == "static" ? "" : " at most, delay schedule " + l.delaySchedule)
+              << ", policy " << l.policy << ", schedule " << l.schedule << "\n"
               << "threads: " << const_cast<session::Trainer&>(trainer).engine().threads()
               << ", batch " << exp.config.training.batchSize << ", " << exp.stepsPerEpoch
               << " steps/epoch\n"
               << std::flush;
+    if (trainer.delays() != l.delays) {  // a delay schedule starting below its largest delays
+        printEpochDelays(trainer, nullptr);
+    }
 }
 
 std::string mebibytes(std::int64_t bytes) {
@@ -379,6 +404,8 @@ int main(int argc, char** argv) {
     std::optional<std::string> pipeSchedule;
     std::optional<std::int64_t> micro;
     std::optional<std::string> emaBeta;
+    std::optional<std::string> delaySchedule;
+    std::optional<std::string> delayScales;
     bool diagnostic = false;
     bool noTelemetry = false;
     CLI::App* run = app.add_subcommand("run", "pipelined training with telemetry and exports");
@@ -390,6 +417,10 @@ int main(int argc, char** argv) {
     run->add_option("--schedule", pipeSchedule, "layerpipe | gpipe");
     run->add_option("--micro-batches", micro, "GPipe micro-batches per minibatch");
     run->add_option("--ema-beta", emaBeta, "window | plain | fixed (with --set pipeline.emaBetaValue=)");
+    run->add_option("--delay-schedule", delaySchedule,
+                    "static | epochs (with --delay-scales) | adaptive: delays per epoch");
+    run->add_option("--delay-scales", delayScales,
+                    "epoch e's delays = floor(c_e * delays), e.g. 1,0.5,0.25 (last one kept)");
     run->add_flag("--diagnostic", diagnostic,
                   "EMA, momentum: measure reconstruction error with a shadow stash");
     run->add_flag("--no-telemetry", noTelemetry, "do not record op events (throughput runs)");
@@ -510,6 +541,12 @@ int main(int argc, char** argv) {
             if (emaBeta) {
                 set("pipeline.emaBeta", *emaBeta);
             }
+            if (delayScales) {
+                set("pipeline.delayScales", "[" + *delayScales + "]");
+                set("pipeline.delaySchedule", delaySchedule.value_or("epochs"));
+            } else if (delaySchedule) {
+                set("pipeline.delaySchedule", *delaySchedule);
+            }
             if (diagnostic) {
                 set("pipeline.diagnosticStash", "true");
             }
@@ -529,7 +566,7 @@ int main(int argc, char** argv) {
             const session::TrainResult& r = outcome.train;
             const telemetry::RunSummary& summary = outcome.summary;
             std::cout << "wrote " << out.string()
-                      << "/{train,eval,ops,staleness,memory,reconstruction}.csv, run.json, "
+                      << "/{train,eval,ops,staleness,memory,reconstruction,delays}.csv, run.json, "
                          "trace.json (open in https://ui.perfetto.dev), experiment.json\n";
             printRunSummary(summary);
             if (r.nonFinite) {

@@ -31,7 +31,8 @@ using FieldRef = std::variant<std::int64_t*,
                               double*,
                               bool*,
                               std::string*,
-                              std::vector<std::int64_t>*>;
+                              std::vector<std::int64_t>*,
+                              std::vector<double>*>;
 
 // An interval with open or closed ends, e.g. {'(', 0, 10, ']'}; zeroToo admits 0 besides it
 // (the "0 = from the dataset" fields).
@@ -65,6 +66,7 @@ constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine
 constexpr std::array<std::string_view, 4> kPolicies{"latest", "stash", "ema", "momentum"};
 constexpr std::array<std::string_view, 3> kEmaBetas{"window", "plain", "fixed"};
 constexpr std::array<std::string_view, 2> kPipelineSchedules{"layerpipe", "gpipe"};
+constexpr std::array<std::string_view, 3> kDelaySchedules{"static", "epochs", "adaptive"};
 constexpr std::array<std::string_view, 9> kTopKeys{"name",
                                                    "description",
                                                    "model",
@@ -97,7 +99,7 @@ FieldRef at(ExperimentConfig& c) {
 
 constexpr std::int64_t kMaxCut = 17;  // resnet34 has 18 units; validate() applies the arch's own
 
-constexpr std::array<FieldSpec, 45> kFields{{
+constexpr std::array<FieldSpec, 49> kFields{{
     {"", "name", top<&E::name>, {}, {}, Order::Any, true},
     {"", "description", top<&E::description>},
 
@@ -152,6 +154,10 @@ constexpr std::array<FieldSpec, 45> kFields{{
     {"pipeline", "microBatches", at<&E::pipeline, &P::microBatches>, Range{'[', 1, 1024, ']'}},
     {"pipeline", "diagnosticStash", at<&E::pipeline, &P::diagnosticStash>},
     {"pipeline", "telemetry", at<&E::pipeline, &P::telemetry>},
+    {"pipeline", "delaySchedule", at<&E::pipeline, &P::delaySchedule>, {}, kDelaySchedules},
+    {"pipeline", "delayScales", at<&E::pipeline, &P::delayScales>, Range{'[', 0, 4, ']'}},
+    {"pipeline", "adaptiveDrift", at<&E::pipeline, &P::adaptiveDrift>, Range{'(', 0, 1, ']'}},
+    {"pipeline", "adaptiveMinScale", at<&E::pipeline, &P::adaptiveMinScale>, Range{'[', 0, 1, ']'}},
 
     {"eval",
      "recalibrateBatchNorm",
@@ -387,6 +393,15 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
                 }
                 checkOrder(path, f.order, *p);
             },
+            [&](const std::vector<double>* p) {
+                for (std::size_t i = 0; i < p->size(); ++i) {
+                    const std::string where = concat(path, "[", i, "]");
+                    if (!std::isfinite((*p)[i])) {
+                        wrongType(where, "a finite number", numberText((*p)[i]));
+                    }
+                    checkRange(where, f, (*p)[i], false, numberText((*p)[i]));
+                }
+            },
         },
         f.get(c));
 }
@@ -459,6 +474,15 @@ void readJson(const FieldSpec& f, const nlohmann::json& v, ExperimentConfig& c) 
                 }
                 *p = std::move(values);
             },
+            [&](std::vector<double>* p) {
+                jsonAs<nlohmann::json>(path, v, v.is_array(), "an array of numbers");
+                std::vector<double> values;
+                for (std::size_t i = 0; i < v.size(); ++i) {
+                    const std::string where = concat(path, "[", i, "]");
+                    values.push_back(jsonAs<double>(where, v[i], v[i].is_number(), "a number"));
+                }
+                *p = std::move(values);
+            },
         },
         f.get(c));
 }
@@ -481,6 +505,9 @@ void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
         t = t == "1" ? "true" : t == "0" ? "false" : t;
     } else if (std::holds_alternative<std::vector<std::int64_t>*>(ref)) {
         expected = "a list of integers, e.g. 3,6";
+        t = t.find('[') == std::string::npos ? "[" + t + "]" : t;
+    } else if (std::holds_alternative<std::vector<double>*>(ref)) {
+        expected = "a list of numbers, e.g. 1,0.5";
         t = t.find('[') == std::string::npos ? "[" + t + "]" : t;
     } else if (std::holds_alternative<double*>(ref)) {
         expected = "a number";
@@ -586,6 +613,53 @@ std::string readWholeFile(const std::filesystem::path& path) {
                                 "give a finished file"));
     }
     return text;
+}
+
+// The delay schedule's rules between fields (docs/pipeline.md, "Delay schedules").
+void validateDelaySchedule(const ExperimentConfig& c) {
+    const PipelineConfig& p = c.pipeline;
+    if (p.delaySchedule == "epochs" && p.delayScales.empty()) {
+        throw InputError(
+            "'pipeline.delayScales' must list at least one scale with pipeline.delaySchedule = "
+            "epochs (c_0, c_1, ...: epoch e's delays are floor(c_e * base), each c_e in [0, 4]; "
+            "epochs past the end keep the last), got []");
+    }
+    if (p.delaySchedule != "epochs" && !p.delayScales.empty()) {
+        throw InputError(
+            concat("'pipeline.delayScales' is only used with pipeline.delaySchedule "
+                   "= epochs (the schedule is '",
+                   p.delaySchedule,
+                   "'), got ",
+                   p.delayScales.size(),
+                   " scale(s); remove them or set the schedule to epochs"));
+    }
+    if (p.delaySchedule != "static" && p.schedule == "gpipe") {
+        throw InputError(concat("'pipeline.delaySchedule' must be static with the gpipe schedule ",
+                                "(GPipe has no delays), got '",
+                                p.delaySchedule,
+                                "'"));
+    }
+    // The largest base delay is stage 0's; a scale must keep it within the delays' limit.
+    const auto stages = static_cast<std::int64_t>(p.cuts.size()) + 1;
+    const std::int64_t top = p.delays.empty() ? 2 * (stages - 1) : p.delays.front();
+    for (std::size_t i = 0; i < p.delayScales.size(); ++i) {
+        const double d = std::floor(p.delayScales[i] * static_cast<double>(top) + 1e-9);
+        if (d > 256) {
+            throw InputError(concat("'pipeline.delayScales[",
+                                    i,
+                                    "]' (",
+                                    numberText(p.delayScales[i]),
+                                    ") makes stage 0's delay floor(",
+                                    numberText(p.delayScales[i]),
+                                    " * ",
+                                    top,
+                                    ") = ",
+                                    static_cast<std::int64_t>(d),
+                                    "; delays must be <= 256, so scales must be <= ",
+                                    numberText(256.0 / static_cast<double>(top)),
+                                    " for this pipeline"));
+        }
+    }
 }
 
 }  // namespace
@@ -717,6 +791,7 @@ void validate(const ExperimentConfig& config) {
             "model.norm = batch (this model has none), got " +
             to_string(c.eval.recalibrateBatchNorm) + " batches; set it to 0");
     }
+    validateDelaySchedule(c);
     if (p.schedule == "gpipe" && p.microBatches > c.training.batchSize) {
         throw InputError("'pipeline.microBatches' must not exceed training.batchSize (" +
                          to_string(c.training.batchSize) + ") with the gpipe schedule, got " +

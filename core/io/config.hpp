@@ -90,6 +90,14 @@ struct PipelineConfig {
     std::int64_t microBatches = 4;       // 1..1024, gpipe; at most training.batchSize
     bool diagnosticStash = false;  // ema/momentum: a shadow stash measuring ‖Ŵ − W_v‖/‖W_v‖
     bool telemetry = true;         // record op events, staleness and memory samples
+    // Delay schedule (layerpipe only; docs/pipeline.md): epoch e's delays are
+    // floor(c_e · base_s), base = delays (or 2·S(s)). static: c_e = 1, base itself (default) |
+    // epochs: c_e = delayScales[e], epochs past the list's end keep the last | adaptive: c_0 = 1,
+    // then the update-size rule with adaptiveDrift and adaptiveMinScale.
+    std::string delaySchedule = "static";
+    std::vector<double> delayScales{};  // each in [0, 4]; non-empty exactly when schedule is epochs
+    double adaptiveDrift = 0.02;        // (0, 1]: target relative weight drift over a delay window
+    double adaptiveMinScale = 0.25;     // [0, 1]: smallest scale the adaptive rule chooses
 
     bool operator==(const PipelineConfig&) const = default;
 };

@@ -98,7 +98,8 @@ PipelineCore::PipelineCore(const model::ResNet& net, const model::ModelState& in
     : net_(&net)
     , spec_(spec)
     , partition_(static_cast<std::int64_t>(net.unitCount()), spec.cuts)
-    , delays_(makeDelays(spec, partition_.stageCount()))
+    , builtDelays_(makeDelays(spec, partition_.stageCount()))
+    , delays_(builtDelays_)
     , recorder_(recorder) {
     if (spec.schedule == ScheduleKind::GPipe) {
         if (spec.microBatches < 1 || spec.microBatches > 1024) {
@@ -113,6 +114,7 @@ PipelineCore::PipelineCore(const model::ResNet& net, const model::ModelState& in
                                .betaMode = spec.betaMode,
                                .fixedBeta = spec.fixedBeta,
                                .diagnostic = spec.diagnostic,
+                               .measureUpdates = spec.measureUpdates,
                                .optimizer = spec.optimizer};
         stages_.push_back(std::make_unique<Stage>(net, s, partition_.firstUnit(s),
                                                   partition_.endUnit(s), settings,
@@ -128,7 +130,7 @@ telemetry::PipelineLayout PipelineCore::layout() const {
     for (std::int64_t u = 0; u < partition_.unitCount(); ++u) {
         l.stageOfUnit.push_back(static_cast<std::int32_t>(partition_.stageOfUnit(u)));
     }
-    l.delays = delays_.delays();
+    l.delays = builtDelays_.delays();
     for (const auto& s : stages_) {
         l.stageParams.push_back(static_cast<std::int64_t>(s->paramCount()));
     }
@@ -137,11 +139,25 @@ telemetry::PipelineLayout PipelineCore::layout() const {
     return l;
 }
 
+void PipelineCore::setDelays(const std::vector<std::int64_t>& delays) {
+    LP_EXPECTS(spec_.schedule == ScheduleKind::LayerPipe, "GPipe has no delays to change");
+    for (const auto& s : stages_) {
+        LP_EXPECTS(s->inFlight() == 0, "setDelays needs a drained pipeline");
+    }
+    delays_ = DelayPlan::custom(stageCount(), delays);
+    for (std::int64_t s = 0; s < stageCount(); ++s) {
+        stage(s).setDelay(delays_.delay(s));
+    }
+}
+
 void PipelineCore::beginEpoch(std::int64_t epoch, std::int64_t minibatches, BatchSource source,
                               LrFunction lr, std::int64_t stepBase, std::int64_t tickBase) {
     LP_EXPECTS(minibatches >= 1, "an epoch needs at least one minibatch");
     for (const auto& s : stages_) {
         LP_EXPECTS(s->inFlight() == 0, "beginEpoch needs a drained pipeline");
+    }
+    for (const auto& s : stages_) {
+        s->resetUpdateStats();
     }
     epoch_ = epoch;
     stepBase_ = stepBase;

@@ -33,6 +33,7 @@ struct PipelineSpec {
     EmaBetaMode betaMode = EmaBetaMode::Window;
     float fixedBeta = 0.9F;
     bool diagnostic = false;
+    bool measureUpdates = false;  // stages measure ‖ΔW‖/‖W‖ (delay schedules' signal)
     ScheduleKind schedule = ScheduleKind::LayerPipe;
     std::int64_t microBatches = 4;  // GPipe only
     optim::OptimizerConfig optimizer;
@@ -86,13 +87,23 @@ public:
     const model::ResNet& net() const { return *net_; }
     const PipelineSpec& spec() const { return spec_; }
     const Partition& partition() const { return partition_; }
+
+    // The delays of the current (or next) epoch.
     const DelayPlan& delays() const { return delays_; }
+
+    // Changes every stage's delay between epochs (delay schedules): InputError for an illegal
+    // vector; only on a drained LayerPipe pipeline. Ops planned afterwards follow the new delays.
+    void setDelays(const std::vector<std::int64_t>& delays);
     std::int64_t stageCount() const { return partition_.stageCount(); }
     Stage& stage(std::int64_t s) { return *stages_[static_cast<std::size_t>(s)]; }
     const Stage& stage(std::int64_t s) const { return *stages_[static_cast<std::size_t>(s)]; }
+
+    // Its delays are those the core was built with (never changed by setDelays, so reading the
+    // layout needs no synchronisation with a running epoch).
     telemetry::PipelineLayout layout() const;
 
     // Starts an epoch: ops then read minibatches from `source`; step numbers start at stepBase.
+    // Resets the stages' update-size statistics.
     void beginEpoch(std::int64_t epoch, std::int64_t minibatches, BatchSource source,
                     LrFunction lr, std::int64_t stepBase, std::int64_t tickBase);
     // Whether op's inputs have arrived (only F of stage > 0 and B of non-last stages wait).
@@ -137,6 +148,7 @@ private:
     const model::ResNet* net_;
     PipelineSpec spec_;
     Partition partition_;
+    DelayPlan builtDelays_;  // for layout()
     DelayPlan delays_;
     std::vector<std::unique_ptr<Stage>> stages_;
     telemetry::Recorder* recorder_;

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/pipeline/stage.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstring>
 
@@ -51,6 +53,28 @@ std::vector<std::size_t> tensorEndsOf(const model::ResNet& net, std::size_t firs
     LP_EXPECTS((ends.empty() ? 0 : ends.back()) == net.weightOffset(end) - w0,
                "stage parameters must cover the weight buffer");
     return ends;
+}
+
+// ‖a − b‖ / ‖b‖ in double, over fixed chunks added in order: the same bits for any thread count.
+double relativeChange(std::span<const float> a, std::span<const float> b) {
+    using Sums = std::array<double, 2>;  // Σ (a − b)², Σ b²
+    const Sums sums = chunkedReduce(
+        0,
+        static_cast<std::int64_t>(a.size()),
+        kGrain,
+        Sums{0.0, 0.0},
+        [&](std::int64_t lo, std::int64_t hi, Sums& acc) {
+            for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i) {
+                const double d = static_cast<double>(a[i]) - static_cast<double>(b[i]);
+                acc[0] += d * d;
+                acc[1] += static_cast<double>(b[i]) * static_cast<double>(b[i]);
+            }
+        },
+        [](Sums& acc, const Sums& part) {
+            acc[0] += part[0];
+            acc[1] += part[1];
+        });
+    return sums[1] > 0.0 ? std::sqrt(sums[0] / sums[1]) : 0.0;
 }
 
 }  // namespace
@@ -193,6 +217,9 @@ Stage::Stage(const model::ResNet& net, std::int64_t index, std::int64_t firstUni
     if (reconstructs()) {
         scratch_ = AlignedBuffer(wn);
     }
+    if (settings_.measureUpdates && scratch_.size() == 0) {
+        scratch_ = AlignedBuffer(wn);
+    }
 }
 
 bool Stage::reconstructs() const {
@@ -290,7 +317,7 @@ void Stage::update(float lr) {
         }
         stashCurrent();
     }
-    if (ema) {
+    if (ema || settings_.measureUpdates) {
         copyInto(scratch_, weights_.span());  // W_old
     }
     optimizer_.step(weights_.span(), grads_.span(), optimizerState_.span(), version_ + 1, lr,
@@ -300,6 +327,10 @@ void Stage::update(float lr) {
         emaAccumulate(ema_.span(), weights_.span(), scratch_.span(), beta_);
         ++emaUpdates_;
     }
+    if (settings_.measureUpdates) {
+        updateSizeSum_ += relativeChange(weights_.span(), scratch_.span());
+        ++updateSizeCount_;
+    }
     grads_.fill(0.0F);
     ++version_;
 }
@@ -308,6 +339,43 @@ void Stage::setVersion(std::int64_t version) {
     LP_EXPECTS(inFlight_.empty(), "setVersion needs a drained stage");
     version_ = version;
     stash_.clear();
+}
+
+void Stage::setDelay(std::int64_t delay) {
+    LP_EXPECTS(inFlight_.empty(), "setDelay needs a drained stage");
+    LP_EXPECTS(delay >= 0, "stage delay must be >= 0");
+    if (delay == settings_.delay) {
+        return;
+    }
+    settings_.delay = delay;
+    beta_ = emaBeta(settings_.betaMode, delay, settings_.fixedBeta);
+    // Backwards of the next epoch use versions >= its first: the ring starts empty and refills.
+    for (Stashed& s : stash_) {
+        spare_.push_back(std::move(s.weights));
+    }
+    stash_.clear();
+    spare_.resize(keepsStash() ? std::min(spare_.size(), static_cast<std::size_t>(delay)) : 0);
+    if (settings_.policy == WeightPolicy::Ema) {
+        ema_ = delay > 0 ? AlignedBuffer(weights_.size()) : AlignedBuffer();
+        emaUpdates_ = 0;
+    }
+    // Ŵ's scratch (ema, momentum) exists while the delay is positive, or for the measurement.
+    const bool scratch = reconstructs() || settings_.measureUpdates;
+    if (scratch != (scratch_.size() > 0)) {
+        scratch_ = scratch ? AlignedBuffer(weights_.size()) : AlignedBuffer();
+    }
+}
+
+std::optional<double> Stage::meanUpdateSize() const {
+    if (updateSizeCount_ == 0) {
+        return std::nullopt;
+    }
+    return updateSizeSum_ / static_cast<double>(updateSizeCount_);
+}
+
+void Stage::resetUpdateStats() {
+    updateSizeSum_ = 0.0;
+    updateSizeCount_ = 0;
 }
 
 StageMemory Stage::memory() const {

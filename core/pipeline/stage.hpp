@@ -58,6 +58,9 @@ struct StageSettings {
     EmaBetaMode betaMode = EmaBetaMode::Window;
     float fixedBeta = 0.9F;
     bool diagnostic = false;  // ema, momentum: shadow stash to measure the reconstruction error
+    // Measure ‖ΔW‖/‖W‖ after every update (delay schedules' signal; costs a copy of W_old into
+    // the scratch buffer, counted under weights).
+    bool measureUpdates = false;
     optim::OptimizerConfig optimizer;
 };
 
@@ -130,6 +133,15 @@ public:
     void dropInFlight() { inFlight_.clear(); }
     // Restores the update count (checkpoint resume). Only on a drained stage.
     void setVersion(std::int64_t version);
+    // Changes the delay between epochs (delay schedules; only on a drained stage; no effect when
+    // it is unchanged). An epoch starts drained, so no backward reaches behind its first update:
+    // the stash ring's old versions are dropped (at most the new D buffers are kept for reuse),
+    // and the EMA restarts, d ← 0 and k ← 0 with the new β (docs/pipeline.md).
+    void setDelay(std::int64_t delay);
+    // Mean ‖W_new − W_old‖ / ‖W_old‖ over the updates since resetUpdateStats(); nullopt when
+    // measureUpdates is off or no update ran. The adaptive delay rule's signal.
+    std::optional<double> meanUpdateSize() const;
+    void resetUpdateStats();
 
 private:
     struct InFlight {
@@ -167,6 +179,8 @@ private:
     std::int64_t emaUpdates_ = 0;       // k
     float lrLast_ = 0.0F;               // LR of the last update (momentum policy)
     std::vector<std::size_t> tensorEnds_;
+    double updateSizeSum_ = 0.0;        // Σ ‖ΔW‖/‖W_old‖ since resetUpdateStats()
+    std::int64_t updateSizeCount_ = 0;
 
     std::map<std::int64_t, InFlight> inFlight_;
 };

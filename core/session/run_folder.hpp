@@ -88,7 +88,7 @@ struct RunOutcome {
 
 // `layerpipe run`: prepares `folder` (before anything trains), builds the experiment (pipelined),
 // trains it and writes train.csv, eval.csv, ops.csv, staleness.csv, memory.csv,
-// reconstruction.csv, trace.json, run.json and experiment.json, also after a stop or a
+// reconstruction.csv, delays.csv, trace.json, run.json and experiment.json, also after a stop or a
 // non-finite loss. InputError for a bad config, data or folder.
 RunOutcome trainRunFolder(const io::ExperimentConfig& config,
                           const std::filesystem::path& folder,

@@ -122,6 +122,7 @@ Experiment Experiment::create(const io::ExperimentConfig& config, bool sequentia
     if (!e.pipeline.delays.empty()) {
         static_cast<void>(pipeline::DelayPlan::custom(part.stageCount(), e.pipeline.delays));
     }
+    e.resolveDelaySchedule(sequential, part.stageCount());
 
     const std::int64_t bs = config.training.batchSize;
     if (bs > train.count()) {
@@ -179,6 +180,10 @@ Trainer::Trainer(Experiment experiment, telemetry::Recorder* recorder)
     // one thread allowed (tbb::global_control, a single core) there are none: runEpoch hung.
     engine_->runInArena(
         [this] { prefetcher_ = std::make_unique<data::Prefetcher>(*trainLoader_, 0, 0); });
+    if (!experiment_.delaySchedule.isStatic()) {
+        scale_ = experiment_.delaySchedule.firstScale();
+        core_->setDelays(experiment_.delaySchedule.delaysAt(scale_));
+    }
 }
 
 Trainer::~Trainer() {
@@ -219,12 +224,14 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
     };
     const pipeline::LrFunction lr = [this](std::int64_t step) { return lrAt(step); };
     const auto t0 = std::chrono::steady_clock::now();
-    // Every epoch runs the same plan, so epoch e starts at tick e·(ticks per epoch): the ticks
-    // of a whole run increase monotonically (the timeline never overlaps epochs) and a resumed
-    // run numbers its ticks exactly as an uninterrupted one. One stage does one minibatch per
-    // tick, so a continued epoch starts `first` ticks in.
-    const auto outcome = engine_->runEpoch(e, steps - first, source, lr, e * steps + first,
-                                           e * ticksPerEpoch() + first, budget);
+    recordDelays(e, {});  // the timeline shows the epoch's delays from its first tick
+    // Epoch e starts at the tick after the previous epochs' plans (each spans ticksPerEpoch()
+    // of its own delays): the ticks of a whole run increase monotonically (the timeline never
+    // overlaps epochs) and a resumed run numbers its ticks exactly as an uninterrupted one (the
+    // tick base is in the checkpoint). One stage does one minibatch per tick, so a continued
+    // epoch starts `first` ticks in.
+    const auto outcome = engine_->runEpoch(
+        e, steps - first, source, lr, e * steps + first, tickBase_ + first, budget);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     EpochReport r;
@@ -271,6 +278,7 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
         }
         recorder_->eval(sample);
     }
+    finishEpochDelays(r);
     return r;
 }
 
@@ -410,6 +418,7 @@ void Trainer::save(const std::filesystem::path& file) const {
     char lrLast[64];
     std::snprintf(lrLast, sizeof lrLast, "%a", static_cast<double>(core_->stage(0).lastLr()));
     f.metadata["lr_last"] = lrLast;
+    saveDelayState(f.metadata);
     if (epochStep() > 0) {
         // A stopped epoch: where it stopped and its statistics so far (the loss sum as a
         // hexadecimal float, exact).
@@ -450,6 +459,9 @@ std::uintmax_t Trainer::checkpointBytes() const {
 
 void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch) {
     const io::SafetensorsFile f = io::readSafetensors(file);
+    if (withOptimizerAndEpoch) {
+        restoreDelayState(f, file);  // first: which EMA tensors exist depends on the delays
+    }
     std::ostringstream problems;
     int count = 0;
     std::vector<std::pair<const io::NamedTensor*, std::span<float>>> matches;
@@ -554,9 +566,10 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
         const float lrLast = lastLrMeta(f, file);
         epoch_ = epoch;
         partial_ = partial;
+        const std::vector<std::int64_t> ks = restoredEmaUpdates(f, file, k, step);
         for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
             core_->stage(s).setVersion(step);
-            core_->stage(s).setEmaUpdates(core_->stage(s).mutableEma().empty() ? 0 : k);
+            core_->stage(s).setEmaUpdates(ks[static_cast<std::size_t>(s)]);
             core_->stage(s).setLastLr(lrLast);
         }
     }

@@ -10,8 +10,10 @@
 #include "core/data/batches.hpp"
 #include "core/data/dataset.hpp"
 #include "core/io/config.hpp"
+#include "core/io/safetensors.hpp"
 #include "core/model/resnet.hpp"
 #include "core/optim/lr_schedule.hpp"
+#include "core/pipeline/delay_schedule.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/telemetry/recorder.hpp"
@@ -19,6 +21,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,7 +34,10 @@ struct Experiment {
     io::ExperimentConfig config;
     data::DatasetPair data;
     model::ResNetSpec modelSpec;
+    // With a delay schedule, pipeline.delays is the schedule's envelope (each stage's largest
+    // delay over the run) and the Trainer sets each epoch's delays; static: as configured.
     pipeline::PipelineSpec pipeline;
+    pipeline::DelaySchedule delaySchedule;
     optim::LrScheduleConfig lrSchedule;
     std::int64_t stepsPerEpoch = 0;
     std::int64_t testBatches = 0;
@@ -39,6 +45,9 @@ struct Experiment {
     // Loads the data and resolves the model's input and class counts from it. sequential = true
     // forces one stage with no delay (layerpipe train).
     static Experiment create(const io::ExperimentConfig& config, bool sequential);
+    // Part of create(): the delay schedule from pipeline.delaySchedule and its keys (static when
+    // sequential or GPipe), and pipeline.delays as its envelope (trainer_delays.cpp).
+    void resolveDelaySchedule(bool sequential, std::int64_t stages);
 };
 
 // A test-split evaluation with BatchNorm statistics recalibrated under the current weights
@@ -58,6 +67,13 @@ struct EpochReport {
     double imagesPerSecond = 0.0;
     bool completed = false;
     bool nonFinite = false;
+    // The delays the epoch ran with (delay schedules), its scale c_e, each stage's mean relative
+    // update size (nullopt: not measured), and its ticks [firstTick, firstTick + ticks).
+    std::vector<std::int64_t> delays;
+    double delayScale = 1.0;
+    std::vector<std::optional<double>> updateSize;
+    std::int64_t firstTick = 0;
+    std::int64_t ticks = 0;
 };
 
 class Trainer {
@@ -75,7 +91,13 @@ public:
     const model::ResNet& net() const { return *net_; }
     pipeline::PipelineCore& core() { return *core_; }
     pipeline::Engine& engine() { return *engine_; }
-    telemetry::PipelineLayout layout() const { return core_->layout(); }
+
+    // Delays: the configured ones, or with a delay schedule its envelope (thread-safe: built once).
+    telemetry::PipelineLayout layout() const {
+        telemetry::PipelineLayout l = core_->layout();
+        l.delaySchedule = std::string(pipeline::toString(experiment_.delaySchedule.spec().kind));
+        return l;
+    }
 
     std::int64_t epoch() const { return epoch_; }  // epochs completed
     // Minibatches of the next epoch already trained: a sequential run (one stage) stopped midway
@@ -84,8 +106,19 @@ public:
     std::int64_t epochStep() const { return partial_.minibatches; }
     std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch + epochStep(); }
     bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
-    // Ticks one epoch's plan spans (fill to drain); epoch e's ticks start at e·ticksPerEpoch().
+
+    // Ticks the next epoch's plan spans (fill to drain). With the static delay schedule every
+    // epoch spans as many, so epoch e starts at e·ticksPerEpoch(); in general see epochFirstTick().
     std::int64_t ticksPerEpoch() const;
+
+    // The first tick of the next epoch: the ticks of the epochs before it, summed (a sequential
+    // epoch stopped midway continues epochStep() ticks further on).
+    std::int64_t epochFirstTick() const { return tickBase_; }
+
+    // The next epoch's delays and scale c_e (delay schedules; static: the configured delays, 1).
+    const std::vector<std::int64_t>& delays() const { return core_->delays().delays(); }
+
+    double delayScale() const { return scale_; }
     // Learning rate multiplier applied on top of the schedule (the GUI's live LR control).
     void setLrScale(float scale) { lrScale_.store(scale); }
 
@@ -122,6 +155,23 @@ public:
 
 private:
     float lrAt(std::int64_t step) const;
+    // Delay schedules (trainer_delays.cpp): records the next epoch's delays (DelaySample per
+    // stage) when it starts, without update sizes, and again when it completes, with them.
+    void recordDelays(std::int64_t epoch,
+                      const std::vector<std::optional<double>>& updateSize) const;
+    // After a completed epoch: its report's delay fields, its records, the next tick base and
+    // the next epoch's delays.
+    void finishEpochDelays(EpochReport& report);
+    // Checkpoint metadata of the schedule's state, and its restoration before the tensors are
+    // read (the EMA buffers that exist depend on the delays).
+    void saveDelayState(std::map<std::string, std::string>& metadata) const;
+    void restoreDelayState(const io::SafetensorsFile& file, const std::filesystem::path& path);
+    // Each stage's EMA update count k from a checkpoint: `k` (stage 0's "ema_updates") for every
+    // stage with an EMA buffer, or, with a delay schedule, the per-stage list.
+    std::vector<std::int64_t> restoredEmaUpdates(const io::SafetensorsFile& file,
+                                                 const std::filesystem::path& path,
+                                                 std::int64_t k,
+                                                 std::int64_t step) const;
     pipeline::BatchSource testSource() const;  // the test split's minibatches
 
     Experiment experiment_;
@@ -136,6 +186,8 @@ private:
     // The stopped epoch's minibatches so far (partial_.minibatches is epochStep()).
     pipeline::EpochStats partial_;
     std::atomic<float> lrScale_{1.0F};
+    double scale_ = 1.0;         // the delay scale of the next epoch
+    std::int64_t tickBase_ = 0;  // the next epoch's first tick
 };
 
 // The experiment config a checkpoint was trained with (its "config" metadata), for --resume and

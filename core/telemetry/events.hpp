@@ -83,6 +83,21 @@ struct ReconstructionSample {
     float relativeError = 0.0F;
 };
 
+// The delays one stage runs one epoch with (delay schedules; docs/pipeline.md), recorded when the
+// epoch starts (updateSize NaN) and again when it completes, with the adaptive rule's signal
+// measured in it: the last record of an (epoch, stage) is the final one (finalDelays()).
+struct DelaySample {
+    std::int32_t epoch = 0;
+    std::int32_t stage = 0;
+    std::int64_t delay = 0;  // D_s(e)
+    double scale = 1.0;      // c_e (1 with the static schedule)
+    // Mean ‖ΔW‖/‖W‖ of the stage's updates in the epoch; NaN: not yet (the epoch's start) or
+    // not measured (static schedule).
+    double updateSize = 0.0;
+    std::int64_t firstTick = 0;  // the epoch's first tick (ticks run on over a whole run)
+    std::int64_t ticks = 0;      // ticks the epoch's plan spans, fill to drain
+};
+
 // Everything recorded since the previous drain, in recording order per series.
 struct TelemetryBatch {
     std::vector<OpEvent> ops;
@@ -91,9 +106,10 @@ struct TelemetryBatch {
     std::vector<TrainSample> train;
     std::vector<EvalSample> eval;
     std::vector<ReconstructionSample> reconstruction;
+    std::vector<DelaySample> delays;
     bool empty() const {
         return ops.empty() && staleness.empty() && memory.empty() && train.empty() &&
-               eval.empty() && reconstruction.empty();
+               eval.empty() && reconstruction.empty() && delays.empty();
     }
 };
 
@@ -101,10 +117,14 @@ struct TelemetryBatch {
 struct PipelineLayout {
     std::vector<std::string> unitNames;     // e.g. "stem", "layer1.0", ..., "head"
     std::vector<std::int32_t> stageOfUnit;  // stage index of each unit
-    std::vector<std::int64_t> delays;       // D_s per stage
+    // D_s per stage; with a delay schedule each stage's largest delay over the run (what sizes
+    // the weight history: the memory forecasts use it). Per-epoch delays: DelaySample and
+    // StalenessSample::configuredDelay.
+    std::vector<std::int64_t> delays;
     std::vector<std::int64_t> stageParams;  // P_s: trainable floats per stage
     std::string policy;                     // "latest" | "stash" | "ema" | "momentum"
     std::string schedule;                   // "layerpipe" | "gpipe"
+    std::string delaySchedule = "static";   // "static" | "epochs" | "adaptive"
     std::int32_t stages() const { return static_cast<std::int32_t>(delays.size()); }
 };
 

@@ -152,6 +152,23 @@ void appendCsvRow(std::string& out, const ReconstructionSample& r) {
     appendRow(out, r.minibatch, r.stage, r.relativeError);
 }
 
+// A scale or an update size: shortest text of the double; an unmeasured one stays empty.
+void appendMeasure(std::string& out, double v) {
+    if (std::isfinite(v)) {
+        appendReal(out, v, std::chars_format::general);
+    }
+}
+
+void appendCsvRow(std::string& out, const DelaySample& d) {
+    appendRow(out, d.epoch, d.stage, d.delay);
+    out.back() = ',';
+    appendMeasure(out, d.scale);
+    out.push_back(',');
+    appendMeasure(out, d.updateSize);
+    out.push_back(',');
+    appendRow(out, d.firstTick, d.ticks);
+}
+
 template <typename Record>
 void writeCsv(const fs::path& file, std::string_view header, const std::vector<Record>& records) {
     BufferedFile f(file);
@@ -265,7 +282,8 @@ json layoutJson(const PipelineLayout& layout) {
             {"delays", layout.delays},
             {"stageParams", layout.stageParams},
             {"policy", layout.policy},
-            {"schedule", layout.schedule}};
+            {"schedule", layout.schedule},
+            {"delaySchedule", layout.delaySchedule}};
 }
 
 bool forecastable(const PipelineLayout& layout) {
@@ -329,6 +347,19 @@ json recordJson(const MemorySample& s) {
             {"bytes", s.bytes}};
 }
 
+json recordJson(const DelaySample& s) {
+    const auto measure = [](double v) {
+        return std::isfinite(v) ? json(v) : json(nullptr);
+    };
+    return {{"epoch", s.epoch},
+            {"stage", s.stage},
+            {"delay", s.delay},
+            {"scale", measure(s.scale)},
+            {"update_size", measure(s.updateSize)},
+            {"first_tick", s.firstTick},
+            {"ticks", s.ticks}};
+}
+
 json recordJson(const ReconstructionSample& s) {
     return {{"minibatch", s.minibatch},
             {"stage", s.stage},
@@ -364,6 +395,7 @@ void TelemetryLog::append(TelemetryBatch&& batch) {
     take(all_.train, batch.train);
     take(all_.eval, batch.eval);
     take(all_.reconstruction, batch.reconstruction);
+    take(all_.delays, batch.delays);
 }
 
 void TelemetryLog::append(const TelemetryBatch& batch) {
@@ -372,6 +404,19 @@ void TelemetryLog::append(const TelemetryBatch& batch) {
 
 void TelemetryLog::clear() {
     all_ = TelemetryBatch{};
+}
+
+std::vector<DelaySample> finalDelays(const std::vector<DelaySample>& records) {
+    std::map<std::pair<std::int32_t, std::int32_t>, DelaySample> last;
+    for (const DelaySample& d : records) {
+        last[{d.epoch, d.stage}] = d;
+    }
+    std::vector<DelaySample> out;
+    out.reserve(last.size());
+    for (const auto& [key, d] : last) {
+        out.push_back(d);
+    }
+    return out;
 }
 
 std::string_view opKindName(OpKind op) {
@@ -440,6 +485,9 @@ void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
         writeCsv(dir / "eval.csv", "epoch,step,loss,top1,top5", log.eval());
     }
     writeCsv(dir / "reconstruction.csv", "minibatch,stage,relative_error", log.reconstruction());
+    writeCsv(dir / "delays.csv",
+             "epoch,stage,delay,scale,update_size,first_tick,ticks",
+             finalDelays(log.delays()));
 }
 
 void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, const fs::path& file) {
@@ -515,7 +563,8 @@ void writeRunRecord(const json& config,
     appendSeries(f, "eval", log.eval(), false);
     appendSeries(f, "staleness", log.staleness(), false);
     appendSeries(f, "memory", log.memory(), false);
-    appendSeries(f, "reconstruction", log.reconstruction(), true);
+    appendSeries(f, "reconstruction", log.reconstruction(), false);
+    appendSeries(f, "delays", finalDelays(log.delays()), true);
     t.append("}}\n");
     f.commit();
 }

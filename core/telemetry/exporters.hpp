@@ -37,9 +37,15 @@ public:
 
     const std::vector<ReconstructionSample>& reconstruction() const { return all_.reconstruction; }
 
+    const std::vector<DelaySample>& delays() const { return all_.delays; }
+
 private:
     TelemetryBatch all_;
 };
+
+// The last record of each (epoch, stage), ordered by epoch, then stage (a DelaySample is recorded
+// when its epoch starts and again, with the measured update size, when it completes).
+std::vector<DelaySample> finalDelays(const std::vector<DelaySample>& records);
 
 // Names used in every export (and fit for chart legends).
 std::string_view opKindName(OpKind op);                   // "F", "B", "U", "eval"
@@ -58,6 +64,9 @@ std::string_view memoryCategoryName(MemoryCategory cat);  // "weights", "weight_
 //                      (+ recal_batches,recal_loss,recal_top1,recal_top5 when any record has
 //                      BN recalibration; a row without it has recal_batches 0 and empty cells)
 //   reconstruction.csv minibatch,stage,relative_error
+//   delays.csv         epoch,stage,delay,scale,update_size,first_tick,ticks (finalDelays(): one
+//                      row per stage of each epoch; update_size empty when not measured or the
+//                      epoch did not complete)
 // Reals are the shortest text that reads back to the same bits (times, in µs, in fixed notation;
 // floats possibly with an exponent; "nan", "inf", "-inf" for non-finite values); non_finite is
 // 0 or 1. Same log, same bytes. Each file is replaced atomically; failures throw InputError.
@@ -84,7 +93,7 @@ void writeChromeTrace(const TelemetryLog& log,
 //    when the layout has
 //    stageParams for every stage), "summary":summary,
 //    "series":{"train":[...],"eval":[...],"staleness":[...],"memory":[...],
-//              "reconstruction":[...]}}
+//              "reconstruction":[...],"delays":[...]}} (delays: finalDelays())
 // Series records are objects keyed like the CSV columns (an eval record has the recal_* keys
 // only when it has BN recalibration). Ops are deliberately left out (they can
 // be millions; they live in ops.csv and the trace). Floats are written as their shortest decimal;

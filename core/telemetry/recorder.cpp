@@ -55,6 +55,11 @@ void Recorder::eval(const EvalSample& s) {
     eval_.push_back(s);
 }
 
+void Recorder::delays(const DelaySample& s) {
+    const std::lock_guard lock(globalMutex_);
+    delays_.push_back(s);
+}
+
 TelemetryBatch Recorder::drain() {
     TelemetryBatch out;
     {
@@ -69,6 +74,7 @@ TelemetryBatch Recorder::drain() {
     const std::lock_guard lock(globalMutex_);
     out.train = std::exchange(train_, {});
     out.eval = std::exchange(eval_, {});
+    out.delays = std::exchange(delays_, {});
     return out;
 }
 

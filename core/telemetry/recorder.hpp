@@ -35,6 +35,7 @@ public:
     // Called by whoever finishes a minibatch or an evaluation.
     void train(const TrainSample& s);
     void eval(const EvalSample& s);
+    void delays(const DelaySample& s);
 
     // Everything recorded since the last drain; ops ordered by stage, then recording order.
     TelemetryBatch drain();
@@ -51,6 +52,7 @@ private:
     std::mutex globalMutex_;
     std::vector<TrainSample> train_;
     std::vector<EvalSample> eval_;
+    std::vector<DelaySample> delays_;
     std::atomic<bool> opEvents_;
     std::chrono::steady_clock::time_point start_;
 };

@@ -201,6 +201,21 @@ std::vector<ReconstructionSample> readReconstructionCsv(const fs::path& file) {
     });
 }
 
+std::vector<DelaySample> readDelaysCsv(const fs::path& file) {
+    constexpr std::array<std::string_view, 7> kNames = {
+        "epoch", "stage", "delay", "scale", "update_size", "first_tick", "ticks"};
+    return readSeries<DelaySample>(file, kNames, [](const CsvReader& r, const auto& c) {
+        constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+        return DelaySample{narrow<std::int32_t>(r, c[0]),
+                           narrow<std::int32_t>(r, c[1]),
+                           r.integer(c[2]),
+                           r.optionalReal(c[3]).value_or(kNaN),
+                           r.optionalReal(c[4]).value_or(kNaN),
+                           r.integer(c[5]),
+                           r.integer(c[6])};
+    });
+}
+
 TelemetryLog readCsvs(const fs::path& dir) {
     TelemetryBatch b;
     b.ops = readOpsCsv(dir / "ops.csv");
@@ -209,6 +224,10 @@ TelemetryLog readCsvs(const fs::path& dir) {
     b.train = readTrainCsv(dir / "train.csv");
     b.eval = readEvalCsv(dir / "eval.csv");
     b.reconstruction = readReconstructionCsv(dir / "reconstruction.csv");
+    std::error_code ec;
+    if (fs::exists(dir / "delays.csv", ec)) {
+        b.delays = readDelaysCsv(dir / "delays.csv");
+    }
     TelemetryLog log;
     log.append(std::move(b));
     return log;
@@ -228,6 +247,9 @@ RunRecord readRunRecord(const fs::path& file) {
     l.stageParams = member<std::vector<std::int64_t>>(layout, "stageParams", file, "layout.");
     l.policy = member<std::string>(layout, "policy", file, "layout.");
     l.schedule = member<std::string>(layout, "schedule", file, "layout.");
+    if (layout.contains("delaySchedule")) {
+        l.delaySchedule = member<std::string>(layout, "delaySchedule", file, "layout.");
+    }
     if (l.unitNames.size() != l.stageOfUnit.size()) {
         throw InputError(concat(file.string(),
                                 ": 'layout' names ",

@@ -26,9 +26,13 @@ std::vector<MemorySample> readMemoryCsv(const std::filesystem::path& file);
 std::vector<TrainSample> readTrainCsv(const std::filesystem::path& file);
 std::vector<EvalSample> readEvalCsv(const std::filesystem::path& file);
 std::vector<ReconstructionSample> readReconstructionCsv(const std::filesystem::path& file);
+// delays.csv (delay schedules): one record per stage and epoch; an empty update_size is NaN.
+std::vector<DelaySample> readDelaysCsv(const std::filesystem::path& file);
 
-// The inverse of writeCsvs: all six files of dir. readCsvs(d) after writeCsvs(log, d) holds the
-// same records, bit for bit (floats are written as their shortest round-trip text).
+// The inverse of writeCsvs: all six files of dir, and delays.csv when it is there (folders
+// written before delay schedules have none). readCsvs(d) after writeCsvs(log, d) holds the same
+// records, bit for bit (floats are written as their shortest round-trip text; the delays as
+// finalDelays() keeps them).
 TelemetryLog readCsvs(const std::filesystem::path& dir);
 
 // What a run record (writeRunRecord) says about the run, without its series.
@@ -37,7 +41,8 @@ struct RunRecord {
     PipelineLayout layout;        // "layout"
 };
 
-// Reads run.json's config and layout (its "series" are skipped: the CSVs hold the same). InputError
+// Reads run.json's config and layout (its "series" are skipped: the CSVs hold the same; a layout
+// without "delaySchedule", written before delay schedules, is "static"). InputError
 // naming the file on a missing file, invalid JSON (with the line), a missing or mistyped key, or a
 // config the experiment parser rejects.
 RunRecord readRunRecord(const std::filesystem::path& file);

@@ -8,11 +8,12 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <cstring>
 #include <limits>
 #include <string>
 #include <utility>
@@ -337,6 +338,51 @@ TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
     }
     const Result bad = runCli("bench --image 3x16");
     EXPECT_NE(bad.code, 0) << bad.out;
+}
+
+// Issue 14: --delay-scales / --delay-schedule change the delays between epochs; run prints them
+// when they change and writes delays.csv; bad scales are named with the allowed range.
+TEST(Cli, DelaySchedulesPrintAndRecordEachEpochsDelays) {
+    const TempDir dir("lp-cli-delays");
+    const std::string run = "run " + kTiny + "--epochs 3 --max-steps 6 --stages 3,5,7 ";
+    const Result r = runCli(run + "--delay-scales 1,0.5 --out " + (dir / "s"));
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("delays [6,4,2,0] at most, delay schedule epochs"), std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("delays for epoch 2/3: [3,2,1,0] (scale 0.5)\n"), std::string::npos)
+        << r.out;
+    EXPECT_EQ(r.out.find("delays for epoch 3/3"), std::string::npos) << r.out;  // unchanged
+    const std::string csv = fileBytes(dir / "s/delays.csv");
+    EXPECT_EQ(csv.rfind("epoch,stage,delay,scale,update_size,first_tick,ticks\n0,0,6,1,", 0), 0U)
+        << csv;
+    EXPECT_NE(csv.find("\n1,1,2,0.5,"), std::string::npos) << csv;
+    EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 1 + 3 * 4) << csv;
+    EXPECT_NE(fileBytes(dir / "s/run.json").find("\"delaySchedule\":\"epochs\""),
+              std::string::npos);
+
+    const Result adaptive = runCli(run +
+                                   "--delay-schedule adaptive --set pipeline.adaptiveDrift="
+                                   "0.001 --out " +
+                                   (dir / "a"));
+    ASSERT_EQ(adaptive.code, 0) << adaptive.out;
+    EXPECT_NE(adaptive.out.find("delays for epoch 2/3: [1,1,0,0] (scale 0.25, chosen from epoch "
+                                "1's update sizes ["),
+              std::string::npos)
+        << adaptive.out;
+
+    const std::vector<std::pair<std::string, std::string>> bad = {
+        {"--delay-scales 1,5", "'pipeline.delayScales[1]' must be in [0, 4], got 5"},
+        {"--delay-scales 1,x", "'pipeline.delayScales' must be a list of numbers"},
+        {"--delay-schedule sometimes",
+         "'pipeline.delaySchedule' must be one of static, epochs, adaptive, got 'sometimes'"},
+        {"--delay-schedule epochs", "'pipeline.delayScales' must list at least one scale"},
+        {"--delay-schedule adaptive --schedule gpipe", "must be static with the gpipe schedule"},
+    };
+    for (const auto& [flags, fragment] : bad) {
+        const Result b = runCli(run + flags + " --out " + (dir / "bad"));
+        EXPECT_EQ(b.code, 2) << flags << "\n" << b.out;
+        EXPECT_NE(b.out.find(fragment), std::string::npos) << flags << "\n" << b.out;
+    }
 }
 
 }  // namespace
