@@ -126,6 +126,17 @@ void addReconstruction(ResultRow& row, const telemetry::TelemetryLog& log, std::
     row["recon_error_by_stage"] = byStage;
 }
 
+// The delay scale c_e each epoch ran with (delay schedules): stage 0's final record per epoch.
+std::string epochScales(const telemetry::TelemetryLog& log) {
+    std::string out;
+    for (const telemetry::DelaySample& d : telemetry::finalDelays(log.delays())) {
+        if (d.stage == 0) {
+            out += (out.empty() ? "" : " ") + real(d.scale);
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 const std::vector<std::string_view>& resultColumns() {
@@ -136,7 +147,8 @@ const std::vector<std::string_view>& resultColumns() {
                                              "final_recal_loss",
                                              "test_samples",
                                              "recon_error_by_stage",
-                                             "variant"}) {
+                                             "variant",
+                                             "epoch_scales"}) {
             c.push_back(extra);
         }
         return c;
@@ -163,6 +175,7 @@ ResultRow resultRow(const StudyRun& run, const session::RunOutcome& o, const std
         row["delay_schedule"] = "static";
     }
     row["delay_scales"] = configText(c, "pipeline", "delayScales");
+    row["epoch_scales"] = epochScales(o.log);
     row["optimizer"] = c.optimizer.kind;
     row["lr"] = real(c.optimizer.lr);
     row["seed"] = std::to_string(c.training.seed);

@@ -23,10 +23,10 @@ namespace lp::core::study {
 //   final_recal_top1,history_bytes,history_forecast_bytes,recon_error_mean,recon_error_max,
 //   utilisation,bubble,mean_staleness,wall_seconds,images_per_second,diverged,folder
 // then the extra ones: delay_scales, final_recal_top5, final_recal_loss, test_samples,
-// recon_error_by_stage, variant.
+// recon_error_by_stage, variant, epoch_scales (the delay scale each epoch ran with).
 // Cell rules: empty = not applicable; fractions (top-1, utilisation) in 0..1; lists (delays,
-// delay_scales, recon_error_by_stage) separated by spaces; reals as the shortest text that reads
-// back to the same bits; no cell holds a comma, a quote or a line break.
+// delay_scales, recon_error_by_stage, epoch_scales) separated by spaces; reals as the shortest text
+// that reads back to the same bits; no cell holds a comma, a quote or a line break.
 const std::vector<std::string_view>& resultColumns();
 
 // One row: column name → cell.

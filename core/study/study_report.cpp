@@ -143,6 +143,24 @@ std::string reconText(const Group& g) {
     return os.str();
 }
 
+// "6 4 2 0", or with a delay schedule "6 4 2 0 (epochs: 1 0.5 0.25)": the envelope and the
+// scale each epoch ran with (the adaptive rule's choices), to three digits.
+std::string delaysText(const ResultRow& row) {
+    const std::string sched = cell(row, "delay_schedule");
+    if (sched.empty() || sched == "static") {
+        return cell(row, "delays");
+    }
+    std::string scales;
+    std::istringstream in(cell(row, "epoch_scales"));
+    in.imbue(std::locale::classic());
+    for (double c = 0.0; in >> c;) {
+        std::ostringstream os = stream();
+        os << std::setprecision(3) << c;
+        scales += (scales.empty() ? "" : " ") + os.str();
+    }
+    return cell(row, "delays") + " (" + sched + (scales.empty() ? "" : ": " + scales) + ")";
+}
+
 void table(std::ostream& os, const std::vector<Group>& gs, bool seeds, bool recal) {
     os << "| run | policy | K | delays | optimizer | top-1 % |"
        << (recal ? " top-1 % (BN recal.) |" : "")
@@ -155,14 +173,7 @@ void table(std::ostream& os, const std::vector<Group>& gs, bool seeds, bool reca
             continue;
         }
         const ResultRow& first = g.rows.front();
-        std::string delays = cell(first, "delays");
-        if (const std::string sched = cell(first, "delay_schedule");
-            !sched.empty() && sched != "static") {
-            delays +=
-                " (" + sched +
-                (cell(first, "delay_scales").empty() ? "" : ": " + cell(first, "delay_scales")) +
-                ")";
-        }
+        const std::string delays = delaysText(first);
         os << "| " << g.label << " | " << cell(first, "policy") << " | " << cell(first, "stages")
            << " | " << delays << " | " << cell(first, "optimizer") << " | "
            << shown(estimate(g.rows, "final_top1"), seeds, true) << " | ";

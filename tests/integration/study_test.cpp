@@ -420,4 +420,39 @@ TEST(Study, TheStudioNextToLayerpipeDrawsTheCharts) {
     EXPECT_EQ(report.find("were not made"), std::string::npos) << report;
 }
 
+// The delays preset: static scales trade bubble for staleness, per-epoch schedules and the
+// adaptive rule record the scale each epoch ran with.
+TEST(Study, DelaysPresetTradesBubbleForStaleness) {
+    const TempDir dir("lp-study-delays");
+    const std::string out = dir / "study";
+    std::string args = kTiny;
+    args.replace(args.find("--preset quick"), 14, "--preset delays");
+    const Result r = runCli("study " + args +
+                            "--runs c0,c0.5,c1,down,adaptive --set data.syntheticTrain=320 "
+                            "--out " +
+                            out);
+    ASSERT_EQ(r.code, 0) << r.out;
+    const auto rows = readResults(out + "/results.csv");
+    ASSERT_EQ(rows.size(), 5U);
+    const auto num = [&](const char* id, const char* col) {
+        return std::stod(rows.at(id).at(col));
+    };
+    EXPECT_EQ(rows.at("c0-s1").at("mean_staleness"), "0");
+    EXPECT_EQ(rows.at("c0-s1").at("delays"), "0 0 0 0");
+    EXPECT_LT(num("c0-s1", "utilisation"), num("c0.5-s1", "utilisation"));
+    EXPECT_LT(num("c0.5-s1", "utilisation"), num("c1-s1", "utilisation"));
+    EXPECT_LT(num("c0.5-s1", "mean_staleness"), num("c1-s1", "mean_staleness"));
+    EXPECT_NEAR(num("c1-s1", "bubble"), 1.0 - num("c1-s1", "utilisation"), 1e-12);
+    EXPECT_EQ(rows.at("down-s1").at("epoch_scales"), "1 0.5 0.25");
+    EXPECT_EQ(rows.at("down-s1").at("delay_schedule"), "epochs");
+    EXPECT_EQ(rows.at("adaptive-s1").at("delay_schedule"), "adaptive");
+    EXPECT_EQ(split(rows.at("adaptive-s1").at("epoch_scales"), ' ').size(), 3U);
+    EXPECT_EQ(rows.at("c1-s1").at("history_bytes"), rows.at("c1-s1").at("history_forecast_bytes"));
+    const std::string report = fileBytes(out + "/report.md");
+    EXPECT_NE(report.find("| epochs 1/0.5/0.25 | stash | 4 | 6 4 2 0 (epochs: 1 0.5 0.25) |"),
+              std::string::npos)
+        << report;
+    EXPECT_NE(report.find("- **c=1 vs c=0**: "), std::string::npos) << report;
+}
+
 }  // namespace

@@ -54,9 +54,9 @@ std::map<std::string, std::string> flat(const io::ExperimentConfig& c) {
 // The runs of a study share the model, the data, the seed and the training settings: only
 // pipeline.*, optimizer.* and the name may differ between them.
 TEST(StudyPlan, RunsDifferOnlyInPipelineAndOptimizerSettings) {
-    // Every preset with its number of runs (delays: once the delay schedules exist).
+    // Every preset with its number of runs.
     const std::map<std::string, std::size_t> presets = {
-        {"quick", 6}, {"paper", 10}, {"optimizers", 12}};
+        {"quick", 6}, {"paper", 10}, {"optimizers", 12}, {"delays", 7}};
     for (const auto& [name, count] : presets) {
         SCOPED_TRACE(name);
         const StudyPlan p = plan(name);
@@ -236,6 +236,16 @@ TEST(ResultsTable, RowOfARunHasEveryColumn) {
     one.layout.stageParams = {1000};
     run.config.pipeline.schedule = "layerpipe";
     EXPECT_EQ(cell(resultRow(run, one, "f"), "policy"), "sequential");
+    // A delay schedule: the scale each epoch ran with, from the last record of each epoch.
+    session::RunOutcome scheduled = emaOutcome();
+    telemetry::TelemetryBatch d;
+    d.delays = {{.epoch = 0, .stage = 0, .delay = 6, .scale = 1.0},
+                {.epoch = 0, .stage = 1, .delay = 4, .scale = 1.0},
+                {.epoch = 1, .stage = 0, .delay = 6, .scale = 1.0},
+                {.epoch = 1, .stage = 0, .delay = 3, .scale = 0.5}};
+    scheduled.log.append(std::move(d));
+    EXPECT_EQ(cell(resultRow(run, scheduled, "f"), "epoch_scales"), "1 0.5");
+    EXPECT_EQ(cell(resultRow(run, emaOutcome(), "f"), "epoch_scales"), "");
     // A run that diverged before its first evaluation has no accuracy.
     session::RunOutcome nan = emaOutcome();
     nan.log.clear();
