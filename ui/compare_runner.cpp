@@ -41,12 +41,38 @@ QString variantName(CompareVariant variant) {
             return QStringLiteral("stash");
         case CompareVariant::Ema:
             return QStringLiteral("EMA");
+        case CompareVariant::Momentum:
+            return QStringLiteral("momentum");
         case CompareVariant::GPipe:
             return QStringLiteral("GPipe");
         case CompareVariant::AsEdited:
             return QStringLiteral("as edited");
     }
     return QStringLiteral("?");
+}
+
+QString variantKey(CompareVariant variant) {
+    switch (variant) {
+        case CompareVariant::Latest:
+            return QStringLiteral("latest");
+        case CompareVariant::Ema:
+            return QStringLiteral("ema");
+        case CompareVariant::GPipe:
+            return QStringLiteral("gpipe");
+        case CompareVariant::AsEdited:
+            return QStringLiteral("as-edited");
+        default:
+            return variantName(variant);  // sequential, stash, momentum
+    }
+}
+
+std::optional<CompareVariant> variantFromKey(const QString& key) {
+    for (int v = 0; v < kCompareVariants; ++v) {
+        if (variantKey(static_cast<CompareVariant>(v)) == key) {
+            return static_cast<CompareVariant>(v);
+        }
+    }
+    return std::nullopt;
 }
 
 core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,
@@ -68,9 +94,8 @@ core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,
         case CompareVariant::Latest:
         case CompareVariant::Stash:
         case CompareVariant::Ema:
-            p.policy = variant == CompareVariant::Latest  ? "latest"
-                       : variant == CompareVariant::Stash ? "stash"
-                                                          : "ema";
+        case CompareVariant::Momentum:
+            p.policy = variantKey(variant).toStdString();
             if (p.schedule != "layerpipe") {
                 p.schedule = "layerpipe";
                 p.delays.clear();  // GPipe's delays are all 0: take LayerPipe's 2·S(s) instead

@@ -1,7 +1,7 @@
-// CompareRunner: runs up to four variants of one experiment (sequential, latest, stash, EMA,
-// GPipe, ...) one after another, each in its own core Session, and hands their telemetry to the
-// GUI tagged with the run's index. Only the pipeline section differs between the variants, so
-// they share the model, the seed and the data order (issue 5, "Compare").
+// CompareRunner: runs up to five variants of one experiment (sequential, latest, stash, EMA,
+// momentum, GPipe, ...) one after another, each in its own core Session, and hands their telemetry
+// to the GUI tagged with the run's index. Only the pipeline section differs between the variants,
+// so they share the model, the seed and the data order (issue 5, "Compare").
 //
 // One run at a time, at full speed, on the experiment's thread count: the runs never compete for
 // cores, and each is bit-for-bit the run the CLI would make of the same config. Each run goes
@@ -20,6 +20,7 @@
 #include <QString>
 
 #include <cstdint>
+#include <optional>
 #include <vector>
 
 namespace lp::ui {
@@ -31,14 +32,21 @@ enum class CompareVariant : std::uint8_t {
     Latest,      // the experiment's stages and delays, latest weights in B (no stash)
     Stash,       // ... with weight stashing (exact, PipeDream)
     Ema,         // ... with LayerPipe2's EMA reconstruction
+    Momentum,    // ... rebuilding the old weights from the optimizer's momentum (no extra memory)
     GPipe,       // the experiment's stages, GPipe with its micro-batches (no staleness)
     AsEdited,    // the experiment exactly as edited
 };
 
-inline constexpr int kCompareVariants = 6;
+inline constexpr int kCompareVariants = 7;
 
-// "sequential", "latest weights", "stash", "EMA", "GPipe", "as edited".
+// "sequential", "latest weights", "stash", "EMA", "momentum", "GPipe", "as edited".
 QString variantName(CompareVariant variant);
+
+// The variant's key in a lesson preset ("studio": {"compare": [...]}, ui/lessons.hpp) and in a
+// study's policy column: "sequential", "latest", "stash", "ema", "momentum", "gpipe",
+// "as-edited".
+QString variantKey(CompareVariant variant);
+std::optional<CompareVariant> variantFromKey(const QString& key);
 
 // base with only its pipeline section changed to the variant (diagnostic stash off except for
 // AsEdited; GPipe's micro-batches capped at the batch size). Does not validate.
@@ -54,7 +62,7 @@ class CompareRunner : public QObject {
     Q_OBJECT
 
 public:
-    static constexpr int kMaxRuns = 4;
+    static constexpr int kMaxRuns = 5;
 
     explicit CompareRunner(QObject* parent = nullptr);
     ~CompareRunner() override;

@@ -32,15 +32,26 @@ namespace {
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 
 // The classic four-way comparison of the paper: plain backprop against the three ways of
-// handling the stale weights.
-constexpr std::array<CompareVariant, CompareRunner::kMaxRuns> kDefaultSlots = {
-    CompareVariant::Sequential, CompareVariant::Latest, CompareVariant::Stash, CompareVariant::Ema};
+// handling the stale weights; the fifth slot (momentum, GPipe, ...) starts off.
+constexpr std::array<std::optional<CompareVariant>, CompareRunner::kMaxRuns> kDefaultSlots = {
+    CompareVariant::Sequential,
+    CompareVariant::Latest,
+    CompareVariant::Stash,
+    CompareVariant::Ema,
+    std::nullopt};
 
-// One fixed colour per slot (Okabe–Ito, the high-contrast ones): a run keeps its colour in all
-// three charts.
-QColor runColor(int run) {
-    static constexpr std::array<int, CompareRunner::kMaxRuns> kIndices = {6, 3, 0, 2};
-    return palette::okabeIto(kIndices[static_cast<std::size_t>(run) % kIndices.size()]);
+// A run's colour in all three charts: its policy's, as in the memory chart and the Study tab
+// (sequential black, latest orange, stash vermillion, EMA blue, momentum green, GPipe purple);
+// "as edited" takes the colour of the policy it runs.
+QColor runColor(const CompareRun& run) {
+    const core::io::PipelineConfig& p = run.config.pipeline;
+    if (p.schedule == "gpipe") {
+        return palette::policyColor(QStringLiteral("gpipe"));
+    }
+    if (p.cuts.empty()) {
+        return palette::policyColor(QStringLiteral("sequential"));
+    }
+    return palette::policyColor(QString::fromStdString(p.policy));
 }
 
 // Row 2 is the plot's own axis rect (below the title and the legend).
@@ -89,12 +100,16 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
         for (int v = 0; v < kCompareVariants; ++v) {
             combo->addItem(variantName(static_cast<CompareVariant>(v)), v);
         }
-        combo->setCurrentIndex(static_cast<int>(kDefaultSlots[i]) + 1);
+        combo->setCurrentIndex(kDefaultSlots[i] ? static_cast<int>(*kDefaultSlots[i]) + 1 : 0);
         combo->setToolTip(
             QStringLiteral("A variant of the experiment in the Experiment and Pipeline panels; "
                            "only its pipeline changes (same model, seed and data order)"));
+        // Five slots and the buttons must fit beside the docks of a 1024-pixel window: a slot
+        // may shrink below its longest name (the text elides) when there is no room.
+        combo->setMinimumWidth(combo->fontMetrics().horizontalAdvance(QStringLiteral("sequen")) +
+                               combo->iconSize().width());
         slots_[i] = combo;
-        bar->addWidget(combo);
+        bar->addWidget(combo, 1);
     }
     run_ = new QPushButton(QStringLiteral("▶ Run comparison"), this);
     run_->setToolTip(QStringLiteral("Runs the variants one after another at full speed"));
@@ -168,7 +183,7 @@ CompareView::CompareView(QWidget* parent) : QWidget(parent), runner_(new Compare
     connect(runner_, &CompareRunner::telemetry, this, &CompareView::onTelemetry);
     connect(runner_, &CompareRunner::runEnded, this, &CompareView::onRunEnded);
     connect(runner_, &CompareRunner::finished, this, &CompareView::onFinished);
-    status_->setText(QStringLiteral("Pick up to four variants, then run them."));
+    status_->setText(QStringLiteral("Pick up to five variants, then run them."));
     updateButtons();
 }
 
@@ -212,7 +227,7 @@ void CompareView::start(const core::io::ExperimentConfig& base) {
     for (std::size_t i = 0; i < runs.size(); ++i) {
         Series s;
         s.label = runs[i].label;
-        const QColor colour = runColor(static_cast<int>(i));
+        const QColor colour = runColor(runs[i]);
         s.loss =
             plot_->addGraph(lossRect_->axis(QCPAxis::atBottom), lossRect_->axis(QCPAxis::atLeft));
         s.accuracy = plot_->addGraph(accuracyRect_->axis(QCPAxis::atBottom),

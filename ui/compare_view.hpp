@@ -1,8 +1,8 @@
-// CompareView: the Compare tab. Up to four variants of the current experiment (e.g. sequential,
-// latest, stash, EMA) run one after another through a CompareRunner with the same seed and data
-// order, overlaid in three aligned charts with one legend entry per run: smoothed training loss,
-// accuracy (smoothed train top-1 per step, test top-1 per epoch as dots), and the weight history
-// held (all stages). Clicking a legend entry hides or shows all three curves of that run.
+// CompareView: the Compare tab. Up to five variants of the current experiment (e.g. sequential,
+// latest, stash, EMA, momentum) run one after another through a CompareRunner with the same seed
+// and data order, overlaid in three aligned charts with one legend entry per run: smoothed training
+// loss, accuracy (smoothed train top-1 per step, test top-1 per epoch as dots), and the weight
+// history held (all stages). Clicking a legend entry hides or shows all three curves of that run.
 // GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
@@ -38,7 +38,7 @@ class CompareView : public QWidget {
 public:
     explicit CompareView(QWidget* parent = nullptr);
 
-    // The variants picked in the four slots (nullopt: the slot is off), in slot order.
+    // The variants picked in the five slots (nullopt: the slot is off), in slot order.
     void setVariants(const std::vector<std::optional<CompareVariant>>& picks);
     std::vector<std::optional<CompareVariant>> variants() const;
 

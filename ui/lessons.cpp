@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <stdexcept>
+#include <string>
+#include <utility>
 
 // Q_INIT_RESOURCE must be used outside any namespace.
 static void initLayerPipeResources() {
@@ -31,18 +33,57 @@ void initResources() {
     static_cast<void>(done);
 }
 
-core::io::ExperimentConfig parseLesson(const QByteArray& json, const QString& origin) {
+namespace {
+
+// The preset's "studio" object: {"compare": [variant keys]}; nothing else.
+std::vector<CompareVariant> lessonCompare(const nlohmann::json& doc, const std::string& origin) {
+    const auto studio = doc.find(core::io::kStudioKey);
+    if (studio == doc.end()) {
+        return {};
+    }
+    std::vector<CompareVariant> out;
+    for (const auto& [key, value] : studio->items()) {
+        if (key != "compare") {
+            throw core::InputError(origin + ": unknown key 'studio." + key +
+                                   "' (allowed: compare)");
+        }
+        if (!value.is_array() || value.empty() ||
+            value.size() > static_cast<std::size_t>(CompareRunner::kMaxRuns)) {
+            throw core::InputError(origin + ": 'studio.compare' must be a list of 1 to " +
+                                   std::to_string(CompareRunner::kMaxRuns) + " variants");
+        }
+        for (const nlohmann::json& name : value) {
+            const auto v = name.is_string()
+                               ? variantFromKey(QString::fromStdString(name.get<std::string>()))
+                               : std::nullopt;
+            if (!v) {
+                throw core::InputError(origin + ": 'studio.compare' has " + name.dump() +
+                                       "; allowed: sequential, latest, stash, ema, momentum, "
+                                       "gpipe, as-edited");
+            }
+            out.push_back(*v);
+        }
+    }
+    return out;
+}
+
+}  // namespace
+
+Lesson parseLesson(const QByteArray& json, const QString& origin) {
     const auto* begin = reinterpret_cast<const std::uint8_t*>(json.constData());
     const nlohmann::json doc =
         nlohmann::json::parse(begin, begin + json.size(), nullptr, /*allow_exceptions=*/false);
     if (doc.is_discarded()) {
         throw core::InputError(origin.toStdString() + ": not valid JSON");
     }
+    Lesson lesson;
     try {
-        return core::io::parseConfig(doc);
+        lesson.config = core::io::parseConfig(doc);
     } catch (const core::InputError& e) {
         throw core::InputError(origin.toStdString() + ": " + e.what());
     }
+    lesson.compare = lessonCompare(doc, origin.toStdString());
+    return lesson;
 }
 
 std::vector<Lesson> loadLessons() {
@@ -63,7 +104,9 @@ std::vector<Lesson> loadLessons(const QString& folder) {
         if (!file.open(QIODevice::ReadOnly)) {
             throw core::InputError(path.toStdString() + ": cannot be read");
         }
-        lessons.push_back({path, parseLesson(file.readAll(), path)});
+        Lesson lesson = parseLesson(file.readAll(), path);
+        lesson.resource = path;
+        lessons.push_back(std::move(lesson));
     }
     return lessons;
 }
@@ -128,7 +171,12 @@ void LessonsPanel::activate(int row) {
     if (row < 0 || row >= static_cast<int>(lessons_.size())) {
         return;
     }
-    emit lessonActivated(lessons_[static_cast<std::size_t>(row)].config);
+    const Lesson& lesson = lessons_[static_cast<std::size_t>(row)];
+    if (!lesson.compare.empty()) {
+        emit compareLessonActivated(row);
+        return;
+    }
+    emit lessonActivated(lesson.config);
 }
 
 }  // namespace lp::ui

@@ -1,10 +1,12 @@
 // Lessons: classroom presets read from <share>/presets/*.json (ui/share_dir.hpp; the files of
-// resources/presets, the experiment JSON the CLI reads; "description" is the explanation), and the
-// panel that lists them with an Explain pane. GUI thread only.
+// resources/presets, the experiment JSON the CLI reads; "description" is the explanation; an
+// optional "studio" object makes a comparison lesson), and the panel that lists them with an
+// Explain pane. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "core/io/config.hpp"
+#include "ui/compare_runner.hpp"
 
 #include <QString>
 #include <QWidget>
@@ -20,6 +22,10 @@ namespace lp::ui {
 struct Lesson {
     QString resource;  // the file it was read from: <share>/presets/01-why-delay.json
     core::io::ExperimentConfig config;
+    // A comparison lesson ("studio": {"compare": ["sequential", "stash", ...]} in the preset,
+    // variantKey names): running it runs these variants of config in the Compare tab instead
+    // of config itself. Empty for a lesson that runs its experiment.
+    std::vector<CompareVariant> compare;
 };
 
 // Registers the resources embedded in lp_ui (the window icon): a static library's resources must
@@ -33,8 +39,10 @@ std::vector<Lesson> loadLessons();
 // The same for the presets in `folder`.
 std::vector<Lesson> loadLessons(const QString& folder);
 
-// Parses one preset document (core::io::parseConfig); InputError with `origin` in the message.
-core::io::ExperimentConfig parseLesson(const QByteArray& json, const QString& origin);
+// Parses one preset document: its experiment (core::io::parseConfig) and its "studio" object
+// (only "compare" is allowed: 1 to CompareRunner::kMaxRuns variant keys). InputError with
+// `origin` in the message; resource is left empty.
+Lesson parseLesson(const QByteArray& json, const QString& origin);
 
 class LessonsPanel : public QWidget {
     Q_OBJECT
@@ -54,6 +62,9 @@ public:
 signals:
     // "Run lesson" or a double click: load and start this lesson.
     void lessonActivated(const lp::core::io::ExperimentConfig& config);
+    // The same for a comparison lesson (Lesson::compare): lesson `index` is to be run in the
+    // Compare tab.
+    void compareLessonActivated(int index);
 
 private:
     void showExplanation(int row);

@@ -172,6 +172,7 @@ void MainWindow::connectSignals() {
         editor_->setContext(experiment_->config());
     });
     connect(lessons_, &LessonsPanel::lessonActivated, this, &MainWindow::runExperiment);
+    connect(lessons_, &LessonsPanel::compareLessonActivated, this, &MainWindow::runLesson);
     connect(lessons_->list(), &QListWidget::currentRowChanged, this, &MainWindow::onLessonSelected);
     connect(charts_->compare(), &CompareView::startRequested, this, [this] { startCompare(); });
     connect(charts_->study(), &StudyView::runActivated, this, [this](const QString& folder) {
@@ -507,10 +508,17 @@ bool MainWindow::runLesson(int index) {
     if (index < 0 || index >= static_cast<int>(lessons_->lessons().size())) {
         return false;
     }
+    const Lesson& lesson = lessons_->lessons()[static_cast<std::size_t>(index)];
+    if (!lesson.compare.empty()) {
+        // A comparison lesson runs its variants in the Compare tab; the main run stays idle.
+        showLesson(index);
+        startCompare();
+        return true;
+    }
     switchingLesson_ = true;
     lessons_->select(index);
     switchingLesson_ = false;
-    runExperiment(lessons_->lessons()[static_cast<std::size_t>(index)].config);
+    runExperiment(lesson.config);
     return true;
 }
 
@@ -522,7 +530,11 @@ bool MainWindow::showLesson(int index) {
     lessons_->select(index);
     switchingLesson_ = false;
     bridge_->reset();
-    loadExperiment(lessons_->lessons()[static_cast<std::size_t>(index)].config);
+    const Lesson& lesson = lessons_->lessons()[static_cast<std::size_t>(index)];
+    loadExperiment(lesson.config);
+    if (!lesson.compare.empty()) {
+        charts_->compare()->setVariants({lesson.compare.begin(), lesson.compare.end()});
+    }
     return true;
 }
 

@@ -64,10 +64,12 @@ public:
     // Opens the study in folder dir in the Study tab and brings that tab to the front
     // (StudyView::openStudy; InputError).
     void openStudyFolder(const QString& dir);
-    // Resets any run, loads lesson `index` (0-based) and plays it; false if there is none.
+    // Resets any run, loads lesson `index` (0-based) and plays it (a comparison lesson: runs
+    // its variants in the Compare tab instead); false if there is none.
     bool runLesson(int index);
-    // Resets any run and loads lesson `index` into the panels without running it. Selecting a
-    // lesson in the list does the same while no run is in progress.
+    // Resets any run and loads lesson `index` into the panels (and a comparison lesson's
+    // variants into the Compare tab) without running it. Selecting a lesson in the list does the
+    // same while no run is in progress.
     bool showLesson(int index);
     // Brings chart tab `file` ("timeline", ..., "compare"; ChartPanel::Chart::file; or "study")
     // to the front, leaving the dashboard; false if there is no such chart.

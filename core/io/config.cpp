@@ -220,6 +220,7 @@ std::string_view firstKeyOf(std::string_view section) {
     std::vector<std::string_view> allowed;
     if (section.empty()) {
         allowed.assign(kTopKeys.begin(), kTopKeys.end());
+        allowed.push_back(kStudioKey);
     } else {
         for (const FieldSpec& f : kFields) {
             if (f.section == section) {
@@ -671,6 +672,13 @@ ExperimentConfig parseConfig(const nlohmann::json& doc) {
     }
     ExperimentConfig config;
     for (const auto& [key, value] : doc.items()) {
+        if (key == kStudioKey) {
+            // The studio's own settings (a lesson's comparison): not part of the experiment.
+            if (!value.is_object()) {
+                wrongType(key, "an object", value.type_name());
+            }
+            continue;
+        }
         if (!isSection(key)) {
             const FieldSpec* f = findField("", key);
             if (f == nullptr) {

@@ -128,9 +128,15 @@ struct ExperimentConfig {
     bool operator==(const ExperimentConfig&) const = default;
 };
 
+// A top-level object under this key holds settings of the studio only (a lesson preset's
+// comparison, ui/lessons.hpp): parseConfig checks that it is an object and otherwise skips it,
+// so a lesson preset stays an experiment document the CLI runs; toJson does not write it.
+inline constexpr std::string_view kStudioKey = "studio";
+
 // Strict: unknown keys (with the allowed ones listed), wrong JSON types and every rule of
 // validate() throw InputError naming the key path, e.g. "'optimizer.lr' must be in (0, 10], got
-// -0.1". Integer fields accept integral numbers only (3 or 3.0, not 3.5).
+// -0.1". Integer fields accept integral numbers only (3 or 3.0, not 3.5). The "studio" object
+// (kStudioKey) is skipped.
 ExperimentConfig parseConfig(const nlohmann::json& doc);
 
 // Parses a document's text as loadConfig does, without the file: InputError for JSON syntax

@@ -48,6 +48,8 @@ TEST(CompareVariants, OnlyThePipelineChanges) {
     EXPECT_EQ(seq.pipeline.policy, "latest");
     EXPECT_FALSE(seq.pipeline.diagnosticStash);
     EXPECT_EQ(variantConfig(base, CompareVariant::Ema).pipeline.policy, "ema");
+    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.policy, "momentum");
+    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.cuts, base.pipeline.cuts);
     EXPECT_EQ(variantConfig(base, CompareVariant::Latest).pipeline.cuts, base.pipeline.cuts);
     const core::io::ExperimentConfig gpipe = variantConfig(base, CompareVariant::GPipe);
     EXPECT_EQ(gpipe.pipeline.schedule, "gpipe");
@@ -65,12 +67,23 @@ TEST(CompareVariants, OnlyThePipelineChanges) {
     }
 }
 
+// Issue 14: lesson presets and studies name the variants by key.
+TEST(CompareVariants, KeysRoundTrip) {
+    for (int v = 0; v < kCompareVariants; ++v) {
+        const auto variant = static_cast<CompareVariant>(v);
+        EXPECT_EQ(variantFromKey(variantKey(variant)), variant) << v;
+    }
+    EXPECT_EQ(variantKey(CompareVariant::Ema), QStringLiteral("ema"));
+    EXPECT_EQ(variantKey(CompareVariant::Momentum), QStringLiteral("momentum"));
+    EXPECT_EQ(variantFromKey(QStringLiteral("EMA")), std::nullopt);
+}
+
 TEST(CompareRunner, RefusesUnfairOrOversizedComparisons) {
     CompareRunner runner;
     const core::io::ExperimentConfig base = tinyConfig();
     EXPECT_THROW(runner.start({}), core::InputError);
-    std::vector<CompareRun> five(5, CompareRun{QStringLiteral("stash"), base});
-    EXPECT_THROW(runner.start(five), core::InputError);
+    std::vector<CompareRun> six(6, CompareRun{QStringLiteral("stash"), base});
+    EXPECT_THROW(runner.start(six), core::InputError);
     core::io::ExperimentConfig otherSeed = base;
     otherSeed.training.seed = 2;
     EXPECT_THROW(runner.start({{QStringLiteral("a"), base}, {QStringLiteral("b"), otherSeed}}),
@@ -104,9 +117,10 @@ TEST(CompareView, OverlaysOneCurvePerRunWithData) {
     w.loadExperiment(tinyConfig());
     CompareView* view = w.charts()->compare();
     ASSERT_NE(view, nullptr);
-    ASSERT_EQ(view->variants().size(), 4U);  // sequential, latest, stash, EMA by default
+    ASSERT_EQ(view->variants().size(), 5U);  // sequential, latest, stash, EMA by default
     EXPECT_EQ(view->variants()[0], CompareVariant::Sequential);
     EXPECT_EQ(view->variants()[3], CompareVariant::Ema);
+    EXPECT_EQ(view->variants()[4], std::nullopt);  // the fifth slot starts off
     QSignalSpy started(view->runner(), &CompareRunner::runStarted);
     ASSERT_TRUE(w.startCompare()) << w.lastError().toStdString();
     EXPECT_EQ(w.charts()->tabs()->currentWidget(), view);

@@ -7,6 +7,7 @@
 #include "core/error.hpp"
 #include "core/io/config.hpp"
 #include "ui/chart_panel.hpp"
+#include "ui/compare_runner.hpp"
 #include "ui/compare_view.hpp"
 #include "ui/experiment_panel.hpp"
 #include "ui/lessons.hpp"
@@ -119,6 +120,64 @@ TEST(Lessons, EveryPresetParsesAndIsClassroomSized) {
         EXPECT_GT(c.training.maxSteps, 0);  // something moves within seconds
         EXPECT_GT(c.data.testLimit, 0);
     }
+}
+
+// Issue 14: a preset's "studio" object makes a comparison lesson; bad ones are named.
+TEST(Lessons, ComparisonLessonsNameTheirVariants) {
+    const Lesson l = parseLesson(
+        R"({"name": "c", "studio": {"compare": ["sequential", "ema", "momentum"]}})", "c.json");
+    EXPECT_EQ(l.config.name, "c");
+    EXPECT_EQ(
+        l.compare,
+        (std::vector{CompareVariant::Sequential, CompareVariant::Ema, CompareVariant::Momentum}));
+    EXPECT_TRUE(parseLesson(R"({"name": "plain"})", "p.json").compare.empty());
+    const auto rejected = [](const char* json, const std::string& fragment) {
+        try {
+            parseLesson(json, QStringLiteral("bad.json"));
+            ADD_FAILURE() << "accepted " << json;
+        } catch (const core::InputError& e) {
+            EXPECT_NE(std::string(e.what()).find(fragment), std::string::npos) << e.what();
+            EXPECT_NE(std::string(e.what()).find("bad.json"), std::string::npos) << e.what();
+        }
+    };
+    rejected(R"({"studio": {"compare": ["stash", "EMA"]}})", "has \"EMA\"; allowed: sequential");
+    rejected(R"({"studio": {"compare": []}})", "1 to 5 variants");
+    rejected(R"({"studio": {"compare": ["stash", "stash", "stash", "stash", "stash", "ema"]}})",
+             "1 to 5 variants");
+    rejected(R"({"studio": {"play": true}})", "unknown key 'studio.play' (allowed: compare)");
+    rejected(R"({"studio": 1})", "'studio' must be an object");
+}
+
+// Lesson 7 runs sequential, latest, stash, EMA and momentum in the Compare tab; the main run
+// stays idle.
+TEST(Lessons, LessonSevenComparesFivePoliciesInTheCompareTab) {
+    MainWindow w;
+    w.show();
+    int seven = -1;
+    for (std::size_t i = 0; i < w.lessons()->lessons().size(); ++i) {
+        if (w.lessons()->lessons()[i].config.name.rfind("7. ", 0) == 0) {
+            seven = static_cast<int>(i);
+        }
+    }
+    ASSERT_GE(seven, 0) << "no lesson 7";
+    const Lesson& lesson = w.lessons()->lessons()[static_cast<std::size_t>(seven)];
+    EXPECT_EQ(lesson.config.pipeline.cuts.size(), 3U);  // K = 4
+    EXPECT_EQ(lesson.config.model.width, 16);
+    ASSERT_TRUE(w.runLesson(seven));
+    CompareRunner* runner = w.charts()->compare()->runner();
+    ASSERT_TRUE(runner->running()) << w.lastError().toStdString();
+    EXPECT_FALSE(w.bridge()->hasSession());
+    EXPECT_EQ(w.charts()->tabs()->currentWidget(), w.charts()->compare());
+    EXPECT_EQ(w.currentExperiment().name, lesson.config.name);
+    QStringList policies;
+    for (const CompareRun& run : runner->runs()) {
+        policies << QString::fromStdString(run.config.pipeline.cuts.empty()
+                                               ? std::string("sequential")
+                                               : run.config.pipeline.policy);
+    }
+    EXPECT_EQ(policies, (QStringList{"sequential", "latest", "stash", "ema", "momentum"}));
+    w.charts()->compare()->stop();
+    EXPECT_FALSE(runner->running());
 }
 
 TEST(MainWindow, TinyRunThroughTheBridgeFeedsEveryChart) {

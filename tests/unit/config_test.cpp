@@ -113,6 +113,19 @@ TEST(Config, UnknownKeysAreRejectedWithTheAllowedOnes) {
     expectRejected(R"({"pipeline": {"delay": [0]}})", {"'pipeline.delay'", "delays"});
 }
 
+// Issue 14: a lesson preset's "studio" object (the comparison it runs) is the studio's business;
+// the experiment parser checks only that it is an object, so the CLI runs the preset as is.
+TEST(Config, StudioObjectIsSkipped) {
+    const ExperimentConfig c =
+        parseConfig(json::parse(R"({"name": "x", "studio": {"compare": ["stash", 3]}})"));
+    ExperimentConfig expected;
+    expected.name = "x";
+    EXPECT_EQ(c, expected);
+    EXPECT_FALSE(toJson(c).contains("studio"));
+    expectRejected(R"({"studio": ["stash"]})", {"'studio' must be an object, got array"});
+    expectRejected(R"({"studios": {}})", {"unknown key 'studios'", "studio)"});
+}
+
 TEST(Config, WrongTypesNameTheKeyPath) {
     expectRejected(R"({"training": {"epochs": "3"}})",
                    {"'training.epochs' must be an integer, got string"});
