@@ -84,6 +84,10 @@ core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,
         p.diagnosticStash = false;  // its shadow stash would cost memory and time in one run only
         p.telemetry = true;
     }
+    if (variant == CompareVariant::Sequential || variant == CompareVariant::GPipe) {
+        p.delaySchedule = "static";  // no delays to schedule
+        p.delayScales.clear();
+    }
     switch (variant) {
         case CompareVariant::Sequential:
             p.cuts.clear();

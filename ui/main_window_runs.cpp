@@ -53,6 +53,7 @@ void MainWindow::openRunFolder(const QString& dir) {
     all.train = run.log.train();
     all.eval = run.log.eval();
     all.reconstruction = run.log.reconstruction();
+    all.delays = run.log.delays();
     charts_->append(all);
     QApplication::restoreOverrideCursor();
     const QWidget* current = charts_->tabs()->currentWidget();

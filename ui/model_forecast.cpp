@@ -2,6 +2,7 @@
 #include "ui/model_forecast.hpp"
 
 #include "core/optim/rewind.hpp"
+#include "core/pipeline/delay_schedule.hpp"
 #include "core/pipeline/plan.hpp"
 #include "core/telemetry/exporters.hpp"
 
@@ -9,6 +10,7 @@
 #include <cctype>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -129,6 +131,39 @@ std::int64_t estimatedStepsPerEpoch(const core::io::ExperimentConfig& config) {
     return steps;
 }
 
+namespace {
+
+// Delay schedules: checks the schedule's keys (the config's own rules, InputError), fills
+// f.epochDelays and sets f.delays to epoch 1's; returns the envelope that sizes the history.
+std::vector<std::int64_t> forecastSchedule(const core::io::ExperimentConfig& config,
+                                           PipelineForecast& f) {
+    const core::io::PipelineConfig& p = config.pipeline;
+    if (p.delaySchedule == "static" && p.delayScales.empty()) {
+        return f.delays;
+    }
+    core::io::validate(config);
+    const auto kind = core::pipeline::parseDelayScheduleKind(p.delaySchedule);
+    const core::pipeline::DelaySchedule schedule(
+        {.kind = kind.value_or(core::pipeline::DelayScheduleKind::Static),
+         .scales = p.delayScales,
+         .adaptiveDrift = p.adaptiveDrift,
+         .adaptiveMinScale = p.adaptiveMinScale},
+        f.delays);
+    const std::int64_t epochs = config.training.epochs;
+    f.adaptiveDelays = p.delaySchedule == "adaptive";
+    for (std::int64_t e = 0; e < std::min<std::int64_t>(epochs, 6); ++e) {
+        const std::optional<double> c = schedule.plannedScale(e);
+        if (!c && e > 0) {
+            break;  // adaptive: decided while it runs
+        }
+        f.epochDelays.push_back(schedule.delaysAt(c.value_or(schedule.firstScale())));
+    }
+    f.delays = f.epochDelays.front();
+    return schedule.envelope(epochs);
+}
+
+}  // namespace
+
 PipelineForecast forecastPipeline(const core::io::ExperimentConfig& config) {
     PipelineForecast f;
     const core::io::PipelineConfig& p = config.pipeline;
@@ -159,7 +194,7 @@ PipelineForecast forecastPipeline(const core::io::ExperimentConfig& config) {
             }
         }
         core::telemetry::PipelineLayout layout;
-        layout.delays = f.delays;
+        layout.delays = forecastSchedule(config, f);
         layout.stageParams.assign(static_cast<std::size_t>(f.stages), 0);
         for (std::int64_t u = 0; u < unitCount; ++u) {
             layout.stageParams[static_cast<std::size_t>(partition.stageOfUnit(u))] +=

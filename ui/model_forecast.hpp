@@ -52,6 +52,11 @@ struct PipelineForecast {
     std::int64_t emaHistoryBytes = 0;  // EMA buffers only (the scratch Ŵ counts as weights)
     // The momentum policy's, from core's forecast: 0 (it rebuilds Ŵ from the optimizer state).
     std::int64_t momentumHistoryBytes = 0;
+    // Delay schedules: the delays of the first epochs (at most 6; empty when static), the ticks
+    // and utilisation above being epoch 1's; the history bytes are those of each stage's largest
+    // delay over the run (the envelope), what the memory peaks reach.
+    std::vector<std::vector<std::int64_t>> epochDelays;
+    bool adaptiveDelays = false;  // epochDelays holds epoch 1's only; the rest are measured
     std::string problem;  // why the pipeline section cannot run; empty when it can
 };
 

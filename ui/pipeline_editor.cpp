@@ -2,6 +2,7 @@
 #include "ui/pipeline_editor.hpp"
 
 #include "core/pipeline/plan.hpp"
+#include "ui/delay_schedule_row.hpp"
 #include "ui/palette.hpp"
 #include "ui/unit_strip.hpp"
 
@@ -51,7 +52,8 @@ bool sameEdit(const core::io::PipelineConfig& a, const core::io::PipelineConfig&
     return a.cuts == b.cuts && a.delays == b.delays && a.policy == b.policy &&
            a.emaBeta == b.emaBeta && a.emaBetaValue == b.emaBetaValue &&
            a.diagnosticStash == b.diagnosticStash && a.schedule == b.schedule &&
-           a.microBatches == b.microBatches;
+           a.microBatches == b.microBatches && a.delaySchedule == b.delaySchedule &&
+           a.delayScales == b.delayScales && a.adaptiveDrift == b.adaptiveDrift;
 }
 
 QString joined(const std::vector<std::int64_t>& v) {
@@ -92,6 +94,22 @@ QString describeEdit(const core::io::PipelineConfig& before,
     if (before.emaBetaValue != after.emaBetaValue) {
         *field = 3;
         return QStringLiteral("β = %1").arg(after.emaBetaValue);
+    }
+    if (before.delaySchedule != after.delaySchedule) {
+        return QStringLiteral("delays by epoch: %1")
+            .arg(QString::fromStdString(after.delaySchedule));
+    }
+    if (before.delayScales != after.delayScales) {
+        *field = 4;
+        QStringList parts;
+        for (const double c : after.delayScales) {
+            parts << QString::number(c);
+        }
+        return QStringLiteral("delay scales %1").arg(parts.join(QLatin1Char(',')));
+    }
+    if (before.adaptiveDrift != after.adaptiveDrift) {
+        *field = 5;
+        return QStringLiteral("τ = %1").arg(after.adaptiveDrift);
     }
     if (before.emaBeta != after.emaBeta) {
         return QStringLiteral("β mode: %1").arg(QString::fromStdString(after.emaBeta));
@@ -141,6 +159,22 @@ private:
     int field_ = 0;
     bool first_ = true;
 };
+
+// The forecast's line for a delay schedule: the first epochs' delays (one line: the panel is
+// narrow; the forecast's tooltip says which epoch the ticks and the memory are for).
+QString scheduleText(const PipelineForecast& f) {
+    if (f.epochDelays.empty()) {
+        return {};
+    }
+    QStringList epochs;
+    for (const std::vector<std::int64_t>& d : f.epochDelays) {
+        epochs << joined(d);
+    }
+    const QString then = f.adaptiveDelays            ? QStringLiteral(", then adaptive")
+                         : f.epochDelays.size() == 6 ? QStringLiteral(" …")
+                                                     : QString();
+    return QStringLiteral("<br>By epoch: %1%2").arg(epochs.join(QStringLiteral(" → ")), then);
+}
 
 }  // namespace
 
@@ -283,6 +317,11 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     grid->addWidget(new QLabel(QStringLiteral("Schedule"), this), row + 3, 0);
     grid->addWidget(schedule_, row + 3, 1);
     grid->addWidget(microBatches_, row + 3, 2);
+    delaySchedule_ = new DelayScheduleRow(this);
+    auto* byEpoch = new QLabel(QStringLiteral("By epoch"), this);
+    byEpoch->setToolTip(QStringLiteral("Delay schedule: how the delays change between epochs"));
+    grid->addWidget(byEpoch, row + 4, 0);
+    grid->addWidget(delaySchedule_, row + 4, 1, 1, 2);
     grid->setColumnStretch(1, 1);
 
     const auto onChange = [this] {
@@ -294,6 +333,7 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     connect(diagnostic_, &QCheckBox::toggled, this, onChange);
     connect(schedule_, &QComboBox::currentIndexChanged, this, onChange);
     connect(microBatches_, &QSpinBox::valueChanged, this, onChange);
+    connect(delaySchedule_, &DelayScheduleRow::changed, this, onChange);
 }
 
 void PipelineEditor::setContext(const core::io::ExperimentConfig& config) {
@@ -338,6 +378,7 @@ void PipelineEditor::applyPipeline(const core::io::PipelineConfig& pipeline) {
     diagnostic_->setChecked(pipeline.diagnosticStash);
     selectKey(schedule_, pipeline.schedule);
     microBatches_->setValue(static_cast<int>(pipeline.microBatches));
+    delaySchedule_->setPipeline(pipeline);
     loading_ = false;
     recorded_ = pipelineConfig();  // the state shown is the history's: refresh records nothing
     refresh();
@@ -366,11 +407,13 @@ core::io::PipelineConfig PipelineEditor::pipelineConfig() const {
     p.diagnosticStash = diagnostic_->isChecked();
     p.schedule = keyOf(schedule_);
     p.microBatches = microBatches_->value();
+    delaySchedule_->apply(p);
     return p;
 }
 
 QString PipelineEditor::problem() const {
-    return QString::fromStdString(forecast_.problem);
+    const QString scales = keyOf(schedule_) == "gpipe" ? QString() : delaySchedule_->problem();
+    return scales.isEmpty() ? QString::fromStdString(forecast_.problem) : scales;
 }
 
 QSpinBox* PipelineEditor::delaySpin(int stage) const {
@@ -464,6 +507,7 @@ void PipelineEditor::updateEnabled() {
     betaValue_->setEnabled(e && ema && keyOf(betaMode_) == "fixed");
     diagnostic_->setEnabled(e && reconstructs);
     microBatches_->setEnabled(e && gpipe);
+    delaySchedule_->setEnabled(e && !gpipe);
     defaultDelays_->setEnabled(e && !gpipe);
     for (QSpinBox* spin : delaySpins_) {
         spin->setEnabled(e && !gpipe && !defaultDelays_->isChecked());
@@ -475,13 +519,14 @@ void PipelineEditor::refresh() {
     config.pipeline = pipelineConfig();
     forecast_ = forecastPipeline(config);
     updateEnabled();
-    problem_->setText(QString::fromStdString(forecast_.problem));
-    problem_->setVisible(!forecast_.problem.empty());
+    const QString why = problem();
+    problem_->setText(why);
+    problem_->setVisible(!why.isEmpty());
     const QLocale locale;
     QString text = QStringLiteral("<b>K = %1</b> stage%2")
                        .arg(forecast_.stages)
                        .arg(forecast_.stages == 1 ? QString() : QStringLiteral("s"));
-    if (forecast_.problem.empty()) {
+    if (why.isEmpty()) {
         text += QStringLiteral(
                     " · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
                     "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b> · "
@@ -492,10 +537,17 @@ void PipelineEditor::refresh() {
                          formatBytes(forecast_.stashHistoryBytes),
                          formatBytes(forecast_.emaHistoryBytes),
                          formatBytes(forecast_.momentumHistoryBytes));
+        text += scheduleText(forecast_);
     } else {
         text += QStringLiteral(" · cannot run: see the message above");
     }
     forecastText_->setText(text);
+    forecastText_->setToolTip(
+        forecast_.epochDelays.empty()
+            ? QString()
+            : QStringLiteral("With a delay schedule the ticks and utilisation are epoch 1's, and "
+                             "the weight history is that of each stage's largest delay in the "
+                             "run (what the memory peaks reach)."));
     recordEdit();
     if (!loading_) {
         emit changed();

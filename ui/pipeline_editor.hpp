@@ -27,6 +27,7 @@ class QUndoStack;
 
 namespace lp::ui {
 
+class DelayScheduleRow;
 class UnitStrip;
 
 class PipelineEditor : public QWidget {
@@ -85,6 +86,9 @@ public:
 
     QComboBox* scheduleCombo() const { return schedule_; }
 
+    // How the delays change between epochs (static, scaled per epoch, adaptive).
+    DelayScheduleRow* delayScheduleRow() const { return delaySchedule_; }
+
 signals:
     // Any pipeline choice changed (after the forecast and the problem text were updated).
     void changed();
@@ -110,6 +114,7 @@ private:
     QCheckBox* diagnostic_ = nullptr;
     QComboBox* schedule_ = nullptr;
     QSpinBox* microBatches_ = nullptr;
+    DelayScheduleRow* delaySchedule_ = nullptr;
     QLabel* forecastText_ = nullptr;
     QLabel* pausedNote_ = nullptr;
     QUndoStack* undo_ = nullptr;

@@ -60,6 +60,16 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
                                            QBrush(Qt::NoBrush),
                                            11));
 
+    earlier_ = plot_->addGraph(top->axis(QCPAxis::atBottom), top->axis(QCPAxis::atLeft));
+    earlier_->setName(QStringLiteral("configured in earlier epochs"));
+    earlier_->setLineStyle(QCPGraph::lsNone);
+    QPainterPath dash;  // a bar-wide horizontal stroke
+    dash.moveTo(-9.0, 0.0);
+    dash.lineTo(9.0, 0.0);
+    earlier_->setScatterStyle(
+        QCPScatterStyle(dash, palette::cosmeticPen(palette::okabeIto(0), 2.0, Qt::DotLine)));
+    earlier_->removeFromLegend();  // listed only while a delay schedule has changed the delays
+
     auto* bottom = new QCPAxisRect(plot_);
     palette::styleAxisRect(bottom);
     plot_->plotLayout()->addElement(3, 0, bottom);
@@ -118,6 +128,9 @@ void StalenessView::append(const TelemetryBatch& batch) {
         series.staleness.push_back(s.staleness);
         series.sum += static_cast<double>(s.staleness);
         series.last = s.staleness;
+        if (series.delayChanges.empty() || series.configuredDelay != s.configuredDelay) {
+            series.delayChanges.emplace_back(s.update, s.configuredDelay);
+        }
         series.configuredDelay = s.configuredDelay;
     }
     refresh();
@@ -154,10 +167,12 @@ std::vector<StalenessView::UnitStaleness> StalenessView::units() const {
         u.stage = unit.stage;
         const auto s = static_cast<std::size_t>(std::max(0, unit.stage));
         const StageSeries* series = s < stages_.size() ? &stages_[s] : nullptr;
-        if (s < layout_.delays.size()) {
-            u.configuredDelay = static_cast<double>(layout_.delays[s]);
-        } else if (series != nullptr && series->configuredDelay >= 0) {
+        // The samples' delay is the current epoch's (a delay schedule changes it; the layout
+        // holds the run's largest); before any sample, the layout's.
+        if (series != nullptr && series->configuredDelay >= 0) {
             u.configuredDelay = static_cast<double>(series->configuredDelay);
+        } else if (s < layout_.delays.size()) {
+            u.configuredDelay = static_cast<double>(layout_.delays[s]);
         }
         u.samples = series != nullptr ? static_cast<std::int64_t>(series->staleness.size()) : 0;
         u.meanStaleness = u.samples > 0 ? series->sum / static_cast<double>(u.samples) : kNaN;
@@ -167,10 +182,35 @@ std::vector<StalenessView::UnitStaleness> StalenessView::units() const {
     return out;
 }
 
+std::vector<StalenessView::DelayChange> StalenessView::delayChanges() const {
+    std::vector<std::int64_t> updates;  // where some stage's configured delay changed
+    for (const StageSeries& s : stages_) {
+        for (std::size_t i = 1; i < s.delayChanges.size(); ++i) {
+            updates.push_back(s.delayChanges[i].first);
+        }
+    }
+    std::sort(updates.begin(), updates.end());
+    updates.erase(std::unique(updates.begin(), updates.end()), updates.end());
+    std::vector<DelayChange> out;
+    for (const std::int64_t u : updates) {
+        DelayChange c{.update = u, .delays = {}};
+        for (const StageSeries& s : stages_) {
+            std::int64_t d = s.delayChanges.empty() ? 0 : s.delayChanges.front().second;
+            for (const auto& [from, delay] : s.delayChanges) {
+                d = from <= u ? delay : d;
+            }
+            c.delays.push_back(d);
+        }
+        out.push_back(std::move(c));
+    }
+    return out;
+}
+
 void StalenessView::refresh() {
     const std::vector<Unit> list = unitList();
     refreshBars(list);
     refreshHeatmap(list);
+    refreshDelayChanges();
     plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
@@ -195,6 +235,28 @@ void StalenessView::refreshBars(const std::vector<Unit>& list) {
             }
         }
     }
+    // The configured delays of earlier epochs, where a delay schedule changed them.
+    QVector<double> earlierKeys;
+    QVector<double> earlierDelays;
+    for (std::size_t u = 0; u < list.size(); ++u) {
+        const auto s = static_cast<std::size_t>(std::max(0, list[u].stage));
+        if (s >= stages_.size()) {
+            continue;
+        }
+        for (const auto& [from, delay] : stages_[s].delayChanges) {
+            if (delay != stages_[s].configuredDelay) {
+                earlierKeys << static_cast<double>(u);
+                earlierDelays << static_cast<double>(delay);
+                top = std::max(top, static_cast<double>(delay));
+            }
+        }
+    }
+    earlier_->setData(earlierKeys, earlierDelays);
+    if (earlierKeys.isEmpty()) {
+        earlier_->removeFromLegend();
+    } else if (plot_->legend->itemWithPlottable(earlier_) == nullptr) {
+        earlier_->addToLegend();
+    }
     // A handful of points per unit, replaced whole: the summary, not a stream.
     delayBars_->setData(keys, delays, true);
     mean_->setData(keys, means, true);
@@ -207,6 +269,42 @@ void StalenessView::refreshBars(const std::vector<Unit>& list) {
         x->setRange(-0.6, static_cast<double>(list.size()) - 0.4);
         // A little headroom above the tallest bar (the legend has a row of its own).
         delayBars_->valueAxis()->setRange(0.0, std::ceil(top * 1.1) + 0.5);
+    }
+}
+
+void StalenessView::refreshDelayChanges() {
+    for (QCPAbstractItem* item : changeItems_) {
+        plot_->removeItem(item);
+    }
+    changeItems_.clear();
+    QCPAxis* x = heatmap_->keyAxis();
+    QCPAxis* y = heatmap_->valueAxis();
+    for (const DelayChange& c : delayChanges()) {
+        const double at = static_cast<double>(c.update) - 0.5;  // between two updates' cells
+        auto* line = new QCPItemStraightLine(plot_);
+        line->setClipAxisRect(x->axisRect());
+        line->point1->setAxes(x, y);
+        line->point2->setAxes(x, y);
+        line->point1->setCoords(at, 0.0);
+        line->point2->setCoords(at, 1.0);
+        line->setPen(palette::cosmeticPen(palette::okabeIto(0), 1.0, Qt::DashLine));
+        QStringList parts;
+        for (const std::int64_t d : c.delays) {
+            parts << QString::number(d);
+        }
+        auto* text = new QCPItemText(plot_);
+        text->setClipAxisRect(x->axisRect());
+        text->position->setAxes(x, y);
+        text->position->setAxisRect(x->axisRect());
+        text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+        text->position->setCoords(at, 0.0);
+        text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+        text->setPadding(QMargins(3, 1, 3, 1));
+        text->setBrush(palette::withAlpha(palette::chartColors().legendBrush, 210));
+        text->setColor(palette::okabeIto(0));
+        text->setText(QStringLiteral("D %1").arg(parts.join(QLatin1Char(','))));
+        changeItems_.push_back(line);
+        changeItems_.push_back(text);
     }
 }
 

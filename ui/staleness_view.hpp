@@ -1,5 +1,7 @@
 // Staleness per unit (layer group) of the model: configured delay (bars) against measured
-// staleness (mean and last), and a unit × update heatmap. GUI thread only.
+// staleness (mean and last), and a unit × update heatmap. With a delay schedule the bars show the
+// current epoch's delay, dashes the delays of the earlier epochs, and dashed lines on the heatmap
+// where the configured delays changed, labelled with the new ones. GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -9,9 +11,11 @@
 #include <QWidget>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 class QCustomPlot;
+class QCPAbstractItem;
 class QCPBars;
 class QCPColorMap;
 class QCPGraph;
@@ -42,6 +46,18 @@ public:
 
     QCPColorMap* heatmap() const { return heatmap_; }
 
+    // The configured delays of earlier epochs (delay schedules): one dash per unit and delay.
+    QCPGraph* earlierDelaysGraph() const { return earlier_; }
+
+    // Where the configured delays changed (a new epoch of a delay schedule): the first update
+    // with the new delays, and every stage's delay from there (from the samples' configured_delay).
+    struct DelayChange {
+        std::int64_t update = 0;
+        std::vector<std::int64_t> delays;  // by stage
+    };
+
+    std::vector<DelayChange> delayChanges() const;
+
     // One row per unit; mean and last are NaN before the unit's stage reported a sample.
     struct UnitStaleness {
         QString name;
@@ -63,7 +79,9 @@ private:
         std::vector<std::int64_t> staleness;
         double sum = 0.0;
         std::int64_t last = 0;
-        std::int64_t configuredDelay = -1;  // from the samples, if no layout
+        std::int64_t configuredDelay = -1;  // the newest sample's
+        // (first update, configured delay) each time the configured delay changed
+        std::vector<std::pair<std::int64_t, std::int64_t>> delayChanges;
     };
 
     struct Unit {
@@ -75,12 +93,15 @@ private:
     void refresh();
     void refreshBars(const std::vector<Unit>& list);
     void refreshHeatmap(const std::vector<Unit>& list);
+    void refreshDelayChanges();
 
     QCustomPlot* plot_ = nullptr;
     QCPBars* delayBars_ = nullptr;
     QCPGraph* mean_ = nullptr;
     QCPGraph* last_ = nullptr;
     QCPColorMap* heatmap_ = nullptr;
+    QCPGraph* earlier_ = nullptr;
+    std::vector<QCPAbstractItem*> changeItems_;  // the heatmap's delay-change lines and labels
     core::telemetry::PipelineLayout layout_;
     std::vector<StageSeries> stages_;
     bool autoRange_ = true;

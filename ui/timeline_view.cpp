@@ -136,6 +136,7 @@ void TimelineView::resetRange() {
 
 void TimelineView::setLayout(const PipelineLayout& layout) {
     layout_ = layout;
+    updateEpochMarks();
     // Exactly the layout's stages: a 4-stage run after a 10-stage one shows 4 rows (issue 13).
     if (eventCount() == 0) {
         setRows(std::max(1, layout.stages()));
@@ -147,7 +148,11 @@ void TimelineView::setLayout(const PipelineLayout& layout) {
 }
 
 void TimelineView::append(const TelemetryBatch& batch) {
+    addEpochMarks(batch.delays);
     if (batch.ops.empty()) {
+        if (!batch.delays.empty()) {
+            plot_->replot(QCustomPlot::rpQueuedReplot);
+        }
         return;
     }
     int rows = rows_;
@@ -205,6 +210,11 @@ void TimelineView::clear() {
     for (OpSpans* s : spans_) {
         s->clear();
     }
+    for (auto& [epoch, items] : marks_) {
+        plot_->removeItem(items.line);
+        plot_->removeItem(items.text);
+    }
+    marks_.clear();
     std::fill(stats_.begin(), stats_.end(), StageStats{});
     anyPipelineOp_ = false;
     anyTick_ = false;
@@ -242,6 +252,7 @@ void TimelineView::setTimeAxis(TimeAxis axis) {
     plot_->xAxis->setLabel(axis == TimeAxis::Tick ? QStringLiteral("tick")
                                                   : QStringLiteral("wall clock (µs)"));
     updateLabels();
+    updateEpochMarks();
     // The visible window cannot be carried across axes exactly: follow, or show everything.
     if (followLive_) {
         applyFollow();
@@ -377,6 +388,66 @@ void TimelineView::updateLabels() {
                      .arg(100.0 * meanBusy / static_cast<double>(util.size()), 0, 'f', 1);
     }
     title_->setText(title);
+}
+
+void TimelineView::addEpochMarks(const std::vector<core::telemetry::DelaySample>& records) {
+    for (const core::telemetry::DelaySample& d : records) {
+        if (d.stage < 0 || d.epoch < 0) {
+            continue;
+        }
+        MarkItems& items = marks_[d.epoch];
+        EpochMark& m = items.mark;
+        m.epoch = d.epoch;
+        m.firstTick = d.firstTick;
+        if (m.delays.size() <= static_cast<std::size_t>(d.stage)) {
+            m.delays.resize(static_cast<std::size_t>(d.stage) + 1, 0);
+        }
+        m.delays[static_cast<std::size_t>(d.stage)] = d.delay;
+        QStringList parts;
+        for (const std::int64_t v : m.delays) {
+            parts << QString::number(v);
+        }
+        m.label =
+            QStringLiteral("epoch %1 · D %2").arg(d.epoch + 1).arg(parts.join(QLatin1Char(',')));
+        if (items.line == nullptr) {
+            items.line = new QCPItemStraightLine(plot_);
+            items.line->setPen(palette::cosmeticPen(palette::okabeIto(0), 1.0, Qt::DashLine));
+            items.line->setSelectable(false);
+            items.text = new QCPItemText(plot_);
+            items.text->setPositionAlignment(Qt::AlignLeft | Qt::AlignTop);
+            items.text->position->setTypeY(QCPItemPosition::ptAxisRectRatio);
+            items.text->setPadding(QMargins(3, 1, 3, 1));
+            items.text->setBrush(palette::withAlpha(palette::chartColors().legendBrush, 210));
+            items.text->setColor(palette::okabeIto(0));
+            items.text->setSelectable(false);
+        }
+        const auto x = static_cast<double>(m.firstTick);
+        items.line->point1->setCoords(x, 0.0);
+        items.line->point2->setCoords(x, 1.0);
+        items.text->position->setCoords(x, 0.0);
+        items.text->setText(m.label);
+    }
+    if (!records.empty()) {
+        updateEpochMarks();
+    }
+}
+
+void TimelineView::updateEpochMarks() {
+    const bool show = axis_ == TimeAxis::Tick && layout_.delaySchedule != "static";
+    for (auto& [epoch, items] : marks_) {
+        items.line->setVisible(show);
+        items.text->setVisible(show);
+    }
+}
+
+std::vector<TimelineView::EpochMark> TimelineView::epochMarks() const {
+    std::vector<EpochMark> out;
+    for (const auto& [epoch, items] : marks_) {
+        if (items.line->visible()) {
+            out.push_back(items.mark);
+        }
+    }
+    return out;
 }
 
 std::optional<OpEvent> TimelineView::eventAt(const QPointF& pos) const {

@@ -13,6 +13,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -77,6 +78,18 @@ public:
     std::vector<StageUtilisation> utilisation() const;
     QString rowLabel(int stage) const;
 
+    // Delay schedules: one dashed line per epoch at its first tick, labelled "epoch e · D …" with
+    // its delays, from the batches' DelaySamples (drawn on the tick axis when the layout's delay
+    // schedule is not static).
+    struct EpochMark {
+        std::int32_t epoch = 0;
+        std::int64_t firstTick = 0;
+        std::vector<std::int64_t> delays;  // by stage
+        QString label;
+    };
+
+    std::vector<EpochMark> epochMarks() const;
+
     // The event under pixel pos (plot widget coordinates), within 3 px horizontally.
     std::optional<core::telemetry::OpEvent> eventAt(const QPointF& pos) const;
     // Tooltip text: op, stage, minibatch, weight version, tick, times, thread.
@@ -103,6 +116,14 @@ private:
     void applyFollow();
     double followWindow() const;
     void showHover(QMouseEvent* event);
+    void addEpochMarks(const std::vector<core::telemetry::DelaySample>& records);
+    void updateEpochMarks();  // visibility: the tick axis, a non-static delay schedule
+
+    struct MarkItems {
+        EpochMark mark;
+        QCPItemStraightLine* line = nullptr;
+        QCPItemText* text = nullptr;
+    };
 
     QCustomPlot* plot_ = nullptr;
     QToolButton* followButton_ = nullptr;
@@ -123,6 +144,7 @@ private:
     std::int64_t lastTick_ = -1;
     bool anyPipelineOp_ = false;
     bool anyTick_ = false;
+    std::map<std::int32_t, MarkItems> marks_;  // by epoch
 };
 
 }  // namespace lp::ui
