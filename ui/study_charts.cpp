@@ -18,6 +18,8 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
+#include <utility>
 
 namespace lp::ui {
 
@@ -49,10 +51,13 @@ QString labelOf(const StudyRow& row) {
     return QString::fromStdString(label.empty() ? row.at("run_id").text : label);
 }
 
-// Test top-1 in percent; a diverged run without a finite figure sits at 0.
-double top1Percent(const StudyRow& row) {
+// Test top-1 in percent; none for a run without a finite figure (it diverged first).
+std::optional<double> top1Percent(const StudyRow& row) {
     const auto v = row.at("final_top1").number;
-    return v && std::isfinite(*v) ? 100.0 * *v : 0.0;
+    if (v && std::isfinite(*v)) {
+        return 100.0 * *v;
+    }
+    return std::nullopt;
 }
 
 // The graphs one policy has in a scatter plot: measured marks (in the legend), hollow forecast
@@ -97,14 +102,39 @@ PolicyMarks& marksFor(QCustomPlot* plot, std::map<QString, PolicyMarks>& marks, 
 }
 
 // Legend-only entries saying what the hollow and crossed marks mean.
-void addKeyEntries(QCustomPlot* plot, bool forecasts, bool diverged) {
+void addKeyEntries(QCustomPlot* plot, bool forecasts, bool diverged, bool pinned) {
     const QColor grey = palette::policyColor(QString());
     if (forecasts) {
         markGraph(plot, QStringLiteral("hollow: forecast"), grey, QCPScatterStyle::ssCircle, "key");
     }
     if (diverged) {
-        markGraph(plot, QStringLiteral("×: diverged"), grey, QCPScatterStyle::ssCross, "key");
+        markGraph(plot,
+                  pinned ? QStringLiteral("×: diverged (no top-1: at the bottom)")
+                         : QStringLiteral("×: diverged"),
+                  grey,
+                  QCPScatterStyle::ssCross,
+                  "key");
     }
+}
+
+// The training loss as the Compare tab smooths it (debiased EMA, CompareView::kSmoothing) over
+// steps; a diverged run's curve ends where its loss stopped being a number.
+void setSmoothedLoss(QCPGraph* g, const std::vector<core::telemetry::TrainSample>& train) {
+    QVector<double> steps;
+    QVector<double> losses;
+    double ema = 0.0;
+    double power = 1.0;
+    for (const core::telemetry::TrainSample& t : train) {
+        if (t.nonFinite || !std::isfinite(t.loss)) {
+            continue;
+        }
+        ema = CompareView::kSmoothing * ema +
+              (1.0 - CompareView::kSmoothing) * static_cast<double>(t.loss);
+        power *= CompareView::kSmoothing;
+        steps << static_cast<double>(t.step);
+        losses << ema / (1.0 - power);
+    }
+    g->setData(steps, losses, true);
 }
 
 // The data's range [lo, hi] (at least minSpan wide) with 10 % room, kept within [floor, ceiling],
@@ -170,49 +200,100 @@ void StudyCharts::clear() {
 QStringList StudyCharts::show(const std::vector<StudyRow>& rows, const QString& studyDir) {
     clear();
     QStringList problems;
-    std::map<QString, PolicyMarks> memoryMarks;
-    std::map<QString, PolicyMarks> bubbleMarks;
+    drawScatters(rows, problems);
+    drawLossCurves(rows, studyDir, problems);
+    for (const auto& [plot, name] : plots()) {
+        plot->replot(QCustomPlot::rpQueuedReplot);
+    }
+    return problems;
+}
+
+void StudyCharts::drawScatters(const std::vector<StudyRow>& rows, QStringList& problems) {
+    // One mark per run in each chart. The axes fit the runs with a test top-1; a run without one
+    // (it diverged before its evaluation) sits at the bottom, so it neither hides nor
+    // squeezes the others.
+    struct Mark {
+        QString policy;
+        bool diverged = false;
+        std::optional<double> top1;  // percent
+        double mib = 0.0;
+        std::optional<double> forecastMiB;
+        std::optional<double> bubble;  // percent
+    };
+
+    std::vector<Mark> marks;
     double lo = std::numeric_limits<double>::infinity();
     double hi = -std::numeric_limits<double>::infinity();
     double maxMiB = 0.0;
     double maxBubble = 0.0;
     bool anyForecast = false;
     bool anyDiverged = false;
+    bool anyPinned = false;
     for (const StudyRow& row : rows) {
-        const QString policy = policyOf(row);
-        const double top1 = top1Percent(row);
-        lo = std::min(lo, top1);
-        hi = std::max(hi, top1);
-        anyDiverged = anyDiverged || row.diverged();
-        PolicyMarks& m = marksFor(memory_, memoryMarks, policy);
-        const double mib = row.at("history_bytes").number.value_or(0.0) / kBytesPerMiB;
-        (row.diverged() ? m.diverged : m.measured)->addData(mib, top1);
-        maxMiB = std::max(maxMiB, mib);
-        if (const auto forecast = row.at("history_forecast_bytes").number) {
-            m.forecast->addData(*forecast / kBytesPerMiB, top1);
-            maxMiB = std::max(maxMiB, *forecast / kBytesPerMiB);
-            anyForecast = true;
+        Mark m;
+        m.policy = policyOf(row);
+        m.diverged = row.diverged();
+        m.top1 = top1Percent(row);
+        m.mib = row.at("history_bytes").number.value_or(0.0) / kBytesPerMiB;
+        if (const auto f = row.at("history_forecast_bytes").number) {
+            m.forecastMiB = *f / kBytesPerMiB;
         }
-        auto bubble = row.at("bubble").number;
-        if (!bubble && row.at("utilisation").number) {
-            bubble = 1.0 - *row.at("utilisation").number;
+        m.bubble = row.at("bubble").number;
+        if (!m.bubble && row.at("utilisation").number) {
+            m.bubble = 1.0 - *row.at("utilisation").number;
         }
-        if (!bubble || !std::isfinite(*bubble)) {
+        if (m.bubble && std::isfinite(*m.bubble)) {
+            m.bubble = 100.0 * *m.bubble;
+            maxBubble = std::max(maxBubble, *m.bubble);
+        } else {
+            m.bubble.reset();
             problems << QStringLiteral("%1: no bubble or utilisation figure").arg(labelOf(row));
-            continue;
         }
-        PolicyMarks& b = marksFor(bubble_, bubbleMarks, policy);
-        (row.diverged() ? b.diverged : b.measured)->addData(100.0 * *bubble, top1);
-        maxBubble = std::max(maxBubble, 100.0 * *bubble);
+        if (m.top1) {
+            lo = std::min(lo, *m.top1);
+            hi = std::max(hi, *m.top1);
+        }
+        maxMiB = std::max({maxMiB, m.mib, m.forecastMiB.value_or(0.0)});
+        anyForecast = anyForecast || m.forecastMiB.has_value();
+        anyDiverged = anyDiverged || m.diverged;
+        anyPinned = anyPinned || !m.top1;
+        marks.push_back(std::move(m));
     }
-    addKeyEntries(memory_, anyForecast, anyDiverged);
-    addKeyEntries(bubble_, false, anyDiverged);
     constexpr double kNoCeiling = std::numeric_limits<double>::infinity();
     fitAxis(memory_->xAxis, 0.0, maxMiB, 0.0, kNoCeiling, std::max(0.01, maxMiB));
     fitAxis(bubble_->xAxis, 0.0, maxBubble, 0.0, 100.0, 5.0);
     fitAxis(memory_->yAxis, lo, hi, 0.0, 100.0, 5.0);
     fitAxis(bubble_->yAxis, lo, hi, 0.0, 100.0, 5.0);
+    // Room at the bottom for the runs without a top-1, whose marks sit in it.
+    double edge = memory_->yAxis->range().lower;
+    if (anyPinned) {
+        const QCPRange r = memory_->yAxis->range();
+        edge = r.lower - 0.04 * r.size();
+        for (QCPAxis* y : {memory_->yAxis, bubble_->yAxis}) {
+            y->setRange(r.lower - 0.08 * r.size(), r.upper);
+        }
+    }
+    std::map<QString, PolicyMarks> memoryMarks;
+    std::map<QString, PolicyMarks> bubbleMarks;
+    for (const Mark& m : marks) {
+        const double y = m.top1.value_or(edge);
+        PolicyMarks& g = marksFor(memory_, memoryMarks, m.policy);
+        (m.diverged || !m.top1 ? g.diverged : g.measured)->addData(m.mib, y);
+        if (m.forecastMiB) {
+            g.forecast->addData(*m.forecastMiB, y);
+        }
+        if (m.bubble) {
+            PolicyMarks& b = marksFor(bubble_, bubbleMarks, m.policy);
+            (m.diverged || !m.top1 ? b.diverged : b.measured)->addData(*m.bubble, y);
+        }
+    }
+    addKeyEntries(memory_, anyForecast, anyDiverged || anyPinned, anyPinned);
+    addKeyEntries(bubble_, false, anyDiverged || anyPinned, anyPinned);
+}
 
+void StudyCharts::drawLossCurves(const std::vector<StudyRow>& rows,
+                                 const QString& studyDir,
+                                 QStringList& problems) {
     // One loss curve per run; runs of one policy share its colour and differ in dash.
     std::map<QString, int> perPolicy;
     constexpr std::array<Qt::PenStyle, 4> kDashes = {
@@ -235,22 +316,10 @@ QStringList StudyCharts::show(const std::vector<StudyRow>& rows, const QString& 
         g->setPen(palette::cosmeticPen(palette::policyColor(policy),
                                        2.0,
                                        kDashes[static_cast<std::size_t>(k) % kDashes.size()]));
-        QVector<double> steps;
-        QVector<double> losses;
-        double ema = 0.0;
-        double power = 1.0;
-        for (const core::telemetry::TrainSample& t : train) {
-            if (t.nonFinite || !std::isfinite(t.loss)) {
-                continue;  // a diverged run's curve ends where its loss stopped being a number
-            }
-            ema = CompareView::kSmoothing * ema +
-                  (1.0 - CompareView::kSmoothing) * static_cast<double>(t.loss);
-            power *= CompareView::kSmoothing;
-            steps << static_cast<double>(t.step);
-            losses << ema / (1.0 - power);
-            maxStep = std::max(maxStep, static_cast<double>(t.step));
+        setSmoothedLoss(g, train);
+        if (!g->data()->isEmpty()) {
+            maxStep = std::max(maxStep, g->data()->constEnd()[-1].key);
         }
-        g->setData(steps, losses, true);
     }
     loss_->xAxis->setRange(0.0, maxStep);
     bool found = false;
@@ -265,12 +334,8 @@ QStringList StudyCharts::show(const std::vector<StudyRow>& rows, const QString& 
         }
     }
     if (found && range.lower > 0.0) {
-        loss_->yAxis->setRange(range.lower / 1.2, range.upper * 1.2);
+        loss_->yAxis->setRange(range.lower / 1.2, range.upper * 1.2);  // log axis: a factor
     }
-    for (const auto& [plot, name] : plots()) {
-        plot->replot(QCustomPlot::rpQueuedReplot);
-    }
-    return problems;
 }
 
 int StudyCharts::markCount(const QCustomPlot* plot) {

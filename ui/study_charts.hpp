@@ -1,7 +1,8 @@
 // The study's three charts, side by side (issue 14, point 4), made with the house chart code
 // (ui/chart_layout.hpp, ui/palette.hpp, ui/chart_export.hpp): test top-1 against weight-history
-// memory (one colour per policy; filled marks measured, hollow marks the forecast), test top-1
-// against the bubble (idle fraction of stage time), and each run's training loss (smoothed as in
+// memory (one colour per policy; filled marks measured, hollow marks the forecast, a cross for a
+// diverged run, at the bottom when it has no test top-1), test top-1 against the bubble
+// (idle fraction of stage time), and each run's training loss (smoothed as in
 // the Compare tab) overlaid, read from the run's train.csv. The same charts, exported headless,
 // are the study report's PNGs (writeStudyCharts). GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
@@ -54,6 +55,11 @@ public:
     QStringList exportPngs(const QString& dir) const;
 
 private:
+    void drawScatters(const std::vector<core::io::StudyRow>& rows, QStringList& problems);
+    void drawLossCurves(const std::vector<core::io::StudyRow>& rows,
+                        const QString& studyDir,
+                        QStringList& problems);
+
     QCustomPlot* memory_ = nullptr;
     QCustomPlot* bubble_ = nullptr;
     QCustomPlot* loss_ = nullptr;

@@ -130,6 +130,33 @@ TEST(StudyCharts, OnePointPerRunAndOneLossCurvePerRun) {
     EXPECT_TRUE(view.message()->text().contains(QStringLiteral("train.csv")));
 }
 
+// A run that diverged before its evaluation has no test top-1: it is still one mark, at the
+// bottom, and the axis keeps fitting the others (quick's K = 10 latest run, 0 to 85 % otherwise).
+TEST(StudyCharts, ARunWithoutTopOneSitsAtTheBottomWithoutSqueezingTheOthers) {
+    const QTemporaryDir dir;
+    writeStudy(dir.path(), fourRuns());
+    std::string csv = test::resultsCsv(fourRuns());
+    const std::size_t ema = csv.find(",0.100000,");
+    ASSERT_NE(ema, std::string::npos);
+    csv.replace(ema, 10, ",,");
+    test::writeFile(QDir(dir.path()).filePath(QStringLiteral("results.csv")), csv);
+    StudyView view;
+    view.openStudy(dir.path());
+    const QCustomPlot* plot = view.charts()->accuracyVsMemory();
+    EXPECT_EQ(StudyCharts::markCount(plot), 4);
+    EXPECT_EQ(StudyCharts::markCount(view.charts()->accuracyVsBubble()), 4);
+    const QCPRange y = plot->yAxis->range();
+    EXPECT_GT(y.lower, 60.0);  // fits 70..80 %, not 0..80 %
+    for (int i = 0; i < plot->graphCount(); ++i) {
+        const QCPGraph* g = plot->graph(i);
+        if (g->name() == QStringLiteral("ema (diverged)")) {
+            ASSERT_EQ(g->dataCount(), 1);
+            EXPECT_TRUE(y.contains(g->data()->at(0)->value));
+            EXPECT_LT(g->data()->at(0)->value, 70.0);
+        }
+    }
+}
+
 TEST(StudyView, SaysHowToMakeAStudyAndReloadsWhenResultsAppear) {
     const QTemporaryDir dir;
     StudyView view;
