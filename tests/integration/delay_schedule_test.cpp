@@ -7,7 +7,7 @@
 #include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
-#include "core/tensor/rng.hpp"
+#include "tests/support/tiny_pipeline.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -21,34 +21,13 @@ namespace lp::core::pipeline {
 namespace {
 
 using Delays = std::vector<std::int64_t>;
-constexpr std::int64_t kBatch = 8;
 constexpr std::int64_t kSteps = 9;  // minibatches per epoch
 
-model::ResNetSpec tinySpec() {
-    return {.width = 4, .inChannels = 3, .inSize = 8, .classes = 4};
-}
-
-// The label is the quadrant holding a bright blob. Pure in (epoch, index).
-MiniBatch tinyBatch(std::int64_t epoch, std::int64_t index) {
-    Rng rng(Rng::derive(7, static_cast<std::uint64_t>(epoch), static_cast<std::uint64_t>(index)));
-    MiniBatch b{.images = Tensor(TensorShape{kBatch, 3, 8, 8}), .labels = {}};
-    for (std::int64_t n = 0; n < kBatch; ++n) {
-        const auto label = static_cast<std::int32_t>(rng.below(4));
-        b.labels.push_back(label);
-        for (std::int64_t c = 0; c < 3; ++c) {
-            for (std::int64_t h = 0; h < 8; ++h) {
-                for (std::int64_t w = 0; w < 8; ++w) {
-                    const bool hot = (h / 4) * 2 + (w / 4) == label;
-                    b.images.at(n, c, h, w) = (hot ? 1.0F : 0.0F) + 0.3F * rng.normal();
-                }
-            }
-        }
-    }
-    return b;
-}
-
+// The tiny ResNet, its toy data and the step-varying LR shared by the engine tests.
+using lp::test::tinyBatch;
+using lp::test::tinySpec;
 float lrOf(std::int64_t step) {
-    return 0.05F * (1.0F + 0.1F * static_cast<float>(step % 3));
+    return lp::test::tinyLr(step);
 }
 
 // K = 4 (base 6, 4, 2, 0): full delay, half, none, the full delay again, a third.
