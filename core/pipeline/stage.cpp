@@ -24,18 +24,6 @@ void copyInto(AlignedBuffer& dst, std::span<const float> src) {
     }
 }
 
-// ‖Ŵ − W_v‖/‖W_v‖ in double, in index order (a diagnostic: serial is fine).
-float relativeError(std::span<const float> approx, std::span<const float> exact) {
-    double num = 0.0;
-    double den = 0.0;
-    for (std::size_t i = 0; i < exact.size(); ++i) {
-        const double e = static_cast<double>(approx[i]) - static_cast<double>(exact[i]);
-        num += e * e;
-        den += static_cast<double>(exact[i]) * static_cast<double>(exact[i]);
-    }
-    return static_cast<float>(std::sqrt(num / (den > 0.0 ? den : 1.0)));
-}
-
 // Where each parameter tensor of units [first, end) ends in the stage's flat weight buffer,
 // which the tensors tile in order.
 std::vector<std::size_t> tensorEndsOf(const model::ResNet& net, std::size_t first,
@@ -55,7 +43,8 @@ std::vector<std::size_t> tensorEndsOf(const model::ResNet& net, std::size_t firs
     return ends;
 }
 
-// ‖a − b‖ / ‖b‖ in double, over fixed chunks added in order: the same bits for any thread count.
+// ‖a − b‖ / ‖b‖ in double (0 when b = 0), over fixed chunks added in order: the same bits for any
+// thread count. Both the update size (delay schedules) and the reconstruction diagnostic use it.
 double relativeChange(std::span<const float> a, std::span<const float> b) {
     using Sums = std::array<double, 2>;  // Σ (a − b)², Σ b²
     const Sums sums = chunkedReduce(
@@ -280,7 +269,7 @@ Tensor Stage::backward(std::int64_t mb, const Tensor& dy, BackwardInfo* info) {
         w = scratch_.span();
         if (settings_.diagnostic) {
             if (const AlignedBuffer* exact = stashed(v)) {
-                reconstruction = relativeError(scratch_.span(), exact->span());
+                reconstruction = static_cast<float>(relativeChange(scratch_.span(), exact->span()));
             }
         }
     }
