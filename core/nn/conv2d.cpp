@@ -82,7 +82,9 @@ using ArrayMap = Eigen::Map<Eigen::ArrayXf>;
 using ConstArrayMap = Eigen::Map<const Eigen::ArrayXf>;
 
 // Stride 1 with output width = input width (2·padding = kernel − 1).
-inline bool sameFlat(const Geometry& g) { return g.s == 1 && g.wo == g.w; }
+inline bool sameFlat(const Geometry& g) {
+    return g.s == 1 && g.wo == g.w;
+}
 
 // Zeroes columns outside [rx.lo, rx.hi) of `rows` rows of width wo. Column by column: with the
 // rows inner, GCC turned each row's one-element loop into a memset call (perf: 2.5% of a
@@ -111,9 +113,9 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
         const __m256 t = _mm256_shuffle_ps(_mm256_loadu_ps(src + 2 * i),
                                            _mm256_loadu_ps(src + 2 * i + 8),
                                            _MM_SHUFFLE(2, 0, 2, 0));
-        _mm256_storeu_ps(dst + i,
-                         _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t),
-                                                                _MM_SHUFFLE(3, 1, 2, 0))));
+        _mm256_storeu_ps(
+            dst + i,
+            _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(t), _MM_SHUFFLE(3, 1, 2, 0))));
     }
     return i;
 }
@@ -242,12 +244,8 @@ void im2col(const float* x,
 // for the output rows [oy0, oy1) held in col at columns (oy − oy0)·wo + ox. On the "same"
 // path the wrapped border entries of col (scratch) are zeroed first, so that one contiguous
 // add per col row adds exactly +0 where a border column wraps onto the neighbouring row.
-void col2im(float* col,
-            std::int64_t ld,
-            const Geometry& g,
-            float* dx,
-            std::int64_t oy0,
-            std::int64_t oy1) {
+void col2im(
+    float* col, std::int64_t ld, const Geometry& g, float* dx, std::int64_t oy0, std::int64_t oy1) {
     const bool simd = kernelsHaveAvx2();
     for (std::int64_t c = 0; c < g.c; ++c) {
         for (std::int64_t ky = 0; ky < g.k; ++ky) {
@@ -341,7 +339,18 @@ void forwardSampleBlocked(
         const std::int64_t oy1 = std::min(g.ho, oy0 + br);
         const std::int64_t bw = (oy1 - oy0) * g.wo;
         im2col(xs, g, col, bw, oy0, oy1);
-        gemm(Trans::No, Trans::No, outC, bw, rows, 1.0F, w, rows, col, bw, 0.0F, ys + oy0 * g.wo,
+        gemm(Trans::No,
+             Trans::No,
+             outC,
+             bw,
+             rows,
+             1.0F,
+             w,
+             rows,
+             col,
+             bw,
+             0.0F,
+             ys + oy0 * g.wo,
              g.cols());
     }
 }
@@ -417,19 +426,29 @@ void backwardGroup(const Tensor& x,
 
     // dW [out, rows] += dY [out, width] · colᵀ [width, rows]
     const float* col = gatherColumns(x, g, n0, gn, s);
-    gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc,
-         rows);
+    gemm(Trans::No, Trans::Yes, outC, rows, width, 1.0F, dyPtr, width, col, width, 1.0F, acc, rows);
 
-    // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]
-    if (g.identity() && gn == 1) {
-        gemm(Trans::Yes, Trans::No, rows, width, outC, 1.0F, wMat.data(), rows, dyPtr, width, 0.0F,
-             dxGroup, width);
+    // dcol [rows, width] = Wᵀ [rows, out] · dY [out, width]: straight into dx when the im2col of
+    // one sample is the sample itself; otherwise into s.col (col may alias it: it is dead once dW
+    // is done), then scattered back by col2im.
+    const bool intoDx = g.identity() && gn == 1;
+    float* dcol = intoDx ? dxGroup : s.col.growTo(rows * width);
+    gemm(Trans::Yes,
+         Trans::No,
+         rows,
+         width,
+         outC,
+         1.0F,
+         wMat.data(),
+         rows,
+         dyPtr,
+         width,
+         0.0F,
+         dcol,
+         width);
+    if (intoDx) {
         return;
     }
-    // col may alias s.col: it is dead once dW is done, so dcol reuses the buffer.
-    float* dcol = s.col.growTo(rows * width);
-    gemm(Trans::Yes, Trans::No, rows, width, outC, 1.0F, wMat.data(), rows, dyPtr, width, 0.0F,
-         dcol, width);
     for (std::int64_t i = 0; i < gn; ++i) {
         col2im(dcol + i * cols, width, g, dxGroup + i * g.inSample(), 0, g.ho);
     }
@@ -561,11 +580,11 @@ Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
 
     const bool winograd = useWinograd(g, outC);
     if (winograd || useDirect(g, outC)) {
+        const Conv3x3Shape shape{.n = n, .inC = g.c, .outC = outC, .h = g.h, .w = g.w};
         if (winograd) {
-            winogradConv3x3(WinogradPass::Forward, p.weights.data(), outC, g.c, x.data(), n, g.h,
-                            g.w, y.data());
+            winogradConv3x3(WinogradPass::Forward, p.weights.data(), x.data(), shape, y.data());
         } else {
-            directConv3x3(p.weights.data(), outC, g.c, x.data(), n, g.h, g.w, y.data());
+            directConv3x3(p.weights.data(), x.data(), shape, y.data());
         }
         if (bias != nullptr) {
             parallelFor(0, n, 1, [&](std::int64_t lo, std::int64_t hi) {
@@ -588,16 +607,37 @@ Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
             const std::int64_t width = gn * cols;
             float* yGroup = y.data() + n0 * outC * cols;
             if (gn == 1 && !g.identity()) {
-                forwardSampleBlocked(
-                    x.data() + n0 * g.inSample(), wMat.data(), outC, g, yGroup, s);
+                forwardSampleBlocked(x.data() + n0 * g.inSample(), wMat.data(), outC, g, yGroup, s);
             } else if (gn == 1) {  // Y [out, cols] = W [out, c] · x [c, cols]
-                gemm(Trans::No, Trans::No, outC, width, g.rows(), 1.0F, wMat.data(), g.rows(),
-                     x.data() + n0 * g.inSample(), width, 0.0F, yGroup, width);
+                gemm(Trans::No,
+                     Trans::No,
+                     outC,
+                     width,
+                     g.rows(),
+                     1.0F,
+                     wMat.data(),
+                     g.rows(),
+                     x.data() + n0 * g.inSample(),
+                     width,
+                     0.0F,
+                     yGroup,
+                     width);
             } else {  // Y [out, width] = W [out, rows] · col [rows, width]
                 const float* col = gatherColumns(x, g, n0, gn, s);
                 RowMap out(s.plane.growTo(outC * width), outC, width);
-                gemm(Trans::No, Trans::No, outC, width, g.rows(), 1.0F, wMat.data(), g.rows(),
-                     col, width, 0.0F, out.data(), width);
+                gemm(Trans::No,
+                     Trans::No,
+                     outC,
+                     width,
+                     g.rows(),
+                     1.0F,
+                     wMat.data(),
+                     g.rows(),
+                     col,
+                     width,
+                     0.0F,
+                     out.data(),
+                     width);
                 // [out, gn·cols] -> gn samples of [out, cols].
                 for (std::int64_t i = 0; i < gn; ++i) {
                     RowMap(yGroup + i * outC * cols, outC, cols) = out.middleCols(i * cols, cols);
@@ -640,11 +680,11 @@ Tensor Conv2d::backward(const LayerParams& p,
     if (winograd || useDirect(g, outC)) {
         // All three products on the forward's kernel: dW (added to gradWeights), db, and
         // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
+        const Conv3x3Shape shape{.n = n, .inC = g.c, .outC = outC, .h = g.h, .w = g.w};
         if (winograd) {
-            winogradWeightGradient(x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+            winogradWeightGradient(x.data(), dy.data(), shape, gradWeights.data());
         } else {
-            directWeightGradient3x3(
-                x.data(), dy.data(), outC, g.c, n, g.h, g.w, gradWeights.data());
+            directWeightGradient3x3(x.data(), dy.data(), shape, gradWeights.data());
         }
         if (spec_.bias) {
             VecMap db(gradWeights.data() + outC * g.rows(), outC);
@@ -653,12 +693,14 @@ Tensor Conv2d::backward(const LayerParams& p,
             }
         }
         if (winograd) {
-            winogradConv3x3(WinogradPass::InputGradient, p.weights.data(), outC, g.c, dy.data(), n,
-                            g.h, g.w, dx.data());
+            winogradConv3x3(
+                WinogradPass::InputGradient, p.weights.data(), dy.data(), shape, dx.data());
         } else {
             std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
             rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
-            directConv3x3(rotated.data(), g.c, outC, dy.data(), n, g.h, g.w, dx.data());
+            // The input gradient's own convolution: outC planes in, inC out.
+            const Conv3x3Shape back{.n = n, .inC = outC, .outC = g.c, .h = g.h, .w = g.w};
+            directConv3x3(rotated.data(), dy.data(), back, dx.data());
         }
         return dx;
     }

@@ -14,6 +14,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/nn/conv3x3_shape.hpp"
+
 #include <cstdint>
 
 namespace lp::core::nn {
@@ -25,19 +27,13 @@ bool directConv3x3Available();
 // out[n, o, y, x] = Σ_i,ky,kx weights[o, i, ky, kx] · in[n, i, y + ky − 1, x + kx − 1] (zero
 // outside the map): PyTorch's conv2d with a 3x3 kernel, stride 1, padding 1, no bias.
 //   weights: [outC, inC, 3, 3]; in: [n, inC, h, w]; out: [n, outC, h, w], written whole.
+//   (outC, inC, n, h, w: `shape`.)
 // For the input gradient of a convolution with weights W [o, i, 3, 3], pass
 // rotatedTransposed(W) and dy as `in`: dx = conv(dy, rot180(W)ᵀ).
 // Samples run in parallel over oneTBB; each output value is one fixed sequence of FMAs, so the
 // bits do not depend on the thread count. Each thread keeps its padded-plane scratch between
 // calls. Requires directConv3x3Available().
-void directConv3x3(const float* weights,
-                   std::int64_t outC,
-                   std::int64_t inC,
-                   const float* in,
-                   std::int64_t n,
-                   std::int64_t h,
-                   std::int64_t w,
-                   float* out);
+void directConv3x3(const float* weights, const float* in, const Conv3x3Shape& shape, float* out);
 
 // ADDS the weight gradient of the same convolution: gradWeights[o, i, ky, kx] +=
 // Σ_n,y,x dy[n, o, y, x] · x[n, i, y + ky − 1, x + kx − 1] (gradWeights: [outC, inC, 3, 3]). Over
@@ -47,11 +43,7 @@ void directConv3x3(const float* weights,
 // do not depend on the thread count. Requires directConv3x3Available().
 void directWeightGradient3x3(const float* x,
                              const float* dy,
-                             std::int64_t outC,
-                             std::int64_t inC,
-                             std::int64_t n,
-                             std::int64_t h,
-                             std::int64_t w,
+                             const Conv3x3Shape& shape,
                              float* gradWeights);
 
 // W' [inC, outC, 3, 3] with W'[i, o, ky, kx] = W[o, i, 2 − ky, 2 − kx] (W: [outC, inC, 3, 3]),

@@ -2,7 +2,7 @@
 #include "core/nn/winograd.hpp"
 
 #include "core/error.hpp"
-#include "core/nn/conv3x3_checks.hpp"
+#include "core/nn/conv3x3_shape.hpp"
 #include "core/tensor/gemm.hpp"
 #include "core/tensor/parallel.hpp"
 #include "core/tensor/simd.hpp"
@@ -64,47 +64,31 @@ namespace isa_avx2 {
 
 void winogradConv3x3(WinogradPass pass,
                      const float* weights,
-                     std::int64_t outC,
-                     std::int64_t inC,
                      const float* in,
-                     std::int64_t n,
-                     std::int64_t h,
-                     std::int64_t w,
+                     const Conv3x3Shape& shape,
                      float* out) {
 #if LP_SIMD_X86
     const Isa isa = kernelIsa();
     if (isa != Isa::Baseline) {
-        isa_avx2::winogradConv(pass,
-                               weights,
-                               outC,
-                               inC,
-                               in,
-                               n,
-                               h,
-                               w,
-                               out,
-                               isa == Isa::Avx512 ? kBlockFloatsAvx512 : kBlockFloats);
+        const std::int64_t block = isa == Isa::Avx512 ? kBlockFloatsAvx512 : kBlockFloats;
+        isa_avx2::winogradConv(pass, weights, in, shape, out, block);
         return;
     }
 #endif
-    isa_baseline::winogradConv(pass, weights, outC, inC, in, n, h, w, out, kBlockFloats);
+    isa_baseline::winogradConv(pass, weights, in, shape, out, kBlockFloats);
 }
 
 void winogradWeightGradient(const float* x,
                             const float* dy,
-                            std::int64_t outC,
-                            std::int64_t inC,
-                            std::int64_t n,
-                            std::int64_t h,
-                            std::int64_t w,
+                            const Conv3x3Shape& shape,
                             float* gradWeights) {
 #if LP_SIMD_X86
     if (kernelsHaveAvx2()) {
-        isa_avx2::winogradGrad(x, dy, outC, inC, n, h, w, gradWeights);
+        isa_avx2::winogradGrad(x, dy, shape, gradWeights);
         return;
     }
 #endif
-    isa_baseline::winogradGrad(x, dy, outC, inC, n, h, w, gradWeights);
+    isa_baseline::winogradGrad(x, dy, shape, gradWeights);
 }
 
 }  // namespace lp::core::nn

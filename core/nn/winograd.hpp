@@ -6,6 +6,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/nn/conv3x3_shape.hpp"
+
 #include <cstdint>
 
 namespace lp::core::nn {
@@ -19,7 +21,7 @@ enum class WinogradPass : std::uint8_t {
 // Winograd F(2x2, 3x3): 4x4 input tiles are transformed (Bᵀ d B), multiplied with the
 // transformed filters (G g Gᵀ) as 16 GEMMs ([out, in] · [in, tiles], one per transform
 // position), and transformed back (Aᵀ m A) into 2x2 output tiles.
-//   weights: [outC, inC, 3, 3] (Conv2d's weight layout for both passes).
+//   weights: [outC, inC, 3, 3] (Conv2d's weight layout for both passes); sizes from `shape`.
 //   Forward:       in [n, inC, h, w]  -> out [n, outC, h, w]
 //   InputGradient: in [n, outC, h, w] -> out [n, inC, h, w]
 // out is written whole (no accumulation) and must not overlap in. Work is split into tile
@@ -30,12 +32,8 @@ enum class WinogradPass : std::uint8_t {
 // Each thread keeps tile-block scratch between calls (grows to the largest layer).
 void winogradConv3x3(WinogradPass pass,
                      const float* weights,
-                     std::int64_t outC,
-                     std::int64_t inC,
                      const float* in,
-                     std::int64_t n,
-                     std::int64_t h,
-                     std::int64_t w,
+                     const Conv3x3Shape& shape,
                      float* out);
 
 // The weight gradient of the same convolution by Winograd F(2x2, 3x3): ADDS
@@ -52,11 +50,7 @@ void winogradConv3x3(WinogradPass pass,
 // super-block scratch between calls.
 void winogradWeightGradient(const float* x,
                             const float* dy,
-                            std::int64_t outC,
-                            std::int64_t inC,
-                            std::int64_t n,
-                            std::int64_t h,
-                            std::int64_t w,
+                            const Conv3x3Shape& shape,
                             float* gradWeights);
 
 }  // namespace lp::core::nn

@@ -33,8 +33,8 @@ using lp::testing::relativeError;
 using lp::testing::sameBits;
 
 Tensor runDirect(const std::vector<float>& wt, const Shape& s, const Tensor& in) {
-    Tensor out(TensorShape{s.n, s.o, s.h, s.w});
-    directConv3x3(wt.data(), s.o, s.c, in.data(), s.n, s.h, s.w, out.data());
+    Tensor out(TensorShape{s.n, s.outC, s.h, s.w});
+    directConv3x3(wt.data(), in.data(), s, out.data());
     return out;
 }
 
@@ -55,18 +55,15 @@ TEST_P(Direct3x3Path, ForwardAndInputGradientMatchTheReference) {
     }
     std::uint64_t seed = 700;
     for (const Shape& s : kShapes) {
-        SCOPED_TRACE(::testing::Message()
-                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
-        const std::vector<float> wt = randomWeights(s.o * s.c * 9, ++seed);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
+        SCOPED_TRACE(lp::testing::describe(s));
+        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
         const Tensor y = runDirect(wt, s, x);
         EXPECT_LT(relativeError(y.span(), lp::testing::referenceConv3x3(false, wt, s, x.data())),
                   1e-6);
         // The input gradient: the same kernel with rot180(W)ᵀ over dy.
         std::vector<float> rt(wt.size());
-        rotatedTransposed(wt.data(), s.o, s.c, rt.data());
-        const Shape back{s.n, s.o, s.c, s.h, s.w};
+        rotatedTransposed(wt.data(), s.outC, s.inC, rt.data());
+        const Shape back{s.n, s.outC, s.inC, s.h, s.w};
         const Tensor dx = runDirect(rt, back, dy);
         EXPECT_LT(relativeError(dx.span(), lp::testing::referenceConv3x3(true, wt, s, dy.data())),
                   1e-6);
@@ -79,17 +76,15 @@ TEST_P(Direct3x3Path, WeightGradientMatchesTheReferenceAndAdds) {
     }
     std::uint64_t seed = 800;
     for (const Shape& s : kShapes) {
-        SCOPED_TRACE(::testing::Message()
-                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
-        std::vector<float> gw(static_cast<std::size_t>(s.o * s.c * 9), 0.0F);
-        directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
+        SCOPED_TRACE(lp::testing::describe(s));
+        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
+        std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
+        directWeightGradient3x3(x.data(), dy.data(), s, gw.data());
         EXPECT_LT(
             relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
             1e-6);
         std::vector<float> twice(gw.size(), 1.0F);  // adds: onto 1, the same sum
-        directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, twice.data());
+        directWeightGradient3x3(x.data(), dy.data(), s, twice.data());
         for (std::size_t i = 0; i < gw.size(); ++i) {
             EXPECT_EQ(twice[i], 1.0F + gw[i]) << i;
         }
@@ -102,20 +97,20 @@ TEST_P(Direct3x3Path, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThread
         GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
     }
     const Shape s{6, 16, 16, 32, 32};
-    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 11);
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 12);
+    const std::vector<float> wt = randomWeights(s.outC * s.inC * 9, 11);
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.inC, s.h, s.w}, 12);
     Tensor first;
     std::vector<float> firstGrad;
     for (const int threads : {1, 2, 4}) {
         const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,
                                         static_cast<std::size_t>(threads));
-        Tensor y(TensorShape{s.n, s.o, s.h, s.w});
+        Tensor y(TensorShape{s.n, s.outC, s.h, s.w});
         for (float& v : y.span()) {
             v = NAN;
         }
-        directConv3x3(wt.data(), s.o, s.c, x.data(), s.n, s.h, s.w, y.data());
+        directConv3x3(wt.data(), x.data(), s, y.data());
         std::vector<float> gw(wt.size(), 0.0F);
-        directWeightGradient3x3(x.data(), y.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
+        directWeightGradient3x3(x.data(), y.data(), s, gw.data());
         if (threads == 1) {
             first = std::move(y);
             firstGrad = std::move(gw);
@@ -137,20 +132,18 @@ TEST_P(Direct3x3Path, Conv2dUsesItForSixteenChannels) {
     }
     const Shape s{2, 16, 16, 32, 32};
     const Conv2d conv(
-        {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
-    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 21);
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 22);
-    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 23);
+        {.inChannels = s.inC, .outChannels = s.outC, .kernel = 3, .stride = 1, .padding = 1});
+    const auto [wt, x, dy] = lp::testing::randomCase(s, 21);
     Context ctx;
     const Tensor y = conv.forward({wt, {}}, x, ctx, Mode::Train);
     std::vector<float> gw(wt.size(), 0.0F);
     const Tensor dx = conv.backward({wt, {}}, dy, ctx, gw);
     EXPECT_TRUE(sameBits(y.span(), runDirect(wt, s, x).span()));
     std::vector<float> rt(wt.size());
-    rotatedTransposed(wt.data(), s.o, s.c, rt.data());
-    EXPECT_TRUE(sameBits(dx.span(), runDirect(rt, Shape{s.n, s.o, s.c, s.h, s.w}, dy).span()));
+    rotatedTransposed(wt.data(), s.outC, s.inC, rt.data());
+    EXPECT_TRUE(sameBits(dx.span(), runDirect(rt, Shape{s.n, s.outC, s.inC, s.h, s.w}, dy).span()));
     std::vector<float> direct(wt.size(), 0.0F);
-    directWeightGradient3x3(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, direct.data());
+    directWeightGradient3x3(x.data(), dy.data(), s, direct.data());
     EXPECT_TRUE(sameBits(gw, direct));
 }
 
@@ -166,20 +159,17 @@ TEST(Direct3x3, Avx512TilesGiveTheAvx2Bits) {
                            Shape{2, 5, 32, 9, 11},
                            Shape{2, 7, 8, 6, 6},
                            Shape{1, 2, 48, 5, 4}}) {
-        const std::vector<float> wt = randomWeights(s.o * s.c * 9, 41);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 42);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 43);
+        const auto [wt, x, dy] = lp::testing::randomCase(s, 41);
         std::vector<Tensor> outs;
         std::vector<std::vector<float>> grads;
         for (Isa isa : {Isa::Avx2, Isa::Avx512}) {
             setActiveIsa(isa);
             outs.push_back(runDirect(wt, s, x));
             grads.emplace_back(wt.size(), 0.5F);
-            directWeightGradient3x3(
-                x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, grads.back().data());
+            directWeightGradient3x3(x.data(), dy.data(), s, grads.back().data());
         }
-        EXPECT_TRUE(sameBits(outs[0].span(), outs[1].span())) << s.o << " channels";
-        EXPECT_TRUE(sameBits(grads[0], grads[1])) << s.o << " channels";
+        EXPECT_TRUE(sameBits(outs[0].span(), outs[1].span())) << s.outC << " channels";
+        EXPECT_TRUE(sameBits(grads[0], grads[1])) << s.outC << " channels";
     }
     setActiveIsa(previous);
 }

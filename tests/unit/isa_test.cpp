@@ -144,23 +144,21 @@ TEST(KernelPaths, StayWithinTheBoundOfTheDoubleReference) {
         {2, 3, 8, 12, 12},    // im2col everywhere
     };
     for (const Conv3x3Shape& s : shapes) {
-        const std::vector<float> wt = lp::testing::randomWeights(s.o * s.c * 9, 31);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 32);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 33);
+        const auto [wt, x, dy] = lp::testing::randomCase(s, 31);
         const std::vector<double> refY = lp::testing::referenceConv3x3(false, wt, s, x.data());
         const std::vector<double> refDx = lp::testing::referenceConv3x3(true, wt, s, dy.data());
         const std::vector<double> refGw =
             lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data());
         const nn::Conv2d conv(
-            {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
+            {.inChannels = s.inC, .outChannels = s.outC, .kernel = 3, .stride = 1, .padding = 1});
         for (Isa isa : supportedIsas()) {
             setActiveIsa(isa);
             nn::Context ctx;
             const Tensor y = conv.forward({wt, {}}, x, ctx, nn::Mode::Train);
             std::vector<float> gw(wt.size(), 0.0F);
             const Tensor dx = conv.backward({wt, {}}, dy, ctx, gw);
-            const std::string where = std::string(isaName(isa)) + " " + std::to_string(s.c) + "->" +
-                                      std::to_string(s.o) + " at " + std::to_string(s.h);
+            const std::string where = std::string(isaName(isa)) + " " + std::to_string(s.inC) +
+                                      "->" + std::to_string(s.outC) + " at " + std::to_string(s.h);
             EXPECT_LT(relativeError(y.span(), refY), kPathBound) << where;
             EXPECT_LT(relativeError(dx.span(), refDx), kPathBound) << where;
             EXPECT_LT(relativeError(gw, refGw), kPathBound) << where;

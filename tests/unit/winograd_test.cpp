@@ -48,9 +48,9 @@ Tensor runWinograd(WinogradPass pass,
                    const std::vector<float>& wt,
                    const Shape& s,
                    const Tensor& in) {
-    const std::int64_t outChannels = pass == WinogradPass::Forward ? s.o : s.c;
+    const std::int64_t outChannels = pass == WinogradPass::Forward ? s.outC : s.inC;
     Tensor out(TensorShape{s.n, outChannels, s.h, s.w});
-    winogradConv3x3(pass, wt.data(), s.o, s.c, in.data(), s.n, s.h, s.w, out.data());
+    winogradConv3x3(pass, wt.data(), in.data(), s, out.data());
     return out;
 }
 
@@ -83,11 +83,8 @@ const Shape kShapes[] = {{2, 64, 64, 32, 32},
 TEST_P(WinogradPath, ForwardAndInputGradientMatchDirectConvolution) {
     std::uint64_t seed = 900;
     for (const Shape& s : kShapes) {
-        SCOPED_TRACE(::testing::Message()
-                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
-        const std::vector<float> wt = randomWeights(s.o * s.c * 9, ++seed);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
+        SCOPED_TRACE(lp::testing::describe(s));
+        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
         const Tensor y = runWinograd(WinogradPass::Forward, wt, s, x);
         const Tensor dx = runWinograd(WinogradPass::InputGradient, wt, s, dy);
         // Measured 1e-8 to 5e-7 here (im2col's dW below: 1e-7); a wrong transform entry gives ~1.
@@ -102,24 +99,22 @@ TEST_P(WinogradPath, ForwardAndInputGradientMatchDirectConvolution) {
 TEST_P(WinogradPath, WeightGradientMatchesDirectCorrelation) {
     std::uint64_t seed = 1900;
     for (const Shape& s : kShapes) {
-        SCOPED_TRACE(::testing::Message()
-                     << "n " << s.n << " c " << s.c << " o " << s.o << " " << s.h << "x" << s.w);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, ++seed);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, ++seed);
-        std::vector<float> gw(static_cast<std::size_t>(s.o * s.c * 9), 0.0F);
-        winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
+        SCOPED_TRACE(lp::testing::describe(s));
+        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
+        std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
+        winogradWeightGradient(x.data(), dy.data(), s, gw.data());
         EXPECT_LT(relativeError(gw, directWeightGradient(s, x.data(), dy.data())), 2e-6);
     }
 }
 
 TEST_P(WinogradPath, WeightGradientAddsToTheGradient) {
     const Shape s{2, 3, 4, 6, 10};
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 41);
-    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 42);
-    std::vector<float> once(static_cast<std::size_t>(s.o * s.c * 9), 0.0F);
-    winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, once.data());
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.inC, s.h, s.w}, 41);
+    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.outC, s.h, s.w}, 42);
+    std::vector<float> once(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
+    winogradWeightGradient(x.data(), dy.data(), s, once.data());
     std::vector<float> twice(once.size(), 1.0F);
-    winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, twice.data());
+    winogradWeightGradient(x.data(), dy.data(), s, twice.data());
     for (std::size_t i = 0; i < once.size(); ++i) {  // the same terms, summed onto 1
         EXPECT_NEAR(twice[i], 1.0F + once[i], 1e-5F * (1.0F + std::abs(once[i]))) << i;
     }
@@ -127,13 +122,13 @@ TEST_P(WinogradPath, WeightGradientAddsToTheGradient) {
 
 TEST_P(WinogradPath, OverwritesTheOutput) {
     const Shape s{2, 3, 4, 6, 10};
-    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 7);
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 8);
-    Tensor y(TensorShape{s.n, s.o, s.h, s.w});
+    const std::vector<float> wt = randomWeights(s.outC * s.inC * 9, 7);
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.inC, s.h, s.w}, 8);
+    Tensor y(TensorShape{s.n, s.outC, s.h, s.w});
     for (float& v : y.span()) {
         v = NAN;
     }
-    winogradConv3x3(WinogradPass::Forward, wt.data(), s.o, s.c, x.data(), s.n, s.h, s.w, y.data());
+    winogradConv3x3(WinogradPass::Forward, wt.data(), x.data(), s, y.data());
     EXPECT_TRUE(sameBits(y.span(), runWinograd(WinogradPass::Forward, wt, s, x).span()));
 }
 
@@ -147,9 +142,7 @@ TEST_P(WinogradPath, BitIdenticalForOneTwoAndFourThreads) {
                             {7, 32, 48, 18, 18},
                             {6, 384, 384, 4, 4}};
     for (const Shape& s : shapes) {
-        const std::vector<float> wt = randomWeights(s.o * s.c * 9, 21);
-        const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 22);
-        const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 23);
+        const auto [wt, x, dy] = lp::testing::randomCase(s, 21);
         Tensor y1;
         Tensor dx1;
         std::vector<float> gw1;
@@ -159,7 +152,7 @@ TEST_P(WinogradPath, BitIdenticalForOneTwoAndFourThreads) {
             Tensor y = runWinograd(WinogradPass::Forward, wt, s, x);
             Tensor dx = runWinograd(WinogradPass::InputGradient, wt, s, dy);
             std::vector<float> gw(wt.size(), 0.0F);
-            winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, gw.data());
+            winogradWeightGradient(x.data(), dy.data(), s, gw.data());
             if (threads == 1) {
                 y1 = std::move(y);
                 dx1 = std::move(dx);
@@ -182,10 +175,8 @@ class WinogradInConv2d : public ::testing::TestWithParam<Shape> {};
 TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
     const Shape s = GetParam();
     const Conv2d conv(
-        {.inChannels = s.c, .outChannels = s.o, .kernel = 3, .stride = 1, .padding = 1});
-    const std::vector<float> wt = randomWeights(s.o * s.c * 9, 31);
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 32);
-    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 33);
+        {.inChannels = s.inC, .outChannels = s.outC, .kernel = 3, .stride = 1, .padding = 1});
+    const auto [wt, x, dy] = lp::testing::randomCase(s, 31);
     Context ctx;
     const Tensor y = conv.forward({wt, {}}, x, ctx, Mode::Train);
     std::vector<float> gw(wt.size(), 0.0F);
@@ -194,7 +185,7 @@ TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
     EXPECT_TRUE(sameBits(dx.span(), runWinograd(WinogradPass::InputGradient, wt, s, dy).span()));
 
     std::vector<float> wino(wt.size(), 0.0F);
-    winogradWeightGradient(x.data(), dy.data(), s.o, s.c, s.n, s.h, s.w, wino.data());
+    winogradWeightGradient(x.data(), dy.data(), s, wino.data());
     EXPECT_TRUE(sameBits(std::span<const float>(gw), std::span<const float>(wino)));
     EXPECT_LT(relativeError(gw, directWeightGradient(s, x.data(), dy.data())), 1e-6);
 }
@@ -202,27 +193,27 @@ TEST_P(WinogradInConv2d, UsesWinogradWhereTheRuleSays) {
 // With a bias, the Winograd weight-gradient path adds db = Σ dy per output channel.
 TEST_P(WinogradPath, Conv2dBiasGradientOnTheWinogradPath) {
     const Shape s{2, 128, 128, 4, 4};
-    const Conv2d conv({.inChannels = s.c,
-                       .outChannels = s.o,
+    const Conv2d conv({.inChannels = s.inC,
+                       .outChannels = s.outC,
                        .kernel = 3,
                        .stride = 1,
                        .padding = 1,
                        .bias = true});
-    const std::vector<float> wt = randomWeights(s.o * s.c * 9 + s.o, 51);
-    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.c, s.h, s.w}, 52);
-    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.o, s.h, s.w}, 53);
+    const std::vector<float> wt = randomWeights(s.outC * s.inC * 9 + s.outC, 51);
+    const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.inC, s.h, s.w}, 52);
+    const Tensor dy = lp::testing::randomTensor(TensorShape{s.n, s.outC, s.h, s.w}, 53);
     Context ctx;
     conv.forward({wt, {}}, x, ctx, Mode::Train);
     std::vector<float> gw(wt.size(), 0.0F);
     conv.backward({wt, {}}, dy, ctx, gw);
-    for (std::int64_t o = 0; o < s.o; ++o) {
+    for (std::int64_t o = 0; o < s.outC; ++o) {
         double sum = 0.0;
         for (std::int64_t n = 0; n < s.n; ++n) {
             for (std::int64_t i = 0; i < s.h * s.w; ++i) {
-                sum += static_cast<double>(dy.data()[(n * s.o + o) * s.h * s.w + i]);
+                sum += static_cast<double>(dy.data()[(n * s.outC + o) * s.h * s.w + i]);
             }
         }
-        EXPECT_NEAR(gw[static_cast<std::size_t>(s.o * s.c * 9 + o)], sum, 1e-5) << o;
+        EXPECT_NEAR(gw[static_cast<std::size_t>(s.outC * s.inC * 9 + o)], sum, 1e-5) << o;
     }
 }
 
