@@ -112,14 +112,14 @@ TEST(Cli, UserErrorsExitWithCode2AndSayWhatIsWrong) {
         {"train --epochs", "--epochs: 1 required INT missing"},
         {"train --epochs abc", "--epochs"},
         {"train " + kTiny + "--seed -1", "'training.seed' must be a non-negative integer, got -1"},
-        {"train -c " + (dir / "huge.json"), "number overflow parsing '1e400'"},
+        {"train -c " + (dir / "huge.json").string(), "number overflow parsing '1e400'"},
         {"train -c /dev/zero", "not a regular file"},
         {"train " + kTiny + "--set name=$(printf 'caf\\351')", "'name' is not valid UTF-8"},
         {"train " + kTiny + "--save /nonexistent-lp/x.st", "the folder '/nonexistent-lp' does not exist"},
-        {"train " + kTiny + "--save " + dir.path.string(), "it is a folder"},
+        {"train " + kTiny + "--save " + dir.path().string(), "it is a folder"},
         {"train " + kTiny + "--save /dev/null/x.st", "Not a directory"},
         {"run " + kTiny + "--out /dev/null/out", "cannot create the output folder"},
-        {"eval " + kTiny + "--checkpoint " + (dir / "missing.st"), "missing.st"},
+        {"eval " + kTiny + "--checkpoint " + (dir / "missing.st").string(), "missing.st"},
     };
     for (const auto& [args, fragment] : cases) {
         const Result r = runCli(args);
@@ -138,13 +138,13 @@ TEST(Cli, StopAfterThenResumeEqualsOneRun) {
         SCOPED_TRACE(schedule);
         const std::string run = "train " + kTiny + "--epochs 3 --lr-schedule " + schedule +
                                 " --set schedule.stepEpochs=1 --set schedule.warmupEpochs=0.5 ";
-        const Result straight = runCli(run + "--save " + (dir / "straight.st"));
+        const Result straight = runCli(run + "--save " + (dir / "straight.st").string());
         ASSERT_EQ(straight.code, 0) << straight.out;
-        const Result first = runCli(run + "--stop-after 1 --save " + (dir / "split.st"));
+        const Result first = runCli(run + "--stop-after 1 --save " + (dir / "split.st").string());
         ASSERT_EQ(first.code, 0) << first.out;
         EXPECT_NE(first.out.find("stopped after epoch 1 of 3"), std::string::npos) << first.out;
-        const Result second = runCli("train --threads 1 --resume " + (dir / "split.st") +
-                                     " --save " + (dir / "split.st"));
+        const Result second = runCli("train --threads 1 --resume " + (dir / "split.st").string() +
+                                     " --save " + (dir / "split.st").string());
         ASSERT_EQ(second.code, 0) << second.out;
         EXPECT_NE(second.out.find("resumed from"), std::string::npos) << second.out;
         EXPECT_NE(second.out.find("epoch 3/3"), std::string::npos) << second.out;
@@ -182,11 +182,11 @@ TEST(Cli, ResumeRefusesAnotherRunAndInitWithResume) {
 TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
     const TempDir dir("lp-cli-signal");
     const std::string run = "train " + kTiny + "--epochs 40 --lr-schedule cosine ";
-    ASSERT_EQ(runCli(run + "--save " + (dir / "straight.st")).code, 0);
+    ASSERT_EQ(runCli(run + "--save " + (dir / "straight.st").string()).code, 0);
     // Started in the background; the signal goes once epoch 2 has been reported.
     const std::string log = dir / "log.txt";
     const std::string script =
-        "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " + (dir / "split.st") +
+        "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " + (dir / "split.st").string() +
         " > " + log + " 2>&1 & p=$!; until grep -q \"epoch 2/\" " + log +
         "; do sleep 0.02; done; kill -INT $p; wait $p; echo \"exit=$?\"'";
     const Result stopped = runShell(script);
@@ -198,7 +198,7 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
     EXPECT_NE(out.find("stopped by SIGINT"), std::string::npos) << out;
     EXPECT_NE(out.find("continue the run with --resume"), std::string::npos) << out;
     const Result resumed =
-        runCli("train --resume " + (dir / "split.st") + " --save " + (dir / "split.st"));
+        runCli("train --resume " + (dir / "split.st").string() + " --save " + (dir / "split.st").string());
     ASSERT_EQ(resumed.code, 0) << resumed.out;
     EXPECT_TRUE(fileBytes(dir / "straight.st") == fileBytes(dir / "split.st"));
 
@@ -284,7 +284,7 @@ TEST(Cli, RunWritesExportsAndPrintsTheSummary) {
 TEST(Cli, RecalibrateBnReportsBothTestResults) {
     const TempDir dir("lp-cli-recal");
     const std::string run = "run " + kTiny + "--epochs 1 --stages 3,5,7 --lr 0.1 ";
-    const Result on = runCli(run + "--recalibrate-bn 3 --out " + (dir / "on"));
+    const Result on = runCli(run + "--recalibrate-bn 3 --out " + (dir / "on").string());
     ASSERT_EQ(on.code, 0) << on.out;
     EXPECT_NE(on.out.find("epoch 1/1: train loss"), std::string::npos) << on.out;
     EXPECT_NE(on.out.find("  with BN recalibrated over 3 training batches: test loss "),
@@ -298,16 +298,16 @@ TEST(Cli, RecalibrateBnReportsBothTestResults) {
         << evalCsv;
     EXPECT_NE(fileBytes(dir / "on/run.json").find("\"test_recalibrated\""), std::string::npos);
 
-    const Result off = runCli(run + "--out " + (dir / "off"));
+    const Result off = runCli(run + "--out " + (dir / "off").string());
     ASSERT_EQ(off.code, 0) << off.out;
     EXPECT_EQ(off.out.find("recalibrated"), std::string::npos) << off.out;
     EXPECT_EQ(fileBytes(dir / "off/eval.csv").rfind("epoch,step,loss,top1,top5\n0,20,", 0), 0U);
 
-    const Result train = runCli("train " + kTiny + "--recalibrate-bn 2 --save " + (dir / "s.st"));
+    const Result train = runCli("train " + kTiny + "--recalibrate-bn 2 --save " + (dir / "s.st").string());
     ASSERT_EQ(train.code, 0) << train.out;
     EXPECT_NE(train.out.find("with BN recalibrated over 2 training batches"), std::string::npos)
         << train.out;
-    const Result eval = runCli("eval --checkpoint " + (dir / "s.st") + " --recalibrate-bn 2");
+    const Result eval = runCli("eval --checkpoint " + (dir / "s.st").string() + " --recalibrate-bn 2");
     ASSERT_EQ(eval.code, 0) << eval.out;
     EXPECT_NE(eval.out.find("test loss "), std::string::npos) << eval.out;
     EXPECT_NE(eval.out.find("with BN recalibrated over 2 training batches: test loss "),
@@ -345,7 +345,7 @@ TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
 TEST(Cli, DelaySchedulesPrintAndRecordEachEpochsDelays) {
     const TempDir dir("lp-cli-delays");
     const std::string run = "run " + kTiny + "--epochs 3 --max-steps 6 --stages 3,5,7 ";
-    const Result r = runCli(run + "--delay-scales 1,0.5 --out " + (dir / "s"));
+    const Result r = runCli(run + "--delay-scales 1,0.5 --out " + (dir / "s").string());
     ASSERT_EQ(r.code, 0) << r.out;
     EXPECT_NE(r.out.find("delays [6,4,2,0] at most, delay schedule epochs"), std::string::npos)
         << r.out;
@@ -363,7 +363,7 @@ TEST(Cli, DelaySchedulesPrintAndRecordEachEpochsDelays) {
     const Result adaptive = runCli(run +
                                    "--delay-schedule adaptive --set pipeline.adaptiveDrift="
                                    "0.001 --out " +
-                                   (dir / "a"));
+                                   (dir / "a").string());
     ASSERT_EQ(adaptive.code, 0) << adaptive.out;
     EXPECT_NE(adaptive.out.find("delays for epoch 2/3: [1,1,0,0] (scale 0.25, chosen from epoch "
                                 "1's update sizes ["),
@@ -379,7 +379,7 @@ TEST(Cli, DelaySchedulesPrintAndRecordEachEpochsDelays) {
         {"--delay-schedule adaptive --schedule gpipe", "must be static with the gpipe schedule"},
     };
     for (const auto& [flags, fragment] : bad) {
-        const Result b = runCli(run + flags + " --out " + (dir / "bad"));
+        const Result b = runCli(run + flags + " --out " + (dir / "bad").string());
         EXPECT_EQ(b.code, 2) << flags << "\n" << b.out;
         EXPECT_NE(b.out.find(fragment), std::string::npos) << flags << "\n" << b.out;
     }

@@ -314,7 +314,7 @@ TEST(Study, RefusesAFolderOfAnotherStudy) {
     fs::create_directories(dir / "other");
     std::ofstream(dir / "other/notes.txt") << "mine";
     const Result foreign =
-        runCli("study --preset quick --runs seq " + one + "--out " + (dir / "other"));
+        runCli("study --preset quick --runs seq " + one + "--out " + (dir / "other").string());
     EXPECT_EQ(foreign.code, 2) << foreign.out;
     EXPECT_NE(foreign.out.find("is not empty and holds no study.json"), std::string::npos)
         << foreign.out;
@@ -322,7 +322,7 @@ TEST(Study, RefusesAFolderOfAnotherStudy) {
 
 TEST(Study, BadNamesAndOptionsListWhatIsAllowed) {
     const TempDir dir("lp-study-names");
-    const std::string out = " --out " + (dir / "s");
+    const std::string out = " --out " + (dir / "s").string();
     const std::vector<std::pair<std::string, std::string>> cases = {
         {"--preset bogus" + out,
          "--preset must be one of quick, paper, optimizers, delays, got 'bogus'"},
@@ -335,7 +335,7 @@ TEST(Study, BadNamesAndOptionsListWhatIsAllowed) {
         {"--preset quick --runs seq --set optimizer.lr=-1" + out,
          "study run seq-s1: 'optimizer.lr' must be in (0, 10], got -1"},
         {"--preset quick", "--out is required"},
-        {"--out " + (dir / "s"), "--preset is required"},
+        {"--out " + (dir / "s").string(), "--preset is required"},
     };
     for (const auto& [args, fragment] : cases) {
         const Result r = runCli("study " + args);
@@ -372,7 +372,7 @@ TEST(Study, SeedsRepeatRunsAndTheReportSaysHowToMakeMissingCharts) {
     const TempDir dir("lp-study-seeds");
     const std::string out = dir / "study";
     std::string args = kTiny;
-    args.replace(args.find("--no-charts "), 12, "--studio " + (dir / "no-studio") + " ");
+    args.replace(args.find("--no-charts "), 12, "--studio " + (dir / "no-studio").string() + " ");
     const Result r = runCli("study " + args + "--runs seq,k4-ema --seeds 2 --out " + out);
     ASSERT_EQ(r.code, 0) << r.out;
     const auto rows = readResults(out + "/results.csv");
@@ -381,14 +381,14 @@ TEST(Study, SeedsRepeatRunsAndTheReportSaysHowToMakeMissingCharts) {
         ASSERT_TRUE(rows.contains(id)) << id;
         EXPECT_EQ(rows.at(id).at("seed"), std::string(1, id[std::string(id).size() - 1]));
     }
-    EXPECT_NE(r.out.find("charts not made: " + (dir / "no-studio") + " does not exist"),
+    EXPECT_NE(r.out.find("charts not made: " + (dir / "no-studio").string() + " does not exist"),
               std::string::npos)
         << r.out;
     const std::string report = fileBytes(out + "/report.md");
     EXPECT_NE(report.find(" ± "), std::string::npos) << report;
     EXPECT_NE(report.find("Runs: 4 of 4 finished (seeds 1..2)"), std::string::npos) << report;
     EXPECT_NE(report.find("SE = max(s/√N"), std::string::npos) << report;
-    EXPECT_NE(report.find("The charts were not made: " + (dir / "no-studio") +
+    EXPECT_NE(report.find("The charts were not made: " + (dir / "no-studio").string() +
                           " does not exist; make them with `QT_QPA_PLATFORM=offscreen "
                           "layerpipe-studio --study " +
                           out + " --write-charts`"),

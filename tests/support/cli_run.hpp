@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "tests/support/temp_dir.hpp"
+
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -35,29 +37,6 @@ inline Result runShell(const std::string& cmd) {
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
 }
-
-// A fresh folder for one test's files, removed at the end.
-struct TempDir {
-    std::filesystem::path path;
-
-    explicit TempDir(const std::string& name)
-        : path(std::filesystem::temp_directory_path() / (name + "-" + std::to_string(::getpid()))) {
-        std::filesystem::remove_all(path);
-        std::filesystem::create_directories(path);
-    }
-
-    ~TempDir() {
-        std::error_code ec;
-        std::filesystem::remove_all(path, ec);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    std::string operator/(const std::string& f) const { return (path / f).string(); }
-};
 
 inline std::string fileBytes(const std::string& file) {
     std::string bytes;

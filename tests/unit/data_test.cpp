@@ -10,6 +10,8 @@
 
 #include <unistd.h>
 
+#include "tests/support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -23,34 +25,8 @@ namespace lp::core::data {
 namespace {
 
 namespace fs = std::filesystem;
+using lp::testing::TempDir;
 using Bytes = std::vector<std::uint8_t>;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = fs::temp_directory_path() /
-                concat("lp_data_", info->test_suite_name(), "_", info->name(), "_", ::getpid());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 // Deterministic filler bytes so that every pixel differs from its neighbours.
 Bytes pattern(std::size_t n, std::uint32_t salt) {

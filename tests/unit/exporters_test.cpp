@@ -9,6 +9,8 @@
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
+#include "tests/support/temp_dir.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -28,39 +30,12 @@ namespace lp::core::telemetry {
 namespace {
 
 namespace fs = std::filesystem;
+using lp::testing::TempDir;
 using nlohmann::json;
 
 constexpr std::int32_t kStages = 3;
 constexpr std::int64_t kMinibatches = 6;
 constexpr std::int64_t kMemoryTicks = 3;  // memory sampled at ticks 0, 2, 4
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ =
-            fs::temp_directory_path() /
-            concat("lp_exporters_", ::getpid(), "_", info->test_suite_name(), "_", info->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-private:
-    fs::path path_;
-};
 
 std::string readText(const fs::path& file) {
     std::ifstream in(file, std::ios::binary);

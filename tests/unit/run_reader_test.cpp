@@ -9,6 +9,7 @@
 #include "core/telemetry/exporters.hpp"
 
 #include "tests/support/expect_input_error.hpp"
+#include "tests/support/temp_dir.hpp"
 #include <nlohmann/json.hpp>
 #include <unistd.h>
 
@@ -25,34 +26,8 @@ namespace lp::core::telemetry {
 namespace {
 
 namespace fs = std::filesystem;
+using lp::testing::TempDir;
 using test::expectInputError;
-
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ =
-            fs::temp_directory_path() /
-            concat("lp_run_reader_", ::getpid(), "_", info->test_suite_name(), "_", info->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path_, ec);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    const fs::path& path() const { return path_; }
-
-private:
-    fs::path path_;
-};
 
 void writeText(const fs::path& file, const std::string& text) {
     std::ofstream(file, std::ios::binary) << text;

@@ -5,6 +5,7 @@
 #include "core/io/atomic_file.hpp"
 
 #include "tests/support/expect_input_error.hpp"
+#include "tests/support/temp_dir.hpp"
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -26,45 +27,7 @@ namespace lp::core::io {
 namespace {
 
 namespace fs = std::filesystem;
-
-// A fresh directory per test, removed afterwards.
-class TempDir {
-public:
-    TempDir() {
-        const auto* info = ::testing::UnitTest::GetInstance()->current_test_info();
-        path_ = fs::temp_directory_path() /
-                concat("lp_io_", ::getpid(), "_", info->test_suite_name(), "_", info->name());
-        fs::remove_all(path_);
-        fs::create_directories(path_);
-    }
-
-    ~TempDir() {
-        std::error_code ec;
-        fs::permissions(path_, fs::perms::owner_all, fs::perm_options::add, ec);
-        fs::remove_all(path_, ec);
-    }
-
-    TempDir(const TempDir&) = delete;
-    TempDir& operator=(const TempDir&) = delete;
-    TempDir(TempDir&&) = delete;
-    TempDir& operator=(TempDir&&) = delete;
-
-    fs::path operator/(const std::string& name) const { return path_ / name; }
-
-    const fs::path& path() const { return path_; }
-
-    std::vector<std::string> listing() const {
-        std::vector<std::string> names;
-        for (const auto& entry : fs::directory_iterator(path_)) {
-            names.push_back(entry.path().filename().string());
-        }
-        std::sort(names.begin(), names.end());
-        return names;
-    }
-
-private:
-    fs::path path_;
-};
+using lp::testing::TempDir;
 
 std::string readAll(const fs::path& path) {
     std::ifstream in(path, std::ios::binary);
