@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "app/run_command.hpp"
+
+#include "app/cli_print.hpp"
+#include "app/cli_signals.hpp"
+#include "core/session/run_folder.hpp"
+#include "core/telemetry/summary.hpp"
+
+#include <filesystem>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+namespace lp::app {
+
+namespace io = core::io;
+namespace session = core::session;
+
+CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
+    CLI::App* run = addCommandWithCommonFlags(
+        app, "run", "pipelined training with telemetry and exports", o.flags);
+    run->add_option("--out", o.outDir, "folder for CSVs, run.json and trace.json");
+    run->add_option("--stages", o.stages, "cut points between the 10 units, e.g. 3,5,7 (4 stages)");
+    run->add_option("--delays", o.delays, "per-stage delays, non-increasing, e.g. 6,4,2,0");
+    run->add_option("--policy", o.policy, "latest | stash | ema | momentum");
+    run->add_option("--schedule", o.pipeSchedule, "layerpipe | gpipe");
+    run->add_option("--micro-batches", o.micro, "GPipe micro-batches per minibatch");
+    run->add_option(
+        "--ema-beta", o.emaBeta, "window | plain | fixed (with --set pipeline.emaBetaValue=)");
+    run->add_option("--delay-schedule",
+                    o.delaySchedule,
+                    "static | epochs (with --delay-scales) | adaptive: delays per epoch");
+    run->add_option("--delay-scales",
+                    o.delayScales,
+                    "epoch e's delays = floor(c_e * delays), e.g. 1,0.5,0.25 (last one kept)");
+    run->add_flag("--diagnostic",
+                  o.diagnostic,
+                  "EMA, momentum: measure reconstruction error with a shadow stash");
+    run->add_flag("--no-telemetry", o.noTelemetry, "do not record op events (throughput runs)");
+    return run;
+}
+
+io::ExperimentConfig runConfig(const RunOptions& o) {
+    io::ExperimentConfig cfg = buildConfig(o.flags);
+    const auto set = [&cfg](const char* key, const std::string& v) {
+        io::applyOverride(cfg, key, v);
+    };
+    const auto list = [](const std::string& items) {
+        return "[" + items + "]";
+    };
+    if (o.stages) {
+        set("pipeline.cuts", list(*o.stages));
+    }
+    if (o.delays) {
+        set("pipeline.delays", list(*o.delays));
+    }
+    if (o.policy) {
+        set("pipeline.policy", *o.policy);
+    }
+    if (o.pipeSchedule) {
+        set("pipeline.schedule", *o.pipeSchedule);
+    }
+    if (o.micro) {
+        set("pipeline.microBatches", std::to_string(*o.micro));
+    }
+    if (o.emaBeta) {
+        set("pipeline.emaBeta", *o.emaBeta);
+    }
+    if (o.delayScales) {
+        set("pipeline.delayScales", list(*o.delayScales));
+        set("pipeline.delaySchedule", o.delaySchedule.value_or("epochs"));
+    } else if (o.delaySchedule) {
+        set("pipeline.delaySchedule", *o.delaySchedule);
+    }
+    if (o.diagnostic) {
+        set("pipeline.diagnosticStash", "true");
+    }
+    if (o.noTelemetry) {
+        set("pipeline.telemetry", "false");
+    }
+    io::validate(cfg);
+    return cfg;
+}
+
+namespace {
+
+std::string mebibytes(std::int64_t bytes) {
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(2) << static_cast<double>(bytes) / (1024.0 * 1024.0)
+       << " MiB (" << bytes << " B)";
+    return os.str();
+}
+
+// After a run: the steady-state rate and the memory peaks next to DESIGN.md section 5's formulas.
+void printRunSummary(const core::telemetry::RunSummary& s) {
+    using core::telemetry::MemoryCategory;
+    std::cout << std::fixed << std::setprecision(1) << "steady state: " << s.steadyImagesPerSecond
+              << " img/s over " << s.steadySteps
+              << " steps (pipeline fill, drain and evaluation excluded)\n"
+              << "memory peaks (per stage, summed):\n"
+              << "  weights (+ grads, BN buffers, EMA scratch) "
+              << mebibytes(s.peak(MemoryCategory::Weights)) << "\n"
+              << "  weight history   " << mebibytes(s.peak(MemoryCategory::WeightHistory))
+              << "   formula: stash " << mebibytes(s.stashFormulaBytes) << ", ema "
+              << mebibytes(s.emaFormulaBytes) << "\n"
+              << "  activations      " << mebibytes(s.peak(MemoryCategory::Activations)) << "\n"
+              << "  optimizer state  " << mebibytes(s.peak(MemoryCategory::OptimizerState)) << "\n";
+    if (s.peak(MemoryCategory::DiagnosticShadow) > 0) {
+        std::cout << "  diagnostic shadow stash (not part of the EMA) "
+                  << mebibytes(s.peak(MemoryCategory::DiagnosticShadow)) << "\n";
+    }
+}
+
+}  // namespace
+
+int runRun(const RunOptions& o) {
+    const io::ExperimentConfig cfg = runConfig(o);
+    installStopHandlers();
+    const std::filesystem::path out(o.outDir);
+    const session::RunFolderHooks hooks{
+        .train = printingHooks(),
+        .started = [](const session::Trainer& trainer) { describe(trainer); },
+        .stopSignal =
+            [] {
+                return stopSignalText();
+            }};
+    const session::RunOutcome outcome = session::trainRunFolder(cfg, out, hooks);
+    std::cout << "wrote " << out.string()
+              << "/{train,eval,ops,staleness,memory,reconstruction,delays}.csv, run.json, "
+                 "trace.json (open in https://ui.perfetto.dev), experiment.json\n";
+    printRunSummary(outcome.summary);
+    if (outcome.train.nonFinite) {
+        std::cerr << "layerpipe: the loss became non-finite; the run stopped early.\n";
+        return 3;
+    }
+    return exitCodeAfterRun();
+}
+
+}  // namespace lp::app

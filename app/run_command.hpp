@@ -1,0 +1,45 @@
+// `layerpipe run`: pipelined training with telemetry, into a run folder (CSVs, run.json,
+// trace.json, experiment.json), then the steady-state rate and the memory peaks.
+// SPDX-License-Identifier: GPL-3.0-or-later
+#pragma once
+
+#include "app/cli_config.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace lp::app {
+
+struct RunOptions {
+    CommonFlags flags;
+    std::string outDir = "layerpipe-out";
+    bool noTelemetry = false;
+    // Each given flag overrides its pipeline.* key: the layout and the schedule,
+    std::optional<std::string> stages;
+    std::optional<std::string> delays;
+    std::optional<std::string> pipeSchedule;
+    std::optional<std::int64_t> micro;
+    // the weights a backward uses,
+    std::optional<std::string> policy;
+    bool diagnostic = false;
+    std::optional<std::string> emaBeta;
+    // and the delays per epoch.
+    std::optional<std::string> delaySchedule;
+    std::optional<std::string> delayScales;
+};
+
+// Registers the "run" subcommand on app; returns it so main can test parsed().
+CLI::App* addRunCommand(CLI::App& app, RunOptions& options);
+
+// The validated config: the shared flags, then the pipeline flags as their config keys.
+core::io::ExperimentConfig runConfig(const RunOptions& options);
+
+// Trains into the run folder, printing to stdout; returns the process exit code (0, 3 for a
+// non-finite loss, 128 + signal after a stop). Throws InputError for bad options, config, data
+// or folder.
+int runRun(const RunOptions& options);
+
+}  // namespace lp::app
