@@ -18,18 +18,24 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Each kind's name, and the shape and split sizes of its standard files (outlineDataset).
 struct KindName {
     DatasetKind kind;
     std::string_view name;
     std::string_view display;
+    std::int64_t channels = 0;
+    std::int64_t size = 0;
+    std::int64_t classes = 0;
+    std::int64_t trainCount = 0;
+    std::int64_t testCount = 0;
 };
 
 constexpr std::array<KindName, 6> kKinds{{
     {DatasetKind::Auto, "auto", "automatic choice"},
-    {DatasetKind::Cifar100, "cifar100", "CIFAR-100"},
-    {DatasetKind::Cifar10, "cifar10", "CIFAR-10"},
-    {DatasetKind::FashionMnist, "fashion-mnist", "Fashion-MNIST"},
-    {DatasetKind::Mnist, "mnist", "MNIST"},
+    {DatasetKind::Cifar100, "cifar100", "CIFAR-100", 3, 32, 100, 50'000, 10'000},
+    {DatasetKind::Cifar10, "cifar10", "CIFAR-10", 3, 32, 10, 50'000, 10'000},
+    {DatasetKind::FashionMnist, "fashion-mnist", "Fashion-MNIST", 1, 28, 10, 60'000, 10'000},
+    {DatasetKind::Mnist, "mnist", "MNIST", 1, 28, 10, 60'000, 10'000},
     {DatasetKind::Synthetic, "synthetic", "synthetic"},
 }};
 
@@ -104,19 +110,20 @@ bool hasAllIdxFiles(const fs::path& dir) {
            fs::is_regular_file(files->testImages, ec) && fs::is_regular_file(files->testLabels, ec);
 }
 
-DatasetPair loadAuto(const DataSource& source) {
+// What Auto resolves to (DataSource's rules); nothing is read.
+DatasetKind resolveAuto(const DataSource& source) {
     std::string origin;
     const fs::path dir = dataFolder(source, origin);
     if (!dir.empty()) {
         checkFolder(dir, origin);
         if (findCifar100(dir)) {
-            return loadCifar100(dir);
+            return DatasetKind::Cifar100;
         }
         if (findCifar10(dir)) {
-            return loadCifar10(dir);
+            return DatasetKind::Cifar10;
         }
         if (findIdx(dir)) {
-            return loadIdx(dir, isFashionFolder(dir) ? "fashion-mnist" : "mnist");
+            return isFashionFolder(dir) ? DatasetKind::FashionMnist : DatasetKind::Mnist;
         }
         throw InputError(concat(origin,
                                 " ",
@@ -126,7 +133,16 @@ DatasetPair loadAuto(const DataSource& source) {
                                 "(train-images-idx3-ubyte[.gz] ...)"));
     }
     if (hasAllIdxFiles(source.systemFashionMnistDir)) {
-        return loadIdx(source.systemFashionMnistDir, "fashion-mnist");
+        return DatasetKind::FashionMnist;
+    }
+    return DatasetKind::Synthetic;
+}
+
+DatasetPair loadAuto(const DataSource& source) {
+    DataSource resolved = source;
+    resolved.kind = resolveAuto(source);
+    if (resolved.kind != DatasetKind::Synthetic) {
+        return loadDataset(resolved);
     }
     DatasetPair pair = makeSynthetic(source.synthetic);
     pair.source += concat(": no data folder given and no Fashion-MNIST in ",
@@ -174,6 +190,43 @@ std::string_view toString(DatasetKind kind) {
 
 std::string_view displayName(DatasetKind kind) {
     return kKinds[static_cast<std::size_t>(kind)].display;
+}
+
+DatasetKind resolveKind(const DataSource& source) {
+    return source.kind == DatasetKind::Auto ? resolveAuto(source) : source.kind;
+}
+
+DatasetOutline outlineDataset(const DataSource& source) {
+    const DatasetKind kind = resolveKind(source);
+    if (kind == DatasetKind::Synthetic) {
+        const SyntheticSpec& s = source.synthetic;
+        LP_EXPECTS(s.height == s.width, "outlineDataset: synthetic images must be square");
+        return {.kind = kind,
+                .channels = s.channels,
+                .size = s.height,
+                .classes = s.classes,
+                .trainCount = s.trainCount,
+                .testCount = s.testCount,
+                .exactCounts = true};
+    }
+    const KindName& k = kKinds[static_cast<std::size_t>(kind)];
+    return {.kind = kind,
+            .channels = k.channels,
+            .size = k.size,
+            .classes = k.classes,
+            .trainCount = k.trainCount,
+            .testCount = k.testCount};
+}
+
+DatasetOutline outlineOf(const DatasetPair& data) {
+    const Dataset& train = data.train;
+    return {.kind = parseDatasetKind(train.name).value_or(DatasetKind::Synthetic),
+            .channels = train.channels,
+            .size = train.height,
+            .classes = train.classes,
+            .trainCount = train.count(),
+            .testCount = data.test.count(),
+            .exactCounts = true};
 }
 
 DatasetPair loadDataset(const DataSource& source) {

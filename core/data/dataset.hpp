@@ -75,6 +75,33 @@ struct DataSource {
     std::filesystem::path systemFashionMnistDir{kSystemFashionMnistDir};
 };
 
+// The kind loadDataset(source) loads: source.kind, or for Auto the first of the rules below that
+// holds, decided from which files exist (nothing is read). InputError where loadDataset reports
+// a data folder that is missing, unreadable or holds no dataset.
+DatasetKind resolveKind(const DataSource& source);
+
+// A dataset described without reading its pixels: what the forecast and `layerpipe run --dry-run`
+// need. Square images (height = width).
+struct DatasetOutline {
+    DatasetKind kind = DatasetKind::Synthetic;  // never Auto
+    std::int64_t channels = 0;
+    std::int64_t size = 0;  // height and width
+    std::int64_t classes = 0;
+    std::int64_t trainCount = 0;
+    std::int64_t testCount = 0;
+    // true: the counts are the data's own (synthetic, or loaded data); false: the kind's standard
+    // files (CIFAR 50,000 + 10,000 images, MNIST and Fashion-MNIST 60,000 + 10,000), which a
+    // folder's own files may differ from.
+    bool exactCounts = false;
+};
+
+// The dataset loadDataset(source) would load (resolveKind), from its kind's standard shape —
+// CIFAR 3x32x32 with 10 or 100 classes, MNIST and Fashion-MNIST 1x28x28 with 10 — or from the
+// synthetic spec. InputError as resolveKind.
+DatasetOutline outlineDataset(const DataSource& source);
+// The outline of data already loaded (exact counts).
+DatasetOutline outlineOf(const DatasetPair& data);
+
 // Loads the requested dataset. Auto picks, in order:
 //   1. with a folder (path or LAYERPIPE_DATA): CIFAR-100 if it holds train.bin/test.bin, else
 //      CIFAR-10 (data_batch_1.bin ...), else IDX files ("fashion-mnist" when the folder's own name

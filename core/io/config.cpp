@@ -3,6 +3,7 @@
 
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
+#include "core/model/resnet.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <cmath>
 #include <fstream>
 #include <limits>
+#include <numeric>
 #include <optional>
 #include <set>
 #include <span>
@@ -290,9 +292,11 @@ void checkOrder(const std::string& path, Order order, const std::vector<std::int
     }
 }
 
-// ResNet units: the stem, 4, 8 or 16 BasicBlocks, the head.
+// ResNet units: the stem, the architecture's BasicBlocks (core/model's table), the head. An
+// unknown architecture (reported by its own field) counts as ResNet-18.
 std::int64_t unitsOf(const std::string& arch) {
-    return arch == "resnet10" ? 6 : (arch == "resnet34" ? 18 : 10);
+    const auto blocks = model::blocksForArch(arch).value_or(model::ResNetSpec{}.blocks);
+    return 2 + std::accumulate(blocks.begin(), blocks.end(), std::int64_t{0});
 }
 
 // The field's own rules on its current value in c (c is only read).

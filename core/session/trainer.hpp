@@ -16,6 +16,7 @@
 #include "core/pipeline/delay_schedule.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/runner.hpp"
+#include "core/session/experiment.hpp"
 #include "core/telemetry/recorder.hpp"
 
 #include <cstdint>
@@ -28,27 +29,6 @@
 #include <vector>
 
 namespace lp::core::session {
-
-// The resolved pieces of an experiment (InputError for anything inconsistent).
-struct Experiment {
-    io::ExperimentConfig config;
-    data::DatasetPair data;
-    model::ResNetSpec modelSpec;
-    // With a delay schedule, pipeline.delays is the schedule's envelope (each stage's largest
-    // delay over the run) and the Trainer sets each epoch's delays; static: as configured.
-    pipeline::PipelineSpec pipeline;
-    pipeline::DelaySchedule delaySchedule;
-    optim::LrScheduleConfig lrSchedule;
-    std::int64_t stepsPerEpoch = 0;
-    std::int64_t testBatches = 0;
-
-    // Loads the data and resolves the model's input and class counts from it. sequential = true
-    // forces one stage with no delay (layerpipe train).
-    static Experiment create(const io::ExperimentConfig& config, bool sequential);
-    // Part of create(): the delay schedule from pipeline.delaySchedule and its keys (static when
-    // sequential or GPipe), and pipeline.delays as its envelope (trainer_delays.cpp).
-    void resolveDelaySchedule(bool sequential, std::int64_t stages);
-};
 
 // A test-split evaluation with BatchNorm statistics recalibrated under the current weights
 // (eval.recalibrateBatchNorm; docs/pipeline.md).

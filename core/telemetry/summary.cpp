@@ -33,7 +33,7 @@ void addUtilisation(RunSummary& out,
         s.last = std::max(s.last, e.tick);
         ++s.ops;
     }
-    const std::int64_t perTick = layout.schedule == "gpipe" ? 1 : 2;
+    const std::int64_t perTick = opSlotsPerTick(layout.schedule);
     const std::int64_t k = std::max<std::int32_t>(layout.stages(), 1);
     std::int64_t ops = 0;
     std::int64_t slots = 0;
@@ -60,6 +60,8 @@ std::optional<double> meanStalenessOf(const TelemetryLog& log) {
 }
 
 }  // namespace
+
+std::int64_t opSlotsPerTick(std::string_view schedule) { return schedule == "gpipe" ? 1 : 2; }
 
 RunSummary summarise(const TelemetryLog& log,
                      const PipelineLayout& layout,

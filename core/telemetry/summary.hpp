@@ -11,6 +11,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <string_view>
 
 namespace lp::core::telemetry {
 
@@ -39,6 +40,11 @@ struct RunSummary {
 
     std::int64_t peak(MemoryCategory c) const { return peakBytes[static_cast<std::size_t>(c)]; }
 };
+
+// The tick model's op slots per stage and tick (DESIGN.md section 4): 2 for the LayerPipe
+// schedule (one F and one B), 1 for "gpipe" (one op per tick). Utilisation is the F and B ops
+// over slots · K · ticks, here and in the forecast (core/session/forecast.hpp).
+std::int64_t opSlotsPerTick(std::string_view schedule);
 
 // stepsPerEpoch and batchSize as the run was configured; train samples may come from several
 // epochs, in any order.
