@@ -9,9 +9,9 @@
 
 namespace lp::ui {
 
-// The layout the Session would report for config (units from model_forecast's resnetUnits,
-// stages from the cuts, the effective delays, policy and schedule). Empty (no stages) when the
-// pipeline section cannot run (an illegal partition or delay vector).
+// The layout the Session would report for config (core::session::forecastPipeline's: unit
+// names, stages from the cuts, the effective delays — a delay schedule's envelope —, stage
+// parameters, policy and schedule). Empty (no stages) when the experiment cannot run.
 core::telemetry::PipelineLayout previewLayout(const core::io::ExperimentConfig& config);
 
 }  // namespace lp::ui

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/memory_view.hpp"
 
+#include "core/telemetry/exporters.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
 #include "ui/palette.hpp"
@@ -70,24 +71,18 @@ QCPItemText* forecastLabel(QCustomPlot* plot, QCPAxisRect* rect, const QColor& c
 
 }  // namespace
 
+// A layout without P_s for every stage (a run record that lacks them) has no forecast: 0.
 std::int64_t MemoryView::stashHistoryBytes(const PipelineLayout& layout) {
-    std::int64_t bytes = 0;
-    const std::size_t n = std::min(layout.delays.size(), layout.stageParams.size());
-    for (std::size_t s = 0; s < n; ++s) {
-        bytes += layout.delays[s] * layout.stageParams[s] * 4;
-    }
-    return bytes;
+    return layout.stageParams.size() == layout.delays.size()
+               ? core::telemetry::stashHistoryBytes(layout)
+               : 0;
 }
 
 std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool countScratch) {
-    std::int64_t bytes = 0;
-    const std::size_t n = std::min(layout.delays.size(), layout.stageParams.size());
-    for (std::size_t s = 0; s < n; ++s) {
-        if (layout.delays[s] > 0) {
-            bytes += layout.stageParams[s] * 4 * (countScratch ? 2 : 1);
-        }
-    }
-    return bytes;
+    const std::int64_t buffers = layout.stageParams.size() == layout.delays.size()
+                                     ? core::telemetry::emaHistoryBytes(layout)
+                                     : 0;
+    return countScratch ? 2 * buffers : buffers;
 }
 
 MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/pipeline_editor.hpp"
 
-#include "core/pipeline/plan.hpp"
 #include "ui/delay_schedule_row.hpp"
 #include "ui/palette.hpp"
 #include "ui/unit_strip.hpp"
@@ -12,7 +11,6 @@
 #include <QGridLayout>
 #include <QHBoxLayout>
 #include <QLabel>
-#include <QLocale>
 #include <QSignalBlocker>
 #include <QSpinBox>
 #include <QAction>
@@ -160,37 +158,7 @@ private:
     bool first_ = true;
 };
 
-// The forecast's line for a delay schedule: the first epochs' delays (one line: the panel is
-// narrow; the forecast's tooltip says which epoch the ticks and the memory are for).
-QString scheduleText(const PipelineForecast& f) {
-    if (f.epochDelays.empty()) {
-        return {};
-    }
-    QStringList epochs;
-    for (const std::vector<std::int64_t>& d : f.epochDelays) {
-        epochs << joined(d);
-    }
-    const QString then = f.adaptiveDelays            ? QStringLiteral(", then adaptive")
-                         : f.epochDelays.size() == 6 ? QStringLiteral(" …")
-                                                     : QString();
-    return QStringLiteral("<br>By epoch: %1%2").arg(epochs.join(QStringLiteral(" → ")), then);
-}
-
 }  // namespace
-
-QString formatBytes(std::int64_t bytes) {
-    const auto b = static_cast<double>(bytes);
-    if (b >= 1024.0 * 1024.0 * 1024.0) {
-        return QStringLiteral("%1 GiB").arg(b / (1024.0 * 1024.0 * 1024.0), 0, 'f', 2);
-    }
-    if (b >= 1024.0 * 1024.0) {
-        return QStringLiteral("%1 MiB").arg(b / (1024.0 * 1024.0), 0, 'f', 1);
-    }
-    if (b >= 1024.0) {
-        return QStringLiteral("%1 KiB").arg(b / 1024.0, 0, 'f', 0);
-    }
-    return QStringLiteral("%1 B").arg(bytes);
-}
 
 PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     auto* column = new QVBoxLayout(this);
@@ -338,7 +306,7 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
 
 void PipelineEditor::setContext(const core::io::ExperimentConfig& config) {
     context_ = config;
-    const std::vector<UnitInfo> units = resnetUnits(config);
+    const std::vector<UnitInfo> units = forecastPipeline(config).units;
     QStringList names;
     std::vector<std::int64_t> params;
     for (const UnitInfo& u : units) {
@@ -442,6 +410,7 @@ void PipelineEditor::rebuildDelayRow() {
     delaySpins_.clear();
     delayLabels_.clear();
     const int k = strip_->stageCount();
+    const std::vector<std::int64_t> defaults = core::session::defaultDelays(k);
     for (int s = 0; s < k; ++s) {
         auto* label = new QLabel(QStringLiteral("D%1").arg(s), this);
         label->setStyleSheet(QStringLiteral("color: %1; font-weight: bold;")
@@ -451,7 +420,7 @@ void PipelineEditor::rebuildDelayRow() {
         spin->setToolTip(QStringLiteral("Delay of stage %1: its forward of minibatch j uses weight "
                                         "version j − D. Default 2·S(s) = %2.")
                              .arg(s)
-                             .arg(2 * (k - 1 - s)));
+                             .arg(defaults[static_cast<std::size_t>(s)]));
         connect(spin, &QSpinBox::valueChanged, this, [this] { refresh(); });
         const int row = s / kDelaysPerRow;
         const int col = (s % kDelaysPerRow) * 2;
@@ -468,7 +437,7 @@ void PipelineEditor::resetDelaysToDefault() {
     if (k == 0) {
         return;
     }
-    const std::vector<std::int64_t> d = core::pipeline::DelayPlan::layerPipeDefault(k).delays();
+    const std::vector<std::int64_t> d = core::session::defaultDelays(k);
     for (std::size_t s = 0; s < delaySpins_.size(); ++s) {
         const QSignalBlocker block(delaySpins_[s]);
         delaySpins_[s]->setValue(static_cast<int>(d[s]));
@@ -522,32 +491,8 @@ void PipelineEditor::refresh() {
     const QString why = problem();
     problem_->setText(why);
     problem_->setVisible(!why.isEmpty());
-    const QLocale locale;
-    QString text = QStringLiteral("<b>K = %1</b> stage%2")
-                       .arg(forecast_.stages)
-                       .arg(forecast_.stages == 1 ? QString() : QStringLiteral("s"));
-    if (why.isEmpty()) {
-        text += QStringLiteral(
-                    " · <b>%1</b> ticks per epoch (%2 minibatches) · utilisation "
-                    "<b>%3 %</b><br>Weight history: stash <b>%4</b> · EMA <b>%5</b> · "
-                    "momentum <b>%6</b>")
-                    .arg(locale.toString(static_cast<qlonglong>(forecast_.ticksPerEpoch)),
-                         locale.toString(static_cast<qlonglong>(forecast_.minibatches)),
-                         QString::number(100.0 * forecast_.utilisation, 'f', 0),
-                         formatBytes(forecast_.stashHistoryBytes),
-                         formatBytes(forecast_.emaHistoryBytes),
-                         formatBytes(forecast_.momentumHistoryBytes));
-        text += scheduleText(forecast_);
-    } else {
-        text += QStringLiteral(" · cannot run: see the message above");
-    }
-    forecastText_->setText(text);
-    forecastText_->setToolTip(
-        forecast_.epochDelays.empty()
-            ? QString()
-            : QStringLiteral("With a delay schedule the ticks and utilisation are epoch 1's, and "
-                             "the weight history is that of each stage's largest delay in the "
-                             "run (what the memory peaks reach)."));
+    forecastText_->setText(forecastHtml(forecast_, why));
+    forecastText_->setToolTip(forecastToolTip(forecast_));
     recordEdit();
     if (!loading_) {
         emit changed();

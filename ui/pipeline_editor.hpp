@@ -128,7 +128,4 @@ private:
     bool editable_ = true;
 };
 
-// "12.3 MiB", "640 KiB", "1.02 GiB".
-QString formatBytes(std::int64_t bytes);
-
 }  // namespace lp::ui

@@ -2,7 +2,7 @@
 #include "ui/window_menus.hpp"
 
 #include "core/error.hpp"
-#include "core/tensor/isa.hpp"
+#include "core/session/machine.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_panel.hpp"
 #include "ui/main_window.hpp"
@@ -183,7 +183,7 @@ void WindowMenus::buildHelp() {
                            "Ctrl+D dashboard · F11 full screen · F1 all shortcuts.</p><p>%2</p>"
                            "<p>GPL-3.0-or-later.</p>")
                 .arg(QStringLiteral(LP_VERSION),
-                     QString::fromStdString(core::cpuReport()).toHtmlEscaped()));
+                     QString::fromStdString(core::session::machineReport()).toHtmlEscaped()));
     });
 }
 
