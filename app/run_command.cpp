@@ -3,6 +3,7 @@
 
 #include "app/cli_print.hpp"
 #include "app/cli_signals.hpp"
+#include "core/session/forecast.hpp"
 #include "core/session/run_folder.hpp"
 #include "core/telemetry/summary.hpp"
 
@@ -37,6 +38,9 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
                   o.diagnostic,
                   "EMA, momentum: measure reconstruction error with a shadow stash");
     run->add_flag("--no-telemetry", o.noTelemetry, "do not record op events (throughput runs)");
+    run->add_flag("--dry-run",
+                  o.dryRun,
+                  "print the forecast (layout, ticks, utilisation, memory) and exit; trains nothing");
     return run;
 }
 
@@ -115,6 +119,10 @@ void printRunSummary(const core::telemetry::RunSummary& s) {
 
 int runRun(const RunOptions& o) {
     const io::ExperimentConfig cfg = runConfig(o);
+    if (o.dryRun) {
+        std::cout << session::forecastText(cfg, session::forecastOrThrow(cfg));
+        return 0;
+    }
     installStopHandlers();
     const std::filesystem::path out(o.outDir);
     const session::RunFolderHooks hooks{

@@ -17,6 +17,7 @@ struct RunOptions {
     CommonFlags flags;
     std::string outDir = "layerpipe-out";
     bool noTelemetry = false;
+    bool dryRun = false;  // print the forecast, train nothing
     // Each given flag overrides its pipeline.* key: the layout and the schedule,
     std::optional<std::string> stages;
     std::optional<std::string> delays;
@@ -38,7 +39,8 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& options);
 core::io::ExperimentConfig runConfig(const RunOptions& options);
 
 // Trains into the run folder, printing to stdout; returns the process exit code (0, 3 for a
-// non-finite loss, 128 + signal after a stop). Throws InputError for bad options, config, data
+// non-finite loss, 128 + signal after a stop). With dryRun: prints the forecast
+// (core::session::forecastText) and returns 0, loading and writing nothing. Throws InputError for bad options, config, data
 // or folder.
 int runRun(const RunOptions& options);
 

@@ -9,7 +9,7 @@
 #include "core/error.hpp"
 #include "core/model/resnet.hpp"
 
-#include <unistd.h>
+#include "tests/support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 
@@ -85,8 +85,8 @@ TEST(Forecast, UnitsAreTheRealResNets) {
 }
 
 TEST(Forecast, AutoDatasetResolvesAsCoreDataLoadsIt) {
-    const auto dir =
-        std::filesystem::temp_directory_path() / ("lp-forecast-auto-" + std::to_string(::getpid()));
+    const testing::TempDir tmp;
+    const std::filesystem::path& dir = tmp.path();
     std::filesystem::create_directories(dir / "cifar");
     data::DataSource source;
     source.useEnvironment = false;
@@ -104,7 +104,6 @@ TEST(Forecast, AutoDatasetResolvesAsCoreDataLoadsIt) {
     EXPECT_FALSE(cifar.exactCounts);
     source.path = dir / "missing";
     EXPECT_THROW(data::resolveKind(source), InputError);
-    std::filesystem::remove_all(dir);
 }
 
 TEST(Forecast, ProblemsComeInTheEditorsOrder) {

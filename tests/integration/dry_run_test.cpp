@@ -1,0 +1,70 @@
+// `layerpipe run --dry-run` (issue 16): prints the core forecast for the config and flags `run`
+// accepts, and exits 0 without loading pixels, training or creating the run folder; a bad config
+// is the usual user error (exit 2).
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/io/config.hpp"
+#include "core/session/forecast.hpp"
+
+#include "tests/support/cli_run.hpp"
+#include "tests/support/temp_dir.hpp"
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+
+namespace {
+
+using lp::testing::Result;
+using lp::testing::runShell;
+using lp::testing::TempDir;
+namespace io = lp::core::io;
+namespace session = lp::core::session;
+
+Result runCli(const std::string& args) {
+    return runShell(std::string(LP_CLI_PATH) + " " + args + " 2>&1");
+}
+
+TEST(DryRun, PrintsTheCoreForecastAndTrainsNothing) {
+    const TempDir tmp;
+    const std::string out = (tmp / "run").string();
+    const Result r = runCli(
+        "run --dry-run --dataset synthetic --width 8 --batch-size 16 --epochs 3 --stages 3,5,7 "
+        "--policy ema --diagnostic --delay-scales 1,0.5 --set data.syntheticTrain=320 --out " +
+        out);
+    ASSERT_EQ(r.code, 0) << r.out;
+
+    // The same config as the flags make it, forecast in this process.
+    io::ExperimentConfig c;
+    c.data.dataset = "synthetic";
+    c.model.width = 8;
+    c.training.batchSize = 16;
+    c.training.epochs = 3;
+    c.data.syntheticTrain = 320;
+    c.pipeline.cuts = {3, 5, 7};
+    c.pipeline.policy = "ema";
+    c.pipeline.diagnosticStash = true;
+    c.pipeline.delaySchedule = "epochs";
+    c.pipeline.delayScales = {1, 0.5};
+    const session::PipelineForecast f = session::forecastOrThrow(c);
+    EXPECT_EQ(r.out, session::forecastText(c, f));
+    EXPECT_EQ(f.minibatches, 20);
+    EXPECT_EQ(f.ticksPerEpoch, 20 + 2 * 4 - 2);  // DESIGN.md section 4: M + 2K − 2
+    EXPECT_NE(r.out.find("epoch: 26 ticks"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("delays by epoch: 6,4,2,0 -> 3,2,1,0 -> 3,2,1,0\n"), std::string::npos)
+        << r.out;
+    // Nothing trained, nothing written.
+    EXPECT_FALSE(std::filesystem::exists(out));
+    EXPECT_EQ(r.out.find("epoch 1/"), std::string::npos) << r.out;
+}
+
+TEST(DryRun, BadConfigIsAUserError) {
+    Result r = runCli("run --dry-run --dataset synthetic --stages 3,5,7 --delays 1,2,0,0");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("non-increasing"), std::string::npos) << r.out;
+    r = runCli("run --dry-run --data-path /nonexistent/lp-dry-run");
+    EXPECT_EQ(r.code, 2) << r.out;
+    EXPECT_NE(r.out.find("/nonexistent/lp-dry-run"), std::string::npos) << r.out;
+}
+
+}  // namespace
