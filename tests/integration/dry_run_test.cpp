@@ -12,6 +12,8 @@
 
 #include <filesystem>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -34,18 +36,21 @@ TEST(DryRun, PrintsTheCoreForecastAndTrainsNothing) {
         out);
     ASSERT_EQ(r.code, 0) << r.out;
 
-    // The same config as the flags make it, forecast in this process.
+    // The same config as the flags make it (each flag is its config key), forecast here.
     io::ExperimentConfig c;
-    c.data.dataset = "synthetic";
-    c.model.width = 8;
-    c.training.batchSize = 16;
-    c.training.epochs = 3;
-    c.data.syntheticTrain = 320;
-    c.pipeline.cuts = {3, 5, 7};
-    c.pipeline.policy = "ema";
-    c.pipeline.diagnosticStash = true;
-    c.pipeline.delaySchedule = "epochs";
-    c.pipeline.delayScales = {1, 0.5};
+    for (const auto& [key, value] :
+         std::vector<std::pair<const char*, const char*>>{{"data.dataset", "synthetic"},
+                                                          {"model.width", "8"},
+                                                          {"training.batchSize", "16"},
+                                                          {"training.epochs", "3"},
+                                                          {"data.syntheticTrain", "320"},
+                                                          {"pipeline.cuts", "[3,5,7]"},
+                                                          {"pipeline.policy", "ema"},
+                                                          {"pipeline.diagnosticStash", "true"},
+                                                          {"pipeline.delaySchedule", "epochs"},
+                                                          {"pipeline.delayScales", "[1,0.5]"}}) {
+        io::applyOverride(c, key, value);
+    }
     const session::PipelineForecast f = session::forecastOrThrow(c);
     EXPECT_EQ(r.out, session::forecastText(c, f));
     EXPECT_EQ(f.minibatches, 20);

@@ -18,6 +18,7 @@
 
 #include <map>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -76,13 +77,16 @@ Measured run(const io::ExperimentConfig& c) {
 void expectForecastMatchesRun(const io::ExperimentConfig& c) {
     const PipelineForecast f = forecastOrThrow(c);
     const Measured m = run(c);
-    EXPECT_EQ(f.layout.unitNames, m.layout.unitNames);
-    EXPECT_EQ(f.layout.stageOfUnit, m.layout.stageOfUnit);
-    EXPECT_EQ(f.layout.delays, m.layout.delays);
-    EXPECT_EQ(f.layout.stageParams, m.layout.stageParams);
-    EXPECT_EQ(f.layout.policy, m.layout.policy);
-    EXPECT_EQ(f.layout.schedule, m.layout.schedule);
-    EXPECT_EQ(f.layout.delaySchedule, m.layout.delaySchedule);
+    const auto fields = [](const telemetry::PipelineLayout& l) {
+        return std::tie(l.unitNames,
+                        l.stageOfUnit,
+                        l.delays,
+                        l.stageParams,
+                        l.policy,
+                        l.schedule,
+                        l.delaySchedule);
+    };
+    EXPECT_EQ(fields(f.layout), fields(m.layout));  // the layout the Trainer reports
     EXPECT_EQ(f.minibatches, kSteps);
     EXPECT_EQ(f.ticksPerEpoch, m.ticks);
 
