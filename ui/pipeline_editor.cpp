@@ -313,7 +313,11 @@ void PipelineEditor::setContext(const core::io::ExperimentConfig& config) {
         names << QString::fromStdString(u.name);
         params.push_back(u.params);
     }
-    strip_->setUnits(names, params);  // drops cuts beyond the model (cutsChanged rebuilds)
+    // No units: the data or the model cannot be resolved (the problem label says why); the strip
+    // keeps the last model's units and cuts rather than dropping the cuts.
+    if (!units.empty()) {
+        strip_->setUnits(names, params);  // drops cuts beyond the model (cutsChanged rebuilds)
+    }
     if (static_cast<int>(delaySpins_.size()) != strip_->stageCount()) {
         rebuildDelayRow();
     }

@@ -316,5 +316,21 @@ TEST(PipelineEditor, PausedRunStaysEditableWithANote) {
     EXPECT_FALSE(editor.pausedNote()->isVisible());
 }
 
+// Issue 16: a data folder that holds no dataset is explained, and the strip keeps the model's
+// units and cuts meanwhile (the forecast comes from core, which cannot build the model then).
+TEST(PipelineEditor, Issue16UnresolvableDataKeepsTheCutsAndSaysWhy) {
+    core::io::ExperimentConfig c = cifarLike();
+    c.pipeline.cuts = {3, 5, 7};
+    PipelineEditor editor;
+    editor.setConfig(c);
+    c.data.dataset = "auto";
+    c.data.path = "/nonexistent/lp-editor-data";
+    editor.setContext(c);
+    EXPECT_TRUE(editor.problem().contains(QStringLiteral("/nonexistent/lp-editor-data")))
+        << editor.problem().toStdString();
+    EXPECT_EQ(editor.strip()->unitCount(), 10);
+    EXPECT_EQ(editor.pipelineConfig().cuts, (std::vector<std::int64_t>{3, 5, 7}));
+}
+
 }  // namespace
 }  // namespace lp::ui
