@@ -11,6 +11,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include "core/error.hpp"
+#include "core/pipeline/epoch_plan.hpp"
 
 namespace lp::core::pipeline {
 
@@ -34,7 +35,7 @@ Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch, std::int64_t minibatch
                                       const BatchSource& source, const LrFunction& lr,
                                       std::int64_t stepBase, std::int64_t tickBase,
                                       const BudgetFunction& budget) {
-    const std::vector<std::vector<ExecOp>> plan =
+    const EpochPlan plan =
         epochPlan(core_.delays(), core_.spec().schedule, minibatches, core_.spec().microBatches);
     const auto stages = static_cast<std::int64_t>(plan.size());
     lastTick_ = 0;
@@ -67,7 +68,7 @@ Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch, std::int64_t minibatch
                     const auto& list = plan[si];
                     bool progressed = false;
                     while (next[si] < list.size() && !stop_.load(std::memory_order_relaxed)) {
-                        const ExecOp& op = list[next[si]];
+                        const StageOp& op = list[next[si]];
                         if (op.tick > allowedTick.load(std::memory_order_acquire) ||
                             !core_.ready(s, op)) {
                             break;
@@ -77,9 +78,9 @@ Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch, std::int64_t minibatch
                         done.fetch_add(1, std::memory_order_relaxed);
                         progressed = true;
                         // A forward feeds the next stage, a backward the previous one.
-                        if (op.kind == ExecKind::Forward && s + 1 < stages) {
+                        if (op.kind == OpKind::Forward && s + 1 < stages) {
                             nodes[si + 1]->try_put(flow::continue_msg());
-                        } else if (op.kind == ExecKind::Backward && s > 0) {
+                        } else if (op.kind == OpKind::Backward && s > 0) {
                             nodes[si - 1]->try_put(flow::continue_msg());
                         }
                     }

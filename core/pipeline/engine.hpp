@@ -1,4 +1,4 @@
-// Engine: runs PipelineCore's per-stage op lists on a oneTBB flow graph (DESIGN.md section 4;
+// Engine: runs PipelineCore's epoch plan on a oneTBB flow graph (DESIGN.md section 4;
 // STYLE.md section 6.6). One serial function_node per stage; a message to a node means "an input
 // of yours may have arrived": the node then runs as many of its next ops, in its fixed plan order,
 // as have their inputs and are within the tick budget. So each stage executes exactly the
@@ -16,7 +16,8 @@
 #include <functional>
 #include <memory>
 
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/pipeline_core.hpp"
+#include "core/pipeline/spec.hpp"
 
 namespace lp::core::pipeline {
 

@@ -104,23 +104,23 @@ std::vector<StageOp> stageOrder(std::int64_t delay, std::int64_t minibatches) {
     std::int64_t nextF = 0;
     // F0..F_D first (as many as there are), then every F_j right after B_{j-D-1}.
     for (; nextF < minibatches && nextF <= delay; ++nextF) {
-        order.push_back({Op::Forward, nextF});
+        order.push_back({.kind = OpKind::Forward, .unit = nextF});
     }
     for (std::int64_t b = 0; b < minibatches; ++b) {
-        order.push_back({Op::Backward, b});
+        order.push_back({.kind = OpKind::Backward, .unit = b});
         if (nextF < minibatches) {
-            order.push_back({Op::Forward, nextF++});
+            order.push_back({.kind = OpKind::Forward, .unit = nextF++});
         }
     }
     return order;
 }
 
-double TickSchedule::utilisation(std::int64_t stages) const {
+double TickSchedule::utilisation(std::int64_t stageCount) const {
     std::int64_t ops = 0;
-    for (const auto& t : ticks) {
-        ops += static_cast<std::int64_t>(t.size());
+    for (const auto& list : stages) {
+        ops += static_cast<std::int64_t>(list.size());
     }
-    const auto slots = static_cast<double>(2 * stages * tickCount());
+    const auto slots = static_cast<double>(2 * stageCount * tickCount());
     return slots > 0 ? static_cast<double>(ops) / slots : 0.0;
 }
 
@@ -128,60 +128,69 @@ TickSchedule simulateTicks(const DelayPlan& plan, std::int64_t minibatches) {
     return simulateTicks(plan.delays(), minibatches);
 }
 
+namespace {
+
+// Tick in which each stage finished F_j and B_j (-1: not yet).
+struct Finished {
+    std::vector<std::vector<std::int64_t>> forward;
+    std::vector<std::vector<std::int64_t>> backward;
+};
+
+// Whether op may run at stage s in `tick` (DESIGN.md section 4's tick model).
+bool readyInTick(const Finished& done, std::size_t s, std::size_t stages, const StageOp& op,
+                 std::int64_t tick, bool ranForward) {
+    const auto j = static_cast<std::size_t>(op.unit);
+    if (op.kind == OpKind::Forward) {
+        return !ranForward &&
+               (s == 0 || (done.forward[s - 1][j] >= 0 && done.forward[s - 1][j] < tick));
+    }
+    if (s + 1 == stages) {
+        return done.forward[s][j] >= 0;  // the last stage's B may follow its own F
+    }
+    return done.backward[s + 1][j] >= 0 && done.backward[s + 1][j] < tick;
+}
+
+}  // namespace
+
 TickSchedule simulateTicks(const std::vector<std::int64_t>& delays, std::int64_t minibatches) {
-    const auto k = static_cast<std::int64_t>(delays.size());
     const auto ks = delays.size();
     std::vector<std::vector<StageOp>> orders(ks);
+    std::size_t remaining = 0;
     for (std::size_t s = 0; s < ks; ++s) {
         orders[s] = stageOrder(delays[s], minibatches);
+        remaining += orders[s].size();
     }
     std::vector<std::size_t> next(ks, 0);
-    // Tick in which each stage finished F_j / B_j (-1: not yet).
-    std::vector<std::vector<std::int64_t>> doneF(ks, std::vector<std::int64_t>(
-                                                         static_cast<std::size_t>(minibatches), -1));
-    std::vector<std::vector<std::int64_t>> doneB = doneF;
-
-    TickSchedule out;
-    std::size_t remaining = 0;
-    for (const auto& o : orders) {
-        remaining += o.size();
-    }
+    const std::vector<std::int64_t> never(static_cast<std::size_t>(minibatches), -1);
+    Finished done{.forward = std::vector<std::vector<std::int64_t>>(ks, never),
+                  .backward = std::vector<std::vector<std::int64_t>>(ks, never)};
+    TickSchedule out{.stages = std::vector<std::vector<StageOp>>(ks)};
     for (std::int64_t tick = 0; remaining > 0; ++tick) {
-        std::vector<TickOp> ops;
+        std::size_t ran = 0;
         for (std::size_t s = 0; s < ks; ++s) {
-            bool ranF = false;
-            while (next[s] < orders[s].size()) {
-                const StageOp op = orders[s][next[s]];
-                const auto j = static_cast<std::size_t>(op.minibatch);
-                bool ready = false;
-                if (op.op == Op::Forward) {
-                    ready = !ranF && (s == 0 || (doneF[s - 1][j] >= 0 && doneF[s - 1][j] < tick));
-                } else if (s + 1 == ks) {
-                    ready = doneF[s][j] >= 0;  // the last stage's B may follow its own F
-                } else {
-                    ready = doneB[s + 1][j] >= 0 && doneB[s + 1][j] < tick;
-                }
-                if (!ready) {
-                    break;
-                }
-                ops.push_back({static_cast<std::int32_t>(s), op.op, op.minibatch});
-                ++next[s];
-                --remaining;
-                if (op.op == Op::Forward) {
-                    doneF[s][j] = tick;
-                    ranF = true;
-                } else {
-                    doneB[s][j] = tick;
+            bool ranForward = false;
+            while (next[s] < orders[s].size() &&
+                   readyInTick(done, s, ks, orders[s][next[s]], tick, ranForward)) {
+                StageOp op = orders[s][next[s]++];
+                op.tick = tick;
+                out.stages[s].push_back(op);
+                ++ran;
+                const auto j = static_cast<std::size_t>(op.unit);
+                if (op.kind == OpKind::Backward) {
+                    done.backward[s][j] = tick;
                     break;  // B ends the stage's tick
                 }
+                done.forward[s][j] = tick;
+                ranForward = true;
             }
         }
-        if (ops.empty()) {
-            const std::string why = DelayPlan::whyIllegal(k, delays);
+        if (ran == 0) {
+            const std::string why = DelayPlan::whyIllegal(static_cast<std::int64_t>(ks), delays);
             throw InputError(concat("pipeline schedule deadlocks at tick ", tick,
                                     why.empty() ? std::string() : ": " + why));
         }
-        out.ticks.push_back(std::move(ops));
+        remaining -= ran;
+        out.ticks = tick + 1;
     }
     return out;
 }

@@ -14,6 +14,8 @@
 #include <string>
 #include <vector>
 
+#include "core/telemetry/events.hpp"
+
 namespace lp::core::pipeline {
 
 // Cut points between the model's units: cut c starts a new stage at unit c. K = cuts + 1.
@@ -56,31 +58,32 @@ private:
     std::vector<std::int64_t> delays_;
 };
 
-enum class Op : std::uint8_t { Forward, Backward };
+// The one op vocabulary from plan to telemetry: F, B, U (and Eval, which no plan holds).
+using telemetry::OpKind;
 
+// One op of one stage. `unit` is the data unit the op works on: the minibatch counted from the
+// start of the epoch (LayerPipe), minibatch·M + micro-batch (GPipe's F and B); for U, the
+// minibatch. `tick` is its tick within the epoch (the timeline's tick view); -1 before the
+// ticks are simulated (stageOrder).
 struct StageOp {
-    Op op = Op::Forward;
-    std::int64_t minibatch = 0;  // counted from the start of the epoch
+    OpKind kind = OpKind::Forward;
+    std::int64_t unit = 0;
+    std::int64_t tick = -1;
 };
 
-// The fixed operation order of one stage with delay `delay` over `minibatches` minibatches
-// (one epoch, starting from and ending with a drained pipeline).
+// The fixed F/B order of one stage with delay `delay` over `minibatches` minibatches (one epoch,
+// starting from and ending with a drained pipeline); ticks not yet assigned.
 std::vector<StageOp> stageOrder(std::int64_t delay, std::int64_t minibatches);
-
-struct TickOp {
-    std::int32_t stage = 0;
-    Op op = Op::Forward;
-    std::int64_t minibatch = 0;
-};
 
 // The tick view (DESIGN.md section 4's tick model): in one tick a stage runs at most one F and
 // one B, F before B, each the next op of its fixed order; a stage's input must have been produced
 // in an earlier tick, except that the last stage's B may follow its own F in the same tick.
 struct TickSchedule {
-    std::vector<std::vector<TickOp>> ticks;  // ops of each tick, by stage, F before B
-    std::int64_t tickCount() const { return static_cast<std::int64_t>(ticks.size()); }
+    std::vector<std::vector<StageOp>> stages;  // each stage's F and B in order, with their ticks
+    std::int64_t ticks = 0;                    // ticks the epoch spans, fill to drain
+    std::int64_t tickCount() const { return ticks; }
     // Fraction of stage-ticks doing useful work: 2·K·M / (2·K·ticks) counting F and B slots.
-    double utilisation(std::int64_t stages) const;
+    double utilisation(std::int64_t stageCount) const;
 };
 
 // Simulates one epoch of `minibatches` minibatches. Throws InputError if the plan deadlocks.

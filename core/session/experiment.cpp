@@ -2,6 +2,7 @@
 #include "core/session/experiment.hpp"
 
 #include "core/error.hpp"
+#include "core/pipeline/plan.hpp"
 
 #include <algorithm>
 #include <cmath>

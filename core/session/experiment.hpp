@@ -10,7 +10,7 @@
 #include "core/model/resnet.hpp"
 #include "core/optim/lr_schedule.hpp"
 #include "core/pipeline/delay_schedule.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/spec.hpp"
 
 #include <cstdint>
 

@@ -5,6 +5,7 @@
 #include "core/model/resnet.hpp"
 #include "core/optim/optimizer.hpp"
 #include "core/optim/rewind.hpp"
+#include "core/pipeline/epoch_plan.hpp"
 #include "core/pipeline/plan.hpp"
 #include "core/pipeline/runner.hpp"
 #include "core/session/experiment.hpp"
@@ -192,13 +193,13 @@ EpochForecast forecastEpoch(const std::vector<std::int64_t>& delays,
     const auto lists = pipeline::epochPlan(plan, *kind, minibatches, microBatches);
     for (std::size_t s = 0; s < lists.size(); ++s) {
         std::int64_t held = 0;
-        for (const pipeline::ExecOp& op : lists[s]) {
+        for (const pipeline::StageOp& op : lists[s]) {
             f.ticks = std::max(f.ticks, op.tick + 1);
-            if (op.kind == pipeline::ExecKind::Update) {
+            if (op.kind == pipeline::OpKind::Update) {
                 continue;
             }
             ++f.ops;
-            held += op.kind == pipeline::ExecKind::Forward ? 1 : -1;
+            held += op.kind == pipeline::OpKind::Forward ? 1 : -1;
             f.inFlight[s] = std::max(f.inFlight[s], held);
         }
     }

@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "core/io/safetensors.hpp"
 #include "core/model/bn_recalibration.hpp"
+#include "core/pipeline/epoch_plan.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -53,15 +54,10 @@ Trainer::~Trainer() {
 }
 
 std::int64_t Trainer::ticksPerEpoch() const {
-    const auto plan = pipeline::epochPlan(core_->delays(), core_->spec().schedule,
-                                          experiment_.stepsPerEpoch, core_->spec().microBatches);
-    std::int64_t last = -1;
-    for (const auto& list : plan) {
-        if (!list.empty()) {
-            last = std::max(last, list.back().tick);
-        }
-    }
-    return last + 1;
+    return pipeline::lastTickOf(pipeline::epochPlan(core_->delays(), core_->spec().schedule,
+                                                    experiment_.stepsPerEpoch,
+                                                    core_->spec().microBatches)) +
+           1;
 }
 
 float Trainer::lrAt(std::int64_t step) const {

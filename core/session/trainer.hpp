@@ -15,7 +15,8 @@
 #include "core/optim/lr_schedule.hpp"
 #include "core/pipeline/delay_schedule.hpp"
 #include "core/pipeline/engine.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/pipeline_core.hpp"
+#include "core/pipeline/spec.hpp"
 #include "core/session/experiment.hpp"
 #include "core/telemetry/recorder.hpp"
 

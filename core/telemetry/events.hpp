@@ -9,6 +9,8 @@
 
 namespace lp::core::telemetry {
 
+// The one op vocabulary from the epoch plan (pipeline::StageOp) to the exporters: F, B, U of a
+// minibatch, or an evaluation pass (which no plan holds).
 enum class OpKind : std::uint8_t { Forward, Backward, Update, Eval };
 
 // One operation of one stage: F, B or U of a minibatch, or an evaluation pass.

@@ -6,7 +6,7 @@
 #include "core/error.hpp"
 #include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/reference_runner.hpp"
 #include "tests/support/tiny_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -248,7 +248,7 @@ TEST(DelayChange, IllegalOrMidEpochChangesAreRefused) {
     EXPECT_EQ(core.delays().delays(), (Delays{6, 4, 2, 0}));
     // A minibatch in flight: the delays cannot change until the pipeline is drained.
     core.beginEpoch(0, kSteps, tinyBatch, lrOf, 0, 0);
-    core.execute(0, {.kind = ExecKind::Forward, .unit = 0, .tick = 0});
+    core.execute(0, {.kind = OpKind::Forward, .unit = 0, .tick = 0});
     EXPECT_THROW(core.setDelays({1, 1, 1, 0}), ContractError);
     core.abortEpoch();
     core.setDelays({1, 1, 1, 0});

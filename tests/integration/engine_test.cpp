@@ -14,7 +14,8 @@
 #include "core/error.hpp"
 #include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/epoch_plan.hpp"
+#include "core/pipeline/reference_runner.hpp"
 #include "core/tensor/rng.hpp"
 #include "tests/support/tiny_pipeline.hpp"
 

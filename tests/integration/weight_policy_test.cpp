@@ -7,7 +7,7 @@
 #include "core/nn/loss.hpp"
 #include "core/optim/rewind.hpp"
 #include "core/pipeline/engine.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/reference_runner.hpp"
 
 #include "tests/support/expect_input_error.hpp"
 #include "tests/support/tiny_pipeline.hpp"
@@ -215,15 +215,15 @@ TEST(WeightPolicy, EmaAveragesTheAppliedUpdateUnderEveryOptimizer) {
         std::vector<float> expected(stage.paramCount(), 0.0F);
         std::map<std::int64_t, Tensor> gradLogits;
         for (const StageOp& op : stageOrder(2, 6)) {
-            const MiniBatch b = tinyBatch(0, op.minibatch);
-            if (op.op == Op::Forward) {
-                const Tensor logits = stage.forward(op.minibatch, b.images);
-                gradLogits[op.minibatch] = nn::softmaxCrossEntropy(logits, b.labels).gradLogits;
+            const MiniBatch b = tinyBatch(0, op.unit);
+            if (op.kind == OpKind::Forward) {
+                const Tensor logits = stage.forward(op.unit, b.images);
+                gradLogits[op.unit] = nn::softmaxCrossEntropy(logits, b.labels).gradLogits;
                 continue;
             }
-            stage.backward(op.minibatch, gradLogits.at(op.minibatch));
+            stage.backward(op.unit, gradLogits.at(op.unit));
             const std::vector<float> before(stage.weights().begin(), stage.weights().end());
-            stage.update(tinyLr(op.minibatch));
+            stage.update(tinyLr(op.unit));
             for (std::size_t i = 0; i < expected.size(); ++i) {
                 expected[i] = beta * expected[i] + (1.0F - beta) * (stage.weights()[i] - before[i]);
             }

@@ -2,6 +2,7 @@
 #include "tests/support/tiny_pipeline.hpp"
 
 #include "core/pipeline/engine.hpp"
+#include "core/pipeline/reference_runner.hpp"
 #include "core/tensor/rng.hpp"
 
 #include <gtest/gtest.h>

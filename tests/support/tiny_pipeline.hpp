@@ -4,7 +4,7 @@
 #pragma once
 
 #include "core/model/resnet.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/spec.hpp"
 
 #include <cstdint>
 #include <vector>

@@ -4,7 +4,7 @@
 
 #include "core/error.hpp"
 #include "core/pipeline/plan.hpp"
-#include "core/pipeline/runner.hpp"
+#include "core/pipeline/epoch_plan.hpp"
 
 #include <nlohmann/json.hpp>
 #include <unistd.h>
@@ -533,13 +533,11 @@ TelemetryLog opsOfPlan(const std::vector<std::int64_t>& delays, pipeline::Schedu
     TelemetryBatch b;
     for (std::int64_t e = 0; e < epochs; ++e) {
         for (std::size_t s = 0; s < plan.size(); ++s) {
-            for (const pipeline::ExecOp& op : plan[s]) {
-                const bool update = op.kind == pipeline::ExecKind::Update;
+            for (const pipeline::StageOp& op : plan[s]) {
+                const bool update = op.kind == OpKind::Update;
                 b.ops.push_back(
                     {.stage = static_cast<std::int32_t>(s),
-                     .op = update ? OpKind::Update
-                                  : (op.kind == pipeline::ExecKind::Forward ? OpKind::Forward
-                                                                            : OpKind::Backward),
+                     .op = op.kind,
                      .minibatch = e * minibatches + (update ? op.unit : op.unit / micro),
                      .tick = e * span + op.tick});
             }

@@ -59,7 +59,7 @@ TEST(StageOrder, EveryForwardFollowsTheRightBackward) {
     const std::string expected = "F0F1F2B0F3B1F4B2F5B3B4B5";
     std::string got;
     for (const StageOp& o : order) {
-        got += (o.op == Op::Forward ? "F" : "B") + std::to_string(o.minibatch);
+        got += (o.kind == OpKind::Forward ? "F" : "B") + std::to_string(o.unit);
     }
     EXPECT_EQ(got, expected);
 }
@@ -79,10 +79,10 @@ TEST(TickSchedule, ReproducesTheWorkedNumbers) {
 std::int64_t stalenessOf(const std::vector<StageOp>& order, std::int64_t j) {
     std::int64_t updates = 0;
     for (const StageOp& o : order) {
-        if (o.op == Op::Forward && o.minibatch == j) {
+        if (o.kind == OpKind::Forward && o.unit == j) {
             return j - updates;
         }
-        updates += o.op == Op::Backward ? 1 : 0;
+        updates += o.kind == OpKind::Backward ? 1 : 0;
     }
     return -1;
 }
