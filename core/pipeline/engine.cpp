@@ -1,24 +1,141 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/pipeline/engine.hpp"
 
-#include <algorithm>
-#include <exception>
-#include <limits>
-#include <vector>
+#include "core/error.hpp"
+#include "core/pipeline/epoch_plan.hpp"
 
 #include <oneapi/tbb/flow_graph.h>
 #include <oneapi/tbb/info.h>
 #include <oneapi/tbb/task_arena.h>
 
-#include "core/error.hpp"
-#include "core/pipeline/epoch_plan.hpp"
+#include <algorithm>
+#include <atomic>
+#include <exception>
+#include <limits>
+#include <tuple>
+#include <vector>
 
 namespace lp::core::pipeline {
 
+namespace {
+
 namespace flow = tbb::flow;
+
+// The only message: "an input of yours may have arrived, or the tick budget rose".
+using Kick = flow::continue_msg;
+// One stage: a serial node whose output port kToNext kicks the next stage (a forward sent it an
+// activation) and kToPrevious the previous stage (a backward sent it a gradient).
+using StageNode = flow::multifunction_node<Kick, std::tuple<Kick, Kick>, flow::queueing>;
+constexpr int kToNext = 0;
+constexpr int kToPrevious = 1;
+
+// The state of one epoch that the node bodies share; lives on the driver's stack for the epoch.
+struct EpochRun {
+    EpochRun(PipelineCore& pipeline, EpochPlan epochOps, bool budgeted)
+        : core(pipeline)
+        , plan(std::move(epochOps))
+        , next(plan.size(), 0)
+        , allowedTick(budgeted ? -1 : std::numeric_limits<std::int64_t>::max()) {
+        for (const auto& list : plan) {
+            totalOps += list.size();
+        }
+    }
+
+    bool finished() const { return done.load() == totalOps; }
+
+    PipelineCore& core;
+    const EpochPlan plan;
+    std::vector<std::size_t> next;  // each stage's progress; written only by its serial node
+    std::size_t totalOps = 0;
+    std::atomic<std::size_t> done{0};
+    std::atomic<std::int64_t> allowedTick;  // raised by the driver between settles
+};
+
+// Stage s's node body: runs its next ops in plan order while their inputs have arrived and their
+// ticks are within the budget, and kicks the neighbour each op fed.
+void runReadyOps(EpochRun& run, std::int64_t s, StageNode::output_ports_type& ports) {
+    const auto si = static_cast<std::size_t>(s);
+    const std::vector<StageOp>& list = run.plan[si];
+    while (run.next[si] < list.size()) {
+        const StageOp& op = list[run.next[si]];
+        if (op.tick > run.allowedTick.load(std::memory_order_acquire) || !run.core.ready(s, op)) {
+            return;
+        }
+        run.core.execute(s, op);
+        ++run.next[si];
+        run.done.fetch_add(1, std::memory_order_relaxed);
+        if (op.kind == OpKind::Forward) {
+            std::get<kToNext>(ports).try_put(Kick());
+        } else if (op.kind == OpKind::Backward) {
+            std::get<kToPrevious>(ports).try_put(Kick());
+        }
+    }
+}
+
+// The driver loop: raise the budget, kick every stage, let the graph settle; repeat until every
+// op has run, the budget says stop or the loss went non-finite. Returns what a stage threw (the
+// graph reset, reusable) or a stall without a budget (a schedule bug); null otherwise.
+std::exception_ptr settleEpoch(flow::graph& g,
+                               flow::broadcast_node<Kick>& kickAll,
+                               EpochRun& run,
+                               const Engine::BudgetFunction& budget) {
+    std::int64_t settled = -1;
+    while (!run.finished()) {
+        if (budget) {
+            const std::int64_t b = budget(settled);
+            if (b < 0) {
+                return nullptr;
+            }
+            run.allowedTick.store(b, std::memory_order_release);
+        }
+        kickAll.try_put(Kick());
+        try {
+            g.wait_for_all();
+        } catch (...) {
+            g.reset();
+            return std::current_exception();
+        }
+        if (run.core.epochStats().nonFinite) {
+            return nullptr;
+        }
+        settled = run.allowedTick.load();
+        if (!budget && !run.finished()) {
+            return std::make_exception_ptr(
+                ContractError("engine: pipeline stalled before the end of the epoch"));
+        }
+    }
+    return nullptr;
+}
+
+// The graph of one epoch, top to bottom: the nodes, the edges, then the driver loop.
+std::exception_ptr runGraph(EpochRun& run, const Engine::BudgetFunction& budget) {
+    flow::graph g;
+    flow::broadcast_node<Kick> kickAll(g);
+    std::vector<std::unique_ptr<StageNode>> stages;
+    for (std::size_t s = 0; s < run.plan.size(); ++s) {
+        const auto index = static_cast<std::int64_t>(s);
+        stages.push_back(std::make_unique<StageNode>(
+            g, flow::serial, [&run, index](const Kick&, StageNode::output_ports_type& ports) {
+                runReadyOps(run, index, ports);
+            }));
+    }
+
+    for (const auto& stage : stages) {
+        flow::make_edge(kickAll, *stage);
+    }
+    for (std::size_t s = 0; s + 1 < stages.size(); ++s) {
+        flow::make_edge(flow::output_port<kToNext>(*stages[s]), *stages[s + 1]);      // activation
+        flow::make_edge(flow::output_port<kToPrevious>(*stages[s + 1]), *stages[s]);  // gradient
+    }
+
+    return settleEpoch(g, kickAll, run, budget);
+}
+
+}  // namespace
 
 struct Engine::Impl {
     explicit Impl(int threads) : arena(threads > 0 ? threads : tbb::info::default_concurrency()) {}
+
     tbb::task_arena arena;
 };
 
@@ -27,111 +144,30 @@ Engine::Engine(PipelineCore& core, int threads)
 
 Engine::~Engine() = default;
 
-int Engine::threads() const { return impl_->arena.max_concurrency(); }
+int Engine::threads() const {
+    return impl_->arena.max_concurrency();
+}
 
-void Engine::runInArena(const std::function<void()>& fn) { impl_->arena.execute(fn); }
+void Engine::runInArena(const std::function<void()>& fn) {
+    impl_->arena.execute(fn);
+}
 
-Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch, std::int64_t minibatches,
-                                      const BatchSource& source, const LrFunction& lr,
-                                      std::int64_t stepBase, std::int64_t tickBase,
+Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch,
+                                      std::int64_t minibatches,
+                                      const BatchSource& source,
+                                      const LrFunction& lr,
+                                      std::int64_t stepBase,
+                                      std::int64_t tickBase,
                                       const BudgetFunction& budget) {
-    const EpochPlan plan =
-        epochPlan(core_.delays(), core_.spec().schedule, minibatches, core_.spec().microBatches);
-    const auto stages = static_cast<std::int64_t>(plan.size());
-    lastTick_ = 0;
-    std::size_t totalOps = 0;
-    for (const auto& list : plan) {
-        lastTick_ = std::max(lastTick_, list.empty() ? 0 : list.back().tick);
-        totalOps += list.size();
-    }
+    EpochRun run(
+        core_,
+        epochPlan(core_.delays(), core_.spec().schedule, minibatches, core_.spec().microBatches),
+        static_cast<bool>(budget));
+    lastTick_ = std::max<std::int64_t>(0, lastTickOf(run.plan));
     core_.beginEpoch(epoch, minibatches, source, lr, stepBase, tickBase);
-    stop_.store(false);
-
-    // Progress of each stage through its list; written only by that stage's serial node.
-    std::vector<std::size_t> next(plan.size(), 0);
-    std::atomic<std::size_t> done{0};
-    std::atomic<std::int64_t> allowedTick{budget ? -1 : std::numeric_limits<std::int64_t>::max()};
-    std::atomic<bool> failed{false};
-
-    EpochOutcome outcome;
     std::exception_ptr error;
-    impl_->arena.execute([&] {
-        // ---- the graph: one serial node per stage, each kicking its neighbours ----
-        flow::graph g;
-        using Node = flow::function_node<flow::continue_msg, flow::continue_msg, flow::queueing>;
-        std::vector<std::unique_ptr<Node>> nodes;
-        nodes.reserve(plan.size());
-        for (std::int64_t s = 0; s < stages; ++s) {
-            nodes.push_back(std::make_unique<Node>(
-                g, flow::serial, [&, s](const flow::continue_msg&) {
-                    const auto si = static_cast<std::size_t>(s);
-                    const auto& list = plan[si];
-                    bool progressed = false;
-                    while (next[si] < list.size() && !stop_.load(std::memory_order_relaxed)) {
-                        const StageOp& op = list[next[si]];
-                        if (op.tick > allowedTick.load(std::memory_order_acquire) ||
-                            !core_.ready(s, op)) {
-                            break;
-                        }
-                        core_.execute(s, op);
-                        ++next[si];
-                        done.fetch_add(1, std::memory_order_relaxed);
-                        progressed = true;
-                        // A forward feeds the next stage, a backward the previous one.
-                        if (op.kind == OpKind::Forward && s + 1 < stages) {
-                            nodes[si + 1]->try_put(flow::continue_msg());
-                        } else if (op.kind == OpKind::Backward && s > 0) {
-                            nodes[si - 1]->try_put(flow::continue_msg());
-                        }
-                    }
-                    static_cast<void>(progressed);
-                    return flow::continue_msg();
-                }));
-        }
-        auto kickAll = [&] {
-            for (auto& n : nodes) {
-                n->try_put(flow::continue_msg());
-            }
-        };
-
-        // ---- the driver loop: raise the budget, let the graph settle, repeat ----
-        std::int64_t settled = -1;
-        while (done.load() < totalOps) {
-            if (budget) {
-                const std::int64_t b = budget(settled);
-                if (b < 0) {
-                    stop_.store(true);
-                    break;
-                }
-                allowedTick.store(b, std::memory_order_release);
-            }
-            kickAll();
-            try {
-                g.wait_for_all();
-            } catch (...) {
-                error = std::current_exception();
-                failed.store(true);
-                g.reset();
-                break;
-            }
-            if (core_.epochStats().nonFinite) {
-                stop_.store(true);
-                break;
-            }
-            if (stop_.load()) {
-                break;
-            }
-            settled = allowedTick.load();
-            if (!budget && done.load() < totalOps) {
-                // Without a budget everything runs at once; not finishing means a schedule bug.
-                error = std::make_exception_ptr(
-                    ContractError("engine: pipeline stalled before the end of the epoch"));
-                break;
-            }
-        }
-    });
-    outcome.stats = core_.epochStats();
-    outcome.completed = done.load() == totalOps;
+    impl_->arena.execute([&] { error = runGraph(run, budget); });
+    const EpochOutcome outcome{.stats = core_.epochStats(), .completed = run.finished()};
     if (!outcome.completed) {
         core_.abortEpoch();  // restartable: nothing stays in flight
     }

@@ -1,17 +1,18 @@
-// Engine: runs PipelineCore's epoch plan on a oneTBB flow graph (DESIGN.md section 4;
-// STYLE.md section 6.6). One serial function_node per stage; a message to a node means "an input
-// of yours may have arrived": the node then runs as many of its next ops, in its fixed plan order,
-// as have their inputs and are within the tick budget. So each stage executes exactly the
-// ReferenceRunner's op sequence, whatever the thread count or timing — same bits.
+// Engine: runs PipelineCore's epoch plan on a oneTBB flow graph (DESIGN.md section 4; STYLE.md
+// section 6.6). One serial node per stage; a message to a node means "an input of yours may have
+// arrived": the node then runs as many of its next ops, in its fixed plan order, as have their
+// inputs and are within the tick budget. So each stage executes exactly the ReferenceRunner's op
+// sequence, whatever the thread count or timing — same bits. The graph (engine.cpp, buildGraph)
+// has one edge per neighbour pair and direction: a forward kicks the next stage, a backward the
+// previous one; a broadcast node kicks every stage when the budget rises.
 //
 // The graph is built and waited on inside a task_arena with the configured thread count, by the
-// caller's thread (the Session's driver thread). Tick budget: ops with plan tick > allowedTick
+// caller's thread (the Session's driver thread). Tick budget: ops with plan tick > allowed tick
 // wait; step(n) and play raise it, pause freezes it. Exceptions in a stage cancel the graph and
 // are rethrown from runEpoch after graph.reset(), leaving the engine reusable.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -48,8 +49,6 @@ public:
                           const BudgetFunction& budget = {});
     // The last tick of the current epoch's plan.
     std::int64_t lastTick() const { return lastTick_; }
-    // Asks a running epoch to stop after the ops already started (thread-safe).
-    void requestStop() { stop_.store(true); }
     int threads() const;
     // Runs fn inside the engine's task_arena (e.g. to wait for tasks spawned by stage ops, which
     // only this arena's threads can run).
@@ -59,7 +58,6 @@ private:
     struct Impl;
     PipelineCore& core_;
     std::unique_ptr<Impl> impl_;
-    std::atomic<bool> stop_{false};
     std::int64_t lastTick_ = 0;
 };
 
