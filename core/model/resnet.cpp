@@ -151,7 +151,7 @@ TensorShape ResNet::inputShape(std::int64_t n) const {
 
 Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
                     std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                    std::vector<UnitContext>& ctxs, nn::Mode mode) {
+                    std::vector<UnitContext>& ctxs, nn::Mode mode, LayerObserver* observer) {
     LP_EXPECTS(first < last && last <= net.unitCount(), "forwardUnits: bad unit range");
     LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first),
                "forwardUnits: weight span does not cover the units");
@@ -162,6 +162,7 @@ Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
     const Tensor* in = &x;
     for (std::size_t u = first; u < last; ++u) {
         const Unit& unit = net.unit(u);
+        ctxs[u - first].observer = observer;
         y = unit.forward(
             weights.subspan(net.weightOffset(u) - net.weightOffset(first), unit.weightCount()),
             buffers.subspan(net.bufferOffset(u) - net.bufferOffset(first), unit.bufferCount()),
@@ -173,7 +174,8 @@ Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
 
 Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
                      std::span<const float> weights, const Tensor& dy,
-                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights) {
+                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights,
+                     LayerObserver* observer) {
     LP_EXPECTS(first < last && last <= net.unitCount(), "backwardUnits: bad unit range");
     LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first) &&
                    gradWeights.size() == weights.size(),
@@ -184,6 +186,7 @@ Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
     for (std::size_t u = last; u-- > first;) {
         const Unit& unit = net.unit(u);
         const std::size_t off = net.weightOffset(u) - net.weightOffset(first);
+        ctxs[u - first].observer = observer;
         d = unit.backward(weights.subspan(off, unit.weightCount()), *in, ctxs[u - first],
                           gradWeights.subspan(off, unit.weightCount()));
         in = &d;

@@ -88,14 +88,17 @@ private:
 
 // Runs units [first, last) forward. `weights`/`buffers` hold exactly those units' floats back to
 // back (a stage's flat buffers, or the whole model's when first = 0, last = unitCount()).
-// ctxs is resized to last - first. x: [N, ...unit(first).inputShape].
+// ctxs is resized to last - first. x: [N, ...unit(first).inputShape]. observer (may be null)
+// sees every layer call of this pass (layerpipe bench).
 Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
                     std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                    std::vector<UnitContext>& ctxs, nn::Mode mode);
+                    std::vector<UnitContext>& ctxs, nn::Mode mode,
+                    LayerObserver* observer = nullptr);
 // Backward through units [first, last) in reverse; ADDS into gradWeights (same layout as weights).
 Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
                      std::span<const float> weights, const Tensor& dy,
-                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights);
+                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights,
+                     LayerObserver* observer = nullptr);
 
 // The model's parameters and buffers, model-wide and flat, for the sequential trainer and
 // checkpoints.

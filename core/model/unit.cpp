@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/model/unit.hpp"
 
-#include <atomic>
 #include <chrono>
 #include <utility>
 
@@ -59,26 +58,15 @@ void Unit::init(std::span<float> weights, std::span<float> buffers, Rng& rng) co
 
 namespace {
 
-std::atomic<LayerObserver*> gLayerObserver{nullptr};
-
 double secondsSince(std::chrono::steady_clock::time_point t0) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
 
-}  // namespace
-
-void setLayerObserver(LayerObserver* observer) {
-    gLayerObserver.store(observer, std::memory_order_release);
-}
-
-namespace {
-
-// Runs one layer's forward or backward (`run`), timed for the layer observer if one is set.
+// Runs one layer's forward or backward (`run`), timed for the observer if there is one.
 // `known` is the shape of the tensor going in (copied before `run` may consume it).
 template <typename Run>
-Tensor observed(const std::string& name, const nn::Layer& l, TensorShape known, bool backward,
-                const Run& run) {
-    LayerObserver* observer = gLayerObserver.load(std::memory_order_acquire);
+Tensor observed(LayerObserver* observer, const std::string& name, const nn::Layer& l,
+                TensorShape known, bool backward, const Run& run) {
     if (observer == nullptr) {
         return run();
     }
@@ -98,7 +86,7 @@ Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::sp
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    return observed(layerNames_[i], l, x.shape(), false,
+    return observed(ctx.observer, layerNames_[i], l, x.shape(), false,
                     [&] { return l.forward(p, x, ctx.layers[i], mode); });
 }
 
@@ -107,7 +95,7 @@ Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::sp
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    return observed(layerNames_[i], l, x.shape(), false,
+    return observed(ctx.observer, layerNames_[i], l, x.shape(), false,
                     [&] { return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode); });
 }
 
@@ -117,7 +105,7 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const 
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    return observed(layerNames_[i], l, dy.shape(), true,
+    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true,
                     [&] { return l.backward(p, dy, ctx.layers[i], g); });
 }
 
@@ -127,7 +115,7 @@ Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, Tensor
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    return observed(layerNames_[i], l, dy.shape(), true,
+    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true,
                     [&] { return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g); });
 }
 

@@ -29,16 +29,21 @@ struct UnitParam {
     std::size_t offset = 0;
 };
 
-// Saved state of one minibatch through one unit (a context per layer).
+class LayerObserver;
+
+// Saved state of one minibatch through one unit (a context per layer), and who observes the
+// unit's layer calls for it (forwardUnits and backwardUnits set it from their argument).
 struct UnitContext {
     std::vector<nn::Context> layers;
+    LayerObserver* observer = nullptr;  // null: the calls are not timed
     std::size_t bytes() const;
     void clear();
 };
 
-// Observes every layer call of every unit while installed (layerpipe bench's per-layer table:
-// the real model, its real names and shapes). Process-wide; calls come from whichever thread runs
-// the unit. Costs two clock reads per layer call while installed, nothing otherwise.
+// Observes the layer calls of the units it is passed to (forwardUnits, backwardUnits: layerpipe
+// bench's per-layer table — the real model, its real names and shapes). No global state: a call
+// without an observer is not observed. Calls come from whichever thread runs the unit. Costs two
+// clock reads per observed layer call, nothing otherwise.
 class LayerObserver {
 public:
     LayerObserver() = default;
@@ -51,19 +56,6 @@ public:
     // the layer's input and output (also for a backward call: dx and dy).
     virtual void layerDone(const std::string& name, const nn::Layer& layer, const TensorShape& in,
                            const TensorShape& out, bool backward, double seconds) = 0;
-};
-// Installs `observer` (nullptr removes it); the caller keeps it alive while installed.
-void setLayerObserver(LayerObserver* observer);
-
-// Installs an observer for the scope's lifetime (also when an exception leaves it).
-class ScopedLayerObserver {
-public:
-    explicit ScopedLayerObserver(LayerObserver& observer) { setLayerObserver(&observer); }
-    ~ScopedLayerObserver() { setLayerObserver(nullptr); }
-    ScopedLayerObserver(const ScopedLayerObserver&) = delete;
-    ScopedLayerObserver& operator=(const ScopedLayerObserver&) = delete;
-    ScopedLayerObserver(ScopedLayerObserver&&) = delete;
-    ScopedLayerObserver& operator=(ScopedLayerObserver&&) = delete;
 };
 
 class Unit {

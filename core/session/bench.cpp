@@ -1,0 +1,284 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/session/bench.hpp"
+
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+#include "core/pipeline/engine.hpp"
+#include "core/pipeline/runner.hpp"
+#include "core/telemetry/recorder.hpp"
+#include "core/tensor/fma_peak.hpp"
+#include "core/tensor/rng.hpp"
+
+#include <sys/resource.h>
+
+#include <oneapi/tbb/info.h>
+#include <oneapi/tbb/task_arena.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+
+namespace lp::core::session {
+
+double LayerTiming::forwardGflops() const {
+    return macs > 0 ? 2e-9 * macs / forwardSeconds : 0.0;
+}
+
+double LayerTiming::backwardGflops() const {
+    return macs > 0 ? 4e-9 * macs / backwardSeconds : 0.0;
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double secondsSince(Clock::time_point t0) {
+    return std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// User + system CPU seconds of this process so far: a measure that other processes on a shared
+// machine disturb far less than wall time (spinning workers count, though).
+double cpuSeconds() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return static_cast<double>(u.ru_utime.tv_sec + u.ru_stime.tv_sec) +
+           1e-6 * static_cast<double>(u.ru_utime.tv_usec + u.ru_stime.tv_usec);
+}
+
+// Peak resident set of this process so far, in KiB (Linux reports ru_maxrss in KiB).
+long peakRssKib() {
+    rusage u{};
+    getrusage(RUSAGE_SELF, &u);
+    return u.ru_maxrss;
+}
+
+int threadCount(std::int64_t threads) {
+    return threads > 0 ? static_cast<int>(threads) : tbb::info::default_concurrency();
+}
+
+Tensor randomTensor(const TensorShape& shape, Rng& rng) {
+    Tensor t(shape);
+    for (std::int64_t i = 0; i < t.numel(); ++i) {
+        t[i] = rng.normal();
+    }
+    return t;
+}
+
+// The synthetic minibatch: normal pixels, labels cycling through the classes.
+pipeline::MiniBatch syntheticBatch(const model::ResNet& net, std::int64_t n, std::uint64_t seed) {
+    Rng rng(seed + 1);
+    pipeline::MiniBatch batch{.images = randomTensor(net.inputShape(n), rng), .labels = {}};
+    for (std::int64_t i = 0; i < n; ++i) {
+        batch.labels.push_back(static_cast<std::int32_t>(i % net.spec().classes));
+    }
+    return batch;
+}
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 == 1 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Collects the layer calls of the real model (model::LayerObserver), keyed by layer object, in
+// first-call order: every layer of the sequential model with its torchvision-style name.
+class LayerTimes final : public model::LayerObserver {
+public:
+    void layerDone(const std::string& name,
+                   const nn::Layer& layer,
+                   const TensorShape& in,
+                   const TensorShape& out,
+                   bool backward,
+                   double seconds) override {
+        const auto [it, fresh] = index_.try_emplace(&layer, rows_.size());
+        if (fresh) {
+            rows_.push_back({.name = name,
+                             .layer = &layer,
+                             .in = in,
+                             .out = out,
+                             .forward = {},
+                             .backward = {}});
+        }
+        Row& r = rows_[it->second];
+        (backward ? r.backward : r.forward).push_back(seconds);
+    }
+
+    std::vector<LayerTiming> timings() const {
+        std::vector<LayerTiming> out;
+        for (const Row& r : rows_) {
+            double macs = 0.0;  // conv and fc: every output element is one dot product
+            if (r.layer->kind() == "Conv2d" || r.layer->kind() == "Linear") {
+                const TensorShape w = r.layer->params().front().shape;  // [out, in, ...]
+                macs = static_cast<double>(r.out.numel()) * static_cast<double>(w.numel() / w[0]);
+            }
+            out.push_back({r.name,
+                           std::string(r.layer->kind()),
+                           r.in,
+                           r.out,
+                           median(r.forward),
+                           r.backward.empty() ? 0.0 : median(r.backward),
+                           macs});
+        }
+        return out;
+    }
+
+private:
+    struct Row {
+        std::string name;
+        const nn::Layer* layer = nullptr;
+        TensorShape in;
+        TensorShape out;
+        std::vector<double> forward;
+        std::vector<double> backward;
+    };
+
+    std::map<const nn::Layer*, std::size_t> index_;
+    std::vector<Row> rows_;
+};
+
+// Times every layer inside whole forward + loss + backward passes of the real model (the
+// sequential trainer's path, so caches and scratch buffers are as in training): one untimed
+// pass, then layerReps timed ones; medians per layer. Residual adds are not layers.
+std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
+    const model::ResNet net(b.model);
+    model::ModelState state = model::ModelState::create(net, b.seed);
+    AlignedBuffer grads(net.weightCount());
+    const pipeline::MiniBatch batch = syntheticBatch(net, b.batchSize, b.seed);
+    std::vector<model::UnitContext> ctxs;
+    LayerTimes times;
+    const auto pass = [&](model::LayerObserver* observer) {
+        const Tensor logits = model::forwardUnits(net,
+                                                  0,
+                                                  net.unitCount(),
+                                                  state.weights.span(),
+                                                  state.buffers.span(),
+                                                  batch.images,
+                                                  ctxs,
+                                                  nn::Mode::Train,
+                                                  observer);
+        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, batch.labels);
+        model::backwardUnits(net,
+                             0,
+                             net.unitCount(),
+                             state.weights.span(),
+                             loss.gradLogits,
+                             ctxs,
+                             grads.span(),
+                             observer);
+    };
+    tbb::task_arena arena(threadCount(b.threads));
+    arena.execute([&] {
+        pass(nullptr);  // warms the scratch buffers, the block cache and the caches
+        for (std::int64_t rep = 0; rep < b.layerReps; ++rep) {
+            pass(&times);
+        }
+    });
+    return times.timings();
+}
+
+// Multiply-adds of one image's forward (convolutions and the classifier), counted by observing
+// an evaluation pass of a batch of one through the real model.
+double modelMacsPerImage(const model::ResNetSpec& spec, std::uint64_t seed) {
+    const model::ResNet net(spec);
+    model::ModelState state = model::ModelState::create(net, seed);
+    Rng rng(seed + 1);
+    std::vector<model::UnitContext> ctxs;
+    LayerTimes calls;
+    model::forwardUnits(net,
+                        0,
+                        net.unitCount(),
+                        state.weights.span(),
+                        state.buffers.span(),
+                        randomTensor(net.inputShape(1), rng),
+                        ctxs,
+                        nn::Mode::Eval,
+                        &calls);
+    double macs = 0.0;
+    for (const LayerTiming& t : calls.timings()) {
+        macs += t.macs;
+    }
+    return macs;
+}
+
+// Full training steps (forward, loss, backward, SGD momentum update) through the pipeline
+// engine, on one fixed synthetic minibatch so that no data loading is measured.
+TrainTiming timeTraining(const BenchSpec& b) {
+    const model::ResNet net(b.model);
+    const model::ModelState init = model::ModelState::create(net, b.seed);
+    pipeline::PipelineSpec ps;  // SGD, momentum 0.9, weight decay 5e-4 (the config defaults)
+    ps.cuts = b.cuts;
+    ps.policy = b.policy.value_or(ps.policy);
+    const auto stageCount = static_cast<std::int32_t>(ps.cuts.size() + 1);
+    telemetry::Recorder recorder(stageCount, b.telemetry);
+    pipeline::PipelineCore pcore(net, init, ps, &recorder);
+    pipeline::Engine engine(pcore, static_cast<int>(b.threads));
+
+    const pipeline::MiniBatch batch = syntheticBatch(net, b.batchSize, b.seed);
+    const pipeline::BatchSource source = [&batch](std::int64_t, std::int64_t) {
+        return batch;
+    };
+    const pipeline::LrFunction lr = [](std::int64_t) {
+        return 0.01F;
+    };
+    if (b.warmup > 0) {
+        engine.runEpoch(0, b.warmup, source, lr, 0, 0);
+        recorder.drain();
+    }
+    const double cpu0 = cpuSeconds();
+    const auto t0 = Clock::now();
+    const auto outcome = engine.runEpoch(1, b.steps, source, lr, b.warmup, 0);
+    TrainTiming r;
+    r.seconds = secondsSince(t0);
+    r.cpuSeconds = cpuSeconds() - cpu0;
+    r.peakRssKib = peakRssKib();
+    recorder.drain();
+    r.images = outcome.stats.samples;
+    r.loss = outcome.stats.minibatches > 0
+                 ? outcome.stats.lossSum / static_cast<double>(outcome.stats.minibatches)
+                 : 0.0;
+    r.nonFinite = outcome.stats.nonFinite;
+    r.stages = stageCount;
+    r.threads = engine.threads();
+    return r;
+}
+
+// The FP32 multiply-add peak of every path this CPU supports, measured with `threads` threads
+// (the probe of core/tensor/fma_peak.hpp), baseline first.
+std::vector<IsaPeak> measurePeaks(std::int64_t threads) {
+    std::vector<IsaPeak> peaks;
+    const int n = threadCount(threads);
+    tbb::task_arena arena(n);
+    arena.execute([&] {
+        for (Isa isa : supportedIsas()) {
+            peaks.push_back({isa, measureFmaPeakGflops(isa, n)});
+        }
+    });
+    return peaks;
+}
+
+}  // namespace
+
+BenchReport runBenchmark(const BenchSpec& b) {
+    LP_EXPECTS(
+        b.batchSize >= 2 && b.steps >= 1 && b.warmup >= 0 && b.threads >= 0 && b.layerReps >= 1,
+        "runBenchmark: batch >= 2, steps >= 1, warmup >= 0, threads >= 0, layerReps >= 1");
+    model::validate(b.model);
+    BenchReport r;
+    r.train = timeTraining(b);  // first, so that the peak RSS is the training step's alone
+    if (b.layers) {
+        r.layers = timeLayers(b);
+    }
+    r.peaks = measurePeaks(b.threads);
+    for (const IsaPeak& p : r.peaks) {
+        if (p.isa == activeIsa()) {
+            r.activePeakGflops = p.gflops;
+        }
+    }
+    r.macsPerImage = modelMacsPerImage(b.model, b.seed);
+    r.imagesPerSecond = static_cast<double>(r.train.images) / r.train.seconds;
+    // 2 FLOPs per multiply-add; backward costs twice the forward (input and weight gradients).
+    r.trainGflops = r.imagesPerSecond * r.macsPerImage * 2.0 * 3.0 * 1e-9;
+    return r;
+}
+
+}  // namespace lp::core::session
