@@ -35,16 +35,17 @@ const char* toString(RunState state) {
 }
 
 struct Session::Impl {
-    explicit Impl(const io::ExperimentConfig& config)
-        : experiment(Experiment::create(config, false))
-        , recorder(static_cast<std::int32_t>(experiment.pipeline.cuts.size() + 1),
-                   config.pipeline.telemetry)
-        , trainer(std::make_unique<Trainer>(experiment, &recorder)) {
-        status.epochs = config.training.epochs;
-        status.stepsPerEpoch = experiment.stepsPerEpoch;
+    explicit Impl(const io::ExperimentConfig& config) : Impl(Experiment::create(config, false)) {}
+
+    // The experiment moves into the trainer: one copy of the dataset's pixels per session.
+    explicit Impl(Experiment experiment)
+        : recorder(static_cast<std::int32_t>(experiment.pipeline.cuts.size() + 1),
+                   experiment.config.pipeline.telemetry)
+        , trainer(std::make_unique<Trainer>(std::move(experiment), &recorder)) {
+        status.epochs = trainer->experiment().config.training.epochs;
+        status.stepsPerEpoch = trainer->experiment().stepsPerEpoch;
     }
 
-    Experiment experiment;
     telemetry::Recorder recorder;
     std::unique_ptr<Trainer> trainer;
 
@@ -185,11 +186,13 @@ Session::~Session() {
     // jthread's destructor requests stop and joins; the graph is destroyed on the driver thread.
 }
 
-const io::ExperimentConfig& Session::config() const { return impl_->experiment.config; }
+const io::ExperimentConfig& Session::config() const {
+    return impl_->trainer->experiment().config;
+}
 
 telemetry::PipelineLayout Session::layout() const { return impl_->trainer->layout(); }
 
-std::string Session::dataSource() const { return impl_->experiment.data.source; }
+std::string Session::dataSource() const { return impl_->trainer->experiment().data.source; }
 
 std::int64_t Session::parameterCount() const {
     return static_cast<std::int64_t>(impl_->trainer->net().weightCount());
