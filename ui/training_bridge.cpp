@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/training_bridge.hpp"
 
+#include "core/session/run_record.hpp"
+
 #include <QTimer>
 
 #include <utility>
@@ -132,26 +134,12 @@ void TrainingBridge::writeChromeTrace(const std::filesystem::path& file) const {
 }
 
 void TrainingBridge::writeRunRecord(const std::filesystem::path& file) const {
-    nlohmann::json history = nlohmann::json::array();
-    for (const core::session::EpochSummary& e : status_.history) {
-        history.push_back({{"epoch", e.epoch},
-                           {"train_loss", e.trainLoss},
-                           {"train_accuracy", e.trainAccuracy},
-                           {"test_loss", e.testLoss},
-                           {"test_top1", e.testTop1},
-                           {"test_top5", e.testTop5},
-                           {"seconds", e.seconds},
-                           {"images_per_second", e.imagesPerSecond}});
-    }
-    const nlohmann::json summary = {{"state", core::session::toString(status_.state)},
-                                    {"message", status_.message},
-                                    {"epochs_completed", status_.epoch},
-                                    {"epochs", status_.epochs},
-                                    {"steps_per_epoch", status_.stepsPerEpoch},
-                                    {"data_source", dataSource_.toStdString()},
-                                    {"parameters", parameterCount_},
-                                    {"epoch_history", history}};
-    core::telemetry::writeRunRecord(core::io::toJson(config_), layout_, log_, summary, file);
+    core::session::writeRunRecord(
+        config_,
+        layout_,
+        log_,
+        core::session::sessionRunFacts(status_, dataSource_.toStdString(), parameterCount_),
+        file);
 }
 
 void TrainingBridge::saveCheckpoint(const std::filesystem::path& file) {

@@ -120,6 +120,9 @@ TrainResult trainEpochs(Trainer& trainer,
         const EpochReport r = trainer.runEpoch(std::ref(budget));
         log.append(recorder.drain());
         result.last = r;
+        if (r.completed && !r.nonFinite) {
+            result.history.push_back(epochSummary(r));
+        }
         if (hooks.epochEnded) {
             hooks.epochEnded(trainer, r);
         }
@@ -141,40 +144,45 @@ TrainResult trainEpochs(Trainer& trainer,
     return result;
 }
 
-nlohmann::json runSummaryJson(const TrainResult& r,
-                              std::int64_t epochsDone,
-                              const telemetry::RunSummary& s,
-                              const std::string& stopSignal) {
-    using telemetry::MemoryCategory;
-    nlohmann::json out = {{"epochs", epochsDone},
-                          {"steady_images_per_second", s.steadyImagesPerSecond},
-                          {"steady_steps", s.steadySteps},
-                          {"peak_bytes",
-                           {{"weights", s.peak(MemoryCategory::Weights)},
-                            {"weight_history", s.peak(MemoryCategory::WeightHistory)},
-                            {"activations", s.peak(MemoryCategory::Activations)},
-                            {"optimizer_state", s.peak(MemoryCategory::OptimizerState)},
-                            {"diagnostic_shadow", s.peak(MemoryCategory::DiagnosticShadow)}}},
-                          {"weight_history_formula_bytes",
-                           {{"stash", s.stashFormulaBytes}, {"ema", s.emaFormulaBytes}}},
-                          {"seconds", r.seconds},
-                          {"train_loss", r.last.trainLoss},
-                          {"train_accuracy", r.last.trainAccuracy},
-                          {"test_loss", r.last.test.loss},
-                          {"test_top1", r.last.test.top1},
-                          {"test_top5", r.last.test.top5},
-                          {"images_per_second_last_epoch", r.last.imagesPerSecond},
-                          {"non_finite", r.nonFinite},
-                          {"interrupted", r.interrupted},
-                          {"stop_signal", stopSignal}};
-    if (r.last.recalibrated) {
-        const RecalibratedEval& rc = *r.last.recalibrated;
-        out["test_recalibrated"] = {{"batches", rc.batches},
-                                    {"loss", rc.test.loss},
-                                    {"top1", rc.test.top1},
-                                    {"top5", rc.test.top5}};
+EpochSummary epochSummary(const EpochReport& r) {
+    EpochSummary e{.epoch = static_cast<std::int32_t>(r.epoch),
+                   .trainLoss = r.trainLoss,
+                   .trainAccuracy = r.trainAccuracy,
+                   .testLoss = r.test.loss,
+                   .testTop1 = r.test.top1,
+                   .testTop5 = r.test.top5,
+                   .seconds = r.seconds,
+                   .imagesPerSecond = r.imagesPerSecond};
+    if (r.recalibrated) {
+        e.recalibrationBatches = r.recalibrated->batches;
+        e.recalibratedTestLoss = r.recalibrated->test.loss;
+        e.recalibratedTestTop1 = r.recalibrated->test.top1;
+        e.recalibratedTestTop5 = r.recalibrated->test.top5;
     }
-    return out;
+    return e;
+}
+
+RunFacts runFacts(const Trainer& trainer, const TrainResult& r, const std::string& stopSignal) {
+    const Experiment& exp = trainer.experiment();
+    const RunState state = r.nonFinite     ? RunState::NonFinite
+                           : r.interrupted ? RunState::Stopped
+                                           : RunState::Finished;
+    return RunFacts{
+        .state = state,
+        .message = r.nonFinite ? concat("the loss became non-finite (NaN or infinity) in epoch ",
+                                        r.last.epoch + 1,
+                                        "; the run stopped. Lower the learning rate.")
+                               : std::string(),
+        .epochsDone = trainer.epoch(),
+        .epochsConfigured = exp.config.training.epochs,
+        .stepsPerEpoch = exp.stepsPerEpoch,
+        .dataSource = exp.data.source,
+        .parameters = static_cast<std::int64_t>(trainer.net().weightCount()),
+        .history = r.history,
+        .last = epochSummary(r.last),
+        .seconds = r.seconds,
+        .interrupted = r.interrupted,
+        .stopSignal = stopSignal};
 }
 
 void prepareRunFolder(const std::filesystem::path& folder) {
@@ -208,14 +216,9 @@ RunOutcome trainRunFolder(const io::ExperimentConfig& config,
     out.testSamples = trainer.experiment().data.test.count();
     telemetry::writeCsvs(out.log, folder);
     telemetry::writeChromeTrace(out.log, out.layout, folder / "trace.json");
-    out.summary =
-        telemetry::summarise(out.log, out.layout, out.stepsPerEpoch, config.training.batchSize);
     const std::string signal = hooks.stopSignal ? hooks.stopSignal() : std::string();
-    telemetry::writeRunRecord(io::toJson(config),
-                              out.layout,
-                              out.log,
-                              runSummaryJson(out.train, out.epochsDone, out.summary, signal),
-                              folder / "run.json");
+    out.summary = writeRunRecord(
+        config, out.layout, out.log, runFacts(trainer, out.train, signal), folder / "run.json");
     io::saveConfig(folder / "experiment.json", config);
     return out;
 }

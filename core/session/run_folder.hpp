@@ -6,17 +6,18 @@
 #pragma once
 
 #include "core/io/config.hpp"
+#include "core/session/run_record.hpp"
+#include "core/session/session.hpp"
 #include "core/session/trainer.hpp"
 #include "core/telemetry/exporters.hpp"
 #include "core/telemetry/recorder.hpp"
 #include "core/telemetry/summary.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace lp::core::session {
 
@@ -43,7 +44,8 @@ struct TrainHooks {
 };
 
 struct TrainResult {
-    EpochReport last;           // the last runEpoch's report
+    EpochReport last;                   // the last runEpoch's report
+    std::vector<EpochSummary> history;  // the epochs this call completed, in order
     double seconds = 0.0;       // wall time of this call, evaluation included
     bool nonFinite = false;     // the loss became NaN or infinite; training stopped there
     bool interrupted = false;   // stopRequested or stopAfter ended the run early
@@ -57,11 +59,12 @@ TrainResult trainEpochs(Trainer& trainer,
                         telemetry::TelemetryLog& log,
                         const TrainHooks& hooks);
 
-// The run record's "summary" object (README: run.json). stopSignal: "SIGINT", "SIGTERM" or "".
-nlohmann::json runSummaryJson(const TrainResult& result,
-                              std::int64_t epochsDone,
-                              const telemetry::RunSummary& summary,
-                              const std::string& stopSignal);
+// An epoch's figures as the Session's status and the run record keep them.
+EpochSummary epochSummary(const EpochReport& report);
+
+// The run record's facts of a trainEpochs run (core/session/run_record.hpp). stopSignal:
+// "SIGINT", "SIGTERM" or "".
+RunFacts runFacts(const Trainer& trainer, const TrainResult& result, const std::string& stopSignal);
 
 // Creates `folder` (and its parents) and checks that a file can be written in it. InputError
 // "cannot create the output folder '<folder>': <reason>" or probeWritable's errors.

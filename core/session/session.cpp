@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "core/error.hpp"
+#include "core/session/run_folder.hpp"
 #include "core/session/trainer.hpp"
 
 namespace lp::core::session {
@@ -143,21 +144,7 @@ struct Session::Impl {
                 pendingEpoch = false;
                 status.epoch = trainer->epoch();
                 status.tick = -1;
-                EpochSummary summary{.epoch = static_cast<std::int32_t>(r.epoch),
-                                     .trainLoss = r.trainLoss,
-                                     .trainAccuracy = r.trainAccuracy,
-                                     .testLoss = r.test.loss,
-                                     .testTop1 = r.test.top1,
-                                     .testTop5 = r.test.top5,
-                                     .seconds = r.seconds,
-                                     .imagesPerSecond = r.imagesPerSecond};
-                if (r.recalibrated) {
-                    summary.recalibrationBatches = r.recalibrated->batches;
-                    summary.recalibratedTestLoss = r.recalibrated->test.loss;
-                    summary.recalibratedTestTop1 = r.recalibrated->test.top1;
-                    summary.recalibratedTestTop5 = r.recalibrated->test.top5;
-                }
-                status.history.push_back(summary);
+                status.history.push_back(epochSummary(r));
                 if (stopRequested) {
                     setState(RunState::Stopped);
                     return;
