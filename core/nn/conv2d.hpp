@@ -1,8 +1,10 @@
-// Conv2d: 2-D convolution over NCHW tensors with PyTorch semantics (square kernels), computed as
-// im2col + GEMM (core/tensor/gemm.hpp: serial BLIS, or Eigen), or — for 3x3 stride-1 pad-1
-// layers wide enough to gain (a rule on shapes only, see useWinograd in conv2d.cpp) — Winograd
-// F(2x2,3x3) for the output and the input gradient (winograd.hpp); the weight gradient is always
-// im2col. Stateless and const: one instance may serve several contexts/threads.
+// Conv2d: 2-D convolution over NCHW tensors with PyTorch semantics (square kernels). A layer's
+// shapes alone choose one path (useWinograd and useDirect in conv2d.cpp), which computes its
+// output, input gradient and weight gradient alike: im2col + GEMM (core/tensor/gemm.hpp: serial
+// BLIS, or Eigen); Winograd F(2x2,3x3) (winograd.hpp) for 3x3 stride-1 pad-1 layers wide enough
+// to gain; the direct 3x3 kernels (direct3x3.hpp), where the build has them, for 3x3 stride-1
+// pad-1 layers of 8 to 16 channels that Winograd leaves out. Stateless and const: one instance
+// may serve several contexts/threads.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -42,7 +44,7 @@ struct Conv2dSpec {
 // y[n, o] = Σ_c W[o, c] ⋆ x[n, c] (+ b[o]). Parameters, in buffer order:
 //   "weight" [out, in, k, k] (Weight), then "bias" [out] (Weight) when spec.bias.
 // Train-mode forward saves the input in ctx.saved[0] (a copy, or the input itself given to
-// forwardConsuming); backward recomputes the im2col.
+// forwardConsuming); backward on the im2col path recomputes the im2col.
 // All work is split into fixed chunks of samples (parallel over oneTBB); the weight gradient's
 // per-chunk partial sums are added in chunk order, so every result is bit-identical whatever the
 // thread count. Each thread keeps an im2col / Winograd scratch buffer between calls; it is not
