@@ -101,8 +101,6 @@ public:
 
     void setFirstLineOnly(bool on) { firstLineOnly_ = on; }
 
-    bool firstLineOnly() const { return firstLineOnly_; }
-
     // Lines of the longest label.
     int maxLines() const;
 

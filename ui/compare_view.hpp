@@ -55,8 +55,6 @@ public:
 
     QCPAxisRect* accuracyRect() const { return accuracyRect_; }
 
-    QCPAxisRect* historyRect() const { return historyRect_; }
-
     int runCount() const { return static_cast<int>(series_.size()); }
 
     // Per run (index as in runner()->runs()): EMA-smoothed loss over steps (non-finite losses

@@ -29,12 +29,6 @@ public:
     // The last config set, with the edited fields applied.
     core::io::ExperimentConfig config() const;
 
-    QComboBox* datasetCombo() const { return dataset_; }
-
-    QSpinBox* widthSpin() const { return width_; }
-
-    QSpinBox* maxStepsSpin() const { return maxSteps_; }
-
     // eval.recalibrateBatchNorm: training batches for BN recalibration, 0 = off.
     QSpinBox* recalibrationSpin() const { return recalibrate_; }
 

@@ -54,8 +54,6 @@ public:
 
     QListWidget* list() const { return list_; }
 
-    QTextBrowser* explainPane() const { return explain_; }
-
     // Selects lesson i (shows its explanation) without running it.
     void select(int i);
 

@@ -123,8 +123,6 @@ public:
 
     ExperimentPanel* experimentPanel() const { return experiment_; }
 
-    PipelineEditor* pipelineEditor() const { return editor_; }
-
     LessonsPanel* lessons() const { return lessons_; }
 
     TransportBar* transport() const { return transport_; }

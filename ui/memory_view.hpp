@@ -46,8 +46,6 @@ public:
     // Σ P_s·4, which is what the engine reports as WeightHistory).
     void setEmaScratchCounted(bool on);
 
-    bool emaScratchCounted() const { return emaScratch_; }
-
     QCustomPlot* plot() const { return plot_; }
 
     // Measured weight history of the running policy, summed over stages (MiB over seconds).

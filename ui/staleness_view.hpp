@@ -42,8 +42,6 @@ public:
 
     QCPGraph* meanGraph() const { return mean_; }
 
-    QCPGraph* lastGraph() const { return last_; }
-
     QCPColorMap* heatmap() const { return heatmap_; }
 
     // The configured delays of earlier epochs (delay schedules): one dash per unit and delay.

@@ -61,8 +61,6 @@ public:
 
     OpSpans* spans(core::telemetry::OpKind op) const;
 
-    TimeAxis timeAxis() const { return axis_; }
-
     void setTimeAxis(TimeAxis axis);
 
     // Follow-live: the x range slides with the newest event, keeping its width. Dragging or

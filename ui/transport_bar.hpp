@@ -23,8 +23,6 @@ public:
 
     QAction* playAction() const { return play_; }
 
-    QAction* pauseAction() const { return pause_; }
-
     QAction* stepTickAction() const { return stepTick_; }  // shortcut →
 
     QAction* stepEpochAction() const { return stepEpoch_; }

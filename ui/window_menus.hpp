@@ -25,8 +25,6 @@ public:
     // Builds the menus into window's menu bar (the window's panels and charts must exist).
     explicit WindowMenus(MainWindow* window);
 
-    QAction* dashboardAction() const { return dashboard_; }
-
     QMenu* recentMenu() const { return recent_; }
 
     QAction* shortcutsAction() const { return shortcuts_; }

@@ -71,8 +71,6 @@ public:
 
     const BatchSpec& spec() const { return spec_; }
 
-    const Normalization& normalization() const { return norm_; }
-
     std::int64_t batchesPerEpoch() const;
 
     // Dataset indices in the order epoch visits them: a permutation of 0..count-1, a Fisher–Yates

@@ -116,7 +116,6 @@ public:
     std::span<const float> buffers() const { return buffers_.span(); }
     std::span<float> mutableWeights() { return weights_.span(); }
     std::span<float> mutableBuffers() { return buffers_.span(); }
-    std::span<const float> optimizerState() const { return optimizerState_.span(); }
     std::span<float> mutableOptimizerState() { return optimizerState_.span(); }
     // The EMA buffer d (empty unless policy ema with D > 0) and its update count k, for
     // checkpoints.

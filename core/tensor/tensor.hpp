@@ -103,7 +103,6 @@ public:
     }
 
     void fill(float value);
-    void setZero() { fill(0.0F); }
     // Same storage, new shape with the same element count.
     void reshape(const TensorShape& shape);
     Tensor reshaped(const TensorShape& shape) const&;
