@@ -63,7 +63,8 @@ std::pair<std::int64_t, std::int64_t> parseImage(const std::string& text) {
 core::pipeline::WeightPolicy parsePolicy(const std::string& name) {
     const auto p = core::pipeline::parseWeightPolicy(name);
     if (!p) {
-        throw InputError("--policy expects latest | stash | ema | momentum, got '" + name + "'");
+        throw InputError("--policy expects " + core::allowedChoices<core::WeightPolicy>() +
+                         ", got '" + name + "'");
     }
     return *p;
 }
@@ -237,7 +238,8 @@ CLI::App* addBenchCommand(CLI::App& app, BenchOptions& o) {
     b->add_option("--steps", o.steps, "timed training steps");
     b->add_option("--warmup", o.warmup, "untimed training steps before");
     b->add_option("--stages", o.stages, "cut points between the 10 units, e.g. 3,5,7 (K > 1)");
-    b->add_option("--policy", o.policy, "latest | stash | ema | momentum (with --stages)");
+    b->add_option(
+        "--policy", o.policy, core::allowedChoices<core::WeightPolicy>() + " (with --stages)");
     b->add_flag("--no-telemetry", o.noTelemetry, "do not record op events");
     b->add_flag("!--no-layers", o.layers, "skip the per-layer timings");
     b->add_option(

@@ -21,8 +21,7 @@ CLI::App* addCommandWithCommonFlags(CLI::App& parent,
     CLI::App* app = parent.add_subcommand(name, description);
     app->add_option("-c,--config", f.config, "experiment JSON (the GUI's File > Save format)");
     app->add_option("--set", f.sets, "override any config key, e.g. --set training.epochs=3");
-    app->add_option(
-        "--dataset", f.dataset, "auto | cifar100 | cifar10 | fashion-mnist | mnist | synthetic");
+    app->add_option("--dataset", f.dataset, core::allowedChoices<core::DatasetKind>());
     app->add_option("--data-path", f.dataPath, "folder with the dataset files (or LAYERPIPE_DATA)");
     app->add_option("--width", f.width, "ResNet base width (64 = real ResNet-18)");
     app->add_option("--epochs", f.epochs, "epochs to train");
@@ -33,8 +32,8 @@ CLI::App* addCommandWithCommonFlags(CLI::App& parent,
     app->add_option("--max-steps", f.maxSteps, "cap on minibatches per epoch (quick runs)");
     app->add_option("--train-limit", f.trainLimit, "use only the first N training images");
     app->add_option("--test-limit", f.testLimit, "use only the first N test images");
-    app->add_option("--optimizer", f.optimizer, "sgd | adam | adamw | lamb");
-    app->add_option("--lr-schedule", f.schedule, "constant | step | cosine");
+    app->add_option("--optimizer", f.optimizer, core::allowedChoices<core::OptimizerKind>());
+    app->add_option("--lr-schedule", f.schedule, core::allowedChoices<core::LrScheduleKind>());
     app->add_option("--recalibrate-bn",
                     f.recalibrateBn,
                     "also evaluate with BatchNorm statistics recomputed under the current weights "
@@ -112,7 +111,7 @@ io::ExperimentConfig resumeConfig(const CommonFlags& flags, const std::string& c
     if (cfg.training.epochs != stored.training.epochs) {
         std::cout << "note: training.epochs changed from " << stored.training.epochs << " to "
                   << cfg.training.epochs << " on resume";
-        if (cfg.schedule.kind == "cosine") {
+        if (cfg.schedule.kind == core::LrScheduleKind::Cosine) {
             std::cout << "; the cosine LR schedule now spans " << cfg.training.epochs
                       << " epochs, so the steps from here differ from a run started with "
                          "--epochs "

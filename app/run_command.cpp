@@ -23,11 +23,13 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
     run->add_option("--out", o.outDir, "folder for CSVs, run.json and trace.json");
     run->add_option("--stages", o.stages, "cut points between the 10 units, e.g. 3,5,7 (4 stages)");
     run->add_option("--delays", o.delays, "per-stage delays, non-increasing, e.g. 6,4,2,0");
-    run->add_option("--policy", o.policy, "latest | stash | ema | momentum");
-    run->add_option("--schedule", o.pipeSchedule, "layerpipe | gpipe");
+    run->add_option("--policy", o.policy, core::allowedChoices<core::WeightPolicy>());
+    run->add_option("--schedule", o.pipeSchedule, core::allowedChoices<core::ScheduleKind>());
     run->add_option("--micro-batches", o.micro, "GPipe micro-batches per minibatch");
-    run->add_option(
-        "--ema-beta", o.emaBeta, "window | plain | fixed (with --set pipeline.emaBetaValue=)");
+    run->add_option("--ema-beta",
+                    o.emaBeta,
+                    core::allowedChoices<core::EmaBetaMode>() +
+                        " (with --set pipeline.emaBetaValue=)");
     run->add_option("--delay-schedule",
                     o.delaySchedule,
                     "static | epochs (with --delay-scales) | adaptive: delays per epoch");

@@ -85,28 +85,31 @@ core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,
         p.telemetry = true;
     }
     if (variant == CompareVariant::Sequential || variant == CompareVariant::GPipe) {
-        p.delaySchedule = "static";  // no delays to schedule
+        p.delaySchedule = core::DelayScheduleKind::Static;  // no delays to schedule
         p.delayScales.clear();
     }
     switch (variant) {
         case CompareVariant::Sequential:
             p.cuts.clear();
             p.delays.clear();
-            p.policy = "latest";  // one stage has no delay: every policy is plain backprop
-            p.schedule = "layerpipe";
+            p.policy = core::WeightPolicy::Latest;  // one stage, no delay: plain backprop
+            p.schedule = core::ScheduleKind::LayerPipe;
             break;
         case CompareVariant::Latest:
         case CompareVariant::Stash:
         case CompareVariant::Ema:
         case CompareVariant::Momentum:
-            p.policy = variantKey(variant).toStdString();
-            if (p.schedule != "layerpipe") {
-                p.schedule = "layerpipe";
+            p.policy = variant == CompareVariant::Latest ? core::WeightPolicy::Latest
+                       : variant == CompareVariant::Ema  ? core::WeightPolicy::Ema
+                       : variant == CompareVariant::Momentum ? core::WeightPolicy::Momentum
+                                                             : core::WeightPolicy::Stash;
+            if (p.schedule != core::ScheduleKind::LayerPipe) {
+                p.schedule = core::ScheduleKind::LayerPipe;
                 p.delays.clear();  // GPipe's delays are all 0: take LayerPipe's 2·S(s) instead
             }
             break;
         case CompareVariant::GPipe:
-            p.schedule = "gpipe";
+            p.schedule = core::ScheduleKind::GPipe;
             p.delays.clear();
             p.microBatches = std::clamp<std::int64_t>(p.microBatches, 1, base.training.batchSize);
             break;

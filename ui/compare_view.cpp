@@ -4,6 +4,7 @@
 #include "core/error.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
+#include "ui/choice_combo.hpp"
 #include "ui/palette.hpp"
 
 #include <QComboBox>
@@ -45,13 +46,13 @@ constexpr std::array<std::optional<CompareVariant>, CompareRunner::kMaxRuns> kDe
 // "as edited" takes the colour of the policy it runs.
 QColor runColor(const CompareRun& run) {
     const core::io::PipelineConfig& p = run.config.pipeline;
-    if (p.schedule == "gpipe") {
-        return palette::policyColor(QStringLiteral("gpipe"));
+    if (p.schedule == core::ScheduleKind::GPipe) {
+        return palette::policyColor(choiceKey(p.schedule));
     }
     if (p.cuts.empty()) {
         return palette::policyColor(QStringLiteral("sequential"));
     }
-    return palette::policyColor(QString::fromStdString(p.policy));
+    return palette::policyColor(choiceKey(p.policy));
 }
 
 // Row 2 is the plot's own axis rect (below the title and the legend).

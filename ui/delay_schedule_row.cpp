@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/delay_schedule_row.hpp"
 
+#include "ui/choice_combo.hpp"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QHBoxLayout>
@@ -12,13 +14,12 @@
 
 namespace lp::ui {
 
+using core::DelayScheduleKind;
+
 DelayScheduleRow::DelayScheduleRow(QWidget* parent) : QWidget(parent) {
     auto* row = new QHBoxLayout(this);
     row->setContentsMargins(0, 0, 0, 0);
-    combo_ = new QComboBox(this);
-    combo_->addItem(QStringLiteral("same every epoch"), QStringLiteral("static"));
-    combo_->addItem(QStringLiteral("scaled per epoch"), QStringLiteral("epochs"));
-    combo_->addItem(QStringLiteral("adaptive"), QStringLiteral("adaptive"));
+    combo_ = makeChoiceCombo<DelayScheduleKind>(this);
     // Compact: the row must not widen the pipeline panel.
     combo_->setSizeAdjustPolicy(QComboBox::AdjustToMinimumContentsLengthWithIcon);
     combo_->setMinimumContentsLength(8);
@@ -58,13 +59,13 @@ DelayScheduleRow::DelayScheduleRow(QWidget* parent) : QWidget(parent) {
 
 void DelayScheduleRow::setPipeline(const core::io::PipelineConfig& p) {
     loading_ = true;
-    combo_->setCurrentIndex(std::max(combo_->findData(QString::fromStdString(p.delaySchedule)), 0));
+    selectChoice(combo_, p.delaySchedule);
     QStringList parts;
     for (const double c : p.delayScales) {
         parts << QString::number(c, 'g', 12);
     }
     // An empty list keeps what was typed: switching to "scaled" again brings it back.
-    if (!parts.isEmpty() || p.delaySchedule == "epochs") {
+    if (!parts.isEmpty() || p.delaySchedule == DelayScheduleKind::Epochs) {
         scales_->setText(parts.join(QStringLiteral(", ")));
     }
     drift_->setValue(p.adaptiveDrift);
@@ -88,15 +89,16 @@ std::vector<double> DelayScheduleRow::parsedScales(QString* bad) const {
 }
 
 void DelayScheduleRow::apply(core::io::PipelineConfig& p) const {
-    const bool gpipe = p.schedule == "gpipe";
-    p.delaySchedule = gpipe ? "static" : combo_->currentData().toString().toStdString();
+    const bool gpipe = p.schedule == core::ScheduleKind::GPipe;
+    p.delaySchedule = gpipe ? DelayScheduleKind::Static : choiceOf<DelayScheduleKind>(combo_);
     QString bad;
-    p.delayScales = p.delaySchedule == "epochs" ? parsedScales(&bad) : std::vector<double>{};
+    p.delayScales =
+        p.delaySchedule == DelayScheduleKind::Epochs ? parsedScales(&bad) : std::vector<double>{};
     p.adaptiveDrift = drift_->value();
 }
 
 QString DelayScheduleRow::problem() const {
-    if (combo_->currentData().toString() != QStringLiteral("epochs")) {
+    if (choiceOf<DelayScheduleKind>(combo_) != DelayScheduleKind::Epochs) {
         return {};
     }
     QString bad;
@@ -116,9 +118,9 @@ QString DelayScheduleRow::problem() const {
 }
 
 void DelayScheduleRow::updateFields() {
-    const QString key = combo_->currentData().toString();
-    scales_->setVisible(key == QStringLiteral("epochs"));
-    drift_->setVisible(key == QStringLiteral("adaptive"));
+    const DelayScheduleKind kind = choiceOf<DelayScheduleKind>(combo_);
+    scales_->setVisible(kind == DelayScheduleKind::Epochs);
+    drift_->setVisible(kind == DelayScheduleKind::Adaptive);
 }
 
 }  // namespace lp::ui

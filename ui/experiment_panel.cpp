@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/experiment_panel.hpp"
 
+#include "ui/choice_combo.hpp"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QFileDialog>
@@ -12,9 +14,12 @@
 #include <QSpinBox>
 
 #include <algorithm>
+#include <array>
 #include <limits>
 
 namespace lp::ui {
+
+using core::DatasetKind;
 
 namespace {
 
@@ -37,13 +42,14 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     form->setContentsMargins(0, 0, 0, 0);
     form->setFieldGrowthPolicy(QFormLayout::AllNonFixedFieldsGrow);
 
-    dataset_ = new QComboBox(this);
-    dataset_->addItem(QStringLiteral("auto (best available)"), QStringLiteral("auto"));
-    dataset_->addItem(QStringLiteral("Fashion-MNIST"), QStringLiteral("fashion-mnist"));
-    dataset_->addItem(QStringLiteral("CIFAR-100"), QStringLiteral("cifar100"));
-    dataset_->addItem(QStringLiteral("CIFAR-10"), QStringLiteral("cifar10"));
-    dataset_->addItem(QStringLiteral("MNIST"), QStringLiteral("mnist"));
-    dataset_->addItem(QStringLiteral("synthetic"), QStringLiteral("synthetic"));
+    // The installed Fashion-MNIST first after auto: the usual choice on a classroom machine.
+    static constexpr std::array kDatasetOrder{DatasetKind::Auto,
+                                              DatasetKind::FashionMnist,
+                                              DatasetKind::Cifar100,
+                                              DatasetKind::Cifar10,
+                                              DatasetKind::Mnist,
+                                              DatasetKind::Synthetic};
+    dataset_ = makeChoiceCombo<DatasetKind>(this, kDatasetOrder);
     form->addRow(QStringLiteral("Dataset"), dataset_);
 
     auto* folderRow = new QHBoxLayout;
@@ -59,10 +65,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     syntheticTrain_->setToolTip(QStringLiteral("Training samples of the synthetic dataset"));
     form->addRow(QStringLiteral("Synthetic size"), syntheticTrain_);
 
-    arch_ = new QComboBox(this);
-    arch_->addItem(QStringLiteral("ResNet-10 (6 units)"), QStringLiteral("resnet10"));
-    arch_->addItem(QStringLiteral("ResNet-18 (10 units)"), QStringLiteral("resnet18"));
-    arch_->addItem(QStringLiteral("ResNet-34 (18 units)"), QStringLiteral("resnet34"));
+    arch_ = makeChoiceCombo<core::Arch>(this);
     form->addRow(QStringLiteral("Model"), arch_);
     width_ = makeSpin(this, 1, 256);
     width_->setToolTip(
@@ -73,11 +76,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     form->addRow(QStringLiteral("Batch size"), batchSize_);
 
     auto* optRow = new QHBoxLayout;
-    optimizer_ = new QComboBox(this);
-    optimizer_->addItem(QStringLiteral("SGD"), QStringLiteral("sgd"));
-    optimizer_->addItem(QStringLiteral("Adam"), QStringLiteral("adam"));
-    optimizer_->addItem(QStringLiteral("AdamW"), QStringLiteral("adamw"));
-    optimizer_->addItem(QStringLiteral("LAMB"), QStringLiteral("lamb"));
+    optimizer_ = makeChoiceCombo<core::OptimizerKind>(this);
     optimizer_->setToolTip(QStringLiteral(
         "LAMB: Adam's moments with decoupled weight decay, each parameter tensor's step scaled "
         "by the trust ratio ‖w‖/‖r‖ (You et al. 2019)"));
@@ -126,12 +125,9 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
 void ExperimentPanel::setConfig(const core::io::ExperimentConfig& config) {
     loading_ = true;
     base_ = config;
-    const auto select = [](QComboBox* combo, const std::string& key) {
-        combo->setCurrentIndex(std::max(combo->findData(QString::fromStdString(key)), 0));
-    };
-    select(dataset_, config.data.dataset);
-    select(arch_, config.model.arch);
-    select(optimizer_, config.optimizer.kind);
+    selectChoice(dataset_, config.data.dataset);
+    selectChoice(arch_, config.model.arch);
+    selectChoice(optimizer_, config.optimizer.kind);
     width_->setValue(clampInt(config.model.width));
     batchSize_->setValue(clampInt(config.training.batchSize));
     lr_->setValue(config.optimizer.lr);
@@ -148,12 +144,12 @@ void ExperimentPanel::setConfig(const core::io::ExperimentConfig& config) {
 
 core::io::ExperimentConfig ExperimentPanel::config() const {
     core::io::ExperimentConfig c = base_;
-    c.data.dataset = dataset_->currentData().toString().toStdString();
+    c.data.dataset = choiceOf<DatasetKind>(dataset_);
     c.data.syntheticTrain = syntheticTrain_->value();
-    c.model.arch = arch_->currentData().toString().toStdString();
+    c.model.arch = choiceOf<core::Arch>(arch_);
     c.model.width = width_->value();
     c.training.batchSize = batchSize_->value();
-    c.optimizer.kind = optimizer_->currentData().toString().toStdString();
+    c.optimizer.kind = choiceOf<core::OptimizerKind>(optimizer_);
     c.optimizer.lr = lr_->value();
     c.training.epochs = epochs_->value();
     // A seed beyond the spin box's range is kept as loaded unless the user changed it.
@@ -171,7 +167,7 @@ void ExperimentPanel::setDataFolder(const QString& folder) {
     base_.data.path = folder.toStdString();
     {
         const QSignalBlocker block(dataset_);
-        dataset_->setCurrentIndex(std::max(dataset_->findData(QStringLiteral("auto")), 0));
+        selectChoice(dataset_, DatasetKind::Auto);
     }
     updateFolderLabel();
     emitChanged();
@@ -191,7 +187,7 @@ void ExperimentPanel::updateFolderLabel() {
     const QString path = QString::fromStdString(base_.data.path);
     folder_->setText(path.isEmpty() ? QStringLiteral("default location") : path);
     folder_->setToolTip(path);
-    syntheticTrain_->setEnabled(dataset_->currentData().toString() == QStringLiteral("synthetic"));
+    syntheticTrain_->setEnabled(choiceOf<DatasetKind>(dataset_) == DatasetKind::Synthetic);
 }
 
 void ExperimentPanel::emitChanged() {

@@ -77,7 +77,9 @@ const QString kFinishedMessage = QStringLiteral("Finished. Press Play to run it 
 
 // Why the EMA error chart stays empty for p (shown across it), or empty if it will get data.
 QString noReconstructionReason(const core::io::PipelineConfig& p) {
-    if ((p.policy != "ema" && p.policy != "momentum") || p.schedule == "gpipe") {
+    using core::WeightPolicy;
+    if ((p.policy != WeightPolicy::Ema && p.policy != WeightPolicy::Momentum) ||
+        p.schedule == core::ScheduleKind::GPipe) {
         return QStringLiteral("the run uses neither the EMA nor the momentum policy");
     }
     return p.diagnosticStash ? QString() : QStringLiteral("the diagnostic is off");

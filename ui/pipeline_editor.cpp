@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/pipeline_editor.hpp"
 
+#include "ui/choice_combo.hpp"
 #include "ui/delay_schedule_row.hpp"
 #include "ui/palette.hpp"
 #include "ui/unit_strip.hpp"
@@ -27,23 +28,9 @@ namespace {
 
 constexpr int kDelaysPerRow = 5;
 
-QComboBox* makeCombo(QWidget* parent,
-                     std::initializer_list<std::pair<const char*, const char*>> items) {
-    auto* combo = new QComboBox(parent);
-    for (const auto& [key, text] : items) {
-        combo->addItem(QString::fromUtf8(text), QString::fromUtf8(key));
-    }
-    return combo;
-}
-
-void selectKey(QComboBox* combo, const std::string& key) {
-    const int i = combo->findData(QString::fromStdString(key));
-    combo->setCurrentIndex(std::max(i, 0));
-}
-
-std::string keyOf(const QComboBox* combo) {
-    return combo->currentData().toString().toStdString();
-}
+using core::EmaBetaMode;
+using core::ScheduleKind;
+using core::WeightPolicy;
 
 // The fields the editor edits (telemetry is not one of them).
 bool sameEdit(const core::io::PipelineConfig& a, const core::io::PipelineConfig& b) {
@@ -80,10 +67,10 @@ QString describeEdit(const core::io::PipelineConfig& before,
         return QStringLiteral("delays %1").arg(joined(after.delays));
     }
     if (before.policy != after.policy) {
-        return QStringLiteral("weights: %1").arg(QString::fromStdString(after.policy));
+        return QStringLiteral("weights: %1").arg(choiceKey(after.policy));
     }
     if (before.schedule != after.schedule) {
-        return QStringLiteral("schedule: %1").arg(QString::fromStdString(after.schedule));
+        return QStringLiteral("schedule: %1").arg(choiceKey(after.schedule));
     }
     if (before.microBatches != after.microBatches) {
         *field = 2;
@@ -95,7 +82,7 @@ QString describeEdit(const core::io::PipelineConfig& before,
     }
     if (before.delaySchedule != after.delaySchedule) {
         return QStringLiteral("delays by epoch: %1")
-            .arg(QString::fromStdString(after.delaySchedule));
+            .arg(choiceKey(after.delaySchedule));
     }
     if (before.delayScales != after.delayScales) {
         *field = 4;
@@ -110,7 +97,7 @@ QString describeEdit(const core::io::PipelineConfig& before,
         return QStringLiteral("τ = %1").arg(after.adaptiveDrift);
     }
     if (before.emaBeta != after.emaBeta) {
-        return QStringLiteral("β mode: %1").arg(QString::fromStdString(after.emaBeta));
+        return QStringLiteral("β mode: %1").arg(choiceKey(after.emaBeta));
     }
     return after.diagnosticStash ? QStringLiteral("diagnostic stash on")
                                   : QStringLiteral("diagnostic stash off");
@@ -253,14 +240,8 @@ PipelineEditor::~PipelineEditor() {
 }
 
 void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
-    policy_ = makeCombo(this,
-                        {{"latest", "latest weights (no stash)"},
-                         {"stash", "stash (exact, PipeDream)"},
-                         {"ema", "EMA reconstruction (LayerPipe2)"},
-                         {"momentum", "momentum reconstruction (no extra memory)"}});
-    betaMode_ = makeCombo(
-        this,
-        {{"window", "β window (D−1)/(D+1)"}, {"plain", "β plain D/(D+1)"}, {"fixed", "β fixed"}});
+    policy_ = makeChoiceCombo<WeightPolicy>(this);
+    betaMode_ = makeChoiceCombo<EmaBetaMode>(this);
     betaValue_ = new QDoubleSpinBox(this);
     betaValue_->setRange(0.0, 0.999);
     betaValue_->setDecimals(3);
@@ -269,9 +250,7 @@ void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     diagnostic_->setToolTip(QStringLiteral(
         "Runs a shadow stash beside the EMA or momentum reconstruction to measure its error "
         "(reconstruction error chart). Its memory is reported separately."));
-    schedule_ = makeCombo(this,
-                          {{"layerpipe", "LayerPipe (delayed gradients)"},
-                           {"gpipe", "GPipe (micro-batches, flush)"}});
+    schedule_ = makeChoiceCombo<ScheduleKind>(this);
     microBatches_ = new QSpinBox(this);
     microBatches_->setRange(1, 1024);
     microBatches_->setPrefix(QStringLiteral("M = "));
@@ -344,11 +323,11 @@ void PipelineEditor::applyPipeline(const core::io::PipelineConfig& pipeline) {
         const QSignalBlocker block(delaySpins_[s]);
         delaySpins_[s]->setValue(static_cast<int>(pipeline.delays[s]));
     }
-    selectKey(policy_, pipeline.policy);
-    selectKey(betaMode_, pipeline.emaBeta);
+    selectChoice(policy_, pipeline.policy);
+    selectChoice(betaMode_, pipeline.emaBeta);
     betaValue_->setValue(pipeline.emaBetaValue);
     diagnostic_->setChecked(pipeline.diagnosticStash);
-    selectKey(schedule_, pipeline.schedule);
+    selectChoice(schedule_, pipeline.schedule);
     microBatches_->setValue(static_cast<int>(pipeline.microBatches));
     delaySchedule_->setPipeline(pipeline);
     loading_ = false;
@@ -373,18 +352,20 @@ core::io::PipelineConfig PipelineEditor::pipelineConfig() const {
     core::io::PipelineConfig p = loaded_;
     p.cuts = strip_->cuts();
     p.delays = defaultDelays_->isChecked() ? std::vector<std::int64_t>{} : spinDelays();
-    p.policy = keyOf(policy_);
-    p.emaBeta = keyOf(betaMode_);
+    p.policy = choiceOf<WeightPolicy>(policy_);
+    p.emaBeta = choiceOf<EmaBetaMode>(betaMode_);
     p.emaBetaValue = betaValue_->value();
     p.diagnosticStash = diagnostic_->isChecked();
-    p.schedule = keyOf(schedule_);
+    p.schedule = choiceOf<ScheduleKind>(schedule_);
     p.microBatches = microBatches_->value();
     delaySchedule_->apply(p);
     return p;
 }
 
 QString PipelineEditor::problem() const {
-    const QString scales = keyOf(schedule_) == "gpipe" ? QString() : delaySchedule_->problem();
+    const QString scales = choiceOf<ScheduleKind>(schedule_) == ScheduleKind::GPipe
+                               ? QString()
+                               : delaySchedule_->problem();
     return scales.isEmpty() ? QString::fromStdString(forecast_.problem) : scales;
 }
 
@@ -461,9 +442,10 @@ void PipelineEditor::setPausedRun(bool paused) {
 }
 
 void PipelineEditor::updateEnabled() {
-    const bool ema = keyOf(policy_) == "ema";
-    const bool reconstructs = ema || keyOf(policy_) == "momentum";
-    const bool gpipe = keyOf(schedule_) == "gpipe";
+    const WeightPolicy policy = choiceOf<WeightPolicy>(policy_);
+    const bool ema = policy == WeightPolicy::Ema;
+    const bool reconstructs = ema || policy == WeightPolicy::Momentum;
+    const bool gpipe = choiceOf<ScheduleKind>(schedule_) == ScheduleKind::GPipe;
     const bool e = editable_;
     undoAction_->setEnabled(e && undo_->canUndo());
     redoAction_->setEnabled(e && undo_->canRedo());
@@ -477,7 +459,7 @@ void PipelineEditor::updateEnabled() {
     policy_->setEnabled(e);
     schedule_->setEnabled(e);
     betaMode_->setEnabled(e && ema);
-    betaValue_->setEnabled(e && ema && keyOf(betaMode_) == "fixed");
+    betaValue_->setEnabled(e && ema && choiceOf<EmaBetaMode>(betaMode_) == EmaBetaMode::Fixed);
     diagnostic_->setEnabled(e && reconstructs);
     microBatches_->setEnabled(e && gpipe);
     delaySchedule_->setEnabled(e && !gpipe);

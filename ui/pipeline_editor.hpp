@@ -66,7 +66,7 @@ public:
 
     QAction* redoAction() const { return redoAction_; }
 
-    // Why the edited pipeline cannot run (DelayPlan::whyIllegal, bad GPipe M); empty when it can.
+    // Why the edited pipeline cannot run (core::delaysProblem, bad GPipe M); empty when it can.
     QString problem() const;
 
     const PipelineForecast& forecast() const { return forecast_; }

@@ -18,11 +18,10 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Each kind's name, and the shape and split sizes of its standard files (outlineDataset).
-struct KindName {
+// Each kind's shape and split sizes of its standard files (outlineDataset), in DatasetKind's
+// order; the names are core/choices.hpp's.
+struct KindShape {
     DatasetKind kind;
-    std::string_view name;
-    std::string_view display;
     std::int64_t channels = 0;
     std::int64_t size = 0;
     std::int64_t classes = 0;
@@ -30,13 +29,13 @@ struct KindName {
     std::int64_t testCount = 0;
 };
 
-constexpr std::array<KindName, 6> kKinds{{
-    {DatasetKind::Auto, "auto", "automatic choice"},
-    {DatasetKind::Cifar100, "cifar100", "CIFAR-100", 3, 32, 100, 50'000, 10'000},
-    {DatasetKind::Cifar10, "cifar10", "CIFAR-10", 3, 32, 10, 50'000, 10'000},
-    {DatasetKind::FashionMnist, "fashion-mnist", "Fashion-MNIST", 1, 28, 10, 60'000, 10'000},
-    {DatasetKind::Mnist, "mnist", "MNIST", 1, 28, 10, 60'000, 10'000},
-    {DatasetKind::Synthetic, "synthetic", "synthetic"},
+constexpr std::array<KindShape, 6> kKinds{{
+    {DatasetKind::Auto},
+    {DatasetKind::Cifar100, 3, 32, 100, 50'000, 10'000},
+    {DatasetKind::Cifar10, 3, 32, 10, 50'000, 10'000},
+    {DatasetKind::FashionMnist, 1, 28, 10, 60'000, 10'000},
+    {DatasetKind::Mnist, 1, 28, 10, 60'000, 10'000},
+    {DatasetKind::Synthetic},
 }};
 
 // The folder named by the source, else by LAYERPIPE_DATA; empty if neither. `origin` says which,
@@ -172,24 +171,16 @@ std::optional<DatasetKind> parseDatasetKind(std::string_view text) {
             key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
         }
     }
-    for (const KindName& k : kKinds) {
+    for (const Choice<DatasetKind>& k : choices<DatasetKind>()) {
         std::string canonical;
         std::copy_if(k.name.begin(), k.name.end(), std::back_inserter(canonical), [](char c) {
             return c != '-';
         });
         if (key == canonical) {
-            return k.kind;
+            return k.value;
         }
     }
     return std::nullopt;
-}
-
-std::string_view toString(DatasetKind kind) {
-    return kKinds[static_cast<std::size_t>(kind)].name;
-}
-
-std::string_view displayName(DatasetKind kind) {
-    return kKinds[static_cast<std::size_t>(kind)].display;
 }
 
 DatasetKind resolveKind(const DataSource& source) {
@@ -209,7 +200,7 @@ DatasetOutline outlineDataset(const DataSource& source) {
                 .testCount = s.testCount,
                 .exactCounts = true};
     }
-    const KindName& k = kKinds[static_cast<std::size_t>(kind)];
+    const KindShape& k = kKinds[static_cast<std::size_t>(kind)];
     return {.kind = kind,
             .channels = k.channels,
             .size = k.size,

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <optional>
@@ -41,14 +43,16 @@ struct DatasetPair {
     std::string source;
 };
 
-enum class DatasetKind { Auto, Cifar100, Cifar10, FashionMnist, Mnist, Synthetic };
+using DatasetKind = core::DatasetKind;  // names and labels: core/choices.hpp
 
 // "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"; parse also accepts
 // "cifar-100", "cifar-10", "fashion_mnist", "fashionmnist", any letter case.
 std::optional<DatasetKind> parseDatasetKind(std::string_view text);
-std::string_view toString(DatasetKind kind);
-// "CIFAR-100", "Fashion-MNIST", ... for messages and the UI.
-std::string_view displayName(DatasetKind kind);
+
+inline std::string_view toString(DatasetKind kind) { return choiceName(kind); }
+
+// "CIFAR-100", "Fashion-MNIST", ... for messages and the UI (the table's label).
+inline std::string_view displayName(DatasetKind kind) { return choiceLabel(kind); }
 
 // Class-conditional, learnable images for tests and machines with no dataset (synthetic.hpp).
 struct SyntheticSpec {

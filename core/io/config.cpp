@@ -4,6 +4,10 @@
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 #include "core/model/resnet.hpp"
+#include "core/optim/lr_schedule.hpp"
+#include "core/optim/optimizer.hpp"
+#include "core/pipeline/delay_schedule.hpp"
+#include "core/pipeline/runner.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
@@ -28,47 +32,39 @@ namespace {
 // ---- the field table: one row per key, the single source for parse, toJson, validate and
 // applyOverride, so the four can never disagree about a key, its type or its range ----
 
+// Choice fields (the enums of core/choices.hpp) are read, written and checked through their
+// name tables.
 using FieldRef = std::variant<std::int64_t*,
                               std::uint64_t*,
                               double*,
                               bool*,
                               std::string*,
                               std::vector<std::int64_t>*,
-                              std::vector<double>*>;
+                              std::vector<double>*,
+                              Arch*,
+                              Stem*,
+                              Norm*,
+                              DatasetKind*,
+                              OptimizerKind*,
+                              LrScheduleKind*,
+                              WeightPolicy*,
+                              EmaBetaMode*,
+                              ScheduleKind*,
+                              DelayScheduleKind*>;
 
-// An interval with open or closed ends, e.g. {'(', 0, 10, ']'}; zeroToo admits 0 besides it
-// (the "0 = from the dataset" fields).
-struct Range {
-    char open = '[';
-    double lo = 0;
-    double hi = 0;
-    char close = ']';
-    bool zeroToo = false;
-};
+using Range = Interval;
 
-enum class Order { Any, StrictlyIncreasing, NonIncreasing };
+// Rules on a list as a whole: DelayVector is core::delaysProblem's (the one delay-vector rule).
+enum class Order { Any, StrictlyIncreasing, DelayVector };
 
 struct FieldSpec {
     std::string_view section;  // "" for the top-level keys
     std::string_view key;
     FieldRef (*get)(ExperimentConfig&);
-    std::optional<Range> range = std::nullopt;    // numbers, and each element of a list
-    std::span<const std::string_view> choices{};  // allowed strings; empty = free text
+    std::optional<Range> range = std::nullopt;  // numbers, and each element of a list
     Order order = Order::Any;
     bool nonEmpty = false;
 };
-
-constexpr std::array<std::string_view, 3> kArchs{"resnet10", "resnet18", "resnet34"};
-constexpr std::array<std::string_view, 2> kStems{"cifar", "imagenet"};
-constexpr std::array<std::string_view, 6> kDatasets{
-    "auto", "cifar100", "cifar10", "fashion-mnist", "mnist", "synthetic"};
-constexpr std::array<std::string_view, 2> kNorms{"batch", "none"};
-constexpr std::array<std::string_view, 4> kOptimizers{"sgd", "adam", "adamw", "lamb"};
-constexpr std::array<std::string_view, 3> kSchedules{"constant", "step", "cosine"};
-constexpr std::array<std::string_view, 4> kPolicies{"latest", "stash", "ema", "momentum"};
-constexpr std::array<std::string_view, 3> kEmaBetas{"window", "plain", "fixed"};
-constexpr std::array<std::string_view, 2> kPipelineSchedules{"layerpipe", "gpipe"};
-constexpr std::array<std::string_view, 3> kDelaySchedules{"static", "epochs", "adaptive"};
 constexpr std::array<std::string_view, 9> kTopKeys{"name",
                                                    "description",
                                                    "model",
@@ -99,21 +95,27 @@ FieldRef at(ExperimentConfig& c) {
     return &(c.*Section.*Member);
 }
 
+// A module's range that the config also admits 0 for ("0 = from the dataset").
+constexpr Range orZero(Range r) {
+    r.zeroToo = true;
+    return r;
+}
+
 constexpr std::int64_t kMaxCut = 17;  // resnet34 has 18 units; validate() applies the arch's own
 
 constexpr std::array<FieldSpec, 49> kFields{{
-    {"", "name", top<&E::name>, {}, {}, Order::Any, true},
+    {"", "name", top<&E::name>, {}, Order::Any, true},
     {"", "description", top<&E::description>},
 
-    {"model", "arch", at<&E::model, &M::arch>, {}, kArchs},
-    {"model", "width", at<&E::model, &M::width>, Range{'[', 1, 256, ']'}},
-    {"model", "stem", at<&E::model, &M::stem>, {}, kStems},
-    {"model", "inputChannels", at<&E::model, &M::inputChannels>, Range{'[', 0, 64, ']'}},
-    {"model", "inputSize", at<&E::model, &M::inputSize>, Range{'[', 0, 1024, ']'}},
-    {"model", "classes", at<&E::model, &M::classes>, Range{'[', 2, 100000, ']', true}},
-    {"model", "norm", at<&E::model, &M::norm>, {}, kNorms},
+    {"model", "arch", at<&E::model, &M::arch>},
+    {"model", "width", at<&E::model, &M::width>, model::kWidthRange},
+    {"model", "stem", at<&E::model, &M::stem>},
+    {"model", "inputChannels", at<&E::model, &M::inputChannels>, orZero(model::kInChannelsRange)},
+    {"model", "inputSize", at<&E::model, &M::inputSize>, orZero(model::kInSizeRange)},
+    {"model", "classes", at<&E::model, &M::classes>, orZero(model::kClassesRange)},
+    {"model", "norm", at<&E::model, &M::norm>},
 
-    {"data", "dataset", at<&E::data, &D::dataset>, {}, kDatasets},
+    {"data", "dataset", at<&E::data, &D::dataset>},
     {"data", "path", at<&E::data, &D::path>},
     {"data", "augment", at<&E::data, &D::augment>},
     {"data", "trainLimit", at<&E::data, &D::trainLimit>, Range{'[', 0, 1e9, ']'}},
@@ -121,20 +123,20 @@ constexpr std::array<FieldSpec, 49> kFields{{
     {"data", "syntheticTrain", at<&E::data, &D::syntheticTrain>, Range{'[', 1, 1e6, ']'}},
     {"data", "syntheticTest", at<&E::data, &D::syntheticTest>, Range{'[', 1, 1e6, ']'}},
 
-    {"optimizer", "kind", at<&E::optimizer, &O::kind>, {}, kOptimizers},
-    {"optimizer", "lr", at<&E::optimizer, &O::lr>, Range{'(', 0, 10, ']'}},
-    {"optimizer", "momentum", at<&E::optimizer, &O::momentum>, Range{'[', 0, 1, ')'}},
-    {"optimizer", "dampening", at<&E::optimizer, &O::dampening>, Range{'[', 0, 1, ')'}},
+    {"optimizer", "kind", at<&E::optimizer, &O::kind>},
+    {"optimizer", "lr", at<&E::optimizer, &O::lr>, optim::kBaseLrRange},
+    {"optimizer", "momentum", at<&E::optimizer, &O::momentum>, optim::kMomentumRange},
+    {"optimizer", "dampening", at<&E::optimizer, &O::dampening>, optim::kDampeningRange},
     {"optimizer", "nesterov", at<&E::optimizer, &O::nesterov>},
-    {"optimizer", "weightDecay", at<&E::optimizer, &O::weightDecay>, Range{'[', 0, 1, ']'}},
-    {"optimizer", "beta1", at<&E::optimizer, &O::beta1>, Range{'[', 0, 1, ')'}},
-    {"optimizer", "beta2", at<&E::optimizer, &O::beta2>, Range{'[', 0, 1, ')'}},
-    {"optimizer", "eps", at<&E::optimizer, &O::eps>, Range{'(', 0, 1, ']'}},
+    {"optimizer", "weightDecay", at<&E::optimizer, &O::weightDecay>, optim::kWeightDecayRange},
+    {"optimizer", "beta1", at<&E::optimizer, &O::beta1>, optim::kBetaRange},
+    {"optimizer", "beta2", at<&E::optimizer, &O::beta2>, optim::kBetaRange},
+    {"optimizer", "eps", at<&E::optimizer, &O::eps>, optim::kEpsRange},
 
-    {"schedule", "kind", at<&E::schedule, &S::kind>, {}, kSchedules},
+    {"schedule", "kind", at<&E::schedule, &S::kind>},
     {"schedule", "warmupEpochs", at<&E::schedule, &S::warmupEpochs>, Range{'[', 0, 10000, ']'}},
     {"schedule", "stepEpochs", at<&E::schedule, &S::stepEpochs>, Range{'[', 1, 10000, ']'}},
-    {"schedule", "gamma", at<&E::schedule, &S::gamma>, Range{'(', 0, 1, ']'}},
+    {"schedule", "gamma", at<&E::schedule, &S::gamma>, optim::kGammaRange},
     {"schedule", "minLr", at<&E::schedule, &S::minLr>, Range{'[', 0, 10, ']'}},
 
     {"training", "epochs", at<&E::training, &T::epochs>, Range{'[', 1, 10000, ']'}},
@@ -144,20 +146,19 @@ constexpr std::array<FieldSpec, 49> kFields{{
     {"training", "maxSteps", at<&E::training, &T::maxSteps>, Range{'[', 0, 1e9, ']'}},
 
     // clang-format off
-    {"pipeline", "cuts", at<&E::pipeline, &P::cuts>, Range{'[', 1, kMaxCut, ']'}, {},
+    {"pipeline", "cuts", at<&E::pipeline, &P::cuts>, Range{'[', 1, kMaxCut, ']'},
      Order::StrictlyIncreasing},
-    {"pipeline", "delays", at<&E::pipeline, &P::delays>, Range{'[', 0, 256, ']'}, {},
-     Order::NonIncreasing},
+    {"pipeline", "delays", at<&E::pipeline, &P::delays>, {}, Order::DelayVector},
     // clang-format on
-    {"pipeline", "policy", at<&E::pipeline, &P::policy>, {}, kPolicies},
-    {"pipeline", "emaBeta", at<&E::pipeline, &P::emaBeta>, {}, kEmaBetas},
+    {"pipeline", "policy", at<&E::pipeline, &P::policy>},
+    {"pipeline", "emaBeta", at<&E::pipeline, &P::emaBeta>},
     {"pipeline", "emaBetaValue", at<&E::pipeline, &P::emaBetaValue>, Range{'[', 0, 1, ')'}},
-    {"pipeline", "schedule", at<&E::pipeline, &P::schedule>, {}, kPipelineSchedules},
-    {"pipeline", "microBatches", at<&E::pipeline, &P::microBatches>, Range{'[', 1, 1024, ']'}},
+    {"pipeline", "schedule", at<&E::pipeline, &P::schedule>},
+    {"pipeline", "microBatches", at<&E::pipeline, &P::microBatches>, pipeline::kMicroBatchesRange},
     {"pipeline", "diagnosticStash", at<&E::pipeline, &P::diagnosticStash>},
     {"pipeline", "telemetry", at<&E::pipeline, &P::telemetry>},
-    {"pipeline", "delaySchedule", at<&E::pipeline, &P::delaySchedule>, {}, kDelaySchedules},
-    {"pipeline", "delayScales", at<&E::pipeline, &P::delayScales>, Range{'[', 0, 4, ']'}},
+    {"pipeline", "delaySchedule", at<&E::pipeline, &P::delaySchedule>},
+    {"pipeline", "delayScales", at<&E::pipeline, &P::delayScales>, pipeline::kDelayScaleRange},
     {"pipeline", "adaptiveDrift", at<&E::pipeline, &P::adaptiveDrift>, Range{'(', 0, 1, ']'}},
     {"pipeline", "adaptiveMinScale", at<&E::pipeline, &P::adaptiveMinScale>, Range{'[', 0, 1, ']'}},
 
@@ -236,24 +237,7 @@ std::string_view firstKeyOf(std::string_view section) {
 
 // "must be in (0, 10]" / "must be 0 or in [2, 100000]"; integer fields print integer bounds.
 std::string rangeText(const Range& r, bool integral) {
-    std::ostringstream os;
-    os << (r.zeroToo ? "must be 0 or in " : "must be in ") << r.open;
-    if (integral) {
-        os << static_cast<std::int64_t>(r.lo) << ", " << static_cast<std::int64_t>(r.hi);
-    } else {
-        os << r.lo << ", " << r.hi;
-    }
-    os << r.close;
-    return os.str();
-}
-
-bool inRange(const Range& r, double v) {
-    if (r.zeroToo && v == 0) {
-        return true;
-    }
-    const bool aboveLo = r.open == '(' ? v > r.lo : v >= r.lo;
-    const bool belowHi = r.close == ')' ? v < r.hi : v <= r.hi;
-    return aboveLo && belowHi;
+    return "must be " + r.text(integral);
 }
 
 // Shortest text that reads back to the same double ("0.1", not "0.10000000000000001").
@@ -271,31 +255,28 @@ std::string numberText(double v) {
 
 void checkRange(
     const std::string& path, const FieldSpec& f, double v, bool integral, std::string_view got) {
-    if (f.range && !inRange(*f.range, v)) {
+    if (f.range && !f.range->contains(v)) {
         throw InputError(concat("'", path, "' ", rangeText(*f.range, integral), ", got ", got));
     }
 }
 
 void checkOrder(const std::string& path, Order order, const std::vector<std::int64_t>& v) {
+    if (order == Order::DelayVector) {
+        // The stage count is known only once the cuts are final: validate() checks the length.
+        if (std::string why = delaysProblem(v, -1, path); !why.empty()) {
+            throw InputError(why);
+        }
+    }
     for (std::size_t i = 1; i < v.size(); ++i) {
         if (order == Order::StrictlyIncreasing && v[i] <= v[i - 1]) {
             throw InputError(concat("'", path, "' must be strictly increasing, got ", listText(v)));
         }
-        if (order == Order::NonIncreasing && v[i] > v[i - 1]) {
-            // DESIGN.md section 4: a stage whose delay exceeds its predecessor's would need
-            // gradients from minibatches the earlier stage has not released yet.
-            throw InputError("'" + path +
-                             "' must be non-increasing from input to output (a stage waiting "
-                             "longer than the stage before it deadlocks the pipeline), got " +
-                             listText(v));
-        }
     }
 }
 
-// ResNet units: the stem, the architecture's BasicBlocks (core/model's table), the head. An
-// unknown architecture (reported by its own field) counts as ResNet-18.
-std::int64_t unitsOf(const std::string& arch) {
-    const auto blocks = model::blocksForArch(arch).value_or(model::ResNetSpec{}.blocks);
+// ResNet units: the stem, the BasicBlocks (model::blocksOf), the head.
+std::int64_t unitsOf(Arch arch) {
+    const auto blocks = model::blocksOf(arch);
     return 2 + std::accumulate(blocks.begin(), blocks.end(), std::int64_t{0});
 }
 
@@ -374,10 +355,11 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
                 if (f.nonEmpty && p->empty()) {
                     throw InputError(concat("'", path, "' must not be empty"));
                 }
-                if (!f.choices.empty() &&
-                    std::find(f.choices.begin(), f.choices.end(), *p) == f.choices.end()) {
-                    throw InputError(concat(
-                        "'", path, "' must be one of ", join(f.choices), ", got '", *p, "'"));
+            },
+            [&]<ChoiceEnum C>(const C* p) {
+                if (findChoice(*p) == nullptr) {  // a value cast from an integer
+                    throw InputError(concat("'", path, "' must be one of ", allowedChoices<C>(", "),
+                                            ", got the value ", static_cast<int>(*p)));
                 }
             },
             [&](const std::vector<std::int64_t>* p) {
@@ -385,12 +367,12 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
                     const std::int64_t v = (*p)[i];
                     const std::string where = concat(path, "[", i, "]");
                     if (path == "pipeline.cuts" && f.range &&
-                        !inRange(*f.range, static_cast<double>(v))) {
+                        !f.range->contains(static_cast<double>(v))) {
                         // The field allows the largest architecture's cuts; name the current
                         // one's limit (validate() applies it once model.arch is final).
                         const std::int64_t units = unitsOf(c.model.arch);
                         throw InputError(concat("'", where, "' must be in [1, ", units - 1,
-                                                "] for ", c.model.arch, " (", units,
+                                                "] for ", choiceName(c.model.arch), " (", units,
                                                 " units; resnet10 allows 1..5, resnet34 1..17), got ",
                                                 v));
                     }
@@ -471,6 +453,15 @@ void readJson(const FieldSpec& f, const nlohmann::json& v, ExperimentConfig& c) 
             [&](double* p) { *p = jsonAs<double>(path, v, v.is_number(), "a number"); },
             [&](bool* p) { *p = jsonAs<bool>(path, v, v.is_boolean(), "a boolean"); },
             [&](std::string* p) { *p = jsonAs<std::string>(path, v, v.is_string(), "a string"); },
+            [&]<ChoiceEnum C>(C* p) {
+                const auto name = jsonAs<std::string>(path, v, v.is_string(), "a string");
+                const std::optional<C> value = parseChoice<C>(name);
+                if (!value) {
+                    throw InputError(concat("'", path, "' must be one of ", allowedChoices<C>(", "),
+                                            ", got '", name, "'"));
+                }
+                *p = *value;
+            },
             [&](std::vector<std::int64_t>* p) {
                 jsonAs<nlohmann::json>(path, v, v.is_array(), "an array of integers");
                 std::vector<std::int64_t> values;
@@ -499,7 +490,12 @@ void readJson(const FieldSpec& f, const nlohmann::json& v, ExperimentConfig& c) 
 // booleans may be 1 or 0.
 void readText(const FieldSpec& f, std::string_view text, ExperimentConfig& c) {
     const FieldRef ref = f.get(c);
-    if (std::holds_alternative<std::string*>(ref)) {
+    const bool verbatim = std::visit(
+        []<typename Field>(const Field*) {
+            return std::is_same_v<Field, std::string> || ChoiceEnum<Field>;
+        },
+        ref);
+    if (verbatim) {
         readJson(f, nlohmann::json(std::string(text)), c);
         return;
     }
@@ -623,25 +619,25 @@ std::string readWholeFile(const std::filesystem::path& path) {
 // The delay schedule's rules between fields (docs/pipeline.md, "Delay schedules").
 void validateDelaySchedule(const ExperimentConfig& c) {
     const PipelineConfig& p = c.pipeline;
-    if (p.delaySchedule == "epochs" && p.delayScales.empty()) {
+    if (p.delaySchedule == DelayScheduleKind::Epochs && p.delayScales.empty()) {
         throw InputError(
             "'pipeline.delayScales' must list at least one scale with pipeline.delaySchedule = "
             "epochs (c_0, c_1, ...: epoch e's delays are floor(c_e * base), each c_e in [0, 4]; "
             "epochs past the end keep the last), got []");
     }
-    if (p.delaySchedule != "epochs" && !p.delayScales.empty()) {
+    if (p.delaySchedule != DelayScheduleKind::Epochs && !p.delayScales.empty()) {
         throw InputError(
             concat("'pipeline.delayScales' is only used with pipeline.delaySchedule "
                    "= epochs (the schedule is '",
-                   p.delaySchedule,
+                   choiceName(p.delaySchedule),
                    "'), got ",
                    p.delayScales.size(),
                    " scale(s); remove them or set the schedule to epochs"));
     }
-    if (p.delaySchedule != "static" && p.schedule == "gpipe") {
+    if (p.delaySchedule != DelayScheduleKind::Static && p.schedule == ScheduleKind::GPipe) {
         throw InputError(concat("'pipeline.delaySchedule' must be static with the gpipe schedule ",
                                 "(GPipe has no delays), got '",
-                                p.delaySchedule,
+                                choiceName(p.delaySchedule),
                                 "'"));
     }
     // The largest base delay is stage 0's; a scale must keep it within the delays' limit.
@@ -649,7 +645,7 @@ void validateDelaySchedule(const ExperimentConfig& c) {
     const std::int64_t top = p.delays.empty() ? 2 * (stages - 1) : p.delays.front();
     for (std::size_t i = 0; i < p.delayScales.size(); ++i) {
         const double d = std::floor(p.delayScales[i] * static_cast<double>(top) + 1e-9);
-        if (d > 256) {
+        if (d > static_cast<double>(kMaxDelay)) {
             throw InputError(concat("'pipeline.delayScales[",
                                     i,
                                     "]' (",
@@ -660,8 +656,11 @@ void validateDelaySchedule(const ExperimentConfig& c) {
                                     top,
                                     ") = ",
                                     static_cast<std::int64_t>(d),
-                                    "; delays must be <= 256, so scales must be <= ",
-                                    numberText(256.0 / static_cast<double>(top)),
+                                    "; delays must be <= ",
+                                    kMaxDelay,
+                                    ", so scales must be <= ",
+                                    numberText(static_cast<double>(kMaxDelay) /
+                                               static_cast<double>(top)),
                                     " for this pipeline"));
         }
     }
@@ -740,7 +739,15 @@ nlohmann::json toJson(const ExperimentConfig& config) {
     for (const FieldSpec& f : kFields) {
         nlohmann::json& slot = f.section.empty() ? doc[std::string(f.key)]
                                                  : doc[std::string(f.section)][std::string(f.key)];
-        std::visit([&slot](const auto* p) { slot = *p; }, f.get(c));
+        std::visit(
+            [&slot]<typename Field>(const Field* p) {
+                if constexpr (ChoiceEnum<Field>) {
+                    slot = choiceName(*p);  // the table's name, as documents spell it
+                } else {
+                    slot = *p;
+                }
+            },
+            f.get(c));
     }
     return doc;
 }
@@ -766,29 +773,31 @@ void validate(const ExperimentConfig& config) {
     const std::int64_t units = unitsOf(c.model.arch);
     if (!p.cuts.empty() && p.cuts.back() > units - 1) {
         throw InputError("'pipeline.cuts' must lie within 1.." + to_string(units - 1) + " (" +
-                         c.model.arch + " has " + to_string(units) + " units: the stem, " +
+                         std::string(choiceName(c.model.arch)) + " has " + to_string(units) + " units: the stem, " +
                          to_string(units - 2) + " blocks and the head), got " + listText(p.cuts));
     }
-    const std::size_t stages = p.cuts.size() + 1;
-    if (!p.delays.empty() && p.delays.size() != stages) {
-        throw InputError("'pipeline.delays' must have one entry per stage (" + to_string(stages) +
-                         " stages from pipeline.cuts " + listText(p.cuts) +
-                         ") or be empty for the default 2·S(s), got " + to_string(p.delays.size()) +
-                         " entries " + listText(p.delays));
+    const auto stages = static_cast<std::int64_t>(p.cuts.size()) + 1;
+    if (const std::string why = p.delays.empty() ? "" : delaysProblem(p.delays, stages, "pipeline.delays");
+        !why.empty()) {
+        throw InputError(why + " (stages from pipeline.cuts " + listText(p.cuts) +
+                         "; leave it empty for the default 2·S(s))");
     }
     if (c.schedule.minLr > c.optimizer.lr) {
         throw InputError("'schedule.minLr' must not exceed optimizer.lr (" +
                          numberText(c.optimizer.lr) + "), got " + numberText(c.schedule.minLr));
     }
     const OptimizerSection& o = c.optimizer;
-    if (o.kind == "sgd" && o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
+    if (o.kind == OptimizerKind::Sgd && o.nesterov && (o.momentum <= 0 || o.dampening != 0)) {
         // PyTorch's SGD raises the same: Nesterov's look-ahead is undefined without momentum.
         throw InputError(
             "'optimizer.nesterov' needs optimizer.momentum > 0 and optimizer.dampening = 0, got "
             "momentum " +
             numberText(o.momentum) + " and dampening " + numberText(o.dampening));
     }
-    if (p.policy == "momentum" && o.kind == "sgd" && !(o.momentum > 0)) {
+    // The optimizer's own check, on the floats it will see: a value within a float's rounding of
+    // a range's end is refused here, not after the data has loaded.
+    optim::validate(optimizerConfig(o));
+    if (p.policy == WeightPolicy::Momentum && o.kind == OptimizerKind::Sgd && !(o.momentum > 0)) {
         // The same check as optim::requireRewindable, stated in the config's keys.
         throw InputError(
             "'pipeline.policy' momentum needs optimizer.momentum > 0: it rebuilds the weights a "
@@ -797,18 +806,29 @@ void validate(const ExperimentConfig& config) {
             numberText(o.momentum) +
             " (set a momentum such as 0.9, or choose the stash, ema or latest policy)");
     }
-    if (c.eval.recalibrateBatchNorm > 0 && c.model.norm != "batch") {
+    if (c.eval.recalibrateBatchNorm > 0 && c.model.norm != Norm::Batch) {
         throw InputError(
             "'eval.recalibrateBatchNorm' recomputes BatchNorm statistics and needs "
             "model.norm = batch (this model has none), got " +
             to_string(c.eval.recalibrateBatchNorm) + " batches; set it to 0");
     }
     validateDelaySchedule(c);
-    if (p.schedule == "gpipe" && p.microBatches > c.training.batchSize) {
+    if (p.schedule == ScheduleKind::GPipe && p.microBatches > c.training.batchSize) {
         throw InputError("'pipeline.microBatches' must not exceed training.batchSize (" +
                          to_string(c.training.batchSize) + ") with the gpipe schedule, got " +
                          to_string(p.microBatches));
     }
+}
+
+optim::OptimizerConfig optimizerConfig(const OptimizerSection& o) {
+    return {.kind = o.kind,
+            .momentum = static_cast<float>(o.momentum),
+            .dampening = static_cast<float>(o.dampening),
+            .nesterov = o.nesterov,
+            .weightDecay = static_cast<float>(o.weightDecay),
+            .beta1 = static_cast<float>(o.beta1),
+            .beta2 = static_cast<float>(o.beta2),
+            .eps = static_cast<float>(o.eps)};
 }
 
 void applyOverride(ExperimentConfig& config, std::string_view keyPath, std::string_view value) {

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <nlohmann/json_fwd.hpp>
 
 #include <cstdint>
@@ -11,27 +13,35 @@
 #include <string_view>
 #include <vector>
 
+namespace lp::core::optim {
+struct OptimizerConfig;
+}  // namespace lp::core::optim
+
 namespace lp::core::io {
 
 // Keys are the field names below, in camelCase, grouped by section: {"name": .., "description":
 // .., "model": {"width": 16}, "training": {"batchSize": 64}, ...}. Every section and key is
 // optional; absent ones keep these defaults. Allowed values are listed per field; "a..b" is an
-// inclusive range.
+// inclusive range. Choice fields hold the enums of core/choices.hpp, whose tables are the one
+// spelling of each choice in documents, `--set` overrides and messages. Numeric ranges that a
+// module also checks are the module's own constants (optim::kMomentumRange, ...), so a value the
+// config accepts is never refused later by the module.
 
 struct ModelConfig {
-    std::string arch = "resnet18";   // resnet10 | resnet18 | resnet34 (6, 10, 18 units)
+    Arch arch = Arch::ResNet18;      // resnet10 | resnet18 | resnet34 (6, 10, 18 units)
     std::int64_t width = 64;         // 1..256 base channels (64 = the real ResNet-18)
-    std::string stem = "cifar";      // cifar (3x3/1) | imagenet (7x7/2 + max-pool)
-    std::int64_t inputChannels = 0;  // 0..64, 0 = from the dataset
-    std::int64_t inputSize = 0;      // 0..1024 (square images), 0 = from the dataset
+    Stem stem = Stem::Cifar;         // cifar (3x3/1) | imagenet (7x7/2 + max-pool)
+    std::int64_t inputChannels = 0;  // 0 = from the dataset, or 1..16
+    std::int64_t inputSize = 0;      // 0 = from the dataset, or 8..512 (square; imagenet: 32..)
     std::int64_t classes = 0;        // 0 = from the dataset, or 2..100000
-    std::string norm = "batch";      // batch | none (no BatchNorm: for checking GPipe exactly)
+    Norm norm = Norm::Batch;         // batch | none (no BatchNorm: for checking GPipe exactly)
 
     bool operator==(const ModelConfig&) const = default;
 };
 
 struct DataConfig {
-    std::string dataset = "auto";  // auto | cifar100 | cifar10 | fashion-mnist | mnist | synthetic
+    DatasetKind dataset = DatasetKind::Auto;  // auto | cifar100 | cifar10 | fashion-mnist | mnist |
+                                              // synthetic
     std::string path;              // folder with the dataset files; empty = the default location
     bool augment = true;           // pad-4 random crop + horizontal flip (CIFAR only)
     std::int64_t trainLimit = 0;   // 0..1e9 samples used, 0 = all
@@ -43,12 +53,12 @@ struct DataConfig {
 };
 
 struct OptimizerSection {
-    std::string kind = "sgd";   // sgd | adam | adamw | lamb
+    OptimizerKind kind = OptimizerKind::Sgd;  // sgd | adam | adamw | lamb
     double lr = 0.1;            // (0, 10]
     double momentum = 0.9;      // [0, 1), SGD
-    double dampening = 0;       // [0, 1), SGD
+    double dampening = 0;       // [0, 1], SGD
     bool nesterov = false;      // SGD; needs momentum > 0 and dampening 0 (as PyTorch)
-    double weightDecay = 5e-4;  // [0, 1]
+    double weightDecay = 5e-4;  // [0, 1)
     double beta1 = 0.9;         // [0, 1), Adam/AdamW/LAMB
     double beta2 = 0.999;       // [0, 1), Adam/AdamW/LAMB
     double eps = 1e-8;          // (0, 1], Adam/AdamW/LAMB
@@ -57,7 +67,7 @@ struct OptimizerSection {
 };
 
 struct ScheduleSection {
-    std::string kind = "cosine";   // constant | step | cosine
+    LrScheduleKind kind = LrScheduleKind::Cosine;  // constant | step | cosine
     double warmupEpochs = 0;       // [0, 10000], linear warm-up
     std::int64_t stepEpochs = 30;  // 1..10000, step: multiply by gamma every stepEpochs
     double gamma = 0.1;            // (0, 1]
@@ -83,10 +93,11 @@ struct PipelineConfig {
     // Delay D_s per stage, 0..256, non-increasing from input to output (anything else
     // deadlocks), exactly K entries. Empty = the default 2·S(s) (DESIGN.md section 4).
     std::vector<std::int64_t> delays;
-    std::string policy = "stash";    // latest | stash | ema | momentum (SGD: momentum > 0)
-    std::string emaBeta = "window";  // window: (D-1)/(D+1) | plain: D/(D+1) | fixed: emaBetaValue
+    WeightPolicy policy = WeightPolicy::Stash;  // latest | stash | ema | momentum (SGD: momentum > 0)
+    EmaBetaMode emaBeta = EmaBetaMode::Window;  // window: (D-1)/(D+1) | plain: D/(D+1) | fixed:
+                                                // emaBetaValue
     double emaBetaValue = 0.9;       // [0, 1), used when emaBeta is fixed
-    std::string schedule = "layerpipe";  // layerpipe | gpipe
+    ScheduleKind schedule = ScheduleKind::LayerPipe;  // layerpipe | gpipe
     std::int64_t microBatches = 4;       // 1..1024, gpipe; at most training.batchSize
     bool diagnosticStash = false;  // ema/momentum: a shadow stash measuring ‖Ŵ − W_v‖/‖W_v‖
     bool telemetry = true;         // record op events, staleness and memory samples
@@ -94,7 +105,7 @@ struct PipelineConfig {
     // floor(c_e · base_s), base = delays (or 2·S(s)). static: c_e = 1, base itself (default) |
     // epochs: c_e = delayScales[e], epochs past the list's end keep the last | adaptive: c_0 = 1,
     // then the update-size rule with adaptiveDrift and adaptiveMinScale.
-    std::string delaySchedule = "static";
+    DelayScheduleKind delaySchedule = DelayScheduleKind::Static;
     std::vector<double> delayScales{};  // each in [0, 4]; non-empty exactly when schedule is epochs
     double adaptiveDrift = 0.02;        // (0, 1]: target relative weight drift over a delay window
     double adaptiveMinScale = 0.25;     // [0, 1]: smallest scale the adaptive rule chooses
@@ -158,6 +169,10 @@ void saveConfig(const std::filesystem::path& path, const ExperimentConfig& confi
 // architecture's units, one delay per stage, minLr <= lr, Nesterov's needs, gpipe micro-batches
 // <= batch size, BN recalibration only with BatchNorm). Throws InputError with the key path.
 void validate(const ExperimentConfig& config);
+
+// The optimizer section as optim::Optimizer reads it (floats). validate() checks it with
+// optim::validate; Experiment::create builds the optimizer from it.
+optim::OptimizerConfig optimizerConfig(const OptimizerSection& section);
 
 // Sets one field from text, as the CLI's `--set training.epochs=3`: keyPath is "section.key" (or
 // "name", "description"). Strings are taken verbatim; every other value is read as JSON (3, 0.05,

@@ -18,43 +18,34 @@ void validate(const ResNetSpec& spec) {
             throw InputError(concat("model.", field, " must be ", allowed, ", got ", v));
         }
     };
-    check(spec.width >= 1 && spec.width <= 256, "width", spec.width, "in [1, 256]");
-    check(spec.inChannels >= 1 && spec.inChannels <= 16, "inputChannels", spec.inChannels,
-          "in [1, 16]");
+    const auto in = [](const Interval& r, std::int64_t v) {
+        return r.contains(static_cast<double>(v));
+    };
+    check(in(kWidthRange, spec.width), "width", spec.width, kWidthRange.text(true).c_str());
+    check(in(kInChannelsRange, spec.inChannels), "inputChannels", spec.inChannels,
+          kInChannelsRange.text(true).c_str());
     const std::int64_t minSize = spec.stem == Stem::Cifar ? 8 : 32;
-    check(spec.inSize >= minSize && spec.inSize <= 512, "inputSize", spec.inSize,
+    check(in(kInSizeRange, spec.inSize) && spec.inSize >= minSize, "inputSize", spec.inSize,
           spec.stem == Stem::Cifar ? "in [8, 512] for the CIFAR stem"
                                    : "in [32, 512] for the ImageNet stem");
-    check(spec.classes >= 2 && spec.classes <= 100000, "classes", spec.classes, "in [2, 100000]");
+    check(in(kClassesRange, spec.classes), "classes", spec.classes,
+          kClassesRange.text(true).c_str());
     for (std::int64_t b : spec.blocks) {
         check(b >= 1 && b <= 64, "blocks[i]", b, "in [1, 64]");
     }
 }
 
-std::optional<std::array<std::int64_t, 4>> blocksForArch(std::string_view arch) {
-    if (arch == "resnet10") {
-        return std::array<std::int64_t, 4>{1, 1, 1, 1};
+std::array<std::int64_t, 4> blocksOf(Arch arch) {
+    switch (arch) {
+        case Arch::ResNet10:
+            return {1, 1, 1, 1};
+        case Arch::ResNet18:
+            return {2, 2, 2, 2};
+        case Arch::ResNet34:
+            return {3, 4, 6, 3};
     }
-    if (arch == "resnet18") {
-        return std::array<std::int64_t, 4>{2, 2, 2, 2};
-    }
-    if (arch == "resnet34") {
-        return std::array<std::int64_t, 4>{3, 4, 6, 3};
-    }
-    return std::nullopt;
+    throw ContractError(concat("blocksOf: unknown Arch ", static_cast<int>(arch)));
 }
-
-std::optional<Stem> parseStem(std::string_view name) {
-    if (name == "cifar") {
-        return Stem::Cifar;
-    }
-    if (name == "imagenet") {
-        return Stem::ImageNet;
-    }
-    return std::nullopt;
-}
-
-std::string_view toString(Stem stem) { return stem == Stem::Cifar ? "cifar" : "imagenet"; }
 
 ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
     validate(spec);

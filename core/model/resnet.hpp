@@ -12,15 +12,13 @@
 #include <string_view>
 #include <vector>
 
+#include "core/choices.hpp"
 #include "core/model/unit.hpp"
 #include "core/tensor/tensor.hpp"
 
 namespace lp::core::model {
 
-enum class Stem {
-    Cifar,     // 3x3 conv, stride 1, no max-pool
-    ImageNet,  // 7x7 conv, stride 2, padding 3, then 3x3/2 max-pool
-};
+using Stem = core::Stem;  // Cifar: 3x3/1, no max-pool; ImageNet: 7x7/2 + 3x3/2 max-pool
 
 struct ResNetSpec {
     std::int64_t width = 64;  // channels of the first stage (64 = the real ResNet-18)
@@ -38,12 +36,27 @@ struct ResNetSpec {
     float bnMomentum = 0.1F;
 };
 
+// The spec's ranges (also the config's model.* ranges). inSize's lower end is 8 for the CIFAR
+// stem and 32 for the ImageNet stem.
+inline constexpr Interval kWidthRange{'[', 1, 256, ']'};
+inline constexpr Interval kInChannelsRange{'[', 1, 16, ']'};
+inline constexpr Interval kInSizeRange{'[', 8, 512, ']'};
+inline constexpr Interval kClassesRange{'[', 2, 100000, ']'};
+
 // Throws InputError naming the field and the allowed range.
 void validate(const ResNetSpec& spec);
-// "resnet10" | "resnet18" | "resnet34" -> block counts.
-std::optional<std::array<std::int64_t, 4>> blocksForArch(std::string_view arch);
-std::optional<Stem> parseStem(std::string_view name);
-std::string_view toString(Stem stem);
+// BasicBlocks per stage: {1,1,1,1} ResNet-10, {2,2,2,2} ResNet-18, {3,4,6,3} ResNet-34.
+std::array<std::int64_t, 4> blocksOf(Arch arch);
+
+// By name ("resnet10" | "resnet18" | "resnet34", core/choices.hpp); nullopt for another name.
+inline std::optional<std::array<std::int64_t, 4>> blocksForArch(std::string_view arch) {
+    const std::optional<Arch> a = parseChoice<Arch>(arch);
+    return a ? std::optional(blocksOf(*a)) : std::nullopt;
+}
+
+inline std::optional<Stem> parseStem(std::string_view name) { return parseChoice<Stem>(name); }
+
+inline std::string_view toString(Stem stem) { return choiceName(stem); }
 
 // A parameter of the whole model: its torchvision name and its place in the model-wide flat
 // buffers (weights for kind Weight, buffers otherwise), which are the units' buffers back to back.

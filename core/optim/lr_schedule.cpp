@@ -8,35 +8,17 @@
 
 namespace lp::core::optim {
 
-std::string_view toString(LrScheduleKind kind) {
-    switch (kind) {
-        case LrScheduleKind::Constant:
-            return "constant";
-        case LrScheduleKind::Step:
-            return "step";
-        case LrScheduleKind::Cosine:
-            return "cosine";
-    }
-    return "unknown";
-}
-
-std::optional<LrScheduleKind> parseLrScheduleKind(std::string_view name) {
-    for (const LrScheduleKind k : kLrScheduleKinds) {
-        if (name == toString(k)) {
-            return k;
-        }
-    }
-    return std::nullopt;
-}
-
 void validate(const LrScheduleConfig& cfg) {
-    if (toString(cfg.kind) == "unknown") {
-        throw InputError(concat("lrSchedule.kind must be one of constant, step, cosine, got ",
+    if (findChoice(cfg.kind) == nullptr) {
+        throw InputError(concat("lrSchedule.kind must be one of ",
+                                allowedChoices<LrScheduleKind>(", "),
+                                ", got ",
                                 static_cast<int>(cfg.kind)));
     }
     // Negated conjunctions so that NaN is rejected too.
-    if (!(cfg.baseLr > 0.0F && cfg.baseLr <= 10.0F)) {
-        throw InputError(concat("lrSchedule.baseLr must be in (0, 10], got ", cfg.baseLr));
+    if (!kBaseLrRange.contains(static_cast<double>(cfg.baseLr))) {
+        throw InputError(
+            concat("lrSchedule.baseLr must be ", kBaseLrRange.text(), ", got ", cfg.baseLr));
     }
     if (cfg.warmupSteps < 0) {
         throw InputError(concat("lrSchedule.warmupSteps must be >= 0, got ", cfg.warmupSteps));
@@ -45,8 +27,9 @@ void validate(const LrScheduleConfig& cfg) {
         if (cfg.stepSize < 1) {
             throw InputError(concat("lrSchedule.stepSize must be >= 1, got ", cfg.stepSize));
         }
-        if (!(cfg.gamma > 0.0F && cfg.gamma <= 1.0F)) {
-            throw InputError(concat("lrSchedule.gamma must be in (0, 1], got ", cfg.gamma));
+        if (!kGammaRange.contains(static_cast<double>(cfg.gamma))) {
+            throw InputError(
+                concat("lrSchedule.gamma must be ", kGammaRange.text(), ", got ", cfg.gamma));
         }
     }
     if (cfg.kind == LrScheduleKind::Cosine) {

@@ -3,6 +3,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -10,15 +12,17 @@
 
 namespace lp::core::optim {
 
-enum class LrScheduleKind { Constant, Step, Cosine };
+using LrScheduleKind = core::LrScheduleKind;
 
-inline constexpr std::array<LrScheduleKind, 3> kLrScheduleKinds{
-    LrScheduleKind::Constant, LrScheduleKind::Step, LrScheduleKind::Cosine};
+inline constexpr auto kLrScheduleKinds = choiceValues<LrScheduleKind>();
 
-// "constant", "step", "cosine" (the names used by configs and the CLI).
-std::string_view toString(LrScheduleKind kind);
+// "constant", "step", "cosine" (core/choices.hpp's table, used by configs and the CLI).
+inline std::string_view toString(LrScheduleKind kind) { return choiceName(kind); }
+
 // Inverse of toString (exact, lower case); nullopt for an unknown name.
-std::optional<LrScheduleKind> parseLrScheduleKind(std::string_view name);
+inline std::optional<LrScheduleKind> parseLrScheduleKind(std::string_view name) {
+    return parseChoice<LrScheduleKind>(name);
+}
 
 // stepSize and gamma are used by Step; totalSteps and minLr by Cosine (totalSteps counts the
 // warm-up steps too). Steps are optimizer updates.
@@ -31,6 +35,10 @@ struct LrScheduleConfig {
     std::int64_t totalSteps = 0;
     float minLr = 0.0F;
 };
+
+// baseLr's and gamma's ranges (also the config's optimizer.lr and schedule.gamma).
+inline constexpr Interval kBaseLrRange{'(', 0, 10, ']'};
+inline constexpr Interval kGammaRange{'(', 0, 1, ']'};
 
 // Throws InputError naming the field, the value and the allowed range, e.g.
 // "lrSchedule.baseLr must be in (0, 10], got -0.1". Always: baseLr (0, 10], warmupSteps >= 0.

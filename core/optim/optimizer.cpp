@@ -18,22 +18,10 @@ namespace {
 // bits; 16384 floats (64 KiB per array) keeps ResNet-18's 11M parameters at ~700 chunks.
 constexpr std::int64_t kGrain = std::int64_t{1} << 14;
 
-// Throws "optimizer.<field> must be in [lo, hi), got v". Written as a negated conjunction so that
-// NaN fails too.
-void requireIn(const char* field, float value, float lo, bool loClosed, float hi, bool hiClosed) {
-    const bool aboveLo = loClosed ? value >= lo : value > lo;
-    const bool belowHi = hiClosed ? value <= hi : value < hi;
-    if (!(aboveLo && belowHi)) {
-        throw InputError(concat("optimizer.",
-                                field,
-                                " must be in ",
-                                loClosed ? "[" : "(",
-                                lo,
-                                ", ",
-                                hi,
-                                hiClosed ? "]" : ")",
-                                ", got ",
-                                value));
+// Throws "optimizer.<field> must be in [lo, hi), got v" (NaN fails too).
+void requireIn(const char* field, float value, const Interval& range) {
+    if (!range.contains(static_cast<double>(value))) {
+        throw InputError(concat("optimizer.", field, " must be ", range.text(), ", got ", value));
     }
 }
 
@@ -115,40 +103,19 @@ void adamChunk(const AdamRule& r, float* w, const float* grad, float* m, float* 
 
 }  // namespace
 
-std::string_view toString(OptimizerKind kind) {
-    switch (kind) {
-        case OptimizerKind::Sgd:
-            return "sgd";
-        case OptimizerKind::Adam:
-            return "adam";
-        case OptimizerKind::AdamW:
-            return "adamw";
-        case OptimizerKind::Lamb:
-            return "lamb";
-    }
-    return "unknown";
-}
-
-std::optional<OptimizerKind> parseOptimizerKind(std::string_view name) {
-    for (const OptimizerKind k : kOptimizerKinds) {
-        if (name == toString(k)) {
-            return k;
-        }
-    }
-    return std::nullopt;
-}
-
 void validate(const OptimizerConfig& cfg) {
-    if (toString(cfg.kind) == "unknown") {
-        throw InputError(concat("optimizer.kind must be one of sgd, adam, adamw, lamb, got ",
+    if (findChoice(cfg.kind) == nullptr) {
+        throw InputError(concat("optimizer.kind must be one of ",
+                                allowedChoices<OptimizerKind>(", "),
+                                ", got ",
                                 static_cast<int>(cfg.kind)));
     }
-    requireIn("momentum", cfg.momentum, 0.0F, true, 1.0F, false);
-    requireIn("dampening", cfg.dampening, 0.0F, true, 1.0F, true);
-    requireIn("weightDecay", cfg.weightDecay, 0.0F, true, 1.0F, false);
-    requireIn("beta1", cfg.beta1, 0.0F, true, 1.0F, false);
-    requireIn("beta2", cfg.beta2, 0.0F, true, 1.0F, false);
-    requireIn("eps", cfg.eps, 0.0F, false, 1.0F, true);
+    requireIn("momentum", cfg.momentum, kMomentumRange);
+    requireIn("dampening", cfg.dampening, kDampeningRange);
+    requireIn("weightDecay", cfg.weightDecay, kWeightDecayRange);
+    requireIn("beta1", cfg.beta1, kBetaRange);
+    requireIn("beta2", cfg.beta2, kBetaRange);
+    requireIn("eps", cfg.eps, kEpsRange);
     // torch.optim.SGD rejects the same combinations ("Nesterov momentum requires a momentum and
     // zero dampening"); only SGD reads these fields.
     if (cfg.kind == OptimizerKind::Sgd && cfg.nesterov) {

@@ -4,6 +4,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -13,15 +15,17 @@
 
 namespace lp::core::optim {
 
-enum class OptimizerKind { Sgd, Adam, AdamW, Lamb };
+using OptimizerKind = core::OptimizerKind;
 
-inline constexpr std::array<OptimizerKind, 4> kOptimizerKinds{
-    OptimizerKind::Sgd, OptimizerKind::Adam, OptimizerKind::AdamW, OptimizerKind::Lamb};
+inline constexpr auto kOptimizerKinds = choiceValues<OptimizerKind>();
 
-// "sgd", "adam", "adamw", "lamb" (the names used by configs and the CLI).
-std::string_view toString(OptimizerKind kind);
+// "sgd", "adam", "adamw", "lamb" (core/choices.hpp's table, used by configs and the CLI).
+inline std::string_view toString(OptimizerKind kind) { return choiceName(kind); }
+
 // Inverse of toString (exact, lower case); nullopt for an unknown name.
-std::optional<OptimizerKind> parseOptimizerKind(std::string_view name);
+inline std::optional<OptimizerKind> parseOptimizerKind(std::string_view name) {
+    return parseChoice<OptimizerKind>(name);
+}
 
 // Hyper-parameters of torch.optim.SGD / Adam / AdamW and of LAMB (the learning rate comes from the
 // schedule). momentum, dampening and nesterov are used by Sgd; beta1, beta2 and eps by Adam, AdamW
@@ -45,10 +49,17 @@ struct OptimizerConfig {
     float eps = 1e-8F;
 };
 
+// The hyper-parameters' ranges: validate's, and the config's optimizer.* keys' (one definition,
+// so both layers accept the same values; issue 16).
+inline constexpr Interval kMomentumRange{'[', 0, 1, ')'};
+inline constexpr Interval kDampeningRange{'[', 0, 1, ']'};
+inline constexpr Interval kWeightDecayRange{'[', 0, 1, ')'};
+inline constexpr Interval kBetaRange{'[', 0, 1, ')'};  // beta1 and beta2
+inline constexpr Interval kEpsRange{'(', 0, 1, ']'};
+
 // Throws InputError naming the field, the value and the allowed range, e.g.
-// "optimizer.momentum must be in [0, 1), got 1.5". Ranges: momentum [0, 1), dampening [0, 1],
-// weightDecay [0, 1), beta1 and beta2 [0, 1), eps (0, 1]. For Sgd, nesterov needs momentum > 0
-// and dampening 0 (as torch.optim.SGD requires).
+// "optimizer.momentum must be in [0, 1), got 1.5". Ranges: the constants above. For Sgd,
+// nesterov needs momentum > 0 and dampening 0 (as torch.optim.SGD requires).
 void validate(const OptimizerConfig& cfg);
 
 // A stateless update rule; the optimizer state lives in a flat float buffer owned by the caller

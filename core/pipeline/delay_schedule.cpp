@@ -8,31 +8,6 @@
 
 namespace lp::core::pipeline {
 
-std::optional<DelayScheduleKind> parseDelayScheduleKind(std::string_view name) {
-    if (name == "static") {
-        return DelayScheduleKind::Static;
-    }
-    if (name == "epochs") {
-        return DelayScheduleKind::Epochs;
-    }
-    if (name == "adaptive") {
-        return DelayScheduleKind::Adaptive;
-    }
-    return std::nullopt;
-}
-
-std::string_view toString(DelayScheduleKind kind) {
-    switch (kind) {
-        case DelayScheduleKind::Static:
-            return "static";
-        case DelayScheduleKind::Epochs:
-            return "epochs";
-        case DelayScheduleKind::Adaptive:
-            return "adaptive";
-    }
-    return "?";
-}
-
 std::vector<std::int64_t> scaledDelays(const std::vector<std::int64_t>& base, double scale) {
     LP_EXPECTS(std::isfinite(scale) && scale >= 0.0 && scale <= kMaxDelayScale,
                concat("delay scale ", scale, " is outside [0, ", kMaxDelayScale, "]"));

@@ -7,6 +7,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string_view>
@@ -14,16 +16,19 @@
 
 namespace lp::core::pipeline {
 
-enum class DelayScheduleKind {
-    Static,    // every epoch uses base (today's behaviour, bit for bit)
-    Epochs,    // epoch e uses scale c_e from a list; epochs past its end keep the last
-    Adaptive,  // epoch 0 uses scale 1; each next scale comes from the update-size rule below
-};
+// Static: every epoch uses base (today's behaviour, bit for bit). Epochs: epoch e uses scale c_e
+// from a list; epochs past its end keep the last. Adaptive: epoch 0 uses scale 1; each next scale
+// comes from the update-size rule below. Names: core/choices.hpp.
+using DelayScheduleKind = core::DelayScheduleKind;
 
-std::optional<DelayScheduleKind> parseDelayScheduleKind(std::string_view name);
-std::string_view toString(DelayScheduleKind kind);
+inline std::optional<DelayScheduleKind> parseDelayScheduleKind(std::string_view name) {
+    return parseChoice<DelayScheduleKind>(name);
+}
+
+inline std::string_view toString(DelayScheduleKind kind) { return choiceName(kind); }
 
 constexpr double kMaxDelayScale = 4.0;  // scales lie in [0, kMaxDelayScale]
+inline constexpr Interval kDelayScaleRange{'[', 0, kMaxDelayScale, ']'};
 
 struct DelayScheduleSpec {
     DelayScheduleKind kind = DelayScheduleKind::Static;

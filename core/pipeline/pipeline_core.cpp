@@ -53,9 +53,11 @@ PipelineCore::PipelineCore(const model::ResNet& net,
     , delays_(builtDelays_)
     , recorder_(recorder) {
     if (spec.schedule == ScheduleKind::GPipe) {
-        if (spec.microBatches < 1 || spec.microBatches > 1024) {
-            throw InputError(
-                concat("GPipe micro-batches must be in [1, 1024], got ", spec.microBatches));
+        if (!kMicroBatchesRange.contains(static_cast<double>(spec.microBatches))) {
+            throw InputError(concat("GPipe micro-batches must be ",
+                                    kMicroBatchesRange.text(true),
+                                    ", got ",
+                                    spec.microBatches));
         }
         micro_ = spec.microBatches;
     }

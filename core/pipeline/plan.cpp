@@ -64,34 +64,8 @@ DelayPlan DelayPlan::layerPipeDefault(std::int64_t stages) {
     return DelayPlan(std::move(d));
 }
 
-std::string DelayPlan::whyIllegal(std::int64_t stages, const std::vector<std::int64_t>& d) {
-    if (static_cast<std::int64_t>(d.size()) != stages) {
-        return concat("the delay vector needs one delay per stage: ", stages, " stages, got ",
-                      d.size(), " delays");
-    }
-    for (std::size_t s = 0; s < d.size(); ++s) {
-        if (d[s] < 0) {
-            return concat("delay of stage ", s, " is ", d[s], "; delays must be >= 0");
-        }
-        if (d[s] > 1000) {
-            return concat("delay of stage ", s, " is ", d[s], "; delays must be <= 1000");
-        }
-    }
-    for (std::size_t s = 0; s + 1 < d.size(); ++s) {
-        if (d[s] < d[s + 1]) {
-            return concat("delay of stage ", s, " (", d[s], ") is smaller than that of stage ",
-                          s + 1, " (", d[s + 1], "): stage ", s, " would wait for a gradient that ",
-                          "stage ", s + 1, " only sends after more forwards than stage ", s,
-                          " may run, so the pipeline would deadlock. Delays must be non-increasing "
-                          "from input to output (default 2*(stages after s): ",
-                          2 * (stages - 1), ", ..., 2, 0)");
-        }
-    }
-    return {};
-}
-
 DelayPlan DelayPlan::custom(std::int64_t stages, std::vector<std::int64_t> delays) {
-    const std::string why = whyIllegal(stages, delays);
+    const std::string why = delaysProblem(delays, stages, "delays");
     if (!why.empty()) {
         throw InputError(why);
     }
@@ -185,7 +159,7 @@ TickSchedule simulateTicks(const std::vector<std::int64_t>& delays, std::int64_t
             }
         }
         if (ran == 0) {
-            const std::string why = DelayPlan::whyIllegal(static_cast<std::int64_t>(ks), delays);
+            const std::string why = delaysProblem(delays, static_cast<std::int64_t>(ks), "delays");
             throw InputError(concat("pipeline schedule deadlocks at tick ", tick,
                                     why.empty() ? std::string() : ": " + why));
         }

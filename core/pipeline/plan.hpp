@@ -6,9 +6,12 @@
 // (every F_j right after B_{j-D_s-1}), so F_j sees weight version j - D_s and the gradient that
 // update j applies is min(j, D_s) versions stale. D_s = 2·S(s) is LayerPipe2's default and fills
 // the pipeline with no bubbles; smaller delays make stages wait; D = 0 everywhere is sequential
-// SGD. A delay vector is legal iff it is non-increasing from input to output and every D_s ≥ 0.
+// SGD. A delay vector is legal iff it is non-increasing from input to output and every D_s ≥ 0
+// (core::delaysProblem in core/choices.hpp, with the upper limit 256).
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
+
+#include "core/choices.hpp"
 
 #include <cstdint>
 #include <string>
@@ -43,11 +46,13 @@ class DelayPlan {
 public:
     // LayerPipe2's rule: D_s = 2·S(s) = 2·(K-1-s).
     static DelayPlan layerPipeDefault(std::int64_t stages);
-    // Throws InputError naming the offending stages when the vector would deadlock (increasing
-    // somewhere), is negative, or has the wrong length.
+    // Throws InputError (core::delaysProblem's words, the one delay-vector rule) when the vector
+    // would deadlock (increasing somewhere), lies outside [0, 256], or has the wrong length.
     static DelayPlan custom(std::int64_t stages, std::vector<std::int64_t> delays);
-    // Why `delays` is illegal for `stages` stages, or an empty string when it is legal.
-    static std::string whyIllegal(std::int64_t stages, const std::vector<std::int64_t>& delays);
+    // Why `delays` is illegal for `stages` stages, or "" when it is legal (core::delaysProblem).
+    static std::string whyIllegal(std::int64_t stages, const std::vector<std::int64_t>& delays) {
+        return delaysProblem(delays, stages, "delays");
+    }
 
     std::int64_t stageCount() const { return static_cast<std::int64_t>(delays_.size()); }
     std::int64_t delay(std::int64_t stage) const { return delays_[static_cast<std::size_t>(stage)]; }

@@ -68,61 +68,6 @@ double relativeChange(std::span<const float> a, std::span<const float> b) {
 
 }  // namespace
 
-std::optional<WeightPolicy> parseWeightPolicy(std::string_view name) {
-    if (name == "latest") {
-        return WeightPolicy::Latest;
-    }
-    if (name == "stash") {
-        return WeightPolicy::Stash;
-    }
-    if (name == "ema") {
-        return WeightPolicy::Ema;
-    }
-    if (name == "momentum") {
-        return WeightPolicy::Momentum;
-    }
-    return std::nullopt;
-}
-
-std::string_view toString(WeightPolicy policy) {
-    switch (policy) {
-        case WeightPolicy::Latest:
-            return "latest";
-        case WeightPolicy::Stash:
-            return "stash";
-        case WeightPolicy::Ema:
-            return "ema";
-        case WeightPolicy::Momentum:
-            return "momentum";
-    }
-    return "?";
-}
-
-std::optional<EmaBetaMode> parseEmaBetaMode(std::string_view name) {
-    if (name == "window") {
-        return EmaBetaMode::Window;
-    }
-    if (name == "plain") {
-        return EmaBetaMode::Plain;
-    }
-    if (name == "fixed") {
-        return EmaBetaMode::Fixed;
-    }
-    return std::nullopt;
-}
-
-std::string_view toString(EmaBetaMode mode) {
-    switch (mode) {
-        case EmaBetaMode::Window:
-            return "window";
-        case EmaBetaMode::Plain:
-            return "plain";
-        case EmaBetaMode::Fixed:
-            return "fixed";
-    }
-    return "?";
-}
-
 float emaBeta(EmaBetaMode mode, std::int64_t delay, float fixedBeta) {
     if (delay <= 0) {
         return 0.0F;

@@ -24,23 +24,29 @@
 #include <string_view>
 #include <vector>
 
+#include "core/choices.hpp"
 #include "core/model/resnet.hpp"
 #include "core/optim/optimizer.hpp"
 #include "core/tensor/tensor.hpp"
 
 namespace lp::core::pipeline {
 
-enum class WeightPolicy { Latest, Stash, Ema, Momentum };
-enum class EmaBetaMode {
-    Window,  // β = (D−1)/(D+1): the EMA's window matches the delay (default)
-    Plain,   // β = D/(D+1)
-    Fixed,   // a user-chosen β
-};
+// The vocabulary's enums and names (core/choices.hpp holds the one table of each).
+using WeightPolicy = core::WeightPolicy;
+using EmaBetaMode = core::EmaBetaMode;
 
-std::optional<WeightPolicy> parseWeightPolicy(std::string_view name);
-std::string_view toString(WeightPolicy policy);
-std::optional<EmaBetaMode> parseEmaBetaMode(std::string_view name);
-std::string_view toString(EmaBetaMode mode);
+inline std::optional<WeightPolicy> parseWeightPolicy(std::string_view name) {
+    return parseChoice<WeightPolicy>(name);
+}
+
+inline std::string_view toString(WeightPolicy policy) { return choiceName(policy); }
+
+inline std::optional<EmaBetaMode> parseEmaBetaMode(std::string_view name) {
+    return parseChoice<EmaBetaMode>(name);
+}
+
+inline std::string_view toString(EmaBetaMode mode) { return choiceName(mode); }
+
 // β for a stage with delay `delay` (0 when the delay is 0: no EMA is kept).
 float emaBeta(EmaBetaMode mode, std::int64_t delay, float fixedBeta);
 

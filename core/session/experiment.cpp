@@ -24,14 +24,6 @@ void truncate(data::Dataset& d, std::int64_t limit) {
     }
 }
 
-template <typename T>
-T parsed(std::optional<T> v, const char* key, const std::string& value) {
-    if (!v) {
-        throw InputError(concat("'", key, "' has an unknown value '", value, "'"));
-    }
-    return *v;
-}
-
 // The outline cut to data.trainLimit and data.testLimit (0: no limit), as truncate() cuts data.
 data::DatasetOutline limitedOutline(data::DatasetOutline outline, const io::DataConfig& data) {
     if (data.trainLimit > 0) {
@@ -48,8 +40,7 @@ data::DatasetOutline limitedOutline(data::DatasetOutline outline, const io::Data
 data::DataSource dataSourceOf(const io::ExperimentConfig& config) {
     const io::ModelConfig& mc = config.model;
     data::DataSource src;
-    src.kind =
-        parsed(data::parseDatasetKind(config.data.dataset), "data.dataset", config.data.dataset);
+    src.kind = config.data.dataset;
     src.path = config.data.path;
     src.synthetic = {.channels = mc.inputChannels > 0 ? mc.inputChannels : 3,
                      .height = mc.inputSize > 0 ? mc.inputSize : 32,
@@ -66,15 +57,7 @@ data::DatasetOutline outlineOf(const io::ExperimentConfig& config) {
 }
 
 optim::OptimizerConfig optimizerOf(const io::OptimizerSection& o) {
-    optim::OptimizerConfig opt{
-        .kind = parsed(optim::parseOptimizerKind(o.kind), "optimizer.kind", o.kind),
-        .momentum = static_cast<float>(o.momentum),
-        .dampening = static_cast<float>(o.dampening),
-        .nesterov = o.nesterov,
-        .weightDecay = static_cast<float>(o.weightDecay),
-        .beta1 = static_cast<float>(o.beta1),
-        .beta2 = static_cast<float>(o.beta2),
-        .eps = static_cast<float>(o.eps)};
+    const optim::OptimizerConfig opt = io::optimizerConfig(o);
     optim::validate(opt);
     return opt;
 }
@@ -99,9 +82,9 @@ model::ResNetSpec modelSpecOf(const io::ExperimentConfig& config,
         .inChannels = fromData(mc.inputChannels, train.channels, "model.inputChannels"),
         .inSize = fromData(mc.inputSize, train.size, "model.inputSize"),
         .classes = mc.classes != 0 ? mc.classes : train.classes,
-        .stem = parsed(model::parseStem(mc.stem), "model.stem", mc.stem),
-        .blocks = parsed(model::blocksForArch(mc.arch), "model.arch", mc.arch),
-        .batchNorm = mc.norm == "batch"};
+        .stem = mc.stem,
+        .blocks = model::blocksOf(mc.arch),
+        .batchNorm = mc.norm == Norm::Batch};
     if (spec.classes < train.classes) {
         throw InputError(concat("'model.classes' is ",
                                 spec.classes,
@@ -144,14 +127,11 @@ Experiment Experiment::fromOutline(const io::ExperimentConfig& config,
     e.pipeline = {
         .cuts = sequential ? std::vector<std::int64_t>{} : p.cuts,
         .delays = sequential ? std::vector<std::int64_t>{} : p.delays,
-        .policy = parsed(pipeline::parseWeightPolicy(p.policy), "pipeline.policy", p.policy),
-        .betaMode = parsed(pipeline::parseEmaBetaMode(p.emaBeta), "pipeline.emaBeta", p.emaBeta),
+        .policy = p.policy,
+        .betaMode = p.emaBeta,
         .fixedBeta = static_cast<float>(p.emaBetaValue),
         .diagnostic = p.diagnosticStash,
-        .schedule =
-            sequential
-                ? pipeline::ScheduleKind::LayerPipe
-                : parsed(pipeline::parseScheduleKind(p.schedule), "pipeline.schedule", p.schedule),
+        .schedule = sequential ? ScheduleKind::LayerPipe : p.schedule,
         .microBatches = p.microBatches,
         .optimizer = opt};
     // Validate the partition and delays now, with the unit count known.
@@ -178,7 +158,7 @@ Experiment Experiment::fromOutline(const io::ExperimentConfig& config,
 
     const io::ScheduleSection& sc = config.schedule;
     const std::int64_t total = e.stepsPerEpoch * config.training.epochs;
-    e.lrSchedule = {.kind = parsed(optim::parseLrScheduleKind(sc.kind), "schedule.kind", sc.kind),
+    e.lrSchedule = {.kind = sc.kind,
                     .baseLr = static_cast<float>(o.lr),
                     .warmupSteps = static_cast<std::int64_t>(
                         std::llround(sc.warmupEpochs * static_cast<double>(e.stepsPerEpoch))),

@@ -104,11 +104,10 @@ void forecastRun(const io::ExperimentConfig& config,
     const io::PipelineConfig& p = config.pipeline;
     f.delays = p.delays;
     const pipeline::Partition partition(static_cast<std::int64_t>(f.units.size()), p.cuts);
-    if (!p.delays.empty() &&
-        pipeline::parseScheduleKind(p.schedule) != pipeline::ScheduleKind::GPipe) {
+    if (!p.delays.empty() && p.schedule != ScheduleKind::GPipe) {
         static_cast<void>(pipeline::DelayPlan::custom(f.stages, p.delays));
     }
-    if (pipeline::parseWeightPolicy(p.policy) == pipeline::WeightPolicy::Momentum) {
+    if (p.policy == WeightPolicy::Momentum) {
         optim::requireRewindable(optimizerOf(config.optimizer));
     }
     io::validate(config);
@@ -312,8 +311,8 @@ std::string forecastText(const io::ExperimentConfig& config, const PipelineForec
         params += u.params;
     }
     os << "forecast (layerpipe run --dry-run): nothing was loaded or trained\n"
-       << "model: " << config.model.arch << ", width " << config.model.width << ", "
-       << config.model.stem << " stem, " << f.inChannels << 'x' << f.inSize << 'x' << f.inSize
+       << "model: " << choiceName(config.model.arch) << ", width " << config.model.width << ", "
+       << choiceName(config.model.stem) << " stem, " << f.inChannels << 'x' << f.inSize << 'x' << f.inSize
        << " inputs, " << f.classes << " classes, " << f.units.size() << " units, " << params
        << " parameters\n"
        << "data: " << f.dataset << ", " << f.trainImages << " training images"

@@ -61,12 +61,7 @@ void Experiment::resolveDelaySchedule(bool sequential, std::int64_t stages) {
     pipeline::DelayScheduleSpec spec;
     const bool layerPipe = pipeline.schedule == pipeline::ScheduleKind::LayerPipe;
     if (!sequential && layerPipe) {
-        const auto kind = pipeline::parseDelayScheduleKind(p.delaySchedule);
-        if (!kind) {
-            throw InputError(
-                concat("'pipeline.delaySchedule' has an unknown value '", p.delaySchedule, "'"));
-        }
-        spec = {.kind = *kind,
+        spec = {.kind = p.delaySchedule,
                 .scales = p.delayScales,
                 .adaptiveDrift = p.adaptiveDrift,
                 .adaptiveMinScale = p.adaptiveMinScale};

@@ -59,10 +59,10 @@ std::string configText(const io::ExperimentConfig& c, const char* section, const
 }
 
 std::string policyOf(const telemetry::PipelineLayout& layout, const io::ExperimentConfig& c) {
-    if (c.pipeline.schedule == "gpipe") {
-        return "gpipe";
+    if (c.pipeline.schedule == ScheduleKind::GPipe) {
+        return std::string(choiceName(ScheduleKind::GPipe));
     }
-    return layout.stages() <= 1 ? "sequential" : c.pipeline.policy;
+    return layout.stages() <= 1 ? "sequential" : std::string(choiceName(c.pipeline.policy));
 }
 
 void addEvaluations(ResultRow& row, const telemetry::TelemetryLog& log) {
@@ -167,7 +167,7 @@ ResultRow resultRow(const StudyRun& run, const session::RunOutcome& o, const std
     row["variant"] = run.variant;
     row["label"] = run.label;
     row["policy"] = policy;
-    row["schedule"] = c.pipeline.schedule;
+    row["schedule"] = choiceName(c.pipeline.schedule);
     row["stages"] = std::to_string(o.layout.stages());
     row["delays"] = joined(o.layout.delays);
     row["delay_schedule"] = configText(c, "pipeline", "delaySchedule");
@@ -176,7 +176,7 @@ ResultRow resultRow(const StudyRun& run, const session::RunOutcome& o, const std
     }
     row["delay_scales"] = configText(c, "pipeline", "delayScales");
     row["epoch_scales"] = epochScales(o.log);
-    row["optimizer"] = c.optimizer.kind;
+    row["optimizer"] = choiceName(c.optimizer.kind);
     row["lr"] = real(c.optimizer.lr);
     row["seed"] = std::to_string(c.training.seed);
     row["width"] = std::to_string(c.model.width);

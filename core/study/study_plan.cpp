@@ -345,7 +345,7 @@ StudyPlan planStudy(const StudyOptions& o) {
     }
     // A --set of data.dataset overrides the preset's replacement too: say it only when true.
     if (std::none_of(plan.runs.begin(), plan.runs.end(), [](const StudyRun& r) {
-            return r.config.data.dataset == "fashion-mnist";
+            return r.config.data.dataset == DatasetKind::FashionMnist;
         })) {
         plan.datasetNote.clear();
     }

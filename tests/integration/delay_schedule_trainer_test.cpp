@@ -27,15 +27,15 @@ io::ExperimentConfig tinyConfig(const char* schedule, const char* policy) {
     c.model.width = 4;
     c.model.inputSize = 8;
     c.model.inputChannels = 3;
-    c.data.dataset = "synthetic";
+    c.data.dataset = DatasetKind::Synthetic;
     c.data.syntheticTrain = 96;
     c.data.syntheticTest = 32;
     c.training.batchSize = 16;  // 6 steps per epoch
     c.training.epochs = 4;
     c.optimizer.lr = 0.05;
     c.pipeline.cuts = {4, 7};  // K = 3, base delays (4, 2, 0)
-    c.pipeline.policy = policy;
-    c.pipeline.delaySchedule = schedule;
+    c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
+    c.pipeline.delaySchedule = *parseChoice<DelayScheduleKind>(schedule);
     if (std::string(schedule) == "epochs") {
         c.pipeline.delayScales = {1, 0.5, 0};  // (4,2,0), (2,1,0), then (0,0,0) twice
     }
@@ -200,7 +200,7 @@ TEST(DelaySchedule, StaticIsUnchangedAndScaleOneChangesNoBits) {
     Trainer fixed(Experiment::create(c, false), nullptr);
     fixed.runEpoch();
     fixed.runEpoch();
-    c.pipeline.delaySchedule = "epochs";
+    c.pipeline.delaySchedule = DelayScheduleKind::Epochs;
     c.pipeline.delayScales = {1};
     Trainer ones(Experiment::create(c, false), nullptr);
     ones.runEpoch();

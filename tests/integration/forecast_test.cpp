@@ -38,7 +38,7 @@ io::ExperimentConfig tinyConfig(std::vector<std::int64_t> cuts, const char* poli
     c.model.inputSize = spec.inSize;
     c.model.inputChannels = spec.inChannels;
     c.model.classes = spec.classes;
-    c.data.dataset = "synthetic";
+    c.data.dataset = DatasetKind::Synthetic;
     c.data.syntheticTrain = kSteps * test::kTinyBatch;
     c.data.syntheticTest = test::kTinyBatch;
     c.training.batchSize = test::kTinyBatch;
@@ -46,7 +46,7 @@ io::ExperimentConfig tinyConfig(std::vector<std::int64_t> cuts, const char* poli
     c.training.threads = 2;
     c.optimizer.lr = 0.05;
     c.pipeline.cuts = std::move(cuts);
-    c.pipeline.policy = policy;
+    c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
     return c;
 }
 
@@ -131,7 +131,7 @@ TEST(Forecast, MatchesRunsOfEveryPolicy) {
     ema.pipeline.diagnosticStash = true;
     expectForecastMatchesRun(ema);
     io::ExperimentConfig momentum = tinyConfig(test::cutsFor(2), "momentum");
-    momentum.optimizer.kind = "adam";  // two moments of state per parameter
+    momentum.optimizer.kind = OptimizerKind::Adam;  // two moments of state per parameter
     momentum.optimizer.lr = 0.001;
     expectForecastMatchesRun(momentum);
 }
@@ -142,13 +142,13 @@ TEST(Forecast, MatchesRunsOfCustomDelaysGPipeAndADelaySchedule) {
     expectForecastMatchesRun(custom);
     for (const std::int64_t m : {2, 4}) {
         io::ExperimentConfig gpipe = tinyConfig(test::cutsFor(4), "stash");
-        gpipe.pipeline.schedule = "gpipe";
+        gpipe.pipeline.schedule = ScheduleKind::GPipe;
         gpipe.pipeline.microBatches = m;
         expectForecastMatchesRun(gpipe);
     }
     io::ExperimentConfig scaled = tinyConfig({4, 7}, "ema");
     scaled.training.epochs = 2;
-    scaled.pipeline.delaySchedule = "epochs";
+    scaled.pipeline.delaySchedule = DelayScheduleKind::Epochs;
     scaled.pipeline.delayScales = {1, 0.5};
     expectForecastMatchesRun(scaled);
     const PipelineForecast f = forecastOrThrow(scaled);

@@ -27,7 +27,7 @@ io::ExperimentConfig pipelinedConfig() {
     io::ExperimentConfig c;
     c.model.width = 4;
     c.model.inputSize = 16;
-    c.data.dataset = "synthetic";
+    c.data.dataset = DatasetKind::Synthetic;
     c.data.syntheticTrain = 512;
     c.data.syntheticTest = 128;
     c.training.batchSize = 16;
@@ -35,7 +35,7 @@ io::ExperimentConfig pipelinedConfig() {
     c.training.threads = 2;
     c.optimizer.lr = 0.1;
     c.pipeline.cuts = {3, 5, 7};
-    c.pipeline.policy = "stash";
+    c.pipeline.policy = WeightPolicy::Stash;
     return c;
 }
 
@@ -61,7 +61,7 @@ TEST(RecalibratedEval, IsOffByDefault) {
 TEST(RecalibratedEval, LeavesTrainingCheckpointsAndThePlainResultUnchanged) {
     io::ExperimentConfig c = pipelinedConfig();
     c.training.epochs = 2;
-    c.pipeline.policy = "ema";
+    c.pipeline.policy = WeightPolicy::Ema;
     std::vector<std::unique_ptr<telemetry::Recorder>> recorders;
     std::vector<std::unique_ptr<Trainer>> trainers;
     std::vector<std::vector<EpochReport>> reports(2);

@@ -28,13 +28,13 @@ io::ExperimentConfig tinyConfig() {
     c.model.width = 4;
     c.model.inputSize = 8;
     c.model.inputChannels = 3;
-    c.data.dataset = "synthetic";
+    c.data.dataset = DatasetKind::Synthetic;
     c.data.syntheticTrain = 96;
     c.data.syntheticTest = 32;
     c.training.batchSize = 16;
     c.training.epochs = 2;
     c.optimizer.lr = 0.05;
-    c.schedule.kind = "cosine";
+    c.schedule.kind = LrScheduleKind::Cosine;
     return c;
 }
 
@@ -58,12 +58,12 @@ TEST(Trainer, ResumeIsBitIdenticalForEveryScheduleAndPolicy) {
             SCOPED_TRACE(std::string(schedule) + " / " + policy);
             const bool sequential = std::string(policy) == "sequential";
             io::ExperimentConfig c = tinyConfig();
-            c.schedule.kind = schedule;
+            c.schedule.kind = *parseChoice<LrScheduleKind>(schedule);
             c.schedule.stepEpochs = 1;
             c.schedule.warmupEpochs = 0.5;
             if (!sequential) {
                 c.pipeline.cuts = {4, 7};
-                c.pipeline.policy = policy;
+                c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
             }
             Trainer straight(Experiment::create(c, sequential), nullptr);
             straight.runEpoch();
@@ -93,10 +93,10 @@ TEST(Trainer, ResumeIsBitIdenticalUnderEveryOptimizer) {
         for (const char* policy : {"momentum", "ema"}) {
             SCOPED_TRACE(std::string(kind) + " / " + policy);
             io::ExperimentConfig c = tinyConfig();
-            c.optimizer.kind = kind;
+            c.optimizer.kind = *parseChoice<OptimizerKind>(kind);
             c.optimizer.lr = 0.01;
             c.pipeline.cuts = {4, 7};
-            c.pipeline.policy = policy;
+            c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
             Trainer straight(Experiment::create(c, false), nullptr);
             straight.runEpoch();
             straight.runEpoch();
@@ -293,7 +293,7 @@ TEST(Trainer, BadConfigsNameTheKey) {
         EXPECT_NE(std::string(e.what()).find("non-increasing"), std::string::npos) << e.what();
     }
     c = tinyConfig();
-    c.data.dataset = "cifar10";
+    c.data.dataset = DatasetKind::Cifar10;
     c.data.path = "/nonexistent/cifar";
     EXPECT_THROW(Experiment::create(c, false), InputError);
     c = tinyConfig();
@@ -313,7 +313,7 @@ TEST(Trainer, NonFiniteLossStopsTheEpoch) {
     // Divergence made certain on every kernel path and build type: the classifier's weights are
     // set to 3e38 through a checkpoint, so the first forward's logits overflow.
     io::ExperimentConfig c = tinyConfig();
-    c.schedule.kind = "constant";
+    c.schedule.kind = LrScheduleKind::Constant;
     const auto file = tempFile("diverge");
     {
         Trainer seed(Experiment::create(c, true), nullptr);
@@ -375,7 +375,7 @@ TEST(Trainer, SameBitsWithOneTwoAndFourThreads) {
     for (const std::int64_t threads : {1, 2, 4}) {
         io::ExperimentConfig c = tinyConfig();
         c.pipeline.cuts = {3, 6};
-        c.pipeline.policy = "ema";
+        c.pipeline.policy = WeightPolicy::Ema;
         c.training.threads = threads;
         trainers.push_back(std::make_unique<Trainer>(Experiment::create(c, false), nullptr));
         while (!trainers.back()->finished()) {

@@ -45,14 +45,14 @@ TEST(CompareVariants, OnlyThePipelineChanges) {
     base.pipeline.microBatches = 64;  // more than the batch size: GPipe caps it
     const core::io::ExperimentConfig seq = variantConfig(base, CompareVariant::Sequential);
     EXPECT_TRUE(seq.pipeline.cuts.empty());
-    EXPECT_EQ(seq.pipeline.policy, "latest");
+    EXPECT_EQ(seq.pipeline.policy, core::WeightPolicy::Latest);
     EXPECT_FALSE(seq.pipeline.diagnosticStash);
-    EXPECT_EQ(variantConfig(base, CompareVariant::Ema).pipeline.policy, "ema");
-    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.policy, "momentum");
+    EXPECT_EQ(variantConfig(base, CompareVariant::Ema).pipeline.policy, core::WeightPolicy::Ema);
+    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.policy, core::WeightPolicy::Momentum);
     EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.cuts, base.pipeline.cuts);
     EXPECT_EQ(variantConfig(base, CompareVariant::Latest).pipeline.cuts, base.pipeline.cuts);
     const core::io::ExperimentConfig gpipe = variantConfig(base, CompareVariant::GPipe);
-    EXPECT_EQ(gpipe.pipeline.schedule, "gpipe");
+    EXPECT_EQ(gpipe.pipeline.schedule, core::ScheduleKind::GPipe);
     EXPECT_EQ(gpipe.pipeline.microBatches, base.training.batchSize);
     EXPECT_NO_THROW(core::io::validate(gpipe));
     EXPECT_EQ(variantConfig(base, CompareVariant::AsEdited).pipeline, base.pipeline);

@@ -33,7 +33,7 @@ using core::telemetry::TelemetryBatch;
 
 core::io::ExperimentConfig fourStages() {
     core::io::ExperimentConfig c;
-    c.data.dataset = "synthetic";
+    c.data.dataset = core::DatasetKind::Synthetic;
     c.training.batchSize = 32;
     c.training.maxSteps = 40;
     c.training.epochs = 3;
@@ -49,7 +49,7 @@ TEST(DelayScheduleRow, EditorPicksStaticScaledOrAdaptive) {
     PipelineEditor editor;
     editor.setConfig(fourStages());
     DelayScheduleRow* row = editor.delayScheduleRow();
-    EXPECT_EQ(editor.pipelineConfig().delaySchedule, "static");
+    EXPECT_EQ(editor.pipelineConfig().delaySchedule, core::DelayScheduleKind::Static);
     EXPECT_TRUE(row->scalesEdit()->isHidden());
     EXPECT_TRUE(row->driftSpin()->isHidden());
 
@@ -58,7 +58,7 @@ TEST(DelayScheduleRow, EditorPicksStaticScaledOrAdaptive) {
     EXPECT_NE(editor.problem().indexOf(QStringLiteral("give one scale per epoch")), -1);
     row->scalesEdit()->setText(QStringLiteral("1, 0.5 0.25"));
     core::io::PipelineConfig p = editor.pipelineConfig();
-    EXPECT_EQ(p.delaySchedule, "epochs");
+    EXPECT_EQ(p.delaySchedule, core::DelayScheduleKind::Epochs);
     EXPECT_EQ(p.delayScales, (std::vector<double>{1, 0.5, 0.25}));
     EXPECT_TRUE(editor.problem().isEmpty()) << editor.problem().toStdString();
     EXPECT_NE(editor.forecastLabel()->text().indexOf(
@@ -78,7 +78,7 @@ TEST(DelayScheduleRow, EditorPicksStaticScaledOrAdaptive) {
     EXPECT_FALSE(row->driftSpin()->isHidden());
     row->driftSpin()->setValue(0.05);
     p = editor.pipelineConfig();
-    EXPECT_EQ(p.delaySchedule, "adaptive");
+    EXPECT_EQ(p.delaySchedule, core::DelayScheduleKind::Adaptive);
     EXPECT_TRUE(p.delayScales.empty());
     EXPECT_DOUBLE_EQ(p.adaptiveDrift, 0.05);
     EXPECT_NE(
@@ -87,18 +87,18 @@ TEST(DelayScheduleRow, EditorPicksStaticScaledOrAdaptive) {
     // Undo walks back through the schedule edits; "scaled" again brings the typed scales back.
     editor.undoStack()->undo();
     editor.undoStack()->undo();
-    EXPECT_EQ(editor.pipelineConfig().delaySchedule, "epochs");
+    EXPECT_EQ(editor.pipelineConfig().delaySchedule, core::DelayScheduleKind::Epochs);
     EXPECT_EQ(editor.pipelineConfig().delayScales, std::vector<double>{0.5});
 
     // GPipe has no delays: the row is off and the section is static.
     choose(editor.scheduleCombo(), "gpipe");
     EXPECT_FALSE(row->isEnabled());
-    EXPECT_EQ(editor.pipelineConfig().delaySchedule, "static");
+    EXPECT_EQ(editor.pipelineConfig().delaySchedule, core::DelayScheduleKind::Static);
     EXPECT_TRUE(editor.pipelineConfig().delayScales.empty());
     EXPECT_TRUE(editor.problem().isEmpty());
 
     core::io::ExperimentConfig loaded = fourStages();
-    loaded.pipeline.delaySchedule = "adaptive";
+    loaded.pipeline.delaySchedule = core::DelayScheduleKind::Adaptive;
     loaded.pipeline.adaptiveDrift = 0.03;
     editor.setConfig(loaded);
     EXPECT_EQ(row->combo()->currentData().toString(), QStringLiteral("adaptive"));
@@ -197,10 +197,10 @@ TEST(DelayScheduleViews, OpenedRunFolderShowsTheEpochMarks) {
     const QTemporaryDir dir;
     const std::filesystem::path run = dir.path().toStdString();
     core::io::ExperimentConfig c;
-    c.data.dataset = "synthetic";
-    c.model.arch = "resnet10";  // units stem, layer1.0 ... head: cut into three stages
+    c.data.dataset = core::DatasetKind::Synthetic;
+    c.model.arch = core::Arch::ResNet10;  // units stem, layer1.0 ... head: cut into three stages
     c.pipeline.cuts = {1, 5};
-    c.pipeline.delaySchedule = "epochs";
+    c.pipeline.delaySchedule = core::DelayScheduleKind::Epochs;
     c.pipeline.delayScales = {1, 0.5};
     core::telemetry::TelemetryLog log;
     log.append(twoEpochs());

@@ -173,7 +173,7 @@ TEST(Lessons, LessonSevenComparesFivePoliciesInTheCompareTab) {
     for (const CompareRun& run : runner->runs()) {
         policies << QString::fromStdString(run.config.pipeline.cuts.empty()
                                                ? std::string("sequential")
-                                               : run.config.pipeline.policy);
+                                               : std::string(core::choiceName(run.config.pipeline.policy)));
     }
     EXPECT_EQ(policies, (QStringList{"sequential", "latest", "stash", "ema", "momentum"}));
     w.charts()->compare()->stop();
@@ -303,7 +303,7 @@ TEST(MainWindow, OpensSavedExperimentsAndRefusesBadOnes) {
     ASSERT_TRUE(tmp.isValid());
     core::io::ExperimentConfig c = tinyConfig();
     c.pipeline.cuts = {3, 5, 7};
-    c.pipeline.policy = "stash";
+    c.pipeline.policy = core::WeightPolicy::Stash;
     c.pipeline.diagnosticStash = false;
     const QString path = tmp.filePath(QStringLiteral("saved.json"));
     core::io::saveConfig(path.toStdString(), c);
@@ -400,7 +400,7 @@ TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
     MainWindow w;
     w.show();
     core::io::ExperimentConfig c = tinyConfig();
-    c.pipeline.policy = "latest";  // stale weights at the largest learning rate: NaN at step 5
+    c.pipeline.policy = core::WeightPolicy::Latest;  // stale weights at the largest learning rate: NaN at step 5
     c.pipeline.diagnosticStash = false;
     c.optimizer.lr = 10.0;
     c.training.maxSteps = 8;

@@ -26,7 +26,7 @@ namespace {
 // CIFAR-100; 40 minibatches per epoch, DESIGN.md section 4's worked example.
 core::io::ExperimentConfig cifarLike() {
     core::io::ExperimentConfig c;
-    c.data.dataset = "synthetic";
+    c.data.dataset = core::DatasetKind::Synthetic;
     c.model.classes = 100;
     c.training.batchSize = 32;
     c.training.maxSteps = 40;
@@ -145,7 +145,7 @@ TEST(PipelineEditor, MomentumPolicyForecastsNoHistory) {
     const int index = editor.policyCombo()->findData(QStringLiteral("momentum"));
     ASSERT_GE(index, 0);
     editor.policyCombo()->setCurrentIndex(index);
-    EXPECT_EQ(editor.pipelineConfig().policy, "momentum");
+    EXPECT_EQ(editor.pipelineConfig().policy, core::WeightPolicy::Momentum);
     EXPECT_EQ(editor.forecast().momentumHistoryBytes, 0);
     EXPECT_GT(editor.forecast().emaHistoryBytes, 0);
     EXPECT_TRUE(editor.problem().isEmpty()) << editor.problem().toStdString();
@@ -162,13 +162,13 @@ TEST(PipelineEditor, MomentumPolicyForecastsNoHistory) {
     editor.policyCombo()->setCurrentIndex(editor.policyCombo()->findData(QStringLiteral("latest")));
     EXPECT_FALSE(diagnostic->isEnabled());
 
-    c.pipeline.policy = "momentum";
+    c.pipeline.policy = core::WeightPolicy::Momentum;
     c.optimizer.momentum = 0.0;
     editor.setConfig(c);
     EXPECT_TRUE(editor.problem().contains(
         QStringLiteral("pipeline.policy momentum needs optimizer.momentum > 0")))
         << editor.problem().toStdString();
-    c.optimizer.kind = "lamb";  // the Adam family's moments are state enough
+    c.optimizer.kind = core::OptimizerKind::Lamb;  // the Adam family's moments are state enough
     editor.setConfig(c);
     EXPECT_TRUE(editor.problem().isEmpty()) << editor.problem().toStdString();
 }
@@ -176,7 +176,7 @@ TEST(PipelineEditor, MomentumPolicyForecastsNoHistory) {
 TEST(PipelineEditor, GPipeForecastAndMicroBatchLimit) {
     core::io::ExperimentConfig c = cifarLike();
     c.pipeline.cuts = {3, 5, 7};
-    c.pipeline.schedule = "gpipe";
+    c.pipeline.schedule = core::ScheduleKind::GPipe;
     c.pipeline.microBatches = 4;
     PipelineEditor editor;
     editor.setConfig(c);
@@ -192,8 +192,8 @@ TEST(PipelineEditor, LoadedConfigRoundTrips) {
     core::io::ExperimentConfig c = cifarLike();
     c.pipeline.cuts = {2, 6};
     c.pipeline.delays = {3, 3, 0};
-    c.pipeline.policy = "ema";
-    c.pipeline.emaBeta = "fixed";
+    c.pipeline.policy = core::WeightPolicy::Ema;
+    c.pipeline.emaBeta = core::EmaBetaMode::Fixed;
     c.pipeline.emaBetaValue = 0.8;
     c.pipeline.diagnosticStash = true;
     c.pipeline.telemetry = false;
@@ -204,7 +204,7 @@ TEST(PipelineEditor, LoadedConfigRoundTrips) {
     EXPECT_TRUE(editor.delaySpin(0)->isEnabled());
 
     // A model with fewer units keeps only the cuts that still fit.
-    c.model.arch = "resnet10";  // 6 units: cuts in [1, 5]
+    c.model.arch = core::Arch::ResNet10;  // 6 units: cuts in [1, 5]
     editor.setContext(c);
     EXPECT_EQ(editor.strip()->cuts(), (std::vector<std::int64_t>{2}));
 }
@@ -323,7 +323,7 @@ TEST(PipelineEditor, Issue16UnresolvableDataKeepsTheCutsAndSaysWhy) {
     c.pipeline.cuts = {3, 5, 7};
     PipelineEditor editor;
     editor.setConfig(c);
-    c.data.dataset = "auto";
+    c.data.dataset = core::DatasetKind::Auto;
     c.data.path = "/nonexistent/lp-editor-data";
     editor.setContext(c);
     EXPECT_TRUE(editor.problem().contains(QStringLiteral("/nonexistent/lp-editor-data")))

@@ -12,7 +12,7 @@ inline core::io::ExperimentConfig tinyExperiment(const char* policy) {
     core::io::ExperimentConfig c;
     c.name = "tiny";
     c.model.width = 4;
-    c.data.dataset = "synthetic";
+    c.data.dataset = core::DatasetKind::Synthetic;
     c.data.syntheticTrain = 64;
     c.data.syntheticTest = 16;
     c.training.batchSize = 8;
@@ -20,7 +20,7 @@ inline core::io::ExperimentConfig tinyExperiment(const char* policy) {
     c.training.epochs = 1;
     c.training.threads = 2;
     c.pipeline.cuts = {5};
-    c.pipeline.policy = policy;
+    c.pipeline.policy = *core::parseChoice<core::WeightPolicy>(policy);
     return c;
 }
 

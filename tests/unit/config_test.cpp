@@ -33,20 +33,20 @@ ExperimentConfig everythingSet() {
     ExperimentConfig c;
     c.name = "lesson 3: delays";
     c.description = "stash vs \"ema\"\nsecond line";
-    c.model = {.arch = "resnet34",
+    c.model = {.arch = Arch::ResNet34,
                .width = 16,
-               .stem = "imagenet",
+               .stem = Stem::ImageNet,
                .inputChannels = 1,
                .inputSize = 28,
                .classes = 10};
-    c.data = {.dataset = "fashion-mnist",
+    c.data = {.dataset = DatasetKind::FashionMnist,
               .path = "/usr/share/datasets/fashion-mnist",
               .augment = false,
               .trainLimit = 1000,
               .testLimit = 200,
               .syntheticTrain = 64,
               .syntheticTest = 32};
-    c.optimizer = {.kind = "adamw",
+    c.optimizer = {.kind = OptimizerKind::AdamW,
                    .lr = 3e-4,
                    .momentum = 0.8,
                    .dampening = 0.1,
@@ -56,7 +56,7 @@ ExperimentConfig everythingSet() {
                    .beta2 = 0.995,
                    .eps = 1e-7};
     c.schedule = {
-        .kind = "step", .warmupEpochs = 0.5, .stepEpochs = 7, .gamma = 0.3, .minLr = 1e-5};
+        .kind = LrScheduleKind::Step, .warmupEpochs = 0.5, .stepEpochs = 7, .gamma = 0.3, .minLr = 1e-5};
     c.training = {.epochs = 12,
                   .batchSize = 64,
                   .seed = 18446744073709551615ULL,
@@ -64,10 +64,10 @@ ExperimentConfig everythingSet() {
                   .maxSteps = 9};
     c.pipeline = {.cuts = {3, 6, 12},
                   .delays = {6, 4, 2, 0},
-                  .policy = "ema",
-                  .emaBeta = "fixed",
+                  .policy = WeightPolicy::Ema,
+                  .emaBeta = EmaBetaMode::Fixed,
                   .emaBetaValue = 0.95,
-                  .schedule = "gpipe",
+                  .schedule = ScheduleKind::GPipe,
                   .microBatches = 8,
                   .diagnosticStash = true,
                   .telemetry = false};
@@ -200,8 +200,8 @@ TEST(Config, CrossFieldOptimizerRules) {
 TEST(Config, MomentumPolicyAndLambAreAcceptedWhereTheyCanWork) {
     const ExperimentConfig c = parseConfig(
         json::parse(R"({"pipeline": {"policy": "momentum"}, "optimizer": {"kind": "lamb"}})"));
-    EXPECT_EQ(c.pipeline.policy, "momentum");
-    EXPECT_EQ(c.optimizer.kind, "lamb");
+    EXPECT_EQ(c.pipeline.policy, WeightPolicy::Momentum);
+    EXPECT_EQ(c.optimizer.kind, OptimizerKind::Lamb);
     parseConfig(json::parse(R"({"pipeline": {"policy": "momentum"}})"));  // SGD, momentum 0.9
     parseConfig(json::parse(
         R"({"pipeline": {"policy": "momentum"}, "optimizer": {"kind": "adam", "momentum": 0}})"));
@@ -211,8 +211,8 @@ TEST(Config, MomentumPolicyAndLambAreAcceptedWhereTheyCanWork) {
     ExperimentConfig o;
     applyOverride(o, "pipeline.policy", "momentum");
     applyOverride(o, "optimizer.kind", "lamb");
-    EXPECT_EQ(o.pipeline.policy, "momentum");
-    EXPECT_EQ(o.optimizer.kind, "lamb");
+    EXPECT_EQ(o.pipeline.policy, WeightPolicy::Momentum);
+    EXPECT_EQ(o.optimizer.kind, OptimizerKind::Lamb);
 }
 
 // Issue 13: BN recalibration's key, its range and its rule, in a document and as an override.
@@ -291,7 +291,7 @@ TEST(Config, CutOutOfRangeNamesTheArchitecturesLimit) {
     ExperimentConfig c;
     expectInputError([&] { applyOverride(c, "pipeline.cuts", "0,3"); },
                      {"'pipeline.cuts[0]' must be in [1, 9] for resnet18", "got 0"});
-    c.model.arch = "resnet34";
+    c.model.arch = Arch::ResNet34;
     expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,18"); },
                      {"'pipeline.cuts[1]' must be in [1, 17] for resnet34", "got 18"});
 }

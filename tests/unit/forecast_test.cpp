@@ -27,7 +27,7 @@ using Delays = std::vector<std::int64_t>;
 // Synthetic CIFAR-shaped data, ResNet-18 for 100 classes, 40 minibatches per epoch.
 io::ExperimentConfig cifarLike() {
     io::ExperimentConfig c;
-    c.data.dataset = "synthetic";
+    c.data.dataset = DatasetKind::Synthetic;
     c.model.classes = 100;
     c.training.batchSize = 32;
     c.training.maxSteps = 40;
@@ -78,7 +78,7 @@ TEST(Forecast, UnitsAreTheRealResNets) {
     EXPECT_THROW(resnetUnits({2, 2, 2}, false, 8, 3, 10), InputError);
     // A model without BatchNorm has no γ, β: the config's norm reaches the units.
     io::ExperimentConfig c = cifarLike();
-    c.model.norm = "none";
+    c.model.norm = Norm::None;
     const std::vector<UnitInfo> bare = forecastUnits(c);
     EXPECT_LT(bare[0].params, units[0].params);
     EXPECT_EQ(bare[0].buffers, 0);
@@ -123,7 +123,7 @@ TEST(Forecast, ProblemsComeInTheEditorsOrder) {
     EXPECT_THROW(forecastOrThrow(c), InputError);
 
     c.pipeline.delays.clear();
-    c.pipeline.policy = "momentum";
+    c.pipeline.policy = WeightPolicy::Momentum;
     c.optimizer.momentum = 0.0;
     f = forecastPipeline(c);
     EXPECT_NE(f.problem.find("pipeline.policy momentum needs optimizer.momentum > 0"),
@@ -131,7 +131,7 @@ TEST(Forecast, ProblemsComeInTheEditorsOrder) {
         << f.problem;
 
     c = cifarLike();
-    c.data.dataset = "auto";
+    c.data.dataset = DatasetKind::Auto;
     c.data.path = "/nonexistent/lp-data";
     f = forecastPipeline(c);
     EXPECT_NE(f.problem.find("/nonexistent/lp-data"), std::string::npos) << f.problem;
@@ -141,7 +141,7 @@ TEST(Forecast, ProblemsComeInTheEditorsOrder) {
 TEST(Forecast, DryRunTextStatesTheForecastsNumbers) {
     io::ExperimentConfig c = cifarLike();
     c.pipeline.cuts = {3, 5, 7};
-    c.pipeline.policy = "ema";
+    c.pipeline.policy = WeightPolicy::Ema;
     const PipelineForecast f = forecastOrThrow(c);
     const std::string text = forecastText(c, f);
     for (const std::string& line :

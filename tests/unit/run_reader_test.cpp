@@ -178,7 +178,7 @@ TEST(RunReader, RunFolderGivesLayoutConfigAndSeries) {
     io::ExperimentConfig config;
     config.name = "round trip";
     config.pipeline.cuts = {2};
-    config.pipeline.policy = "ema";
+    config.pipeline.policy = WeightPolicy::Ema;
     const TelemetryLog log = awkwardLog();
     writeRunFolder(dir.path(), log, config);
     const RunFolder run = readRunFolder(dir.path());

@@ -81,7 +81,8 @@ TEST(StudyPlan, RunsDifferOnlyInPipelineAndOptimizerSettings) {
     // stash.
     for (const StudyRun& r : plan("quick").runs) {
         EXPECT_EQ(r.config.pipeline.diagnosticStash,
-                  r.config.pipeline.policy == "ema" || r.config.pipeline.policy == "momentum")
+                  r.config.pipeline.policy == WeightPolicy::Ema ||
+                   r.config.pipeline.policy == WeightPolicy::Momentum)
             << r.id;
     }
 }
@@ -96,14 +97,14 @@ TEST(StudyPlan, SeedsRepeatEveryRunAndSetsApplyToAllLast) {
         "seq-s1", "k4-ema-s1", "seq-s2", "k4-ema-s2", "seq-s3", "k4-ema-s3"};
     for (std::size_t i = 0; i < ids.size(); ++i) {
         EXPECT_EQ(p.runs[i].id, ids[i]);
-        EXPECT_EQ(p.runs[i].config.data.dataset, "synthetic");
+        EXPECT_EQ(p.runs[i].config.data.dataset, DatasetKind::Synthetic);
         EXPECT_DOUBLE_EQ(p.runs[i].config.optimizer.lr, 0.02);
         EXPECT_EQ(p.runs[i].config.training.seed, 9U);  // --set comes after the seed
     }
     const StudyPlan seeded = plan("quick", {"seq"}, 2);
     EXPECT_EQ(seeded.runs[1].config.training.seed, 2U);
     EXPECT_EQ(seeded.runs[0].config.model.width, 16);
-    EXPECT_EQ(seeded.runs[0].config.data.dataset, "fashion-mnist");
+    EXPECT_EQ(seeded.runs[0].config.data.dataset, DatasetKind::FashionMnist);
 }
 
 TEST(StudyPlan, PaperSaysWhenFashionMnistReplacesCifar100) {
@@ -116,7 +117,7 @@ TEST(StudyPlan, PaperSaysWhenFashionMnistReplacesCifar100) {
                                    .threads = 0,
                                    .sets = {},
                                    .only = {"seq"}});
-    EXPECT_EQ(p.runs[0].config.data.dataset, "fashion-mnist");
+    EXPECT_EQ(p.runs[0].config.data.dataset, DatasetKind::FashionMnist);
     EXPECT_EQ(p.datasetNote,
               "CIFAR-100 was not found in " + empty +
                   " (train.bin, test.bin); Fashion-MNIST "
@@ -187,7 +188,7 @@ session::RunOutcome emaOutcome() {
 TEST(ResultsTable, RowOfARunHasEveryColumn) {
     StudyRun run{.id = "k4-ema-s1", .variant = "k4-ema", .label = "K=4 EMA", .config = {}};
     run.config.pipeline.cuts = {3, 5, 7};
-    run.config.pipeline.policy = "ema";
+    run.config.pipeline.policy = WeightPolicy::Ema;
     const ResultRow row = resultRow(run, emaOutcome(), "runs/k4-ema-s1");
     for (const std::string_view col : resultColumns()) {
         EXPECT_TRUE(row.contains(col)) << col;
@@ -229,12 +230,12 @@ TEST(ResultsTable, RowOfARunHasEveryColumn) {
     EXPECT_EQ(cell(resultRow(run, stash, "f"), "history_forecast_bytes"), "8000");
     stash.layout.policy = "momentum";
     EXPECT_EQ(cell(resultRow(run, stash, "f"), "history_forecast_bytes"), "0");
-    run.config.pipeline.schedule = "gpipe";
+    run.config.pipeline.schedule = ScheduleKind::GPipe;
     EXPECT_EQ(cell(resultRow(run, emaOutcome(), "f"), "policy"), "gpipe");
     session::RunOutcome one = emaOutcome();
     one.layout.delays = {0};
     one.layout.stageParams = {1000};
-    run.config.pipeline.schedule = "layerpipe";
+    run.config.pipeline.schedule = ScheduleKind::LayerPipe;
     EXPECT_EQ(cell(resultRow(run, one, "f"), "policy"), "sequential");
     // A delay schedule: the scale each epoch ran with, from the last record of each epoch.
     session::RunOutcome scheduled = emaOutcome();
