@@ -3,17 +3,21 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
-#include <cstdint>
-#include <vector>
-
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_group.h>
+
+#include <cstdint>
+#include <vector>
 
 namespace lp::core {
 
 // Calls body(lo, hi) on disjoint chunks [lo, hi) of [begin, end), each at most `grain` long, in
 // parallel. Chunk boundaries depend only on (begin, end, grain); bodies must write disjoint data.
+// Every chunk runs, even when the caller's task group is cancelled (the engine's flow graph is,
+// when another stage throws): the loop has its own isolated context, so a kernel never returns
+// with chunks skipped and its partial sums unwritten. An exception thrown by body propagates.
 template <typename Body>
 void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
     if (end <= begin) {
@@ -27,6 +31,7 @@ void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const
         return;
     }
     const std::int64_t chunks = (end - begin + grain - 1) / grain;
+    tbb::task_group_context isolated(tbb::task_group_context::isolated);
     tbb::parallel_for(
         tbb::blocked_range<std::int64_t>(0, chunks, 1),
         [&](const tbb::blocked_range<std::int64_t>& r) {
@@ -36,15 +41,20 @@ void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const
                 body(lo, hi);
             }
         },
-        tbb::simple_partitioner());
+        tbb::simple_partitioner(),
+        isolated);
 }
 
 // Deterministic sum of per-chunk partial results: partial(lo, hi, out) fills one accumulator per
 // fixed chunk in parallel; the accumulators are then added in chunk order by the caller's
 // combine(acc, partial). Result bits do not depend on the thread count.
 template <typename Acc, typename Partial, typename Combine>
-Acc chunkedReduce(std::int64_t begin, std::int64_t end, std::int64_t grain, Acc identity,
-                  const Partial& partial, const Combine& combine) {
+Acc chunkedReduce(std::int64_t begin,
+                  std::int64_t end,
+                  std::int64_t grain,
+                  Acc identity,
+                  const Partial& partial,
+                  const Combine& combine) {
     if (end <= begin) {
         return identity;
     }
