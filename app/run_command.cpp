@@ -26,10 +26,10 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
     run->add_option("--policy", o.policy, core::allowedChoices<core::WeightPolicy>());
     run->add_option("--schedule", o.pipeSchedule, core::allowedChoices<core::ScheduleKind>());
     run->add_option("--micro-batches", o.micro, "GPipe micro-batches per minibatch");
-    run->add_option("--ema-beta",
-                    o.emaBeta,
-                    core::allowedChoices<core::EmaBetaMode>() +
-                        " (with --set pipeline.emaBetaValue=)");
+    run->add_option(
+        "--ema-beta",
+        o.emaBeta,
+        core::allowedChoices<core::EmaBetaMode>() + " (with --set pipeline.emaBetaValue=)");
     run->add_option("--delay-schedule",
                     o.delaySchedule,
                     "static | epochs (with --delay-scales) | adaptive: delays per epoch");
@@ -40,9 +40,10 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
                   o.diagnostic,
                   "EMA, momentum: measure reconstruction error with a shadow stash");
     run->add_flag("--no-telemetry", o.noTelemetry, "do not record op events (throughput runs)");
-    run->add_flag("--dry-run",
-                  o.dryRun,
-                  "print the forecast (layout, ticks, utilisation, memory) and exit; trains nothing");
+    run->add_flag(
+        "--dry-run",
+        o.dryRun,
+        "print the forecast (layout, ticks, utilisation, memory) and exit; trains nothing");
     return run;
 }
 

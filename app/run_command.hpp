@@ -40,8 +40,8 @@ core::io::ExperimentConfig runConfig(const RunOptions& options);
 
 // Trains into the run folder, printing to stdout; returns the process exit code (0, 3 for a
 // non-finite loss, 128 + signal after a stop). With dryRun: prints the forecast
-// (core::session::forecastText) and returns 0, loading and writing nothing. Throws InputError for bad options, config, data
-// or folder.
+// (core::session::forecastText) and returns 0, loading and writing nothing. Throws InputError for
+// bad options, config, data or folder.
 int runRun(const RunOptions& options);
 
 }  // namespace lp::app

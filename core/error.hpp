@@ -29,7 +29,9 @@ public:
     using std::logic_error::logic_error;
 };
 
-[[noreturn]] void throwContractError(const char* cond, const std::string& msg, const char* file,
+[[noreturn]] void throwContractError(const char* cond,
+                                     const std::string& msg,
+                                     const char* file,
                                      int line);
 
 // Builds a message from streamable parts: concat("got ", x, ", expected ", y).
@@ -44,9 +46,9 @@ std::string concat(const Args&... args) {
 
 // On in every build type; throws ContractError with file and line (like GGML_ASSERT, but
 // recoverable so that a bad model spec cannot kill the GUI).
-#define LP_EXPECTS(cond, msg)                                                     \
-    do {                                                                          \
-        if (!(cond)) {                                                            \
-            ::lp::core::throwContractError(#cond, (msg), __FILE__, __LINE__);     \
-        }                                                                         \
+#define LP_EXPECTS(cond, msg)                                                 \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            ::lp::core::throwContractError(#cond, (msg), __FILE__, __LINE__); \
+        }                                                                     \
     } while (false)

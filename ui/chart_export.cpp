@@ -306,8 +306,8 @@ bool exportChartWithSettings(QCustomPlot* plot,
         return fail(error, QStringLiteral("no chart to export"));
     }
     const std::vector<ExportSize>& sizes = exportSizes();
-    const ExportSize& size =
-        sizes[static_cast<std::size_t>(std::clamp<int>(settings.size, 0, static_cast<int>(sizes.size()) - 1))];
+    const ExportSize& size = sizes[static_cast<std::size_t>(
+        std::clamp<int>(settings.size, 0, static_cast<int>(sizes.size()) - 1))];
     // Whole range: each axis rect's bottom axis takes its plottables' key range for the export.
     std::vector<std::pair<QCPAxis*, QCPRange>> saved;
     if (settings.wholeRange) {
@@ -347,9 +347,9 @@ QMenu* buildExportMenu(QCustomPlot* plot, QWidget* parent) {
             if (target.isNull()) {
                 return;
             }
-            const QString proposed = QDir(lastExportFolder.isEmpty() ? QDir::currentPath()
-                                                                     : lastExportFolder)
-                                         .filePath(proposedFileName(target.data(), suffix));
+            const QString proposed =
+                QDir(lastExportFolder.isEmpty() ? QDir::currentPath() : lastExportFolder)
+                    .filePath(proposedFileName(target.data(), suffix));
             const QString path =
                 QFileDialog::getSaveFileName(parent,
                                              QStringLiteral("Export chart as %1").arg(name),
@@ -381,9 +381,8 @@ QMenu* buildExportMenu(QCustomPlot* plot, QWidget* parent) {
     QAction* whole = menu->addAction(QStringLiteral("Whole recorded range (not only the view)"));
     whole->setCheckable(true);
     whole->setChecked(exportSettings().wholeRange);
-    QObject::connect(whole, &QAction::toggled, menu, [](bool on) {
-        exportSettings().wholeRange = on;
-    });
+    QObject::connect(
+        whole, &QAction::toggled, menu, [](bool on) { exportSettings().wholeRange = on; });
     return menu;
 }
 
@@ -475,10 +474,14 @@ void installNavigationHooks(QCustomPlot* plot,
         });
 }
 
-void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange,
+void installAutoRangeToggle(QCustomPlot* plot,
+                            QObject* context,
+                            bool& autoRange,
                             std::function<void()> rescale) {
     installNavigationHooks(
-        plot, context, [&autoRange] { autoRange = false; },
+        plot,
+        context,
+        [&autoRange] { autoRange = false; },
         [&autoRange, plot, rescale = std::move(rescale)] {
             autoRange = true;
             rescale();

@@ -20,10 +20,11 @@ class QWidget;
 namespace lp::ui {
 
 // Writes the plot to path, the format chosen by suffix (case-insensitive): .png (rendered at
-// pngScale pixels per logical pixel, its dpi set to 96 × pngScale), .pdf (vector, QCustomPlot::savePdf) or .svg (vector, QSvgGenerator + toPainter).
-// size: logical pixels; empty = the widget's current size (640x400 if the widget was never laid
-// out). The file appears complete or not at all (written to a temporary, then renamed over path).
-// Returns false and sets *error (if given) on an unknown suffix or an I/O failure.
+// pngScale pixels per logical pixel, its dpi set to 96 × pngScale), .pdf (vector,
+// QCustomPlot::savePdf) or .svg (vector, QSvgGenerator + toPainter). size: logical pixels; empty =
+// the widget's current size (640x400 if the widget was never laid out). The file appears complete
+// or not at all (written to a temporary, then renamed over path). Returns false and sets *error (if
+// given) on an unknown suffix or an I/O failure.
 bool exportChart(QCustomPlot* plot,
                  const QString& path,
                  QString* error = nullptr,
@@ -54,6 +55,7 @@ struct ExportSettings {
     bool wholeRange = false;
     QString experiment;
 };
+
 ExportSettings& exportSettings();
 
 // "<experiment>_<chart>.<suffix>" with every character outside [A-Za-z0-9._-] as '-' ("chart"
@@ -100,7 +102,9 @@ void installNavigationHooks(QCustomPlot* plot,
 // The common use of the hooks above: a chart that follows its data (autoRange = true) until the
 // user drags or zooms, and rescales to its data again on a double click. `autoRange` must outlive
 // the plot's connections (a member of the view that owns the plot).
-void installAutoRangeToggle(QCustomPlot* plot, QObject* context, bool& autoRange,
+void installAutoRangeToggle(QCustomPlot* plot,
+                            QObject* context,
+                            bool& autoRange,
                             std::function<void()> rescale);
 
 // A view's chart: a QCustomPlot filling `owner` (a zero-margin vertical layout is installed on

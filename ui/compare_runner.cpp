@@ -99,8 +99,8 @@ core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,
         case CompareVariant::Stash:
         case CompareVariant::Ema:
         case CompareVariant::Momentum:
-            p.policy = variant == CompareVariant::Latest ? core::WeightPolicy::Latest
-                       : variant == CompareVariant::Ema  ? core::WeightPolicy::Ema
+            p.policy = variant == CompareVariant::Latest     ? core::WeightPolicy::Latest
+                       : variant == CompareVariant::Ema      ? core::WeightPolicy::Ema
                        : variant == CompareVariant::Momentum ? core::WeightPolicy::Momentum
                                                              : core::WeightPolicy::Stash;
             if (p.schedule != core::ScheduleKind::LayerPipe) {

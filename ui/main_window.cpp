@@ -332,9 +332,9 @@ void MainWindow::onStatus(const core::session::SessionStatus& status) {
     editor_->setEditable(!readOnly && (!live || isOver(status.state)));
     // A run that waits (built, paused, stopped at a NaN): its pipeline stays editable, the edits
     // applying after Reset (the run keeps the stages it was built with); the editor says so.
-    editor_->setPausedRun(live && (status.state == RunState::Ready ||
-                                   status.state == RunState::Paused ||
-                                   status.state == RunState::NonFinite));
+    editor_->setPausedRun(live &&
+                          (status.state == RunState::Ready || status.state == RunState::Paused ||
+                           status.state == RunState::NonFinite));
     banner_->setVisible(live && status.state == RunState::NonFinite);
     banner_->setText(QStringLiteral("⚠ %1").arg(QString::fromStdString(status.message)));
     const CompareRunner* runner = charts_->compare()->runner();

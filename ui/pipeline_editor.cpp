@@ -6,6 +6,7 @@
 #include "ui/palette.hpp"
 #include "ui/unit_strip.hpp"
 
+#include <QAction>
 #include <QCheckBox>
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -14,7 +15,6 @@
 #include <QLabel>
 #include <QSignalBlocker>
 #include <QSpinBox>
-#include <QAction>
 #include <QToolButton>
 #include <QUndoCommand>
 #include <QUndoStack>
@@ -81,8 +81,7 @@ QString describeEdit(const core::io::PipelineConfig& before,
         return QStringLiteral("β = %1").arg(after.emaBetaValue);
     }
     if (before.delaySchedule != after.delaySchedule) {
-        return QStringLiteral("delays by epoch: %1")
-            .arg(choiceKey(after.delaySchedule));
+        return QStringLiteral("delays by epoch: %1").arg(choiceKey(after.delaySchedule));
     }
     if (before.delayScales != after.delayScales) {
         *field = 4;
@@ -100,7 +99,7 @@ QString describeEdit(const core::io::PipelineConfig& before,
         return QStringLiteral("β mode: %1").arg(choiceKey(after.emaBeta));
     }
     return after.diagnosticStash ? QStringLiteral("diagnostic stash on")
-                                  : QStringLiteral("diagnostic stash off");
+                                 : QStringLiteral("diagnostic stash off");
 }
 
 // One edit of the pipeline: undo and redo restore the whole section. The first redo (when the
@@ -164,8 +163,8 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     undoAction_ = new QAction(QStringLiteral("Undo"), this);
     undoAction_->setShortcut(QKeySequence(Qt::CTRL | Qt::Key_Z));
     redoAction_ = new QAction(QStringLiteral("Redo"), this);
-    redoAction_->setShortcuts({QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z),
-                               QKeySequence(Qt::CTRL | Qt::Key_Y)});
+    redoAction_->setShortcuts(
+        {QKeySequence(Qt::CTRL | Qt::SHIFT | Qt::Key_Z), QKeySequence(Qt::CTRL | Qt::Key_Y)});
     for (QAction* action : {undoAction_, redoAction_}) {
         action->setShortcutContext(Qt::WidgetWithChildrenShortcut);
         addAction(action);

@@ -12,7 +12,8 @@ namespace lp::ui {
 QString reportCaption(const QString& file) {
     if (file == QStringLiteral("timeline")) {
         return QStringLiteral(
-            "Every forward (F), backward (B) and weight update (U) of every pipeline stage, by tick "
+            "Every forward (F), backward (B) and weight update (U) of every pipeline stage, by "
+            "tick "
             "or wall-clock time; the gaps are the pipeline's bubbles, and each row gives the "
             "stage's busy fraction.");
     }
@@ -46,7 +47,9 @@ QString reportCaption(const QString& file) {
 }
 
 void writeReportIndex(const QString& dir, const ReportPage& page) {
-    const auto esc = [](const QString& text) { return text.toHtmlEscaped(); };
+    const auto esc = [](const QString& text) {
+        return text.toHtmlEscaped();
+    };
     QString html;
     html += QStringLiteral(
                 "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"

@@ -23,7 +23,7 @@ struct ReportPage {
     QString summary;         // a line about the run (epochs, loss, ...); may be empty
     QString experimentJson;  // the experiment file as written beside the charts
     std::vector<ReportChart> charts;
-    QStringList dataFiles;   // relative paths that exist in the folder (CSV, trace, run record)
+    QStringList dataFiles;  // relative paths that exist in the folder (CSV, trace, run record)
 };
 
 // The caption of a chart file stem of ChartPanel ("timeline", "staleness", "memory",

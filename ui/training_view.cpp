@@ -387,8 +387,8 @@ void TrainingView::rescale() {
             anyLoss = true;
         }
     }
-    lossRect_->axis(QCPAxis::atLeft)->setRange(anyLoss ? QCPRange(loss.lower / 1.3, loss.upper * 1.3)
-                                                       : QCPRange(0.1, 10.0));
+    lossRect_->axis(QCPAxis::atLeft)
+        ->setRange(anyLoss ? QCPRange(loss.lower / 1.3, loss.upper * 1.3) : QCPRange(0.1, 10.0));
     accuracyRect_->axis(QCPAxis::atLeft)->setRange(0.0, 100.0);
     const QCPRange lr = valueRange({lr_});
     // A little headroom above both curves (the legend has a row of its own).

@@ -181,8 +181,8 @@ void UnitStrip::paintEvent(QPaintEvent* /*event*/) {
         const QPoint mid = gapCenter(focusGap_);
         p.setPen(QPen(palette().color(QPalette::Highlight), 2));
         p.setBrush(Qt::NoBrush);
-        p.drawRoundedRect(QRect(mid.x() - kGap / 2 - 1, kLabelBand - 5, kGap + 2, kBlockHeight + 9),
-                          3, 3);
+        p.drawRoundedRect(
+            QRect(mid.x() - kGap / 2 - 1, kLabelBand - 5, kGap + 2, kBlockHeight + 9), 3, 3);
     }
 }
 
@@ -264,9 +264,9 @@ bool UnitStrip::event(QEvent* event) {
     QString text;
     if (cut > 0) {
         const bool isCut = std::find(cuts_.begin(), cuts_.end(), cut) != cuts_.end();
-        text = isCut ? QStringLiteral("Click (or Space) to join the stages at %1").arg(names_[cut])
-                     : QStringLiteral("Click (or Space) to start a new stage at %1")
-                           .arg(names_[cut]);
+        text = isCut
+                   ? QStringLiteral("Click (or Space) to join the stages at %1").arg(names_[cut])
+                   : QStringLiteral("Click (or Space) to start a new stage at %1").arg(names_[cut]);
     }
     for (int u = 0; u < unitCount() && text.isEmpty(); ++u) {
         if (blockRect(u).contains(help->pos())) {

@@ -63,8 +63,8 @@ void checkFolder(const fs::path& dir, const std::string& origin) {
     std::error_code ec;
     const fs::file_status st = fs::status(dir, ec);
     if (ec || !fs::exists(st)) {
-        throw InputError(concat(origin, " ", dir.string(), ": ",
-                                ec ? ec.message() : std::string("no such folder")));
+        throw InputError(concat(
+            origin, " ", dir.string(), ": ", ec ? ec.message() : std::string("no such folder")));
     }
     if (!fs::is_directory(st)) {
         throw InputError(concat(origin, " ", dir.string(), ": not a folder"));

@@ -49,10 +49,14 @@ using DatasetKind = core::DatasetKind;  // names and labels: core/choices.hpp
 // "cifar-100", "cifar-10", "fashion_mnist", "fashionmnist", any letter case.
 std::optional<DatasetKind> parseDatasetKind(std::string_view text);
 
-inline std::string_view toString(DatasetKind kind) { return choiceName(kind); }
+inline std::string_view toString(DatasetKind kind) {
+    return choiceName(kind);
+}
 
 // "CIFAR-100", "Fashion-MNIST", ... for messages and the UI (the table's label).
-inline std::string_view displayName(DatasetKind kind) { return choiceLabel(kind); }
+inline std::string_view displayName(DatasetKind kind) {
+    return choiceLabel(kind);
+}
 
 // Class-conditional, learnable images for tests and machines with no dataset (synthetic.hpp).
 struct SyntheticSpec {

@@ -74,7 +74,8 @@ std::vector<std::uint8_t> readFileBytes(const std::filesystem::path& file) {
     const std::uintmax_t size = std::filesystem::file_size(file, ec);
     std::ifstream in(file, std::ios::binary);
     if (ec || !in) {
-        throw InputError(concat(file.string(), ": cannot open for reading: ",
+        throw InputError(concat(file.string(),
+                                ": cannot open for reading: ",
                                 ec ? ec.message() : std::system_category().message(errno)));
     }
     std::vector<std::uint8_t> bytes(static_cast<std::size_t>(size));
@@ -97,7 +98,8 @@ void writeFileBytes(const std::filesystem::path& file, std::span<const std::uint
 }
 
 std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
-                                 const std::filesystem::path& file, std::size_t maxBytes) {
+                                 const std::filesystem::path& file,
+                                 std::size_t maxBytes) {
     if (compressed.empty()) {
         throw InputError(concat(file.string(), ": empty file, expected gzip data"));
     }
@@ -119,7 +121,9 @@ std::vector<std::uint8_t> gunzip(std::span<const std::uint8_t> compressed,
             inPos += n;
         }
         if (produced > maxBytes) {
-            throw InputError(concat(file.string(), ": decompresses to more than ", maxBytes,
+            throw InputError(concat(file.string(),
+                                    ": decompresses to more than ",
+                                    maxBytes,
                                     " bytes, the most a data file may hold (a damaged file, or "
                                     "not a data set?)"));
         }

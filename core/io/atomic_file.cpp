@@ -41,8 +41,7 @@ void removeStaleTemps(const std::filesystem::path& target) {
         target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     const std::string prefix = concat(".", target.filename().string(), ".tmp.");
     std::error_code ec;
-    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end;
-         it.increment(ec)) {
+    for (std::filesystem::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec)) {
         const std::string name = it->path().filename().string();
         if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0) {
             continue;
@@ -64,7 +63,9 @@ void removeStaleTemps(const std::filesystem::path& target) {
     }
 }
 
-bool isOutOfSpace(int err) { return err == ENOSPC || err == EDQUOT; }
+bool isOutOfSpace(int err) {
+    return err == ENOSPC || err == EDQUOT;
+}
 
 // fsync on the directory makes the rename itself durable (POSIX leaves it to the file system).
 // A failure here is ignored: the data is already safe in the file and some file systems refuse
@@ -154,8 +155,13 @@ void AtomicFileWriter::commit() {
 void AtomicFileWriter::fail(std::string_view step, int err) {
     discard();
     if (isOutOfSpace(err)) {
-        throw ResourceError(concat("cannot write '", target_.string(), "': ", osError(err),
-                                   " (while ", step, "); free some space and run again"));
+        throw ResourceError(concat("cannot write '",
+                                   target_.string(),
+                                   "': ",
+                                   osError(err),
+                                   " (while ",
+                                   step,
+                                   "); free some space and run again"));
     }
     throw InputError(
         concat("cannot write '", target_.string(), "': ", osError(err), " (while ", step, ")"));
@@ -175,14 +181,17 @@ void AtomicFileWriter::discard() noexcept {
 void probeWritable(const std::filesystem::path& target, std::uintmax_t expectedBytes) {
     std::error_code ec;
     if (std::filesystem::is_directory(target, ec)) {
-        throw InputError(concat("cannot write '", target.string(),
-                                "': it is a folder; give a file name"));
+        throw InputError(
+            concat("cannot write '", target.string(), "': it is a folder; give a file name"));
     }
     const std::filesystem::path dir =
         target.has_parent_path() ? target.parent_path() : std::filesystem::path(".");
     if (!std::filesystem::exists(dir, ec)) {
-        throw InputError(concat("cannot write '", target.string(), "': the folder '",
-                                dir.string(), "' does not exist"));
+        throw InputError(concat("cannot write '",
+                                target.string(),
+                                "': the folder '",
+                                dir.string(),
+                                "' does not exist"));
     }
     {
         AtomicFileWriter probe(target);  // creates and, uncommitted, removes a temporary file
@@ -190,9 +199,13 @@ void probeWritable(const std::filesystem::path& target, std::uintmax_t expectedB
     if (expectedBytes > 0) {
         const std::filesystem::space_info space = std::filesystem::space(dir, ec);
         if (!ec && space.available < expectedBytes) {
-            throw ResourceError(concat("cannot write '", target.string(), "': it needs about ",
-                                       expectedBytes, " bytes but the file system has ",
-                                       space.available, " bytes available"));
+            throw ResourceError(concat("cannot write '",
+                                       target.string(),
+                                       "': it needs about ",
+                                       expectedBytes,
+                                       " bytes but the file system has ",
+                                       space.available,
+                                       " bytes available"));
         }
     }
 }

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 
 #include <array>
-#include <charconv>
 #include <cerrno>
+#include <charconv>
 #include <cmath>
 #include <fstream>
 #include <limits>
@@ -65,6 +65,7 @@ struct FieldSpec {
     Order order = Order::Any;
     bool nonEmpty = false;
 };
+
 constexpr std::array<std::string_view, 9> kTopKeys{"name",
                                                    "description",
                                                    "model",
@@ -325,72 +326,91 @@ std::size_t firstInvalidUtf8(std::string_view s) {
 
 void checkField(const FieldSpec& f, ExperimentConfig& c) {
     const std::string path = keyPath(f);
-    std::visit(
-        Overloaded{
-            [&](const std::int64_t* p) {
-                checkRange(path, f, static_cast<double>(*p), true, std::to_string(*p));
-            },
-            [](const std::uint64_t*) {},
-            [&](const double* p) {
-                if (!std::isfinite(*p)) {
-                    wrongType(path, "a finite number", numberText(*p));
-                }
-                checkRange(path, f, *p, false, numberText(*p));
-            },
-            [](const bool*) {},
-            [&](const std::string* p) {
-                // Every string goes into run.json, experiment.json and checkpoint metadata: it
-                // must be valid UTF-8 (JSON text is) and small enough for a checkpoint header.
-                if (p->size() > kMaxStringBytes) {
-                    throw InputError(concat("'", path, "' is ", p->size(),
-                                            " bytes long; at most ", kMaxStringBytes,
-                                            " bytes (64 KiB) are allowed"));
-                }
-                if (const std::size_t bad = firstInvalidUtf8(*p); bad != std::string::npos) {
-                    throw InputError(concat("'", path, "' is not valid UTF-8 (byte ", bad + 1,
-                                            " of ", p->size(),
-                                            "); names, descriptions and paths must be UTF-8 "
-                                            "text to be written into JSON"));
-                }
-                if (f.nonEmpty && p->empty()) {
-                    throw InputError(concat("'", path, "' must not be empty"));
-                }
-            },
-            [&]<ChoiceEnum C>(const C* p) {
-                if (findChoice(*p) == nullptr) {  // a value cast from an integer
-                    throw InputError(concat("'", path, "' must be one of ", allowedChoices<C>(", "),
-                                            ", got the value ", static_cast<int>(*p)));
-                }
-            },
-            [&](const std::vector<std::int64_t>* p) {
-                for (std::size_t i = 0; i < p->size(); ++i) {
-                    const std::int64_t v = (*p)[i];
-                    const std::string where = concat(path, "[", i, "]");
-                    if (path == "pipeline.cuts" && f.range &&
-                        !f.range->contains(static_cast<double>(v))) {
-                        // The field allows the largest architecture's cuts; name the current
-                        // one's limit (validate() applies it once model.arch is final).
-                        const std::int64_t units = unitsOf(c.model.arch);
-                        throw InputError(concat("'", where, "' must be in [1, ", units - 1,
-                                                "] for ", choiceName(c.model.arch), " (", units,
-                                                " units; resnet10 allows 1..5, resnet34 1..17), got ",
-                                                v));
-                    }
-                    checkRange(where, f, static_cast<double>(v), true, std::to_string(v));
-                }
-                checkOrder(path, f.order, *p);
-            },
-            [&](const std::vector<double>* p) {
-                for (std::size_t i = 0; i < p->size(); ++i) {
-                    const std::string where = concat(path, "[", i, "]");
-                    if (!std::isfinite((*p)[i])) {
-                        wrongType(where, "a finite number", numberText((*p)[i]));
-                    }
-                    checkRange(where, f, (*p)[i], false, numberText((*p)[i]));
-                }
-            },
-        },
-        f.get(c));
+    std::visit(Overloaded{
+                   [&](const std::int64_t* p) {
+                       checkRange(path, f, static_cast<double>(*p), true, std::to_string(*p));
+                   },
+                   [](const std::uint64_t*) {},
+                   [&](const double* p) {
+                       if (!std::isfinite(*p)) {
+                           wrongType(path, "a finite number", numberText(*p));
+                       }
+                       checkRange(path, f, *p, false, numberText(*p));
+                   },
+                   [](const bool*) {},
+                   [&](const std::string* p) {
+                       // Every string goes into run.json, experiment.json and checkpoint metadata:
+                       // it must be valid UTF-8 (JSON text is) and small enough for a checkpoint
+                       // header.
+                       if (p->size() > kMaxStringBytes) {
+                           throw InputError(concat("'",
+                                                   path,
+                                                   "' is ",
+                                                   p->size(),
+                                                   " bytes long; at most ",
+                                                   kMaxStringBytes,
+                                                   " bytes (64 KiB) are allowed"));
+                       }
+                       if (const std::size_t bad = firstInvalidUtf8(*p); bad != std::string::npos) {
+                           throw InputError(concat("'",
+                                                   path,
+                                                   "' is not valid UTF-8 (byte ",
+                                                   bad + 1,
+                                                   " of ",
+                                                   p->size(),
+                                                   "); names, descriptions and paths must be UTF-8 "
+                                                   "text to be written into JSON"));
+                       }
+                       if (f.nonEmpty && p->empty()) {
+                           throw InputError(concat("'", path, "' must not be empty"));
+                       }
+                   },
+                   [&]<ChoiceEnum C>(const C* p) {
+                       if (findChoice(*p) == nullptr) {  // a value cast from an integer
+                           throw InputError(concat("'",
+                                                   path,
+                                                   "' must be one of ",
+                                                   allowedChoices<C>(", "),
+                                                   ", got the value ",
+                                                   static_cast<int>(*p)));
+                       }
+                   },
+                   [&](const std::vector<std::int64_t>* p) {
+                       for (std::size_t i = 0; i < p->size(); ++i) {
+                           const std::int64_t v = (*p)[i];
+                           const std::string where = concat(path, "[", i, "]");
+                           if (path == "pipeline.cuts" && f.range &&
+                               !f.range->contains(static_cast<double>(v))) {
+                               // The field allows the largest architecture's cuts; name the current
+                               // one's limit (validate() applies it once model.arch is final).
+                               const std::int64_t units = unitsOf(c.model.arch);
+                               throw InputError(
+                                   concat("'",
+                                          where,
+                                          "' must be in [1, ",
+                                          units - 1,
+                                          "] for ",
+                                          choiceName(c.model.arch),
+                                          " (",
+                                          units,
+                                          " units; resnet10 allows 1..5, resnet34 1..17), got ",
+                                          v));
+                           }
+                           checkRange(where, f, static_cast<double>(v), true, std::to_string(v));
+                       }
+                       checkOrder(path, f.order, *p);
+                   },
+                   [&](const std::vector<double>* p) {
+                       for (std::size_t i = 0; i < p->size(); ++i) {
+                           const std::string where = concat(path, "[", i, "]");
+                           if (!std::isfinite((*p)[i])) {
+                               wrongType(where, "a finite number", numberText((*p)[i]));
+                           }
+                           checkRange(where, f, (*p)[i], false, numberText((*p)[i]));
+                       }
+                   },
+               },
+               f.get(c));
 }
 
 // ---- reading values from JSON ----
@@ -457,8 +477,13 @@ void readJson(const FieldSpec& f, const nlohmann::json& v, ExperimentConfig& c) 
                 const auto name = jsonAs<std::string>(path, v, v.is_string(), "a string");
                 const std::optional<C> value = parseChoice<C>(name);
                 if (!value) {
-                    throw InputError(concat("'", path, "' must be one of ", allowedChoices<C>(", "),
-                                            ", got '", name, "'"));
+                    throw InputError(concat("'",
+                                            path,
+                                            "' must be one of ",
+                                            allowedChoices<C>(", "),
+                                            ", got '",
+                                            name,
+                                            "'"));
                 }
                 *p = *value;
             },
@@ -581,20 +606,25 @@ constexpr std::uintmax_t kMaxConfigBytes = 16U * 1024U * 1024U;
 std::string readWholeFile(const std::filesystem::path& path) {
     // Regular files only: a device (/dev/zero) or a FIFO would be read forever or block.
     struct stat st {};
+
     if (::stat(path.c_str(), &st) != 0) {
-        throw InputError(concat("cannot read config '", path.string(), "': ",
-                                std::system_category().message(errno)));
+        throw InputError(concat(
+            "cannot read config '", path.string(), "': ", std::system_category().message(errno)));
     }
     if (S_ISDIR(st.st_mode)) {
         throw InputError(concat("cannot read config '", path.string(), "': it is a directory"));
     }
     if (!S_ISREG(st.st_mode)) {
-        throw InputError(concat("cannot read config '", path.string(),
+        throw InputError(concat("cannot read config '",
+                                path.string(),
                                 "': not a regular file (a device, FIFO or socket); give a JSON "
                                 "file"));
     }
     if (static_cast<std::uintmax_t>(st.st_size) > kMaxConfigBytes) {
-        throw InputError(concat("config '", path.string(), "' is ", st.st_size,
+        throw InputError(concat("config '",
+                                path.string(),
+                                "' is ",
+                                st.st_size,
                                 " bytes; an experiment config is at most 16 MiB"));
     }
     std::ifstream in(path, std::ios::binary);
@@ -610,7 +640,9 @@ std::string readWholeFile(const std::filesystem::path& path) {
     }
     text.resize(static_cast<std::size_t>(in.gcount()));
     if (text.size() > static_cast<std::size_t>(st.st_size)) {
-        throw InputError(concat("config '", path.string(), "' grew while it was read; "
+        throw InputError(concat("config '",
+                                path.string(),
+                                "' grew while it was read; "
                                 "give a finished file"));
     }
     return text;
@@ -646,22 +678,22 @@ void validateDelaySchedule(const ExperimentConfig& c) {
     for (std::size_t i = 0; i < p.delayScales.size(); ++i) {
         const double d = std::floor(p.delayScales[i] * static_cast<double>(top) + 1e-9);
         if (d > static_cast<double>(kMaxDelay)) {
-            throw InputError(concat("'pipeline.delayScales[",
-                                    i,
-                                    "]' (",
-                                    numberText(p.delayScales[i]),
-                                    ") makes stage 0's delay floor(",
-                                    numberText(p.delayScales[i]),
-                                    " * ",
-                                    top,
-                                    ") = ",
-                                    static_cast<std::int64_t>(d),
-                                    "; delays must be <= ",
-                                    kMaxDelay,
-                                    ", so scales must be <= ",
-                                    numberText(static_cast<double>(kMaxDelay) /
-                                               static_cast<double>(top)),
-                                    " for this pipeline"));
+            throw InputError(
+                concat("'pipeline.delayScales[",
+                       i,
+                       "]' (",
+                       numberText(p.delayScales[i]),
+                       ") makes stage 0's delay floor(",
+                       numberText(p.delayScales[i]),
+                       " * ",
+                       top,
+                       ") = ",
+                       static_cast<std::int64_t>(d),
+                       "; delays must be <= ",
+                       kMaxDelay,
+                       ", so scales must be <= ",
+                       numberText(static_cast<double>(kMaxDelay) / static_cast<double>(top)),
+                       " for this pipeline"));
         }
     }
 }
@@ -773,11 +805,13 @@ void validate(const ExperimentConfig& config) {
     const std::int64_t units = unitsOf(c.model.arch);
     if (!p.cuts.empty() && p.cuts.back() > units - 1) {
         throw InputError("'pipeline.cuts' must lie within 1.." + to_string(units - 1) + " (" +
-                         std::string(choiceName(c.model.arch)) + " has " + to_string(units) + " units: the stem, " +
-                         to_string(units - 2) + " blocks and the head), got " + listText(p.cuts));
+                         std::string(choiceName(c.model.arch)) + " has " + to_string(units) +
+                         " units: the stem, " + to_string(units - 2) +
+                         " blocks and the head), got " + listText(p.cuts));
     }
     const auto stages = static_cast<std::int64_t>(p.cuts.size()) + 1;
-    if (const std::string why = p.delays.empty() ? "" : delaysProblem(p.delays, stages, "pipeline.delays");
+    if (const std::string why =
+            p.delays.empty() ? "" : delaysProblem(p.delays, stages, "pipeline.delays");
         !why.empty()) {
         throw InputError(why + " (stages from pipeline.cuts " + listText(p.cuts) +
                          "; leave it empty for the default 2·S(s))");

@@ -42,10 +42,10 @@ struct ModelConfig {
 struct DataConfig {
     DatasetKind dataset = DatasetKind::Auto;  // auto | cifar100 | cifar10 | fashion-mnist | mnist |
                                               // synthetic
-    std::string path;              // folder with the dataset files; empty = the default location
-    bool augment = true;           // pad-4 random crop + horizontal flip (CIFAR only)
-    std::int64_t trainLimit = 0;   // 0..1e9 samples used, 0 = all
-    std::int64_t testLimit = 0;    // 0..1e9, 0 = all
+    std::string path;             // folder with the dataset files; empty = the default location
+    bool augment = true;          // pad-4 random crop + horizontal flip (CIFAR only)
+    std::int64_t trainLimit = 0;  // 0..1e9 samples used, 0 = all
+    std::int64_t testLimit = 0;   // 0..1e9, 0 = all
     std::int64_t syntheticTrain = 2048;  // 1..1e6 samples of the synthetic dataset
     std::int64_t syntheticTest = 512;    // 1..1e6
 
@@ -54,9 +54,9 @@ struct DataConfig {
 
 struct OptimizerSection {
     OptimizerKind kind = OptimizerKind::Sgd;  // sgd | adam | adamw | lamb
-    double lr = 0.1;            // (0, 10]
-    double momentum = 0.9;      // [0, 1), SGD
-    double dampening = 0;       // [0, 1], SGD
+    double lr = 0.1;                          // (0, 10]
+    double momentum = 0.9;                    // [0, 1), SGD
+    double dampening = 0;                     // [0, 1], SGD
     bool nesterov = false;      // SGD; needs momentum > 0 and dampening 0 (as PyTorch)
     double weightDecay = 5e-4;  // [0, 1)
     double beta1 = 0.9;         // [0, 1), Adam/AdamW/LAMB
@@ -68,7 +68,7 @@ struct OptimizerSection {
 
 struct ScheduleSection {
     LrScheduleKind kind = LrScheduleKind::Cosine;  // constant | step | cosine
-    double warmupEpochs = 0;       // [0, 10000], linear warm-up
+    double warmupEpochs = 0;                       // [0, 10000], linear warm-up
     std::int64_t stepEpochs = 30;  // 1..10000, step: multiply by gamma every stepEpochs
     double gamma = 0.1;            // (0, 1]
     double minLr = 0;              // [0, 10] and at most optimizer.lr; cosine's final LR
@@ -93,12 +93,13 @@ struct PipelineConfig {
     // Delay D_s per stage, 0..256, non-increasing from input to output (anything else
     // deadlocks), exactly K entries. Empty = the default 2·S(s) (DESIGN.md section 4).
     std::vector<std::int64_t> delays;
-    WeightPolicy policy = WeightPolicy::Stash;  // latest | stash | ema | momentum (SGD: momentum > 0)
+    WeightPolicy policy =
+        WeightPolicy::Stash;  // latest | stash | ema | momentum (SGD: momentum > 0)
     EmaBetaMode emaBeta = EmaBetaMode::Window;  // window: (D-1)/(D+1) | plain: D/(D+1) | fixed:
                                                 // emaBetaValue
-    double emaBetaValue = 0.9;       // [0, 1), used when emaBeta is fixed
+    double emaBetaValue = 0.9;                  // [0, 1), used when emaBeta is fixed
     ScheduleKind schedule = ScheduleKind::LayerPipe;  // layerpipe | gpipe
-    std::int64_t microBatches = 4;       // 1..1024, gpipe; at most training.batchSize
+    std::int64_t microBatches = 4;                    // 1..1024, gpipe; at most training.batchSize
     bool diagnosticStash = false;  // ema/momentum: a shadow stash measuring ‖Ŵ − W_v‖/‖W_v‖
     bool telemetry = true;         // record op events, staleness and memory samples
     // Delay schedule (layerpipe only; docs/pipeline.md): epoch e's delays are

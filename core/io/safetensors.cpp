@@ -490,7 +490,8 @@ SafetensorsFile readSafetensors(const std::filesystem::path& path) {
         err = EISDIR;
     } else if (!S_ISREG(st.st_mode)) {
         static_cast<void>(::close(fd));
-        throw InputError(concat("cannot read '", name,
+        throw InputError(concat("cannot read '",
+                                name,
                                 "': not a regular file (a FIFO, device or socket); give a "
                                 ".safetensors file"));
     } else {

@@ -56,8 +56,9 @@ std::string serializeSafetensors(const SafetensorsFile& file);
 // (no gaps, no overlaps, nothing after the last one), as the reference reader requires.
 // F32 and I64 load as is, I64 values rounded to float; those from 2^63 - 2^38 up round to 2^63,
 // which no int64 holds, and are rejected. F64, F16 and BF16 are converted to float and reported
-// as F32 (F64 rounds to nearest). Other dtypes (BOOL, U8, I8, I16, U16, I32, U32, U64, F8_*) are rejected.
-// Every failure is an InputError naming the file, the tensor and what was expected vs found.
+// as F32 (F64 rounds to nearest). Other dtypes (BOOL, U8, I8, I16, U16, I32, U32, U64, F8_*) are
+// rejected. Every failure is an InputError naming the file, the tensor and what was expected vs
+// found.
 SafetensorsFile readSafetensors(const std::filesystem::path& path);
 
 // Parses file bytes; `source` names them in error messages (a path, or e.g. "<memory>").

@@ -22,14 +22,18 @@ void validate(const ResNetSpec& spec) {
         return r.contains(static_cast<double>(v));
     };
     check(in(kWidthRange, spec.width), "width", spec.width, kWidthRange.text(true).c_str());
-    check(in(kInChannelsRange, spec.inChannels), "inputChannels", spec.inChannels,
+    check(in(kInChannelsRange, spec.inChannels),
+          "inputChannels",
+          spec.inChannels,
           kInChannelsRange.text(true).c_str());
     const std::int64_t minSize = spec.stem == Stem::Cifar ? 8 : 32;
-    check(in(kInSizeRange, spec.inSize) && spec.inSize >= minSize, "inputSize", spec.inSize,
+    check(in(kInSizeRange, spec.inSize) && spec.inSize >= minSize,
+          "inputSize",
+          spec.inSize,
           spec.stem == Stem::Cifar ? "in [8, 512] for the CIFAR stem"
                                    : "in [32, 512] for the ImageNet stem");
-    check(in(kClassesRange, spec.classes), "classes", spec.classes,
-          kClassesRange.text(true).c_str());
+    check(
+        in(kClassesRange, spec.classes), "classes", spec.classes, kClassesRange.text(true).c_str());
     for (std::int64_t b : spec.blocks) {
         check(b >= 1 && b <= 64, "blocks[i]", b, "in [1, 64]");
     }
@@ -132,7 +136,8 @@ void ResNet::init(std::span<float> weights, std::span<float> buffers, std::uint6
     for (std::size_t u = 0; u < units_.size(); ++u) {
         Rng rng(Rng::derive(seed, 0x1417, u));
         units_[u]->init(weights.subspan(weightOffsets_[u], units_[u]->weightCount()),
-                        buffers.subspan(bufferOffsets_[u], units_[u]->bufferCount()), rng);
+                        buffers.subspan(bufferOffsets_[u], units_[u]->bufferCount()),
+                        rng);
     }
 }
 
@@ -140,9 +145,15 @@ TensorShape ResNet::inputShape(std::int64_t n) const {
     return {n, spec_.inChannels, spec_.inSize, spec_.inSize};
 }
 
-Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
-                    std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                    std::vector<UnitContext>& ctxs, nn::Mode mode, LayerObserver* observer) {
+Tensor forwardUnits(const ResNet& net,
+                    std::size_t first,
+                    std::size_t last,
+                    std::span<const float> weights,
+                    std::span<float> buffers,
+                    const Tensor& x,
+                    std::vector<UnitContext>& ctxs,
+                    nn::Mode mode,
+                    LayerObserver* observer) {
     LP_EXPECTS(first < last && last <= net.unitCount(), "forwardUnits: bad unit range");
     LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first),
                "forwardUnits: weight span does not cover the units");
@@ -157,15 +168,21 @@ Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
         y = unit.forward(
             weights.subspan(net.weightOffset(u) - net.weightOffset(first), unit.weightCount()),
             buffers.subspan(net.bufferOffset(u) - net.bufferOffset(first), unit.bufferCount()),
-            *in, ctxs[u - first], mode);
+            *in,
+            ctxs[u - first],
+            mode);
         in = &y;
     }
     return y;
 }
 
-Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
-                     std::span<const float> weights, const Tensor& dy,
-                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights,
+Tensor backwardUnits(const ResNet& net,
+                     std::size_t first,
+                     std::size_t last,
+                     std::span<const float> weights,
+                     const Tensor& dy,
+                     std::vector<UnitContext>& ctxs,
+                     std::span<float> gradWeights,
                      LayerObserver* observer) {
     LP_EXPECTS(first < last && last <= net.unitCount(), "backwardUnits: bad unit range");
     LP_EXPECTS(weights.size() == net.weightOffset(last) - net.weightOffset(first) &&
@@ -178,7 +195,9 @@ Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
         const Unit& unit = net.unit(u);
         const std::size_t off = net.weightOffset(u) - net.weightOffset(first);
         ctxs[u - first].observer = observer;
-        d = unit.backward(weights.subspan(off, unit.weightCount()), *in, ctxs[u - first],
+        d = unit.backward(weights.subspan(off, unit.weightCount()),
+                          *in,
+                          ctxs[u - first],
                           gradWeights.subspan(off, unit.weightCount()));
         in = &d;
     }

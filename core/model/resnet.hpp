@@ -3,6 +3,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+#include "core/model/unit.hpp"
+#include "core/tensor/tensor.hpp"
+
 #include <array>
 #include <cstdint>
 #include <memory>
@@ -11,10 +15,6 @@
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/choices.hpp"
-#include "core/model/unit.hpp"
-#include "core/tensor/tensor.hpp"
 
 namespace lp::core::model {
 
@@ -54,9 +54,13 @@ inline std::optional<std::array<std::int64_t, 4>> blocksForArch(std::string_view
     return a ? std::optional(blocksOf(*a)) : std::nullopt;
 }
 
-inline std::optional<Stem> parseStem(std::string_view name) { return parseChoice<Stem>(name); }
+inline std::optional<Stem> parseStem(std::string_view name) {
+    return parseChoice<Stem>(name);
+}
 
-inline std::string_view toString(Stem stem) { return choiceName(stem); }
+inline std::string_view toString(Stem stem) {
+    return choiceName(stem);
+}
 
 // A parameter of the whole model: its torchvision name and its place in the model-wide flat
 // buffers (weights for kind Weight, buffers otherwise), which are the units' buffers back to back.
@@ -73,15 +77,23 @@ public:
     explicit ResNet(const ResNetSpec& spec);
 
     const ResNetSpec& spec() const { return spec_; }
+
     std::size_t unitCount() const { return units_.size(); }
+
     const Unit& unit(std::size_t u) const { return *units_[u]; }
+
     // First float of unit u in the model-wide weight / buffer arrays; u == unitCount() gives the
     // totals.
     std::size_t weightOffset(std::size_t u) const { return weightOffsets_[u]; }
+
     std::size_t bufferOffset(std::size_t u) const { return bufferOffsets_[u]; }
+
     std::size_t weightCount() const { return weightOffsets_.back(); }
+
     std::size_t bufferCount() const { return bufferOffsets_.back(); }
+
     const std::vector<ModelParam>& params() const { return params_; }
+
     std::vector<std::string> unitNames() const;
 
     // Deterministic torchvision-like initialisation of model-wide buffers from a seed; unit u
@@ -103,14 +115,23 @@ private:
 // back (a stage's flat buffers, or the whole model's when first = 0, last = unitCount()).
 // ctxs is resized to last - first. x: [N, ...unit(first).inputShape]. observer (may be null)
 // sees every layer call of this pass (layerpipe bench).
-Tensor forwardUnits(const ResNet& net, std::size_t first, std::size_t last,
-                    std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                    std::vector<UnitContext>& ctxs, nn::Mode mode,
+Tensor forwardUnits(const ResNet& net,
+                    std::size_t first,
+                    std::size_t last,
+                    std::span<const float> weights,
+                    std::span<float> buffers,
+                    const Tensor& x,
+                    std::vector<UnitContext>& ctxs,
+                    nn::Mode mode,
                     LayerObserver* observer = nullptr);
 // Backward through units [first, last) in reverse; ADDS into gradWeights (same layout as weights).
-Tensor backwardUnits(const ResNet& net, std::size_t first, std::size_t last,
-                     std::span<const float> weights, const Tensor& dy,
-                     std::vector<UnitContext>& ctxs, std::span<float> gradWeights,
+Tensor backwardUnits(const ResNet& net,
+                     std::size_t first,
+                     std::size_t last,
+                     std::span<const float> weights,
+                     const Tensor& dy,
+                     std::vector<UnitContext>& ctxs,
+                     std::span<float> gradWeights,
                      LayerObserver* observer = nullptr);
 
 // The model's parameters and buffers, model-wide and flat, for the sequential trainer and

@@ -1,15 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/model/unit.hpp"
 
-#include <chrono>
-#include <utility>
-
 #include "core/error.hpp"
 #include "core/nn/activations.hpp"
 #include "core/nn/batch_norm2d.hpp"
 #include "core/nn/conv2d.hpp"
 #include "core/nn/elementwise.hpp"
 #include "core/nn/identity.hpp"
+
+#include <chrono>
+#include <utility>
 
 namespace lp::core::model {
 
@@ -52,7 +52,8 @@ void Unit::init(std::span<float> weights, std::span<float> buffers, Rng& rng) co
                "unit " + name_ + ": parameter spans have the wrong size");
     for (std::size_t i = 0; i < layers_.size(); ++i) {
         layers_[i]->init(weights.subspan(weightOffset_[i], layers_[i]->weightCount()),
-                         buffers.subspan(bufferOffset_[i], layers_[i]->bufferCount()), rng);
+                         buffers.subspan(bufferOffset_[i], layers_[i]->bufferCount()),
+                         rng);
     }
 }
 
@@ -65,8 +66,12 @@ double secondsSince(std::chrono::steady_clock::time_point t0) {
 // Runs one layer's forward or backward (`run`), timed for the observer if there is one.
 // `known` is the shape of the tensor going in (copied before `run` may consume it).
 template <typename Run>
-Tensor observed(LayerObserver* observer, const std::string& name, const nn::Layer& l,
-                TensorShape known, bool backward, const Run& run) {
+Tensor observed(LayerObserver* observer,
+                const std::string& name,
+                const nn::Layer& l,
+                TensorShape known,
+                bool backward,
+                const Run& run) {
     if (observer == nullptr) {
         return run();
     }
@@ -74,59 +79,78 @@ Tensor observed(LayerObserver* observer, const std::string& name, const nn::Laye
     Tensor out = run();
     const double seconds = secondsSince(t0);
     // layerDone takes (input shape, output shape) of the forward in both directions.
-    observer->layerDone(name, l, backward ? out.shape() : known, backward ? known : out.shape(),
-                        backward, seconds);
+    observer->layerDone(
+        name, l, backward ? out.shape() : known, backward ? known : out.shape(), backward, seconds);
     return out;
 }
 
 }  // namespace
 
-Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
-                          const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+Tensor Unit::forwardLayer(std::size_t i,
+                          std::span<const float> weights,
+                          std::span<float> buffers,
+                          const Tensor& x,
+                          UnitContext& ctx,
+                          nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    return observed(ctx.observer, layerNames_[i], l, x.shape(), false,
-                    [&] { return l.forward(p, x, ctx.layers[i], mode); });
+    return observed(ctx.observer, layerNames_[i], l, x.shape(), false, [&] {
+        return l.forward(p, x, ctx.layers[i], mode);
+    });
 }
 
-Tensor Unit::forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
-                          Tensor&& x, UnitContext& ctx, nn::Mode mode) const {
+Tensor Unit::forwardLayer(std::size_t i,
+                          std::span<const float> weights,
+                          std::span<float> buffers,
+                          Tensor&& x,
+                          UnitContext& ctx,
+                          nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
-    return observed(ctx.observer, layerNames_[i], l, x.shape(), false,
-                    [&] { return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode); });
+    return observed(ctx.observer, layerNames_[i], l, x.shape(), false, [&] {
+        return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
+    });
 }
 
-Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
-                           UnitContext& ctx, std::span<float> gradWeights) const {
+Tensor Unit::backwardLayer(std::size_t i,
+                           std::span<const float> weights,
+                           const Tensor& dy,
+                           UnitContext& ctx,
+                           std::span<float> gradWeights) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true,
-                    [&] { return l.backward(p, dy, ctx.layers[i], g); });
+    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
+        return l.backward(p, dy, ctx.layers[i], g);
+    });
 }
 
-Tensor Unit::backwardLayer(std::size_t i, std::span<const float> weights, Tensor&& dy,
-                           UnitContext& ctx, std::span<float> gradWeights) const {
+Tensor Unit::backwardLayer(std::size_t i,
+                           std::span<const float> weights,
+                           Tensor&& dy,
+                           UnitContext& ctx,
+                           std::span<float> gradWeights) const {
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
                             .buffers = {}};
     const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
-    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true,
-                    [&] { return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g); });
+    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
+        return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
+    });
 }
 
 namespace {
 
 void checkSpans(const Unit& u, std::size_t weights, std::size_t buffers) {
-    LP_EXPECTS(weights == u.weightCount(), concat("unit ", u.name(), ": expected ",
-                                                  u.weightCount(), " weights, got ", weights));
-    LP_EXPECTS(buffers == u.bufferCount() || buffers == 0,
-               concat("unit ", u.name(), ": expected ", u.bufferCount(), " buffer floats, got ",
-                      buffers));
+    LP_EXPECTS(
+        weights == u.weightCount(),
+        concat("unit ", u.name(), ": expected ", u.weightCount(), " weights, got ", weights));
+    LP_EXPECTS(
+        buffers == u.bufferCount() || buffers == 0,
+        concat("unit ", u.name(), ": expected ", u.bufferCount(), " buffer floats, got ", buffers));
 }
 
 }  // namespace
@@ -136,8 +160,11 @@ void SequentialUnit::append(std::unique_ptr<nn::Layer> layer, const std::string&
     addLayer(std::move(layer), prefix);
 }
 
-Tensor SequentialUnit::forward(std::span<const float> weights, std::span<float> buffers,
-                               const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+Tensor SequentialUnit::forward(std::span<const float> weights,
+                               std::span<float> buffers,
+                               const Tensor& x,
+                               UnitContext& ctx,
+                               nn::Mode mode) const {
     checkSpans(*this, weights.size(), buffers.size());
     ctx.layers.resize(layerCount());
     Tensor y = forwardLayer(0, weights, buffers, x, ctx, mode);
@@ -147,7 +174,9 @@ Tensor SequentialUnit::forward(std::span<const float> weights, std::span<float> 
     return y;
 }
 
-Tensor SequentialUnit::backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+Tensor SequentialUnit::backward(std::span<const float> weights,
+                                const Tensor& dy,
+                                UnitContext& ctx,
                                 std::span<float> gradWeights) const {
     checkSpans(*this, weights.size(), 0);
     LP_EXPECTS(gradWeights.size() == weightCount(), "unit " + name() + ": gradient span size");
@@ -192,11 +221,11 @@ BasicBlock::BasicBlock(const std::string& prefix,
     LP_EXPECTS(inputShape.rank() == 4, "BasicBlock input must be [1, C, H, W]");
     const std::int64_t inChannels = inputShape[1];
     hasDownsample_ = stride != 1 || inChannels != outChannels;
-    auto conv = [](std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s,
-                   std::int64_t pad) {
-        return std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
-            .inChannels = in, .outChannels = out, .kernel = k, .stride = s, .padding = pad});
-    };
+    auto conv =
+        [](std::int64_t in, std::int64_t out, std::int64_t k, std::int64_t s, std::int64_t pad) {
+            return std::make_unique<nn::Conv2d>(nn::Conv2dSpec{
+                .inChannels = in, .outChannels = out, .kernel = k, .stride = s, .padding = pad});
+        };
     auto bn = [batchNorm, bnMomentum](std::int64_t c) {
         return normLayer(batchNorm, c, bnMomentum);
     };
@@ -213,8 +242,11 @@ BasicBlock::BasicBlock(const std::string& prefix,
     setOutputShape(layer(kConv1).outputShape(inputShape));
 }
 
-Tensor BasicBlock::forward(std::span<const float> weights, std::span<float> buffers,
-                           const Tensor& x, UnitContext& ctx, nn::Mode mode) const {
+Tensor BasicBlock::forward(std::span<const float> weights,
+                           std::span<float> buffers,
+                           const Tensor& x,
+                           UnitContext& ctx,
+                           nn::Mode mode) const {
     checkSpans(*this, weights.size(), buffers.size());
     ctx.layers.resize(layerCount());
     // x stays alive for the shortcut; every intermediate is handed on (std::move).
@@ -233,7 +265,9 @@ Tensor BasicBlock::forward(std::span<const float> weights, std::span<float> buff
     return forwardLayer(kReluOut, weights, buffers, std::move(h), ctx, mode);
 }
 
-Tensor BasicBlock::backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+Tensor BasicBlock::backward(std::span<const float> weights,
+                            const Tensor& dy,
+                            UnitContext& ctx,
                             std::span<float> gradWeights) const {
     checkSpans(*this, weights.size(), 0);
     LP_EXPECTS(gradWeights.size() == weightCount(), "unit " + name() + ": gradient span size");

@@ -8,15 +8,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/nn/layer.hpp"
+#include "core/tensor/rng.hpp"
+#include "core/tensor/tensor.hpp"
+
 #include <cstddef>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
-
-#include "core/nn/layer.hpp"
-#include "core/tensor/rng.hpp"
-#include "core/tensor/tensor.hpp"
 
 namespace lp::core::model {
 
@@ -54,8 +54,12 @@ public:
     virtual ~LayerObserver() = default;
     // name: the layer's torchvision-style prefix ("layer1.0.conv1", "fc"); in/out: the shapes of
     // the layer's input and output (also for a backward call: dx and dy).
-    virtual void layerDone(const std::string& name, const nn::Layer& layer, const TensorShape& in,
-                           const TensorShape& out, bool backward, double seconds) = 0;
+    virtual void layerDone(const std::string& name,
+                           const nn::Layer& layer,
+                           const TensorShape& in,
+                           const TensorShape& out,
+                           bool backward,
+                           double seconds) = 0;
 };
 
 class Unit {
@@ -68,20 +72,30 @@ public:
     virtual ~Unit() = default;
 
     const std::string& name() const { return name_; }
+
     // Shapes for a batch of one, e.g. [1, 64, 32, 32]; the batch dimension is free.
     const TensorShape& inputShape() const { return inputShape_; }
+
     const TensorShape& outputShape() const { return outputShape_; }
+
     std::size_t weightCount() const { return weightCount_; }
+
     std::size_t bufferCount() const { return bufferCount_; }
+
     const std::vector<UnitParam>& params() const { return params_; }
 
     // x: [N, ...inputShape] -> [N, ...outputShape]. Train mode saves activations into ctx and
     // updates BN running statistics in `buffers`.
-    virtual Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                           UnitContext& ctx, nn::Mode mode) const = 0;
+    virtual Tensor forward(std::span<const float> weights,
+                           std::span<float> buffers,
+                           const Tensor& x,
+                           UnitContext& ctx,
+                           nn::Mode mode) const = 0;
     // Returns dL/dx; ADDS dL/dweights into gradWeights. `weights` may differ from the forward's
     // (stale-weight policies); weight gradients come from the activations saved in ctx.
-    virtual Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+    virtual Tensor backward(std::span<const float> weights,
+                            const Tensor& dy,
+                            UnitContext& ctx,
                             std::span<float> gradWeights) const = 0;
     // torchvision-like initialisation (Kaiming-normal fan_out convs, BN γ=1 β=0, Linear default).
     void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const;
@@ -89,20 +103,37 @@ public:
 protected:
     // Registers a layer whose tensors are named prefix + "." + spec name; returns its index.
     std::size_t addLayer(std::unique_ptr<nn::Layer> layer, const std::string& prefix);
+
     void setOutputShape(const TensorShape& shape) { outputShape_ = shape; }
+
     std::size_t layerCount() const { return layers_.size(); }
+
     const nn::Layer& layer(std::size_t i) const { return *layers_[i]; }
 
-    Tensor forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
-                        const Tensor& x, UnitContext& ctx, nn::Mode mode) const;
-    Tensor backwardLayer(std::size_t i, std::span<const float> weights, const Tensor& dy,
-                         UnitContext& ctx, std::span<float> gradWeights) const;
+    Tensor forwardLayer(std::size_t i,
+                        std::span<const float> weights,
+                        std::span<float> buffers,
+                        const Tensor& x,
+                        UnitContext& ctx,
+                        nn::Mode mode) const;
+    Tensor backwardLayer(std::size_t i,
+                         std::span<const float> weights,
+                         const Tensor& dy,
+                         UnitContext& ctx,
+                         std::span<float> gradWeights) const;
     // The same for an input that is dead after the call (nn::Layer::forwardConsuming): Conv2d
     // saves it without a copy, ReLU works in place.
-    Tensor forwardLayer(std::size_t i, std::span<const float> weights, std::span<float> buffers,
-                        Tensor&& x, UnitContext& ctx, nn::Mode mode) const;
-    Tensor backwardLayer(std::size_t i, std::span<const float> weights, Tensor&& dy,
-                         UnitContext& ctx, std::span<float> gradWeights) const;
+    Tensor forwardLayer(std::size_t i,
+                        std::span<const float> weights,
+                        std::span<float> buffers,
+                        Tensor&& x,
+                        UnitContext& ctx,
+                        nn::Mode mode) const;
+    Tensor backwardLayer(std::size_t i,
+                         std::span<const float> weights,
+                         Tensor&& dy,
+                         UnitContext& ctx,
+                         std::span<float> gradWeights) const;
 
 private:
     std::string name_;
@@ -124,9 +155,14 @@ public:
     // Appends a layer; its input is the previous layer's output shape.
     void append(std::unique_ptr<nn::Layer> layer, const std::string& prefix);
 
-    Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                   UnitContext& ctx, nn::Mode mode) const override;
-    Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+    Tensor forward(std::span<const float> weights,
+                   std::span<float> buffers,
+                   const Tensor& x,
+                   UnitContext& ctx,
+                   nn::Mode mode) const override;
+    Tensor backward(std::span<const float> weights,
+                    const Tensor& dy,
+                    UnitContext& ctx,
                     std::span<float> gradWeights) const override;
 };
 
@@ -150,9 +186,14 @@ public:
 
     bool hasDownsample() const { return hasDownsample_; }
 
-    Tensor forward(std::span<const float> weights, std::span<float> buffers, const Tensor& x,
-                   UnitContext& ctx, nn::Mode mode) const override;
-    Tensor backward(std::span<const float> weights, const Tensor& dy, UnitContext& ctx,
+    Tensor forward(std::span<const float> weights,
+                   std::span<float> buffers,
+                   const Tensor& x,
+                   UnitContext& ctx,
+                   nn::Mode mode) const override;
+    Tensor backward(std::span<const float> weights,
+                    const Tensor& dy,
+                    UnitContext& ctx,
                     std::span<float> gradWeights) const override;
 
 private:

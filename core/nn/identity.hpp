@@ -15,13 +15,20 @@ namespace lp::core::nn {
 class Identity final : public Layer {
 public:
     std::string_view kind() const override { return "Identity"; }
+
     TensorShape outputShape(const TensorShape& in) const override { return in; }
-    Tensor forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx,
+
+    Tensor forward(const LayerParams& /*p*/,
+                   const Tensor& x,
+                   Context& ctx,
                    Mode /*mode*/) const override {
         ctx.saved.clear();
         return x;
     }
-    Tensor backward(const LayerParams& /*p*/, const Tensor& dy, Context& /*ctx*/,
+
+    Tensor backward(const LayerParams& /*p*/,
+                    const Tensor& dy,
+                    Context& /*ctx*/,
                     std::span<float> /*gradWeights*/) const override {
         return dy;
     }

@@ -11,14 +11,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/tensor/rng.hpp"
+#include "core/tensor/tensor.hpp"
+
 #include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "core/tensor/rng.hpp"
-#include "core/tensor/tensor.hpp"
 
 namespace lp::core::nn {
 
@@ -47,6 +47,7 @@ struct LayerParams {
 struct Context {
     std::vector<Tensor> saved;
     std::size_t bytes() const;  // bytes held by saved activations
+
     void clear() { saved.clear(); }
 };
 
@@ -60,28 +61,42 @@ public:
     virtual ~Layer() = default;
 
     virtual std::string_view kind() const = 0;
+
     // The layer's named tensors in buffer order (none for parameter-free layers).
     virtual std::vector<ParamSpec> params() const { return {}; }
+
     // Output shape for an input shape; throws ContractError for an incompatible input.
     virtual TensorShape outputShape(const TensorShape& in) const = 0;
     // y = f(x). In Train mode saves what backward needs into ctx and updates running buffers.
-    virtual Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const = 0;
+    virtual Tensor forward(const LayerParams& p,
+                           const Tensor& x,
+                           Context& ctx,
+                           Mode mode) const = 0;
     // Returns dL/dx and ADDS dL/dW into gradWeights (same layout as p.weights). Needs the ctx
     // filled by a Train-mode forward of the same minibatch. Never reads p.buffers, which callers
     // may leave empty (running statistics are not versioned, DESIGN.md section 4).
-    virtual Tensor backward(const LayerParams& p, const Tensor& dy, Context& ctx,
+    virtual Tensor backward(const LayerParams& p,
+                            const Tensor& dy,
+                            Context& ctx,
                             std::span<float> gradWeights) const = 0;
+
     // forward and backward for an input the caller gives up (it no longer needs x, or dy): a
     // layer may keep its storage (Conv2d saves x without a copy) or work in place (ReLU). Same
     // results, bits and saved state as forward/backward, which they default to.
-    virtual Tensor forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx,
+    virtual Tensor forwardConsuming(const LayerParams& p,
+                                    Tensor&& x,
+                                    Context& ctx,
                                     Mode mode) const {
         return forward(p, x, ctx, mode);
     }
-    virtual Tensor backwardConsuming(const LayerParams& p, Tensor&& dy, Context& ctx,
+
+    virtual Tensor backwardConsuming(const LayerParams& p,
+                                     Tensor&& dy,
+                                     Context& ctx,
                                      std::span<float> gradWeights) const {
         return backward(p, dy, ctx, gradWeights);
     }
+
     // torchvision-like initialisation of this layer's weights and buffers.
     virtual void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const;
 

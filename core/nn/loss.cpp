@@ -21,8 +21,9 @@ struct RowResult {
 };
 
 // Classes that rank before `label`: higher logits, or equal logits at a lower index. A row with
-// a NaN logit ranks its label nowhere (INT_MAX, outside every top-k): comparisons with NaN are false, so without this check a
-// diverged model would score 100% (a NaN label logit has nothing "above" it).
+// a NaN logit ranks its label nowhere (INT_MAX, outside every top-k): comparisons with NaN are
+// false, so without this check a diverged model would score 100% (a NaN label logit has nothing
+// "above" it).
 int rankOf(const float* z, std::int64_t k, std::int64_t label) {
     const float target = z[label];
     int rank = 0;

@@ -17,7 +17,9 @@ using LrScheduleKind = core::LrScheduleKind;
 inline constexpr auto kLrScheduleKinds = choiceValues<LrScheduleKind>();
 
 // "constant", "step", "cosine" (core/choices.hpp's table, used by configs and the CLI).
-inline std::string_view toString(LrScheduleKind kind) { return choiceName(kind); }
+inline std::string_view toString(LrScheduleKind kind) {
+    return choiceName(kind);
+}
 
 // Inverse of toString (exact, lower case); nullopt for an unknown name.
 inline std::optional<LrScheduleKind> parseLrScheduleKind(std::string_view name) {

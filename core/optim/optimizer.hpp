@@ -20,7 +20,9 @@ using OptimizerKind = core::OptimizerKind;
 inline constexpr auto kOptimizerKinds = choiceValues<OptimizerKind>();
 
 // "sgd", "adam", "adamw", "lamb" (core/choices.hpp's table, used by configs and the CLI).
-inline std::string_view toString(OptimizerKind kind) { return choiceName(kind); }
+inline std::string_view toString(OptimizerKind kind) {
+    return choiceName(kind);
+}
 
 // Inverse of toString (exact, lower case); nullopt for an unknown name.
 inline std::optional<OptimizerKind> parseOptimizerKind(std::string_view name) {

@@ -25,7 +25,9 @@ inline std::optional<DelayScheduleKind> parseDelayScheduleKind(std::string_view 
     return parseChoice<DelayScheduleKind>(name);
 }
 
-inline std::string_view toString(DelayScheduleKind kind) { return choiceName(kind); }
+inline std::string_view toString(DelayScheduleKind kind) {
+    return choiceName(kind);
+}
 
 constexpr double kMaxDelayScale = 4.0;  // scales lie in [0, kMaxDelayScale]
 inline constexpr Interval kDelayScaleRange{'[', 0, kMaxDelayScale, ']'};

@@ -13,12 +13,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/pipeline/pipeline_core.hpp"
+#include "core/pipeline/spec.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <memory>
-
-#include "core/pipeline/pipeline_core.hpp"
-#include "core/pipeline/spec.hpp"
 
 namespace lp::core::pipeline {
 
@@ -44,11 +44,18 @@ public:
         EpochStats stats;
         bool completed = false;
     };
-    EpochOutcome runEpoch(std::int64_t epoch, std::int64_t minibatches, const BatchSource& source,
-                          const LrFunction& lr, std::int64_t stepBase, std::int64_t tickBase,
+
+    EpochOutcome runEpoch(std::int64_t epoch,
+                          std::int64_t minibatches,
+                          const BatchSource& source,
+                          const LrFunction& lr,
+                          std::int64_t stepBase,
+                          std::int64_t tickBase,
                           const BudgetFunction& budget = {});
+
     // The last tick of the current epoch's plan.
     std::int64_t lastTick() const { return lastTick_; }
+
     int threads() const;
     // Runs fn inside the engine's task_arena (e.g. to wait for tasks spawned by stage ops, which
     // only this arena's threads can run).

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/pipeline/plan.hpp"
 
-#include <sstream>
-
 #include "core/error.hpp"
+
+#include <sstream>
 
 namespace lp::core::pipeline {
 
@@ -111,8 +111,12 @@ struct Finished {
 };
 
 // Whether op may run at stage s in `tick` (DESIGN.md section 4's tick model).
-bool readyInTick(const Finished& done, std::size_t s, std::size_t stages, const StageOp& op,
-                 std::int64_t tick, bool ranForward) {
+bool readyInTick(const Finished& done,
+                 std::size_t s,
+                 std::size_t stages,
+                 const StageOp& op,
+                 std::int64_t tick,
+                 bool ranForward) {
     const auto j = static_cast<std::size_t>(op.unit);
     if (op.kind == OpKind::Forward) {
         return !ranForward &&
@@ -160,7 +164,8 @@ TickSchedule simulateTicks(const std::vector<std::int64_t>& delays, std::int64_t
         }
         if (ran == 0) {
             const std::string why = delaysProblem(delays, static_cast<std::int64_t>(ks), "delays");
-            throw InputError(concat("pipeline schedule deadlocks at tick ", tick,
+            throw InputError(concat("pipeline schedule deadlocks at tick ",
+                                    tick,
                                     why.empty() ? std::string() : ": " + why));
         }
         remaining -= ran;

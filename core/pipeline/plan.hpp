@@ -12,12 +12,11 @@
 #pragma once
 
 #include "core/choices.hpp"
+#include "core/telemetry/events.hpp"
 
 #include <cstdint>
 #include <string>
 #include <vector>
-
-#include "core/telemetry/events.hpp"
 
 namespace lp::core::pipeline {
 
@@ -30,8 +29,11 @@ public:
     static Partition perUnit(std::int64_t unitCount);
 
     std::int64_t unitCount() const { return unitCount_; }
+
     std::int64_t stageCount() const { return static_cast<std::int64_t>(cuts_.size()) + 1; }
+
     const std::vector<std::int64_t>& cuts() const { return cuts_; }
+
     std::int64_t firstUnit(std::int64_t stage) const;  // inclusive
     std::int64_t endUnit(std::int64_t stage) const;    // exclusive
     std::int64_t stageOfUnit(std::int64_t unit) const;
@@ -49,17 +51,23 @@ public:
     // Throws InputError (core::delaysProblem's words, the one delay-vector rule) when the vector
     // would deadlock (increasing somewhere), lies outside [0, 256], or has the wrong length.
     static DelayPlan custom(std::int64_t stages, std::vector<std::int64_t> delays);
+
     // Why `delays` is illegal for `stages` stages, or "" when it is legal (core::delaysProblem).
     static std::string whyIllegal(std::int64_t stages, const std::vector<std::int64_t>& delays) {
         return delaysProblem(delays, stages, "delays");
     }
 
     std::int64_t stageCount() const { return static_cast<std::int64_t>(delays_.size()); }
-    std::int64_t delay(std::int64_t stage) const { return delays_[static_cast<std::size_t>(stage)]; }
+
+    std::int64_t delay(std::int64_t stage) const {
+        return delays_[static_cast<std::size_t>(stage)];
+    }
+
     const std::vector<std::int64_t>& delays() const { return delays_; }
 
 private:
     explicit DelayPlan(std::vector<std::int64_t> delays) : delays_(std::move(delays)) {}
+
     std::vector<std::int64_t> delays_;
 };
 
@@ -86,7 +94,9 @@ std::vector<StageOp> stageOrder(std::int64_t delay, std::int64_t minibatches);
 struct TickSchedule {
     std::vector<std::vector<StageOp>> stages;  // each stage's F and B in order, with their ticks
     std::int64_t ticks = 0;                    // ticks the epoch spans, fill to drain
+
     std::int64_t tickCount() const { return ticks; }
+
     // Fraction of stage-ticks doing useful work: 2·K·M / (2·K·ticks) counting F and B slots.
     double utilisation(std::int64_t stageCount) const;
 };

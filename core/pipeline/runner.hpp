@@ -16,7 +16,9 @@ inline std::optional<ScheduleKind> parseScheduleKind(std::string_view name) {
     return parseChoice<ScheduleKind>(name);
 }
 
-inline std::string_view toString(ScheduleKind kind) { return choiceName(kind); }
+inline std::string_view toString(ScheduleKind kind) {
+    return choiceName(kind);
+}
 
 // GPipe's micro-batches per minibatch (PipelineSpec::microBatches; also the config's range).
 inline constexpr Interval kMicroBatchesRange{'[', 1, 1024, ']'};

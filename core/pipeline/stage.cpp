@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/pipeline/stage.hpp"
 
+#include "core/error.hpp"
+#include "core/optim/rewind.hpp"
+#include "core/tensor/parallel.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstring>
-
-#include "core/error.hpp"
-#include "core/optim/rewind.hpp"
-#include "core/tensor/parallel.hpp"
 
 namespace lp::core::pipeline {
 
@@ -16,7 +16,9 @@ namespace {
 
 constexpr std::int64_t kGrain = 1 << 15;  // elementwise chunk, fixed for determinism
 
-std::int64_t bytesOf(const AlignedBuffer& b) { return static_cast<std::int64_t>(b.bytes()); }
+std::int64_t bytesOf(const AlignedBuffer& b) {
+    return static_cast<std::int64_t>(b.bytes());
+}
 
 void copyInto(AlignedBuffer& dst, std::span<const float> src) {
     if (!src.empty()) {  // a stage without BN buffers: both are null, and memcpy(null, ...) is UB
@@ -26,15 +28,18 @@ void copyInto(AlignedBuffer& dst, std::span<const float> src) {
 
 // Where each parameter tensor of units [first, end) ends in the stage's flat weight buffer,
 // which the tensors tile in order.
-std::vector<std::size_t> tensorEndsOf(const model::ResNet& net, std::size_t first,
+std::vector<std::size_t> tensorEndsOf(const model::ResNet& net,
+                                      std::size_t first,
                                       std::size_t end) {
     const std::size_t w0 = net.weightOffset(first);
     std::vector<std::size_t> ends;
     for (const model::ModelParam& p : net.params()) {
         if (p.kind == nn::ParamKind::Weight && p.unit >= first && p.unit < end) {
             LP_EXPECTS(p.offset - w0 == (ends.empty() ? 0 : ends.back()),
-                       concat("stage parameters must tile the weight buffer in order; ", p.name,
-                              " starts at ", p.offset - w0));
+                       concat("stage parameters must tile the weight buffer in order; ",
+                              p.name,
+                              " starts at ",
+                              p.offset - w0));
             ends.push_back(p.offset - w0 + static_cast<std::size_t>(p.shape.numel()));
         }
     }
@@ -84,38 +89,46 @@ float emaBeta(EmaBetaMode mode, std::int64_t delay, float fixedBeta) {
     return 0.0F;
 }
 
-void emaAccumulate(std::span<float> d, std::span<const float> wNew, std::span<const float> wOld,
+void emaAccumulate(std::span<float> d,
+                   std::span<const float> wNew,
+                   std::span<const float> wOld,
                    float beta) {
     LP_EXPECTS(d.size() == wNew.size() && d.size() == wOld.size(), "emaAccumulate: sizes differ");
-    parallelFor(0, static_cast<std::int64_t>(d.size()), kGrain,
-                [&](std::int64_t lo, std::int64_t hi) {
-                    for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi);
-                         ++i) {
-                        d[i] = beta * d[i] + (1.0F - beta) * (wNew[i] - wOld[i]);
-                    }
-                });
+    parallelFor(
+        0, static_cast<std::int64_t>(d.size()), kGrain, [&](std::int64_t lo, std::int64_t hi) {
+            for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i) {
+                d[i] = beta * d[i] + (1.0F - beta) * (wNew[i] - wOld[i]);
+            }
+        });
 }
 
-void emaReconstruct(std::span<float> out, std::span<const float> w, std::span<const float> d,
-                    float beta, std::int64_t k, std::int64_t m) {
+void emaReconstruct(std::span<float> out,
+                    std::span<const float> w,
+                    std::span<const float> d,
+                    float beta,
+                    std::int64_t k,
+                    std::int64_t m) {
     LP_EXPECTS(out.size() == w.size() && d.size() == w.size(), "emaReconstruct: sizes differ");
     LP_EXPECTS(k >= 1 || m == 0, "emaReconstruct: no update observed yet");
     // Bias correction 1/(1 − β^k) in double; with β = 0 it is exactly 1.
     const double correction =
         k >= 1 ? 1.0 / (1.0 - std::pow(static_cast<double>(beta), static_cast<double>(k))) : 0.0;
     const auto scale = static_cast<float>(static_cast<double>(m) * correction);
-    parallelFor(0, static_cast<std::int64_t>(w.size()), kGrain,
-                [&](std::int64_t lo, std::int64_t hi) {
-                    for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi);
-                         ++i) {
-                        out[i] = w[i] - scale * d[i];
-                    }
-                });
+    parallelFor(
+        0, static_cast<std::int64_t>(w.size()), kGrain, [&](std::int64_t lo, std::int64_t hi) {
+            for (auto i = static_cast<std::size_t>(lo); i < static_cast<std::size_t>(hi); ++i) {
+                out[i] = w[i] - scale * d[i];
+            }
+        });
 }
 
-Stage::Stage(const model::ResNet& net, std::int64_t index, std::int64_t firstUnit,
-             std::int64_t endUnit, const StageSettings& settings,
-             std::span<const float> modelWeights, std::span<const float> modelBuffers)
+Stage::Stage(const model::ResNet& net,
+             std::int64_t index,
+             std::int64_t firstUnit,
+             std::int64_t endUnit,
+             const StageSettings& settings,
+             std::span<const float> modelWeights,
+             std::span<const float> modelBuffers)
     : net_(&net)
     , index_(index)
     , first_(firstUnit)
@@ -176,20 +189,30 @@ const AlignedBuffer* Stage::stashed(std::int64_t version) const {
 }
 
 Tensor Stage::forward(std::int64_t mb, const Tensor& x) {
-    LP_EXPECTS(!inFlight_.contains(mb), concat("stage ", index_, ": minibatch ", mb,
-                                               " is already in flight"));
+    LP_EXPECTS(!inFlight_.contains(mb),
+               concat("stage ", index_, ": minibatch ", mb, " is already in flight"));
     InFlight& f = inFlight_[mb];
     f.version = version_;
-    return model::forwardUnits(*net_, static_cast<std::size_t>(first_),
-                               static_cast<std::size_t>(end_), weights_.span(), buffers_.span(),
-                               x, f.ctxs, nn::Mode::Train);
+    return model::forwardUnits(*net_,
+                               static_cast<std::size_t>(first_),
+                               static_cast<std::size_t>(end_),
+                               weights_.span(),
+                               buffers_.span(),
+                               x,
+                               f.ctxs,
+                               nn::Mode::Train);
 }
 
 Tensor Stage::evaluate(const Tensor& x) {
     std::vector<model::UnitContext> ctxs;
-    return model::forwardUnits(*net_, static_cast<std::size_t>(first_),
-                               static_cast<std::size_t>(end_), weights_.span(), buffers_.span(),
-                               x, ctxs, nn::Mode::Eval);
+    return model::forwardUnits(*net_,
+                               static_cast<std::size_t>(first_),
+                               static_cast<std::size_t>(end_),
+                               weights_.span(),
+                               buffers_.span(),
+                               x,
+                               ctxs,
+                               nn::Mode::Eval);
 }
 
 Tensor Stage::backward(std::int64_t mb, const Tensor& dy, BackwardInfo* info) {
@@ -208,8 +231,14 @@ Tensor Stage::backward(std::int64_t mb, const Tensor& dy, BackwardInfo* info) {
         if (settings_.policy == WeightPolicy::Ema) {
             emaReconstruct(scratch_.span(), weights_.span(), ema_.span(), beta_, emaUpdates_, m);
         } else {
-            optim::rewind(settings_.optimizer, scratch_.span(), weights_.span(),
-                          optimizerState_.span(), version_, lrLast_, m, tensorEnds_);
+            optim::rewind(settings_.optimizer,
+                          scratch_.span(),
+                          weights_.span(),
+                          optimizerState_.span(),
+                          version_,
+                          lrLast_,
+                          m,
+                          tensorEnds_);
         }
         w = scratch_.span();
         if (settings_.diagnostic) {
@@ -218,8 +247,12 @@ Tensor Stage::backward(std::int64_t mb, const Tensor& dy, BackwardInfo* info) {
             }
         }
     }
-    Tensor dx = model::backwardUnits(*net_, static_cast<std::size_t>(first_),
-                                     static_cast<std::size_t>(end_), w, dy, it->second.ctxs,
+    Tensor dx = model::backwardUnits(*net_,
+                                     static_cast<std::size_t>(first_),
+                                     static_cast<std::size_t>(end_),
+                                     w,
+                                     dy,
+                                     it->second.ctxs,
                                      grads_.span());
     inFlight_.erase(it);
     if (info != nullptr) {
@@ -254,8 +287,8 @@ void Stage::update(float lr) {
     if (ema || settings_.measureUpdates) {
         copyInto(scratch_, weights_.span());  // W_old
     }
-    optimizer_.step(weights_.span(), grads_.span(), optimizerState_.span(), version_ + 1, lr,
-                    tensorEnds_);
+    optimizer_.step(
+        weights_.span(), grads_.span(), optimizerState_.span(), version_ + 1, lr, tensorEnds_);
     lrLast_ = lr;
     if (ema) {
         emaAccumulate(ema_.span(), weights_.span(), scratch_.span(), beta_);

@@ -17,17 +17,17 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
+#include "core/model/resnet.hpp"
+#include "core/optim/optimizer.hpp"
+#include "core/tensor/tensor.hpp"
+
 #include <cstdint>
 #include <deque>
 #include <map>
 #include <optional>
 #include <string_view>
 #include <vector>
-
-#include "core/choices.hpp"
-#include "core/model/resnet.hpp"
-#include "core/optim/optimizer.hpp"
-#include "core/tensor/tensor.hpp"
 
 namespace lp::core::pipeline {
 
@@ -39,24 +39,34 @@ inline std::optional<WeightPolicy> parseWeightPolicy(std::string_view name) {
     return parseChoice<WeightPolicy>(name);
 }
 
-inline std::string_view toString(WeightPolicy policy) { return choiceName(policy); }
+inline std::string_view toString(WeightPolicy policy) {
+    return choiceName(policy);
+}
 
 inline std::optional<EmaBetaMode> parseEmaBetaMode(std::string_view name) {
     return parseChoice<EmaBetaMode>(name);
 }
 
-inline std::string_view toString(EmaBetaMode mode) { return choiceName(mode); }
+inline std::string_view toString(EmaBetaMode mode) {
+    return choiceName(mode);
+}
 
 // β for a stage with delay `delay` (0 when the delay is 0: no EMA is kept).
 float emaBeta(EmaBetaMode mode, std::int64_t delay, float fixedBeta);
 
 // The EMA's two vector operations, used by Stage (exposed for tests):
 // d ← β·d + (1 − β)·(wNew − wOld)
-void emaAccumulate(std::span<float> d, std::span<const float> wNew, std::span<const float> wOld,
+void emaAccumulate(std::span<float> d,
+                   std::span<const float> wNew,
+                   std::span<const float> wOld,
                    float beta);
 // out = w − m·d / (1 − β^k): the reconstruction of the weights m updates ago after k updates.
-void emaReconstruct(std::span<float> out, std::span<const float> w, std::span<const float> d,
-                    float beta, std::int64_t k, std::int64_t m);
+void emaReconstruct(std::span<float> out,
+                    std::span<const float> w,
+                    std::span<const float> d,
+                    float beta,
+                    std::int64_t k,
+                    std::int64_t m);
 
 struct StageSettings {
     std::int64_t delay = 0;
@@ -84,8 +94,8 @@ struct StageMemory {
 };
 
 struct BackwardInfo {
-    std::int64_t weightVersion = 0;       // version the forward used (v)
-    std::int64_t staleness = 0;           // m = t − v
+    std::int64_t weightVersion = 0;  // version the forward used (v)
+    std::int64_t staleness = 0;      // m = t − v
     std::optional<float> reconstruction;  // ‖Ŵ − W_v‖/‖W_v‖ (ema, momentum: diagnostic, m > 0)
 };
 
@@ -94,16 +104,26 @@ public:
     // Units [firstUnit, endUnit) of `net`, initialised from the model-wide weights and buffers.
     // Throws InputError for the momentum policy with an optimizer that keeps no state (SGD
     // without momentum).
-    Stage(const model::ResNet& net, std::int64_t index, std::int64_t firstUnit,
-          std::int64_t endUnit, const StageSettings& settings, std::span<const float> modelWeights,
+    Stage(const model::ResNet& net,
+          std::int64_t index,
+          std::int64_t firstUnit,
+          std::int64_t endUnit,
+          const StageSettings& settings,
+          std::span<const float> modelWeights,
           std::span<const float> modelBuffers);
 
     std::int64_t index() const { return index_; }
+
     std::int64_t firstUnit() const { return first_; }
+
     std::int64_t endUnit() const { return end_; }
+
     std::int64_t version() const { return version_; }  // updates applied so far
+
     const StageSettings& settings() const { return settings_; }
+
     std::size_t paramCount() const { return weights_.size(); }
+
     std::size_t inFlight() const { return inFlight_.size(); }
 
     // F of minibatch mb with the current weights (Train mode): saves its activations and the
@@ -118,24 +138,37 @@ public:
     void update(float lr);
 
     StageMemory memory() const;
+
     std::span<const float> weights() const { return weights_.span(); }
+
     std::span<const float> buffers() const { return buffers_.span(); }
+
     std::span<float> mutableWeights() { return weights_.span(); }
+
     std::span<float> mutableBuffers() { return buffers_.span(); }
+
     std::span<float> mutableOptimizerState() { return optimizerState_.span(); }
+
     // The EMA buffer d (empty unless policy ema with D > 0) and its update count k, for
     // checkpoints.
     std::span<float> mutableEma() { return ema_.span(); }
+
     std::int64_t emaUpdates() const { return emaUpdates_; }
+
     void setEmaUpdates(std::int64_t k) { emaUpdates_ = k; }
+
     // The learning rate of the last applied update (the momentum policy's lr_last; 0 before the
     // first), for checkpoints.
     float lastLr() const { return lrLast_; }
+
     void setLastLr(float lr) { lrLast_ = lr; }
+
     // The parameter tensors' ends in the flat weight buffer (Optimizer::step's layout).
     const std::vector<std::size_t>& tensorEnds() const { return tensorEnds_; }
+
     // Forgets every in-flight minibatch (an epoch stopped midway); weights stay as updated.
     void dropInFlight() { inFlight_.clear(); }
+
     // Restores the update count (checkpoint resume). Only on a drained stage.
     void setVersion(std::int64_t version);
     // Changes the delay between epochs (delay schedules; only on a drained stage; no effect when
@@ -153,6 +186,7 @@ private:
         std::vector<model::UnitContext> ctxs;
         std::int64_t version = 0;
     };
+
     struct Stashed {
         std::int64_t version = 0;
         AlignedBuffer weights;
@@ -184,7 +218,7 @@ private:
     std::int64_t emaUpdates_ = 0;       // k
     float lrLast_ = 0.0F;               // LR of the last update (momentum policy)
     std::vector<std::size_t> tensorEnds_;
-    double updateSizeSum_ = 0.0;        // Σ ‖ΔW‖/‖W_old‖ since resetUpdateStats()
+    double updateSizeSum_ = 0.0;  // Σ ‖ΔW‖/‖W_old‖ since resetUpdateStats()
     std::int64_t updateSizeCount_ = 0;
 
     std::map<std::int64_t, InFlight> inFlight_;

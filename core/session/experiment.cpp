@@ -124,16 +124,15 @@ Experiment Experiment::fromOutline(const io::ExperimentConfig& config,
     const optim::OptimizerConfig opt = optimizerOf(o);
 
     const io::PipelineConfig& p = config.pipeline;
-    e.pipeline = {
-        .cuts = sequential ? std::vector<std::int64_t>{} : p.cuts,
-        .delays = sequential ? std::vector<std::int64_t>{} : p.delays,
-        .policy = p.policy,
-        .betaMode = p.emaBeta,
-        .fixedBeta = static_cast<float>(p.emaBetaValue),
-        .diagnostic = p.diagnosticStash,
-        .schedule = sequential ? ScheduleKind::LayerPipe : p.schedule,
-        .microBatches = p.microBatches,
-        .optimizer = opt};
+    e.pipeline = {.cuts = sequential ? std::vector<std::int64_t>{} : p.cuts,
+                  .delays = sequential ? std::vector<std::int64_t>{} : p.delays,
+                  .policy = p.policy,
+                  .betaMode = p.emaBeta,
+                  .fixedBeta = static_cast<float>(p.emaBetaValue),
+                  .diagnostic = p.diagnosticStash,
+                  .schedule = sequential ? ScheduleKind::LayerPipe : p.schedule,
+                  .microBatches = p.microBatches,
+                  .optimizer = opt};
     // Validate the partition and delays now, with the unit count known.
     const pipeline::Partition part(
         static_cast<std::int64_t>(model::ResNet(e.modelSpec).unitCount()), e.pipeline.cuts);

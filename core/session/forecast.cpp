@@ -312,9 +312,9 @@ std::string forecastText(const io::ExperimentConfig& config, const PipelineForec
     }
     os << "forecast (layerpipe run --dry-run): nothing was loaded or trained\n"
        << "model: " << choiceName(config.model.arch) << ", width " << config.model.width << ", "
-       << choiceName(config.model.stem) << " stem, " << f.inChannels << 'x' << f.inSize << 'x' << f.inSize
-       << " inputs, " << f.classes << " classes, " << f.units.size() << " units, " << params
-       << " parameters\n"
+       << choiceName(config.model.stem) << " stem, " << f.inChannels << 'x' << f.inSize << 'x'
+       << f.inSize << " inputs, " << f.classes << " classes, " << f.units.size() << " units, "
+       << params << " parameters\n"
        << "data: " << f.dataset << ", " << f.trainImages << " training images"
        << (f.exactImages ? "" : " (the standard files' count)") << ", batch "
        << config.training.batchSize << ": " << f.minibatches << " minibatches per epoch\n"

@@ -46,10 +46,10 @@ struct TrainHooks {
 struct TrainResult {
     EpochReport last;                   // the last runEpoch's report
     std::vector<EpochSummary> history;  // the epochs this call completed, in order
-    double seconds = 0.0;       // wall time of this call, evaluation included
-    bool nonFinite = false;     // the loss became NaN or infinite; training stopped there
-    bool interrupted = false;   // stopRequested or stopAfter ended the run early
-    bool stoppedAfter = false;  // ... and it was stopAfter
+    double seconds = 0.0;               // wall time of this call, evaluation included
+    bool nonFinite = false;             // the loss became NaN or infinite; training stopped there
+    bool interrupted = false;           // stopRequested or stopAfter ended the run early
+    bool stoppedAfter = false;          // ... and it was stopAfter
 };
 
 // Trains from the trainer's place to its last epoch (or a stop), in chunks of ticks that double

@@ -1,6 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/session/session.hpp"
 
+#include "core/error.hpp"
+#include "core/session/run_folder.hpp"
+#include "core/session/trainer.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
@@ -8,10 +12,6 @@
 #include <mutex>
 #include <thread>
 #include <utility>
-
-#include "core/error.hpp"
-#include "core/session/run_folder.hpp"
-#include "core/session/trainer.hpp"
 
 namespace lp::core::session {
 
@@ -53,7 +53,7 @@ struct Session::Impl {
     mutable std::mutex mutex;
     std::condition_variable cv;
     SessionStatus status;
-    bool running = false;          // play mode
+    bool running = false;           // play mode
     std::int64_t pendingTicks = 0;  // step requests
     bool pendingEpoch = false;
     bool stopRequested = false;
@@ -88,8 +88,9 @@ struct Session::Impl {
                 status.state = RunState::Running;
                 if (ticksPerSecond > 0.0) {
                     // Paced: one tick per 1/tps seconds, interruptible by any command.
-                    const auto due = last + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
-                                                std::chrono::duration<double>(1.0 / ticksPerSecond));
+                    const auto due =
+                        last + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                                   std::chrono::duration<double>(1.0 / ticksPerSecond));
                     if (cv.wait_until(lock, due, [&] { return stopRequested || !running; })) {
                         continue;
                     }
@@ -124,16 +125,17 @@ struct Session::Impl {
         try {
             while (!trainer->finished()) {
                 auto last = std::chrono::steady_clock::now();
-                const EpochReport r = trainer->runEpoch(
-                    [&](std::int64_t done) { return nextBudget(done, last); });
+                const EpochReport r =
+                    trainer->runEpoch([&](std::int64_t done) { return nextBudget(done, last); });
                 const std::lock_guard lock(mutex);
                 if (r.nonFinite) {
                     running = false;
                     pendingTicks = 0;
                     pendingEpoch = false;
-                    status.message = concat("the loss became non-finite (NaN or infinity) in epoch ",
-                                            r.epoch + 1,
-                                            "; the run is paused. Lower the learning rate.");
+                    status.message =
+                        concat("the loss became non-finite (NaN or infinity) in epoch ",
+                               r.epoch + 1,
+                               "; the run is paused. Lower the learning rate.");
                     setState(RunState::NonFinite);
                     return;
                 }
@@ -177,9 +179,13 @@ const io::ExperimentConfig& Session::config() const {
     return impl_->trainer->experiment().config;
 }
 
-telemetry::PipelineLayout Session::layout() const { return impl_->trainer->layout(); }
+telemetry::PipelineLayout Session::layout() const {
+    return impl_->trainer->layout();
+}
 
-std::string Session::dataSource() const { return impl_->trainer->experiment().data.source; }
+std::string Session::dataSource() const {
+    return impl_->trainer->experiment().data.source;
+}
 
 std::int64_t Session::parameterCount() const {
     return static_cast<std::int64_t>(impl_->trainer->net().weightCount());
@@ -226,9 +232,13 @@ void Session::setTicksPerSecond(double tps) {
     impl_->cv.notify_all();
 }
 
-void Session::setLrScale(float scale) { impl_->trainer->setLrScale(scale); }
+void Session::setLrScale(float scale) {
+    impl_->trainer->setLrScale(scale);
+}
 
-telemetry::TelemetryBatch Session::drain() { return impl_->recorder.drain(); }
+telemetry::TelemetryBatch Session::drain() {
+    return impl_->recorder.drain();
+}
 
 SessionStatus Session::status() const {
     const std::lock_guard lock(impl_->mutex);
@@ -239,8 +249,9 @@ void Session::saveCheckpoint(const std::filesystem::path& file) {
     const std::lock_guard lock(impl_->mutex);
     const RunState s = impl_->status.state;
     if (impl_->status.tick >= 0 && s != RunState::Finished) {
-        throw InputError("a checkpoint can only be saved between epochs; step to the end of the "
-                         "epoch first (the pipeline must be drained)");
+        throw InputError(
+            "a checkpoint can only be saved between epochs; step to the end of the "
+            "epoch first (the pipeline must be drained)");
     }
     impl_->trainer->save(file);
 }

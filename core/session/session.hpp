@@ -7,19 +7,19 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/io/config.hpp"
+#include "core/telemetry/events.hpp"
+
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "core/io/config.hpp"
-#include "core/telemetry/events.hpp"
-
 namespace lp::core::session {
 
 enum class RunState {
-    Ready,      // built, nothing run yet
+    Ready,  // built, nothing run yet
     Running,
     Paused,
     NonFinite,  // paused because the loss became NaN or infinite
@@ -48,12 +48,12 @@ struct EpochSummary {
 
 struct SessionStatus {
     RunState state = RunState::Ready;
-    std::int64_t epoch = 0;        // epochs completed
-    std::int64_t epochs = 0;       // configured
-    std::int64_t tick = -1;        // last tick completed in the current epoch
-    std::int64_t lastTick = 0;     // the current epoch's last tick
+    std::int64_t epoch = 0;     // epochs completed
+    std::int64_t epochs = 0;    // configured
+    std::int64_t tick = -1;     // last tick completed in the current epoch
+    std::int64_t lastTick = 0;  // the current epoch's last tick
     std::int64_t stepsPerEpoch = 0;
-    std::string message;           // error or non-finite explanation
+    std::string message;  // error or non-finite explanation
     std::vector<EpochSummary> history;
 };
 
@@ -72,13 +72,13 @@ public:
     std::string dataSource() const;  // "Fashion-MNIST from /usr/share/datasets/fashion-mnist"
     std::int64_t parameterCount() const;
 
-    void play();                      // run continuously (paced by ticksPerSecond)
-    void pause();                     // stop at the next tick boundary
-    void stepTicks(std::int64_t n);   // run n more ticks, then pause
-    void stepEpoch();                 // run to the end of the current epoch, then pause
-    void stop();                      // end the run; the session cannot resume afterwards
+    void play();                         // run continuously (paced by ticksPerSecond)
+    void pause();                        // stop at the next tick boundary
+    void stepTicks(std::int64_t n);      // run n more ticks, then pause
+    void stepEpoch();                    // run to the end of the current epoch, then pause
+    void stop();                         // end the run; the session cannot resume afterwards
     void setTicksPerSecond(double tps);  // 0 = as fast as possible
-    void setLrScale(float scale);     // live learning-rate multiplier
+    void setLrScale(float scale);        // live learning-rate multiplier
 
     telemetry::TelemetryBatch drain();  // everything recorded since the last drain
     SessionStatus status() const;

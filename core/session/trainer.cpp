@@ -23,19 +23,21 @@ namespace lp::core::session {
 Trainer::Trainer(Experiment experiment, telemetry::Recorder* recorder)
     : experiment_(std::move(experiment)), recorder_(recorder) {
     net_ = std::make_unique<model::ResNet>(experiment_.modelSpec);
-    const model::ModelState init = model::ModelState::create(*net_, experiment_.config.training.seed);
+    const model::ModelState init =
+        model::ModelState::create(*net_, experiment_.config.training.seed);
     core_ = std::make_unique<pipeline::PipelineCore>(*net_, init, experiment_.pipeline, recorder_);
     engine_ = std::make_unique<pipeline::Engine>(
         *core_, static_cast<int>(experiment_.config.training.threads));
     const data::Dataset& train = experiment_.data.train;
     const auto norm = data::standardNormalization(train);
-    data::BatchSpec spec = data::trainingSpec(train, experiment_.config.training.batchSize,
-                                              experiment_.config.training.seed);
+    data::BatchSpec spec = data::trainingSpec(
+        train, experiment_.config.training.batchSize, experiment_.config.training.seed);
     spec.augment = spec.augment && experiment_.config.data.augment;
     trainLoader_ = std::make_unique<data::BatchLoader>(train, spec, norm);
     testLoader_ = std::make_unique<data::BatchLoader>(
         experiment_.data.test,
-        data::BatchSpec::evaluation(experiment_.config.training.batchSize), norm);
+        data::BatchSpec::evaluation(experiment_.config.training.batchSize),
+        norm);
     // Created inside the engine's arena, where stage 0 waits for its batches: a task spawned
     // outside it (this thread's default arena) could only run on that arena's workers, and with
     // one thread allowed (tbb::global_control, a single core) there are none: runEpoch hung.
@@ -54,7 +56,8 @@ Trainer::~Trainer() {
 }
 
 std::int64_t Trainer::ticksPerEpoch() const {
-    return pipeline::lastTickOf(pipeline::epochPlan(core_->delays(), core_->spec().schedule,
+    return pipeline::lastTickOf(pipeline::epochPlan(core_->delays(),
+                                                    core_->spec().schedule,
                                                     experiment_.stepsPerEpoch,
                                                     core_->spec().microBatches)) +
            1;
@@ -78,7 +81,9 @@ EpochReport Trainer::runEpoch(const pipeline::Engine::BudgetFunction& budget) {
         data::Batch b = prefetcher_->next();
         return pipeline::MiniBatch{.images = std::move(b.images), .labels = std::move(b.labels)};
     };
-    const pipeline::LrFunction lr = [this](std::int64_t step) { return lrAt(step); };
+    const pipeline::LrFunction lr = [this](std::int64_t step) {
+        return lrAt(step);
+    };
     const auto t0 = std::chrono::steady_clock::now();
     recordDelays(e, {});  // the timeline shows the epoch's delays from its first tick
     // Epoch e starts at the tick after the previous epochs' plans (each spans ticksPerEpoch()
@@ -215,7 +220,8 @@ void forEachCheckpointTensor(const model::ResNet& net, pipeline::PipelineCore& c
             }
             const auto count = static_cast<std::size_t>(p.shape.numel());
             if (p.kind != nn::ParamKind::Weight) {
-                fn(p.name, dims(p.shape),
+                fn(p.name,
+                   dims(p.shape),
                    p.kind == nn::ParamKind::Counter ? io::DType::I64 : io::DType::F32,
                    st.mutableBuffers().subspan(p.offset - b0, count));
                 continue;
@@ -223,11 +229,15 @@ void forEachCheckpointTensor(const model::ResNet& net, pipeline::PipelineCore& c
             const std::size_t off = p.offset - w0;
             fn(p.name, dims(p.shape), io::DType::F32, st.mutableWeights().subspan(off, count));
             for (std::size_t k = 0; k < slots.size(); ++k) {
-                fn(kOptimizerPrefix + p.name + "." + slots[k], dims(p.shape), io::DType::F32,
+                fn(kOptimizerPrefix + p.name + "." + slots[k],
+                   dims(p.shape),
+                   io::DType::F32,
                    st.mutableOptimizerState().subspan(k * n + off, count));
             }
             if (!st.mutableEma().empty()) {
-                fn(kEmaPrefix + p.name, dims(p.shape), io::DType::F32,
+                fn(kEmaPrefix + p.name,
+                   dims(p.shape),
+                   io::DType::F32,
                    st.mutableEma().subspan(off, count));
             }
         }
@@ -245,9 +255,11 @@ float lastLrMeta(const io::SafetensorsFile& f, const std::filesystem::path& file
     const double v = std::strtod(it->second.c_str(), &end);
     if (it->second.empty() || end != it->second.c_str() + it->second.size() || !std::isfinite(v) ||
         v < 0.0) {
-        throw InputError(concat("checkpoint ", file.string(),
+        throw InputError(concat("checkpoint ",
+                                file.string(),
                                 ": metadata 'lr_last' must be a finite number >= 0, got '",
-                                it->second.substr(0, 40), "'"));
+                                it->second.substr(0, 40),
+                                "'"));
     }
     return static_cast<float>(v);
 }
@@ -256,9 +268,12 @@ float lastLrMeta(const io::SafetensorsFile& f, const std::filesystem::path& file
 
 void Trainer::save(const std::filesystem::path& file) const {
     io::SafetensorsFile f;
-    forEachCheckpointTensor(*net_, *core_,
-                            [&](const std::string& name, const std::vector<std::int64_t>& shape,
-                                io::DType dtype, std::span<float> values) {
+    forEachCheckpointTensor(*net_,
+                            *core_,
+                            [&](const std::string& name,
+                                const std::vector<std::int64_t>& shape,
+                                io::DType dtype,
+                                std::span<float> values) {
                                 f.tensors.push_back({.name = name,
                                                      .shape = shape,
                                                      .dtype = dtype,
@@ -290,9 +305,12 @@ void Trainer::save(const std::filesystem::path& file) const {
 
 std::vector<std::string> Trainer::nonFiniteTensors() const {
     std::vector<std::string> names;
-    forEachCheckpointTensor(*net_, *core_,
-                            [&](const std::string& name, const std::vector<std::int64_t>&,
-                                io::DType, std::span<float> values) {
+    forEachCheckpointTensor(*net_,
+                            *core_,
+                            [&](const std::string& name,
+                                const std::vector<std::int64_t>&,
+                                io::DType,
+                                std::span<float> values) {
                                 if (name.rfind(kOptimizerPrefix, 0) != 0 &&
                                     std::any_of(values.begin(), values.end(), [](float v) {
                                         return !std::isfinite(v);
@@ -305,9 +323,12 @@ std::vector<std::string> Trainer::nonFiniteTensors() const {
 
 std::uintmax_t Trainer::checkpointBytes() const {
     std::uintmax_t bytes = 0;
-    forEachCheckpointTensor(*net_, *core_,
-                            [&](const std::string&, const std::vector<std::int64_t>&,
-                                io::DType dtype, std::span<float> values) {
+    forEachCheckpointTensor(*net_,
+                            *core_,
+                            [&](const std::string&,
+                                const std::vector<std::int64_t>&,
+                                io::DType dtype,
+                                std::span<float> values) {
                                 bytes += values.size() * (dtype == io::DType::I64 ? 8U : 4U);
                             });
     return bytes + 64U * 1024U;  // header: names, shapes, offsets and the config
@@ -322,8 +343,11 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
     int count = 0;
     std::vector<std::pair<const io::NamedTensor*, std::span<float>>> matches;
     forEachCheckpointTensor(
-        *net_, *core_,
-        [&](const std::string& name, const std::vector<std::int64_t>& shape, io::DType,
+        *net_,
+        *core_,
+        [&](const std::string& name,
+            const std::vector<std::int64_t>& shape,
+            io::DType,
             std::span<float> values) {
             const bool needed = withOptimizerAndEpoch || (name.rfind(kOptimizerPrefix, 0) != 0 &&
                                                           name.rfind(kEmaPrefix, 0) != 0);
@@ -335,7 +359,8 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
             if (t == nullptr) {
                 problems << "\n  missing: " << name;
                 ++count;
-            } else if (t->shape != want && !(want == std::vector<std::int64_t>{1} && t->shape.empty())) {
+            } else if (t->shape != want &&
+                       !(want == std::vector<std::int64_t>{1} && t->shape.empty())) {
                 problems << "\n  shape of " << name << ": expected [";
                 for (std::size_t i = 0; i < want.size(); ++i) {
                     problems << (i ? ", " : "") << want[i];
@@ -351,8 +376,14 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
             }
         });
     if (count > 0) {
-        throw InputError(concat("checkpoint ", file.string(), " does not fit this model (", count,
-                                " problem", count == 1 ? "" : "s", "):", problems.str()));
+        throw InputError(concat("checkpoint ",
+                                file.string(),
+                                " does not fit this model (",
+                                count,
+                                " problem",
+                                count == 1 ? "" : "s",
+                                "):",
+                                problems.str()));
     }
     for (auto& [t, values] : matches) {
         std::copy(t->values.begin(), t->values.end(), values.begin());
@@ -360,23 +391,36 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
     if (withOptimizerAndEpoch) {
         // Whole decimal numbers in [lo, hi] only: "1abc", "-3" or 1e30 must not turn into a
         // position (and an overflow in the step arithmetic later).
-        auto meta = [&](const char* key, std::int64_t lo, std::int64_t hi,
+        auto meta = [&](const char* key,
+                        std::int64_t lo,
+                        std::int64_t hi,
                         bool required = true) -> std::int64_t {
             auto it = f.metadata.find(key);
             if (it == f.metadata.end()) {
                 if (!required) {
                     return 0;
                 }
-                throw InputError(concat("checkpoint ", file.string(), " has no '", key,
+                throw InputError(concat("checkpoint ",
+                                        file.string(),
+                                        " has no '",
+                                        key,
                                         "' metadata, needed to resume"));
             }
             const std::string& text = it->second;
             std::int64_t v = 0;
             const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
             if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-                throw InputError(concat("checkpoint ", file.string(), ": metadata '", key,
-                                        "' must be a whole number in [", lo, ", ", hi, "], got '",
-                                        text.substr(0, 40), "'"));
+                throw InputError(concat("checkpoint ",
+                                        file.string(),
+                                        ": metadata '",
+                                        key,
+                                        "' must be a whole number in [",
+                                        lo,
+                                        ", ",
+                                        hi,
+                                        "], got '",
+                                        text.substr(0, 40),
+                                        "'"));
             }
             return v;
         };
@@ -384,17 +428,29 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
         const std::int64_t epochs = experiment_.config.training.epochs;
         const std::int64_t epoch = meta("epoch", 0, 10000);  // training.epochs' own limit
         if (epoch > epochs) {
-            throw InputError(concat("checkpoint ", file.string(), " has trained ", epoch,
-                                    " epochs, more than this run's training.epochs (", epochs,
-                                    "); give --epochs ", epoch, " or more"));
+            throw InputError(concat("checkpoint ",
+                                    file.string(),
+                                    " has trained ",
+                                    epoch,
+                                    " epochs, more than this run's training.epochs (",
+                                    epochs,
+                                    "); give --epochs ",
+                                    epoch,
+                                    " or more"));
         }
         const std::int64_t epochStep = meta("epoch_step", 0, steps - 1, false);
         const std::int64_t step = meta("step", 0, epochs * steps);
         if (step != epoch * steps + epochStep) {
             throw InputError(concat(
-                "checkpoint ", file.string(), " stopped at step ", step, " (epoch ", epoch,
+                "checkpoint ",
+                file.string(),
+                " stopped at step ",
+                step,
+                " (epoch ",
+                epoch,
                 epochStep > 0 ? concat(", minibatch ", epochStep) : std::string(),
-                "), which does not fit this experiment's ", steps,
+                "), which does not fit this experiment's ",
+                steps,
                 " steps per epoch: the data (data.*, training.batchSize) or training.maxSteps "
                 "differ from the run that wrote it"));
         }
@@ -402,7 +458,8 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
         pipeline::EpochStats partial;
         if (epochStep > 0) {
             if (core_->stageCount() != 1) {
-                throw InputError(concat("checkpoint ", file.string(),
+                throw InputError(concat("checkpoint ",
+                                        file.string(),
                                         " stopped in the middle of an epoch, which only a "
                                         "sequential run (one stage) can continue"));
             }
@@ -412,10 +469,12 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
             partial.correct = meta("epoch_correct", 0, partial.samples);
             const auto it = f.metadata.find("epoch_loss_sum");
             char* end = nullptr;
-            partial.lossSum = it == f.metadata.end() ? std::numeric_limits<double>::quiet_NaN() : std::strtod(it->second.c_str(), &end);
+            partial.lossSum = it == f.metadata.end() ? std::numeric_limits<double>::quiet_NaN()
+                                                     : std::strtod(it->second.c_str(), &end);
             if (it == f.metadata.end() || end != it->second.c_str() + it->second.size() ||
                 !std::isfinite(partial.lossSum)) {
-                throw InputError(concat("checkpoint ", file.string(),
+                throw InputError(concat("checkpoint ",
+                                        file.string(),
                                         ": metadata 'epoch_loss_sum' must be a finite number"));
             }
         }
@@ -435,7 +494,8 @@ io::ExperimentConfig checkpointConfig(const std::filesystem::path& file) {
     const io::SafetensorsFile f = io::readSafetensors(file);
     const auto it = f.metadata.find("config");
     if (it == f.metadata.end()) {
-        throw InputError(concat("checkpoint ", file.string(),
+        throw InputError(concat("checkpoint ",
+                                file.string(),
                                 " has no 'config' metadata (it was not written by layerpipe); "
                                 "give the experiment with --config"));
     }
@@ -443,7 +503,8 @@ io::ExperimentConfig checkpointConfig(const std::filesystem::path& file) {
         return io::parseConfig(nlohmann::json::parse(it->second));
     } catch (const nlohmann::json::exception& e) {
         const std::string what = e.what();
-        throw InputError(concat("checkpoint ", file.string(),
+        throw InputError(concat("checkpoint ",
+                                file.string(),
                                 ": its stored config is not valid JSON: ",
                                 what.substr(what.find("] ") + 2)));
     } catch (const InputError& e) {
@@ -465,7 +526,8 @@ std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig&
     const nlohmann::json a = io::toJson(stored);
     const nlohmann::json b = io::toJson(given);
     std::vector<ConfigDifference> out;
-    const auto visit = [&](const std::string& key, const nlohmann::json& x,
+    const auto visit = [&](const std::string& key,
+                           const nlohmann::json& x,
                            const nlohmann::json& y) {
         if (kFree.count(key) == 0 && !(sequential && key.rfind("pipeline.", 0) == 0) && x != y) {
             out.push_back({.key = key, .stored = x.dump(), .given = y.dump()});

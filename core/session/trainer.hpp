@@ -69,8 +69,11 @@ public:
     Trainer& operator=(Trainer&&) = delete;
 
     const Experiment& experiment() const { return experiment_; }
+
     const model::ResNet& net() const { return *net_; }
+
     pipeline::PipelineCore& core() { return *core_; }
+
     pipeline::Engine& engine() { return *engine_; }
 
     // Delays: the configured ones, or with a delay schedule its envelope (thread-safe: built once).
@@ -81,11 +84,14 @@ public:
     }
 
     std::int64_t epoch() const { return epoch_; }  // epochs completed
+
     // Minibatches of the next epoch already trained: a sequential run (one stage) stopped midway
     // keeps its place, and the next runEpoch() continues from there. Always 0 with several
     // stages, whose stopped epoch is not counted (its in-flight minibatches were dropped).
     std::int64_t epochStep() const { return partial_.minibatches; }
+
     std::int64_t step() const { return epoch_ * experiment_.stepsPerEpoch + epochStep(); }
+
     bool finished() const { return epoch_ >= experiment_.config.training.epochs; }
 
     // Ticks the next epoch's plan spans (fill to drain). With the static delay schedule every
@@ -100,6 +106,7 @@ public:
     const std::vector<std::int64_t>& delays() const { return core_->delays().delays(); }
 
     double delayScale() const { return scale_; }
+
     // Learning rate multiplier applied on top of the schedule (the GUI's live LR control).
     void setLrScale(float scale) { lrScale_.store(scale); }
 
@@ -192,7 +199,8 @@ std::vector<ConfigDifference> runDefiningDifferences(const io::ExperimentConfig&
                                                      const io::ExperimentConfig& given,
                                                      bool sequential);
 
-// A one-line progress report: "epoch 1/3  step 120/468  loss 0.512  acc 81.2%  1234 img/s  ETA 2m10s".
+// A one-line progress report: "epoch 1/3  step 120/468  loss 0.512  acc 81.2%  1234 img/s  ETA
+// 2m10s".
 std::string formatDuration(double seconds);
 
 }  // namespace lp::core::session

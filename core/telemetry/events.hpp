@@ -22,7 +22,7 @@ struct OpEvent {
     std::int64_t tick = 0;           // LayerPipe tick (schedule time), -1 where not applicable
     double startUs = 0.0;            // wall clock since the run started, microseconds
     double endUs = 0.0;
-    std::int32_t thread = 0;         // worker index that ran it
+    std::int32_t thread = 0;  // worker index that ran it
 };
 
 // Staleness of one update: the applied gradient was computed on weights this many versions old.
@@ -35,8 +35,8 @@ struct StalenessSample {
 
 enum class MemoryCategory : std::uint8_t {
     Weights,
-    WeightHistory,     // stash ring, or the EMA buffer d (its scratch counts as Weights)
-    Activations,       // saved for in-flight minibatches
+    WeightHistory,  // stash ring, or the EMA buffer d (its scratch counts as Weights)
+    Activations,    // saved for in-flight minibatches
     OptimizerState,
     DiagnosticShadow,  // the EMA diagnostic's shadow stash; never part of the EMA curve
 };
@@ -70,8 +70,8 @@ struct EvalSample {
     std::int32_t epoch = 0;
     std::int64_t step = 0;
     float loss = 0.0F;
-    float top1 = 0.0F;  // in [0, 1]
-    float top5 = 0.0F;  // in [0, 1]; equals top1 when there are at most 5 classes
+    float top1 = 0.0F;              // in [0, 1]
+    float top5 = 0.0F;              // in [0, 1]; equals top1 when there are at most 5 classes
     std::int32_t recalBatches = 0;  // 0: no recalibrated evaluation (the fields below are unset)
     float recalLoss = 0.0F;
     float recalTop1 = 0.0F;
@@ -109,6 +109,7 @@ struct TelemetryBatch {
     std::vector<EvalSample> eval;
     std::vector<ReconstructionSample> reconstruction;
     std::vector<DelaySample> delays;
+
     bool empty() const {
         return ops.empty() && staleness.empty() && memory.empty() && train.empty() &&
                eval.empty() && reconstruction.empty() && delays.empty();
@@ -127,6 +128,7 @@ struct PipelineLayout {
     std::string policy;                     // "latest" | "stash" | "ema" | "momentum"
     std::string schedule;                   // "layerpipe" | "gpipe"
     std::string delaySchedule = "static";   // "static" | "epochs" | "adaptive"
+
     std::int32_t stages() const { return static_cast<std::int32_t>(delays.size()); }
 };
 

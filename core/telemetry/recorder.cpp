@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/recorder.hpp"
 
-#include <utility>
-
 #include "core/error.hpp"
+
+#include <utility>
 
 namespace lp::core::telemetry {
 
@@ -20,7 +20,9 @@ double Recorder::nowUs() const {
         .count();
 }
 
-void Recorder::restartClock() { start_ = std::chrono::steady_clock::now(); }
+void Recorder::restartClock() {
+    start_ = std::chrono::steady_clock::now();
+}
 
 void Recorder::op(const OpEvent& e) {
     if (!recordsOps()) {

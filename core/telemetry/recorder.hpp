@@ -6,14 +6,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/telemetry/events.hpp"
+#include "core/telemetry/spsc_log.hpp"
+
 #include <atomic>
 #include <chrono>
 #include <memory>
 #include <mutex>
 #include <vector>
-
-#include "core/telemetry/events.hpp"
-#include "core/telemetry/spsc_log.hpp"
 
 namespace lp::core::telemetry {
 
@@ -24,7 +24,9 @@ public:
     // Microseconds since construction (or the last restartClock()).
     double nowUs() const;
     void restartClock();
+
     bool recordsOps() const { return opEvents_.load(std::memory_order_relaxed); }
+
     void setRecordsOps(bool on) { opEvents_.store(on, std::memory_order_relaxed); }
 
     // Called by the stage's own executor (one caller per stage at a time).
@@ -47,6 +49,7 @@ private:
         SpscLog<MemorySample> memory;
         SpscLog<ReconstructionSample> reconstruction;
     };
+
     std::vector<std::unique_ptr<StageBuffer>> stages_;
     std::mutex drainMutex_;  // one consumer of the stage logs at a time
     std::mutex globalMutex_;

@@ -17,6 +17,7 @@ template <typename T, std::size_t ChunkSize = 1024>
 class SpscLog {
 public:
     SpscLog() : read_(new Chunk), write_(read_) {}
+
     ~SpscLog() {
         for (Chunk* c = read_; c != nullptr;) {
             Chunk* next = c->next.load(std::memory_order_relaxed);
@@ -24,6 +25,7 @@ public:
             c = next;
         }
     }
+
     SpscLog(const SpscLog&) = delete;
     SpscLog& operator=(const SpscLog&) = delete;
     SpscLog(SpscLog&&) = delete;
@@ -50,7 +52,8 @@ public:
         for (;;) {
             Chunk* c = read_;
             const std::size_t n = c->count.load(std::memory_order_acquire);
-            out.insert(out.end(), c->items.begin() + static_cast<std::ptrdiff_t>(readPos_),
+            out.insert(out.end(),
+                       c->items.begin() + static_cast<std::ptrdiff_t>(readPos_),
                        c->items.begin() + static_cast<std::ptrdiff_t>(n));
             readPos_ = n;
             if (n < ChunkSize) {
@@ -72,9 +75,10 @@ private:
         std::atomic<std::size_t> count{0};
         std::atomic<Chunk*> next{nullptr};
     };
-    Chunk* read_;               // consumer's chunk
-    std::size_t readPos_ = 0;   // consumer's position in it
-    Chunk* write_;              // producer's chunk
+
+    Chunk* read_;              // consumer's chunk
+    std::size_t readPos_ = 0;  // consumer's position in it
+    Chunk* write_;             // producer's chunk
 };
 
 }  // namespace lp::core::telemetry

@@ -61,7 +61,9 @@ std::optional<double> meanStalenessOf(const TelemetryLog& log) {
 
 }  // namespace
 
-std::int64_t opSlotsPerTick(std::string_view schedule) { return schedule == "gpipe" ? 1 : 2; }
+std::int64_t opSlotsPerTick(std::string_view schedule) {
+    return schedule == "gpipe" ? 1 : 2;
+}
 
 RunSummary summarise(const TelemetryLog& log,
                      const PipelineLayout& layout,

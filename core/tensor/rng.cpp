@@ -15,7 +15,9 @@ std::uint64_t splitmix64(std::uint64_t& x) {
     return z ^ (z >> 31U);
 }
 
-std::uint64_t rotl(std::uint64_t x, unsigned k) { return (x << k) | (x >> (64U - k)); }
+std::uint64_t rotl(std::uint64_t x, unsigned k) {
+    return (x << k) | (x >> (64U - k));
+}
 
 }  // namespace
 
@@ -48,7 +50,9 @@ std::uint64_t Rng::next() {
     return result;
 }
 
-float Rng::uniform() { return static_cast<float>(next() >> 40U) * 0x1.0p-24F; }
+float Rng::uniform() {
+    return static_cast<float>(next() >> 40U) * 0x1.0p-24F;
+}
 
 std::uint64_t Rng::below(std::uint64_t n) {
     // Lemire's multiply-shift; the tiny bias is irrelevant for shuffles and crops.

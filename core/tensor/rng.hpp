@@ -15,14 +15,18 @@ public:
     explicit Rng(std::uint64_t seed);
 
     // A seed for an independent stream identified by (seed, a, b, c), e.g. (seed, epoch, step).
-    static std::uint64_t derive(std::uint64_t seed, std::uint64_t a, std::uint64_t b = 0,
+    static std::uint64_t derive(std::uint64_t seed,
+                                std::uint64_t a,
+                                std::uint64_t b = 0,
                                 std::uint64_t c = 0);
 
     std::uint64_t next();
     // Uniform in [0, 1) with 24 random bits.
     float uniform();
+
     // Uniform in [lo, hi).
     float uniform(float lo, float hi) { return lo + (hi - lo) * uniform(); }
+
     // Uniform integer in [0, n).
     std::uint64_t below(std::uint64_t n);
     // Standard normal (Box–Muller in double, rounded to float).

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/tensor/tensor.hpp"
 
+#include "core/error.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
@@ -9,8 +11,6 @@
 #include <new>
 #include <sstream>
 #include <vector>
-
-#include "core/error.hpp"
 
 namespace lp::core {
 
@@ -122,7 +122,9 @@ std::string TensorShape::str() const {
     return os.str();
 }
 
-void Tensor::AlignedFree::operator()(float* p) const noexcept { freeFloats(p); }
+void Tensor::AlignedFree::operator()(float* p) const noexcept {
+    freeFloats(p);
+}
 
 Tensor::Tensor(const TensorShape& shape) : shape_(shape) {
     for (int i = 0; i < shape.rank(); ++i) {
@@ -141,7 +143,9 @@ Tensor Tensor::uninitialized(const TensorShape& shape) {
     return t;
 }
 
-Tensor::Tensor(const TensorShape& shape, float value) : Tensor(shape) { fill(value); }
+Tensor::Tensor(const TensorShape& shape, float value) : Tensor(shape) {
+    fill(value);
+}
 
 // The copy is written whole, so its storage is not zeroed first.
 Tensor::Tensor(const Tensor& other) : shape_(other.shape_) {
@@ -164,7 +168,9 @@ Tensor& Tensor::operator=(const Tensor& other) {
     return *this;
 }
 
-void Tensor::fill(float value) { std::fill_n(data(), size(), value); }
+void Tensor::fill(float value) {
+    std::fill_n(data(), size(), value);
+}
 
 void Tensor::reshape(const TensorShape& shape) {
     LP_EXPECTS(shape.numel() == numel(),
@@ -193,7 +199,9 @@ ConstMatMap Tensor::matrix(std::int64_t rows, std::int64_t cols) const {
     return {data(), rows, cols};
 }
 
-void AlignedBuffer::AlignedFree::operator()(float* p) const noexcept { freeFloats(p); }
+void AlignedBuffer::AlignedFree::operator()(float* p) const noexcept {
+    freeFloats(p);
+}
 
 AlignedBuffer::AlignedBuffer(std::size_t count) : size_(count), data_(allocateFloats(count)) {}
 
@@ -216,12 +224,16 @@ AlignedBuffer& AlignedBuffer::operator=(const AlignedBuffer& other) {
     return *this;
 }
 
-void AlignedBuffer::fill(float value) { std::fill_n(data(), size_, value); }
+void AlignedBuffer::fill(float value) {
+    std::fill_n(data(), size_, value);
+}
 
 void expectSameShape(const TensorShape& a, const TensorShape& b, const char* what) {
     if (!(a == b)) {
-        throwContractError("a == b", concat(what, ": shape ", a.str(), " does not match ", b.str()),
-                           __FILE__, __LINE__);
+        throwContractError("a == b",
+                           concat(what, ": shape ", a.str(), " does not match ", b.str()),
+                           __FILE__,
+                           __LINE__);
     }
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <Eigen/Core>
+
 #include <array>
 #include <cstdint>
 #include <initializer_list>
@@ -25,6 +26,7 @@ public:
     static constexpr int kMaxRank = 4;
 
     constexpr TensorShape() = default;
+
     constexpr TensorShape(std::initializer_list<std::int64_t> dims) {
         if (dims.size() > kMaxRank) {
             throw std::length_error("TensorShape: rank above 4");
@@ -35,7 +37,9 @@ public:
     }
 
     constexpr int rank() const { return rank_; }
+
     constexpr std::int64_t operator[](int i) const { return dims_[static_cast<std::size_t>(i)]; }
+
     constexpr std::int64_t numel() const {
         std::int64_t n = 1;
         for (int i = 0; i < rank_; ++i) {
@@ -43,8 +47,10 @@ public:
         }
         return rank_ == 0 ? 0 : n;
     }
+
     // Elements per sample (all dimensions but the first).
     constexpr std::int64_t perSample() const { return rank_ == 0 ? 0 : numel() / dims_[0]; }
+
     constexpr bool operator==(const TensorShape& o) const {
         if (rank_ != o.rank_) {
             return false;
@@ -56,6 +62,7 @@ public:
         }
         return true;
     }
+
     std::string str() const;  // "[2, 3, 32, 32]"
 
 private:
@@ -82,24 +89,38 @@ public:
     ~Tensor() = default;
 
     const TensorShape& shape() const { return shape_; }
+
     std::int64_t numel() const { return shape_.numel(); }
+
     std::size_t size() const { return static_cast<std::size_t>(numel()); }
+
     std::size_t bytes() const { return size() * sizeof(float); }
+
     bool empty() const { return numel() == 0; }
+
     std::int64_t dim(int i) const { return shape_[i]; }
 
     float* data() { return data_.get(); }
+
     const float* data() const { return data_.get(); }
+
     std::span<float> span() { return {data_.get(), size()}; }
+
     std::span<const float> span() const { return {data_.get(), size()}; }
+
     float& operator[](std::int64_t i) { return data_[static_cast<std::size_t>(i)]; }
+
     float operator[](std::int64_t i) const { return data_[static_cast<std::size_t>(i)]; }
+
     // Element of a rank-4 tensor.
     float& at(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) {
-        return data_[static_cast<std::size_t>(((n * shape_[1] + c) * shape_[2] + h) * shape_[3] + w)];
+        return data_[static_cast<std::size_t>(((n * shape_[1] + c) * shape_[2] + h) * shape_[3] +
+                                              w)];
     }
+
     float at(std::int64_t n, std::int64_t c, std::int64_t h, std::int64_t w) const {
-        return data_[static_cast<std::size_t>(((n * shape_[1] + c) * shape_[2] + h) * shape_[3] + w)];
+        return data_[static_cast<std::size_t>(((n * shape_[1] + c) * shape_[2] + h) * shape_[3] +
+                                              w)];
     }
 
     void fill(float value);
@@ -111,13 +132,16 @@ public:
     // Row-major [rows, cols] view of the whole tensor; rows * cols must equal numel().
     MatMap matrix(std::int64_t rows, std::int64_t cols);
     ConstMatMap matrix(std::int64_t rows, std::int64_t cols) const;
+
     VecMap vec() { return {data(), numel()}; }
+
     ConstVecMap vec() const { return {data(), numel()}; }
 
 private:
     struct AlignedFree {
         void operator()(float* p) const noexcept;
     };
+
     TensorShape shape_;
     std::unique_ptr<float[], AlignedFree> data_;
 };
@@ -134,14 +158,23 @@ public:
     ~AlignedBuffer() = default;
 
     std::size_t size() const { return size_; }
+
     std::size_t bytes() const { return size_ * sizeof(float); }
+
     float* data() { return data_.get(); }
+
     const float* data() const { return data_.get(); }
+
     std::span<float> span() { return {data_.get(), size_}; }
+
     std::span<const float> span() const { return {data_.get(), size_}; }
+
     float& operator[](std::size_t i) { return data_[i]; }
+
     float operator[](std::size_t i) const { return data_[i]; }
+
     void fill(float value);
+
     // Scratch that is reused across calls: grows to at least `count` floats (the contents are
     // lost when it grows, zeroed as new storage) and returns data().
     float* growTo(std::int64_t count) {
@@ -155,6 +188,7 @@ private:
     struct AlignedFree {
         void operator()(float* p) const noexcept;
     };
+
     std::size_t size_ = 0;
     std::unique_ptr<float[], AlignedFree> data_;
 };

@@ -1,9 +1,9 @@
 // The layerpipe executable end to end.
 // SPDX-License-Identifier: GPL-3.0-or-later
-#include "core/tensor/isa.hpp"
 #include "core/io/safetensors.hpp"
-#include "tests/support/cli_run.hpp"
+#include "core/tensor/isa.hpp"
 
+#include "tests/support/cli_run.hpp"
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -115,7 +115,8 @@ TEST(Cli, UserErrorsExitWithCode2AndSayWhatIsWrong) {
         {"train -c " + (dir / "huge.json").string(), "number overflow parsing '1e400'"},
         {"train -c /dev/zero", "not a regular file"},
         {"train " + kTiny + "--set name=$(printf 'caf\\351')", "'name' is not valid UTF-8"},
-        {"train " + kTiny + "--save /nonexistent-lp/x.st", "the folder '/nonexistent-lp' does not exist"},
+        {"train " + kTiny + "--save /nonexistent-lp/x.st",
+         "the folder '/nonexistent-lp' does not exist"},
         {"train " + kTiny + "--save " + dir.path().string(), "it is a folder"},
         {"train " + kTiny + "--save /dev/null/x.st", "Not a directory"},
         {"run " + kTiny + "--out /dev/null/out", "cannot create the output folder"},
@@ -161,7 +162,8 @@ TEST(Cli, ResumeRefusesAnotherRunAndInitWithResume) {
     EXPECT_EQ(changed.code, 2) << changed.out;
     for (const char* fragment :
          {"optimizer.lr: the checkpoint's run has 0.1, this command gives 0.5",
-          "training.batchSize: the checkpoint's run has 16, this command gives 32", "--init"}) {
+          "training.batchSize: the checkpoint's run has 16, this command gives 32",
+          "--init"}) {
         EXPECT_NE(changed.out.find(fragment), std::string::npos) << fragment << "\n" << changed.out;
     }
     const Result both = runCli("train --resume " + ckpt + " --init " + ckpt);
@@ -185,10 +187,10 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
     ASSERT_EQ(runCli(run + "--save " + (dir / "straight.st").string()).code, 0);
     // Started in the background; the signal goes once epoch 2 has been reported.
     const std::string log = dir / "log.txt";
-    const std::string script =
-        "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " + (dir / "split.st").string() +
-        " > " + log + " 2>&1 & p=$!; until grep -q \"epoch 2/\" " + log +
-        "; do sleep 0.02; done; kill -INT $p; wait $p; echo \"exit=$?\"'";
+    const std::string script = "sh -c '" + std::string(LP_CLI_PATH) + " " + run + "--save " +
+                               (dir / "split.st").string() + " > " + log +
+                               " 2>&1 & p=$!; until grep -q \"epoch 2/\" " + log +
+                               "; do sleep 0.02; done; kill -INT $p; wait $p; echo \"exit=$?\"'";
     const Result stopped = runShell(script);
     const std::string out = fileBytes(log);
     if (out.find("epoch 40/40") != std::string::npos) {
@@ -197,19 +199,18 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
     EXPECT_NE(stopped.out.find("exit=130"), std::string::npos) << stopped.out << out;
     EXPECT_NE(out.find("stopped by SIGINT"), std::string::npos) << out;
     EXPECT_NE(out.find("continue the run with --resume"), std::string::npos) << out;
-    const Result resumed =
-        runCli("train --resume " + (dir / "split.st").string() + " --save " + (dir / "split.st").string());
+    const Result resumed = runCli("train --resume " + (dir / "split.st").string() + " --save " +
+                                  (dir / "split.st").string());
     ASSERT_EQ(resumed.code, 0) << resumed.out;
     EXPECT_TRUE(fileBytes(dir / "straight.st") == fileBytes(dir / "split.st"));
 
     // SIGTERM during a pipelined run: the exports are written and marked, exit 143.
     const std::string out2 = dir / "run-out";
     const std::string log2 = dir / "log2.txt";
-    const std::string script2 =
-        "sh -c '" + std::string(LP_CLI_PATH) + " run " + kTiny +
-        "--epochs 40 --stages 3,6 --out " + out2 + " > " + log2 +
-        " 2>&1 & p=$!; until grep -q \"epoch 1/\" " + log2 +
-        "; do sleep 0.02; done; kill -TERM $p; wait $p; echo \"exit=$?\"'";
+    const std::string script2 = "sh -c '" + std::string(LP_CLI_PATH) + " run " + kTiny +
+                                "--epochs 40 --stages 3,6 --out " + out2 + " > " + log2 +
+                                " 2>&1 & p=$!; until grep -q \"epoch 1/\" " + log2 +
+                                "; do sleep 0.02; done; kill -TERM $p; wait $p; echo \"exit=$?\"'";
     const std::string status2 = runShell(script2).out;
     if (fileBytes(log2).find("epoch 40/40") != std::string::npos) {
         GTEST_SKIP() << "the pipelined run finished before the signal arrived";
@@ -224,8 +225,9 @@ TEST(Cli, StopSignalsWriteEverythingAndResumeIsExact) {
 // Out of memory is a resource problem the user can fix (exit 4 with advice), not an internal
 // error. The address-space cap lets a small run through and stops a width-256 model at once.
 TEST(Cli, OutOfMemoryExitsWithCode4) {
-    const std::string tiny = "--dataset synthetic --batch-size 16 --set data.syntheticTrain=64 "
-                             "--set data.syntheticTest=16 --set model.inputSize=8 --threads 1 ";
+    const std::string tiny =
+        "--dataset synthetic --batch-size 16 --set data.syntheticTrain=64 "
+        "--set data.syntheticTest=16 --set model.inputSize=8 --threads 1 ";
     const std::string cap = "ulimit -v 400000; ";
     const Result small = runCli("train " + tiny + "--width 4", cap);
     ASSERT_EQ(small.code, 0) << small.out;
@@ -303,11 +305,13 @@ TEST(Cli, RecalibrateBnReportsBothTestResults) {
     EXPECT_EQ(off.out.find("recalibrated"), std::string::npos) << off.out;
     EXPECT_EQ(fileBytes(dir / "off/eval.csv").rfind("epoch,step,loss,top1,top5\n0,20,", 0), 0U);
 
-    const Result train = runCli("train " + kTiny + "--recalibrate-bn 2 --save " + (dir / "s.st").string());
+    const Result train =
+        runCli("train " + kTiny + "--recalibrate-bn 2 --save " + (dir / "s.st").string());
     ASSERT_EQ(train.code, 0) << train.out;
     EXPECT_NE(train.out.find("with BN recalibrated over 2 training batches"), std::string::npos)
         << train.out;
-    const Result eval = runCli("eval --checkpoint " + (dir / "s.st").string() + " --recalibrate-bn 2");
+    const Result eval =
+        runCli("eval --checkpoint " + (dir / "s.st").string() + " --recalibrate-bn 2");
     ASSERT_EQ(eval.code, 0) << eval.out;
     EXPECT_NE(eval.out.find("test loss "), std::string::npos) << eval.out;
     EXPECT_NE(eval.out.find("with BN recalibrated over 2 training batches: test loss "),

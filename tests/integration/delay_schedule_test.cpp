@@ -7,6 +7,7 @@
 #include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/reference_runner.hpp"
+
 #include "tests/support/tiny_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -26,6 +27,7 @@ constexpr std::int64_t kSteps = 9;  // minibatches per epoch
 // The tiny ResNet, its toy data and the step-varying LR shared by the engine tests.
 using lp::test::tinyBatch;
 using lp::test::tinySpec;
+
 float lrOf(std::int64_t step) {
     return lp::test::tinyLr(step);
 }

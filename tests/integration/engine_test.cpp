@@ -2,29 +2,31 @@
 // for every K, policy and thread count; an independent delayed-SGD simulation for exact stashing;
 // plain sequential SGD for K = 1 and all-zero delays.
 // SPDX-License-Identifier: GPL-3.0-or-later
+#include "core/pipeline/engine.hpp"
+
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+#include "core/pipeline/epoch_plan.hpp"
+#include "core/pipeline/reference_runner.hpp"
+#include "core/tensor/rng.hpp"
+
+#include "tests/support/tiny_pipeline.hpp"
+
 #include <gtest/gtest.h>
+#include <oneapi/tbb/global_control.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <oneapi/tbb/global_control.h>
 #include <stdexcept>
-
-#include "core/error.hpp"
-#include "core/nn/loss.hpp"
-#include "core/pipeline/engine.hpp"
-#include "core/pipeline/epoch_plan.hpp"
-#include "core/pipeline/reference_runner.hpp"
-#include "core/tensor/rng.hpp"
-#include "tests/support/tiny_pipeline.hpp"
 
 namespace lp::core::pipeline {
 namespace {
 
 using test::cutsFor;
-using test::RunResult;
 using test::runPipeline;
+using test::RunResult;
 using test::sameBits;
 using test::specFor;
 using test::tinyBatch;
@@ -33,9 +35,10 @@ using test::tinySpec;
 
 TEST(Engine, EqualsReferenceRunnerToTheBit) {
     for (const std::int64_t k : {1, 2, 4, 10}) {
-        for (const WeightPolicy policy :
-             {WeightPolicy::Latest, WeightPolicy::Stash, WeightPolicy::Ema,
-              WeightPolicy::Momentum}) {
+        for (const WeightPolicy policy : {WeightPolicy::Latest,
+                                          WeightPolicy::Stash,
+                                          WeightPolicy::Ema,
+                                          WeightPolicy::Momentum}) {
             const PipelineSpec spec = specFor(cutsFor(k), policy);
             const RunResult ref = runPipeline(spec, 1, true);
             ASSERT_EQ(ref.losses.size(), 14U);
@@ -54,7 +57,8 @@ TEST(Engine, EqualsReferenceRunnerToTheBit) {
 }
 
 // Plain sequential SGD over the whole model: the oracle for K = 1 and for all-zero delays.
-model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatches,
+model::ModelState sequentialSgd(const PipelineSpec& spec,
+                                std::int64_t minibatches,
                                 const model::ResNetSpec& modelSpec = tinySpec()) {
     const model::ResNet net(modelSpec);
     model::ModelState st = model::ModelState::create(net, 3);
@@ -64,13 +68,18 @@ model::ModelState sequentialSgd(const PipelineSpec& spec, std::int64_t minibatch
     std::vector<model::UnitContext> ctxs;
     for (std::int64_t j = 0; j < minibatches; ++j) {
         const MiniBatch b = tinyBatch(0, j);
-        const Tensor logits = model::forwardUnits(net, 0, net.unitCount(), st.weights.span(),
-                                                  st.buffers.span(), b.images, ctxs,
+        const Tensor logits = model::forwardUnits(net,
+                                                  0,
+                                                  net.unitCount(),
+                                                  st.weights.span(),
+                                                  st.buffers.span(),
+                                                  b.images,
+                                                  ctxs,
                                                   nn::Mode::Train);
         const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
         grads.fill(0.0F);
-        model::backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
-                             grads.span());
+        model::backwardUnits(
+            net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs, grads.span());
         opt.step(st.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
     }
     return st;
@@ -85,8 +94,8 @@ TEST(Engine, OneStageAndZeroDelaysEqualSequentialSgd) {
     zero.delays = {0, 0, 0, 0};
     const RunResult z = runPipeline(zero, 2, false, m, 1);
     EXPECT_TRUE(sameBits(z.state.weights, seq.weights));
-    EXPECT_TRUE(std::all_of(z.staleness.begin(), z.staleness.end(),
-                            [](std::int64_t s) { return s == 0; }));
+    EXPECT_TRUE(
+        std::all_of(z.staleness.begin(), z.staleness.end(), [](std::int64_t s) { return s == 0; }));
 }
 
 // Exact stashing: update j of stage s applies the gradient of minibatch j computed entirely at
@@ -112,18 +121,23 @@ TEST(Engine, StashAppliesTheExactGradientOfTheStashedVersion) {
             const auto& src = versions[static_cast<std::size_t>(j - std::min(j, delays.delay(s)))];
             const std::size_t lo = net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
             const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
-            std::memcpy(forwardWeights.data() + lo, src.weights.data() + lo,
-                        (hi - lo) * sizeof(float));
+            std::memcpy(
+                forwardWeights.data() + lo, src.weights.data() + lo, (hi - lo) * sizeof(float));
         }
         scratchBuffers = versions.back().buffers;
         const MiniBatch b = tinyBatch(0, j);
-        const Tensor logits = model::forwardUnits(net, 0, net.unitCount(), forwardWeights.span(),
-                                                  scratchBuffers.span(), b.images, ctxs,
+        const Tensor logits = model::forwardUnits(net,
+                                                  0,
+                                                  net.unitCount(),
+                                                  forwardWeights.span(),
+                                                  scratchBuffers.span(),
+                                                  b.images,
+                                                  ctxs,
                                                   nn::Mode::Train);
         const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
         grads.fill(0.0F);
-        model::backwardUnits(net, 0, net.unitCount(), forwardWeights.span(), loss.gradLogits,
-                             ctxs, grads.span());
+        model::backwardUnits(
+            net, 0, net.unitCount(), forwardWeights.span(), loss.gradLogits, ctxs, grads.span());
         model::ModelState next{.weights = versions.back().weights,
                                .buffers = versions.back().buffers};
         opt.step(next.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
@@ -201,8 +215,8 @@ TEST(Engine, EmaDiagnosticReportsReconstructionError) {
     // The shadow stash is reported apart from the EMA's history.
     bool sawShadow = false;
     for (const auto& m : batch.memory) {
-        sawShadow = sawShadow ||
-                    (m.category == telemetry::MemoryCategory::DiagnosticShadow && m.bytes > 0);
+        sawShadow =
+            sawShadow || (m.category == telemetry::MemoryCategory::DiagnosticShadow && m.bytes > 0);
     }
     EXPECT_TRUE(sawShadow);
 }
@@ -251,8 +265,8 @@ TEST(Engine, GPipeHasNoStalenessAndTheExpectedBubbles) {
     const RunResult ref = runPipeline(spec, 1, true, 3, 1);
     EXPECT_EQ(eng.losses, ref.losses);
     EXPECT_TRUE(sameBits(eng.state.weights, ref.state.weights));
-    EXPECT_TRUE(std::all_of(eng.staleness.begin(), eng.staleness.end(),
-                            [](std::int64_t s) { return s == 0; }));
+    EXPECT_TRUE(std::all_of(
+        eng.staleness.begin(), eng.staleness.end(), [](std::int64_t s) { return s == 0; }));
     // Per minibatch 2(M + K − 1) ticks, of which each stage is busy 2M: idle (K−1)/(M+K−1).
     const auto plan = epochPlan(DelayPlan::custom(4, {0, 0, 0, 0}), ScheduleKind::GPipe, 1, 4);
     EXPECT_EQ(plan[0].back().tick + 1, 2 * (4 + 4 - 1));
@@ -274,8 +288,9 @@ TEST(Engine, GPipeEqualsFullBatchAccumulationWithoutBatchNorm) {
     double maxDiff = 0.0;
     double maxAbs = 0.0;
     for (std::size_t i = 0; i < full.weights.size(); ++i) {
-        maxDiff = std::max(maxDiff, static_cast<double>(std::abs(gpipe.state.weights.data()[i] -
-                                                                 full.weights.data()[i])));
+        maxDiff = std::max(
+            maxDiff,
+            static_cast<double>(std::abs(gpipe.state.weights.data()[i] - full.weights.data()[i])));
         maxAbs = std::max(maxAbs, static_cast<double>(std::abs(full.weights.data()[i])));
     }
     EXPECT_LT(maxDiff, 1e-5 * maxAbs) << "max |GPipe - full batch| = " << maxDiff;
@@ -288,8 +303,9 @@ TEST(Engine, GPipeEqualsFullBatchAccumulationWithoutBatchNorm) {
     const model::ModelState fullBn = sequentialSgd(spec, m);
     double maxDiffBn = 0.0;
     for (std::size_t i = 0; i < fullBn.weights.size(); ++i) {
-        maxDiffBn = std::max(maxDiffBn, static_cast<double>(std::abs(
-                                            gpipeBn.state.weights.data()[i] - fullBn.weights.data()[i])));
+        maxDiffBn = std::max(maxDiffBn,
+                             static_cast<double>(std::abs(gpipeBn.state.weights.data()[i] -
+                                                          fullBn.weights.data()[i])));
     }
     EXPECT_GT(maxDiffBn, 100.0 * maxDiff);
 }

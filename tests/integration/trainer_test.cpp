@@ -3,6 +3,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/session/trainer.hpp"
 
+#include "core/error.hpp"
+#include "core/io/safetensors.hpp"
+#include "core/session/session.hpp"
+#include "core/telemetry/recorder.hpp"
+
+#include "tests/support/expect_input_error.hpp"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
@@ -13,12 +20,6 @@
 #include <string>
 #include <thread>
 #include <vector>
-
-#include "core/error.hpp"
-#include "core/io/safetensors.hpp"
-#include "core/session/session.hpp"
-#include "core/telemetry/recorder.hpp"
-#include "tests/support/expect_input_error.hpp"
 
 namespace lp::core::session {
 namespace {
@@ -126,9 +127,8 @@ TEST(Trainer, SequentialEpochStoppedMidwayContinuesExactly) {
 
     Trainer first(Experiment::create(c, true), nullptr);
     // Allow ticks 0..2 (three minibatches of the six), then stop.
-    const EpochReport stopped = first.runEpoch([](std::int64_t done) -> std::int64_t {
-        return done < 0 ? 2 : -1;
-    });
+    const EpochReport stopped =
+        first.runEpoch([](std::int64_t done) -> std::int64_t { return done < 0 ? 2 : -1; });
     EXPECT_FALSE(stopped.completed);
     EXPECT_EQ(first.epoch(), 0);
     EXPECT_EQ(first.epochStep(), 3);
@@ -200,7 +200,8 @@ TEST(Trainer, CheckpointConfigErrorsSayTheyComeFromTheCheckpoint) {
     f.metadata["config"] = R"({"training": {"epochs": 0}})";
     io::writeSafetensors(file, f);
     lp::test::expectInputError([&] { checkpointConfig(file); },
-                               {file.string(), "its stored config is invalid",
+                               {file.string(),
+                                "its stored config is invalid",
                                 "'training.epochs' must be in [1, 10000], got 0"});
     f.metadata["config"] = "{not json";
     io::writeSafetensors(file, f);
@@ -275,8 +276,7 @@ TEST(Trainer, LoadingTheWrongShapeListsEveryMismatch) {
     } catch (const InputError& e) {
         const std::string msg = e.what();
         EXPECT_NE(msg.find("conv1.weight"), std::string::npos) << msg;
-        EXPECT_NE(msg.find("expected [8, 3, 3, 3], found [4, 3, 3, 3]"), std::string::npos)
-            << msg;
+        EXPECT_NE(msg.find("expected [8, 3, 3, 3], found [4, 3, 3, 3]"), std::string::npos) << msg;
         EXPECT_NE(msg.find("fc.weight"), std::string::npos) << msg;
     }
     std::filesystem::remove(file);

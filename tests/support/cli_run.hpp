@@ -4,7 +4,6 @@
 #pragma once
 
 #include "tests/support/temp_dir.hpp"
-
 #include <sys/wait.h>
 #include <unistd.h>
 

@@ -3,12 +3,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/error.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
 #include <string>
-
-#include "core/error.hpp"
 
 namespace lp::test {
 

@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "tests/support/grad_check.hpp"
 
+#include "core/tensor/rng.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <memory>
-
-#include "core/tensor/rng.hpp"
 
 namespace lp::testing {
 
@@ -23,14 +23,18 @@ double projectedLoss(const core::Tensor& y, const core::Tensor& r) {
 
 // Checks `count` sampled coordinates of `values` (perturbed in place and restored) against the
 // analytic gradient `analytic`. `evaluate` recomputes the loss with the current values.
-int checkTensor(const char* what, std::span<float> values, std::span<const float> analytic,
-                const std::function<double()>& evaluate, core::Rng& rng,
+int checkTensor(const char* what,
+                std::span<float> values,
+                std::span<const float> analytic,
+                const std::function<double()>& evaluate,
+                core::Rng& rng,
                 const GradCheckOptions& opt) {
     if (values.empty()) {
         return 0;
     }
     const auto n = values.size();
-    const int wanted = static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(opt.samples)));
+    const int wanted =
+        static_cast<int>(std::min<std::size_t>(n, static_cast<std::size_t>(opt.samples)));
     int checked = 0;
     int attempts = 0;
     const int maxAttempts = wanted * 20;
@@ -73,8 +77,10 @@ int checkTensor(const char* what, std::span<float> values, std::span<const float
 
 }  // namespace
 
-int expectGradientsMatch(const GradCheckTarget& target, const core::Tensor& x,
-                         const std::vector<float>& w, std::uint64_t seed,
+int expectGradientsMatch(const GradCheckTarget& target,
+                         const core::Tensor& x,
+                         const std::vector<float>& w,
+                         std::uint64_t seed,
                          const GradCheckOptions& opt) {
     core::Tensor xv = x;
     std::vector<float> wv = w;
@@ -84,7 +90,9 @@ int expectGradientsMatch(const GradCheckTarget& target, const core::Tensor& x,
     const core::Tensor dx = target.backward(r, gw);
     expectSameShape(dx.shape(), x.shape(), "input gradient");
 
-    auto evaluate = [&] { return projectedLoss(target.forward(xv, wv), r); };
+    auto evaluate = [&] {
+        return projectedLoss(target.forward(xv, wv), r);
+    };
     core::Rng rng(seed);
     int checked = 0;
     if (opt.checkInput) {
@@ -96,7 +104,8 @@ int expectGradientsMatch(const GradCheckTarget& target, const core::Tensor& x,
     return checked;
 }
 
-GradCheckTarget layerTarget(const core::nn::Layer& layer, std::vector<float> buffers,
+GradCheckTarget layerTarget(const core::nn::Layer& layer,
+                            std::vector<float> buffers,
                             core::nn::Mode mode) {
     struct State {
         std::vector<float> initial;
@@ -104,6 +113,7 @@ GradCheckTarget layerTarget(const core::nn::Layer& layer, std::vector<float> buf
         std::vector<float> weights;
         core::nn::Context ctx;
     };
+
     auto state = std::make_shared<State>();
     state->initial = std::move(buffers);
     GradCheckTarget t;

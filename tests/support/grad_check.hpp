@@ -6,13 +6,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/nn/layer.hpp"
+#include "core/tensor/tensor.hpp"
+
 #include <cstdint>
 #include <functional>
 #include <span>
 #include <vector>
-
-#include "core/nn/layer.hpp"
-#include "core/tensor/tensor.hpp"
 
 namespace lp::testing {
 
@@ -34,17 +34,22 @@ struct GradCheckTarget {
 
 // Adds a GoogleTest failure for every sampled coordinate whose analytic gradient disagrees with
 // the central difference. Returns the number of coordinates checked.
-int expectGradientsMatch(const GradCheckTarget& target, const core::Tensor& x,
-                         const std::vector<float>& w, std::uint64_t seed,
+int expectGradientsMatch(const GradCheckTarget& target,
+                         const core::Tensor& x,
+                         const std::vector<float>& w,
+                         std::uint64_t seed,
                          const GradCheckOptions& opt = {});
 
 // Wraps one layer: running buffers are restored before every forward, so BatchNorm in Train mode
 // is checked over the whole batch as a pure function.
-GradCheckTarget layerTarget(const core::nn::Layer& layer, std::vector<float> buffers,
+GradCheckTarget layerTarget(const core::nn::Layer& layer,
+                            std::vector<float> buffers,
                             core::nn::Mode mode = core::nn::Mode::Train);
 
 // Random tensor with entries uniform in [lo, hi).
-core::Tensor randomTensor(const core::TensorShape& shape, std::uint64_t seed, float lo = -1.0F,
+core::Tensor randomTensor(const core::TensorShape& shape,
+                          std::uint64_t seed,
+                          float lo = -1.0F,
                           float hi = 1.0F);
 
 }  // namespace lp::testing

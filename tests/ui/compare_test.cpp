@@ -10,6 +10,8 @@
 #include "ui/main_window.hpp"
 #include "ui/training_bridge.hpp"
 
+#include "tests/ui/tiny_experiment.hpp"
+
 #include <QFile>
 #include <QFileInfo>
 #include <QLabel>
@@ -18,7 +20,6 @@
 #include <QTemporaryDir>
 #include <qcustomplot.h>
 
-#include "tests/ui/tiny_experiment.hpp"
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -29,7 +30,9 @@ namespace {
 using core::session::RunState;
 
 // K = 2 (stage 0 = stem … layer2.1, default delays 2, 0); four steps of eight images.
-core::io::ExperimentConfig tinyConfig() { return test::tinyExperiment("stash"); }
+core::io::ExperimentConfig tinyConfig() {
+    return test::tinyExperiment("stash");
+}
 
 void waitForEnd(CompareRunner* runner) {
     QSignalSpy finished(runner, &CompareRunner::finished);
@@ -48,7 +51,8 @@ TEST(CompareVariants, OnlyThePipelineChanges) {
     EXPECT_EQ(seq.pipeline.policy, core::WeightPolicy::Latest);
     EXPECT_FALSE(seq.pipeline.diagnosticStash);
     EXPECT_EQ(variantConfig(base, CompareVariant::Ema).pipeline.policy, core::WeightPolicy::Ema);
-    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.policy, core::WeightPolicy::Momentum);
+    EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.policy,
+              core::WeightPolicy::Momentum);
     EXPECT_EQ(variantConfig(base, CompareVariant::Momentum).pipeline.cuts, base.pipeline.cuts);
     EXPECT_EQ(variantConfig(base, CompareVariant::Latest).pipeline.cuts, base.pipeline.cuts);
     const core::io::ExperimentConfig gpipe = variantConfig(base, CompareVariant::GPipe);

@@ -136,8 +136,8 @@ TEST(ReportIndex, ShowsEveryChartWithItsCaptionAndEscapesText) {
     EXPECT_TRUE(html.contains(reportCaption(QStringLiteral("timeline")).toHtmlEscaped()));
     EXPECT_TRUE(html.contains(QStringLiteral("href=\"csv/train.csv\"")));
     EXPECT_TRUE(html.contains(QStringLiteral("a&lt;b")));
-    for (const char* known : {"timeline", "staleness", "memory", "training", "ema_error",
-                              "compare"}) {
+    for (const char* known :
+         {"timeline", "staleness", "memory", "training", "ema_error", "compare"}) {
         EXPECT_FALSE(reportCaption(QString::fromLatin1(known)).isEmpty()) << known;
     }
     EXPECT_THROW(writeReportIndex(QStringLiteral("/nonexistent-dir/x"), page), core::InputError);

@@ -22,6 +22,7 @@
 #include "ui/transport_bar.hpp"
 #include "ui/unit_strip.hpp"
 
+#include "tests/ui/tiny_experiment.hpp"
 #include <nlohmann/json.hpp>
 
 #include <QAction>
@@ -37,12 +38,10 @@
 #include <QTest>
 #include <qcustomplot.h>
 
-#include "tests/ui/tiny_experiment.hpp"
 #include <gtest/gtest.h>
 
-#include <functional>
-
 #include <fstream>
+#include <functional>
 
 namespace lp::ui {
 namespace {
@@ -171,9 +170,10 @@ TEST(Lessons, LessonSevenComparesFivePoliciesInTheCompareTab) {
     EXPECT_EQ(w.currentExperiment().name, lesson.config.name);
     QStringList policies;
     for (const CompareRun& run : runner->runs()) {
-        policies << QString::fromStdString(run.config.pipeline.cuts.empty()
-                                               ? std::string("sequential")
-                                               : std::string(core::choiceName(run.config.pipeline.policy)));
+        policies << QString::fromStdString(
+            run.config.pipeline.cuts.empty()
+                ? std::string("sequential")
+                : std::string(core::choiceName(run.config.pipeline.policy)));
     }
     EXPECT_EQ(policies, (QStringList{"sequential", "latest", "stash", "ema", "momentum"}));
     w.charts()->compare()->stop();
@@ -388,7 +388,12 @@ TEST(MainWindow, ClosingWithAnUnexportedRunAsksAndCanExport) {
     }
     MainWindow w;
     answer = MainWindow::CloseChoice::Quit;
-    w.setCloseQuestions([&](const QString&) { ++asked; return answer; }, [] { return QString(); });
+    w.setCloseQuestions(
+        [&](const QString&) {
+            ++asked;
+            return answer;
+        },
+        [] { return QString(); });
     w.show();
     w.loadExperiment(tinyConfig());
     runToEnd(w);
@@ -400,7 +405,8 @@ TEST(MainWindow, NonFiniteLossShowsTheBannerAndFreesThePanels) {
     MainWindow w;
     w.show();
     core::io::ExperimentConfig c = tinyConfig();
-    c.pipeline.policy = core::WeightPolicy::Latest;  // stale weights at the largest learning rate: NaN at step 5
+    c.pipeline.policy =
+        core::WeightPolicy::Latest;  // stale weights at the largest learning rate: NaN at step 5
     c.pipeline.diagnosticStash = false;
     c.optimizer.lr = 10.0;
     c.training.maxSteps = 8;

@@ -110,7 +110,8 @@ inline void writeStudy(const QString& dir, const std::vector<StudyRowSpec>& rows
             *core::parseChoice<core::WeightPolicy>(r.policy == "sequential" ? "latest" : r.policy);
         const std::filesystem::path run = std::filesystem::path(dir.toStdString()) / "runs" / r.id;
         const core::telemetry::TelemetryLog log = fixtureLog(1.0 + 0.2 * static_cast<double>(i));
-        const core::telemetry::PipelineLayout layout = fixtureLayout(std::string(core::choiceName(c.pipeline.policy)));
+        const core::telemetry::PipelineLayout layout =
+            fixtureLayout(std::string(core::choiceName(c.pipeline.policy)));
         core::telemetry::writeCsvs(log, run);
         core::telemetry::writeChromeTrace(log, layout, run / "trace.json");
         core::telemetry::writeRunRecord(core::io::toJson(c), layout, log, {}, run / "run.json");

@@ -5,8 +5,10 @@
 #include "ui/studio_settings.hpp"
 
 #include <QApplication>
-#include <cstdlib>
+
 #include <gtest/gtest.h>
+
+#include <cstdlib>
 
 int main(int argc, char** argv) {
     if (std::getenv("QT_QPA_PLATFORM") == nullptr) {

@@ -3,6 +3,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/io/atomic_file.hpp"
 
+#include "core/error.hpp"
+
+#include "tests/support/expect_input_error.hpp"
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -14,9 +17,6 @@
 #include <limits>
 #include <string>
 
-#include "core/error.hpp"
-#include "tests/support/expect_input_error.hpp"
-
 namespace lp::core::io {
 namespace {
 
@@ -25,7 +25,9 @@ using lp::test::expectInputError;
 
 struct Folder {
     fs::path path = fs::temp_directory_path() / concat("lp_atomic_", ::getpid());
+
     Folder() { fs::create_directories(path); }
+
     ~Folder() {
         std::error_code ec;
         fs::remove_all(path, ec);

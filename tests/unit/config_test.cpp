@@ -3,11 +3,11 @@
 
 #include "core/error.hpp"
 
+#include "tests/support/expect_input_error.hpp"
 #include <nlohmann/json.hpp>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "tests/support/expect_input_error.hpp"
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -55,8 +55,11 @@ ExperimentConfig everythingSet() {
                    .beta1 = 0.85,
                    .beta2 = 0.995,
                    .eps = 1e-7};
-    c.schedule = {
-        .kind = LrScheduleKind::Step, .warmupEpochs = 0.5, .stepEpochs = 7, .gamma = 0.3, .minLr = 1e-5};
+    c.schedule = {.kind = LrScheduleKind::Step,
+                  .warmupEpochs = 0.5,
+                  .stepEpochs = 7,
+                  .gamma = 0.3,
+                  .minLr = 1e-5};
     c.training = {.epochs = 12,
                   .batchSize = 64,
                   .seed = 18446744073709551615ULL,
@@ -170,7 +173,8 @@ TEST(Config, BadEnumsListTheAllowedValues) {
 TEST(Config, PipelineRulesExplainThemselves) {
     expectRejected(R"({"pipeline": {"cuts": [6, 3]}})",
                    {"'pipeline.cuts' must be strictly increasing, got [6, 3]"});
-    expectRejected(R"({"pipeline": {"cuts": [0]}})", {"'pipeline.cuts[0]' must be in [1, 9] for resnet18"});
+    expectRejected(R"({"pipeline": {"cuts": [0]}})",
+                   {"'pipeline.cuts[0]' must be in [1, 9] for resnet18"});
     expectRejected(R"({"pipeline": {"cuts": [3, 10]}})",
                    {"'pipeline.cuts' must lie within 1..9 (resnet18 has 10 units"});
     parseConfig(json::parse(R"({"model": {"arch": "resnet34"}, "pipeline": {"cuts": [3, 10]}})"));
@@ -207,7 +211,8 @@ TEST(Config, MomentumPolicyAndLambAreAcceptedWhereTheyCanWork) {
         R"({"pipeline": {"policy": "momentum"}, "optimizer": {"kind": "adam", "momentum": 0}})"));
     expectRejected(R"({"pipeline": {"policy": "momentum"}, "optimizer": {"momentum": 0}})",
                    {"'pipeline.policy' momentum needs optimizer.momentum > 0",
-                    "got optimizer.momentum = 0", "stash, ema or latest"});
+                    "got optimizer.momentum = 0",
+                    "stash, ema or latest"});
     ExperimentConfig o;
     applyOverride(o, "pipeline.policy", "momentum");
     applyOverride(o, "optimizer.kind", "lamb");

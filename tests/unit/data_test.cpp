@@ -8,9 +8,8 @@
 #include "core/data/idx.hpp"
 #include "core/error.hpp"
 
-#include <unistd.h>
-
 #include "tests/support/temp_dir.hpp"
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -437,7 +436,8 @@ TEST(LoadDataset, UnusableFoldersAndFilesSayWhy) {
     const fs::path& d = dir.path();
     DataSource src;
     src.path = d / "missing";
-    expectInputError([&] { loadDataset(src); }, {"data folder", "missing", "No such file or directory"});
+    expectInputError([&] { loadDataset(src); },
+                     {"data folder", "missing", "No such file or directory"});
     writeFileBytes(d / "plain", Bytes(4, 0));
     src.path = d / "plain";
     expectInputError([&] { loadDataset(src); }, {"plain", "not a folder"});
@@ -470,9 +470,7 @@ TEST(LoadDataset, FallsBackToSystemFashionMnistThenSynthetic) {
     const DatasetPair s = loadDataset(src);
     EXPECT_EQ(s.train.name, "synthetic");
     EXPECT_EQ(s.train.count(), 30);
-    EXPECT_NE(s.source.find("synthetic (1x8x8, 3 classes, seed 7)"),
-              std::string::npos)
-        << s.source;
+    EXPECT_NE(s.source.find("synthetic (1x8x8, 3 classes, seed 7)"), std::string::npos) << s.source;
     EXPECT_NE(s.source.find(dir.path().string()), std::string::npos) << s.source;
 
     writeIdx(dir.path(), makeIdx(5, 2, 4), 4, true);

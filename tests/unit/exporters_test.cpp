@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/exporters.hpp"
-#include "core/telemetry/summary.hpp"
 
 #include "core/error.hpp"
-#include "core/pipeline/plan.hpp"
 #include "core/pipeline/epoch_plan.hpp"
-
-#include <nlohmann/json.hpp>
-#include <unistd.h>
+#include "core/pipeline/plan.hpp"
+#include "core/telemetry/summary.hpp"
 
 #include "tests/support/temp_dir.hpp"
+#include <nlohmann/json.hpp>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -486,20 +485,20 @@ TEST(Summary, SteadyRateSkipsTheFillAndPeaksSumStageMaxima) {
         const double epochStart = static_cast<double>(step / 10) * 1e6;
         const double t = epochStart + (i < 4 ? static_cast<double>(i) * 1e5
                                              : 4e5 + static_cast<double>(i - 4) * 1e4);
-        b.train.push_back({.step = step, .epoch = static_cast<std::int32_t>(step / 10),
-                           .timeUs = t});
+        b.train.push_back(
+            {.step = step, .epoch = static_cast<std::int32_t>(step / 10), .timeUs = t});
     }
     // Stage peaks at different times; the category peak is the sum of the stage peaks.
-    b.memory.push_back({.tick = 0, .stage = 0, .category = MemoryCategory::WeightHistory,
-                        .bytes = 100});
-    b.memory.push_back({.tick = 5, .stage = 0, .category = MemoryCategory::WeightHistory,
-                        .bytes = 16000});
-    b.memory.push_back({.tick = 6, .stage = 0, .category = MemoryCategory::WeightHistory,
-                        .bytes = 9000});
-    b.memory.push_back({.tick = 7, .stage = 1, .category = MemoryCategory::WeightHistory,
-                        .bytes = 16000});
-    b.memory.push_back({.tick = 7, .stage = 1, .category = MemoryCategory::Activations,
-                        .bytes = 77});
+    b.memory.push_back(
+        {.tick = 0, .stage = 0, .category = MemoryCategory::WeightHistory, .bytes = 100});
+    b.memory.push_back(
+        {.tick = 5, .stage = 0, .category = MemoryCategory::WeightHistory, .bytes = 16000});
+    b.memory.push_back(
+        {.tick = 6, .stage = 0, .category = MemoryCategory::WeightHistory, .bytes = 9000});
+    b.memory.push_back(
+        {.tick = 7, .stage = 1, .category = MemoryCategory::WeightHistory, .bytes = 16000});
+    b.memory.push_back(
+        {.tick = 7, .stage = 1, .category = MemoryCategory::Activations, .bytes = 77});
     log.append(std::move(b));
 
     const RunSummary r = summarise(log, layout, 10, 8);
@@ -521,11 +520,16 @@ TEST(Summary, SteadyRateSkipsTheFillAndPeaksSumStageMaxima) {
 
 // The ops one engine run records for `epochs` epochs of the plan (as PipelineCore does: an
 // F or B of micro-batch u belongs to minibatch u / micro; epoch e starts at tick e·span).
-TelemetryLog opsOfPlan(const std::vector<std::int64_t>& delays, pipeline::ScheduleKind schedule,
-                       std::int64_t minibatches, std::int64_t micro, std::int64_t epochs) {
+TelemetryLog opsOfPlan(const std::vector<std::int64_t>& delays,
+                       pipeline::ScheduleKind schedule,
+                       std::int64_t minibatches,
+                       std::int64_t micro,
+                       std::int64_t epochs) {
     const auto plan = pipeline::epochPlan(
-        pipeline::DelayPlan::custom(static_cast<std::int64_t>(delays.size()), delays), schedule,
-        minibatches, micro);
+        pipeline::DelayPlan::custom(static_cast<std::int64_t>(delays.size()), delays),
+        schedule,
+        minibatches,
+        micro);
     std::int64_t span = 0;
     for (const auto& list : plan) {
         span = std::max(span, list.back().tick + 1);
@@ -574,14 +578,15 @@ TEST(Summary, UtilisationFollowsTheTickModelAndMeanStalenessTheSamples) {
     one.schedule = "layerpipe";
     EXPECT_NEAR(summarise(opsOfPlan({0}, ScheduleKind::LayerPipe, 7, 1, 1), one, 7, 8)
                     .utilisation.value_or(-1.0),
-                1.0, 1e-12);
+                1.0,
+                1e-12);
 
     TelemetryLog none;
     EXPECT_FALSE(summarise(none, layout, 10, 8).utilisation.has_value());
     EXPECT_FALSE(summarise(none, layout, 10, 8).meanStaleness.has_value());
     TelemetryBatch st;
-    st.staleness = {{.stage = 0, .staleness = 6}, {.stage = 1, .staleness = 3},
-                    {.stage = 2, .staleness = 0}};
+    st.staleness = {
+        {.stage = 0, .staleness = 6}, {.stage = 1, .staleness = 3}, {.stage = 2, .staleness = 0}};
     none.append(std::move(st));
     EXPECT_DOUBLE_EQ(summarise(none, layout, 10, 8).meanStaleness.value_or(-1.0), 3.0);
 }

@@ -7,14 +7,13 @@
 #include "tests/support/grad_check.hpp"
 
 #include <gtest/gtest.h>
-
-#include <limits>
 #include <oneapi/tbb/global_control.h>
 
 #include <bit>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <limits>
 #include <memory>
 #include <span>
 #include <vector>

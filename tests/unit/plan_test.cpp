@@ -2,12 +2,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/pipeline/plan.hpp"
 
+#include "core/error.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <string>
-
-#include "core/error.hpp"
 
 namespace lp::core::pipeline {
 namespace {
@@ -71,8 +71,8 @@ TEST(TickSchedule, ReproducesTheWorkedNumbers) {
     EXPECT_EQ(simulateTicks(DelayPlan::custom(4, {3, 2, 1, 0}), 40).tickCount(), 75);
     EXPECT_EQ(simulateTicks(DelayPlan::custom(4, {2, 2, 2, 0}), 40).tickCount(), 194);
     EXPECT_EQ(simulateTicks(DelayPlan::custom(4, {0, 0, 0, 0}), 40).tickCount(), 280);
-    EXPECT_NEAR(simulateTicks(DelayPlan::custom(4, {6, 4, 2, 0}), 40).utilisation(4),
-                40.0 / 46.0, 1e-12);
+    EXPECT_NEAR(
+        simulateTicks(DelayPlan::custom(4, {6, 4, 2, 0}), 40).utilisation(4), 40.0 / 46.0, 1e-12);
 }
 
 // Forward j at stage s sees version (number of B before it) = j - min(j, D_s).

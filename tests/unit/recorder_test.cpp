@@ -3,14 +3,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/recorder.hpp"
 
+#include "core/telemetry/spsc_log.hpp"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <cstdint>
 #include <thread>
 #include <vector>
-
-#include "core/telemetry/spsc_log.hpp"
 
 namespace lp::core::telemetry {
 namespace {

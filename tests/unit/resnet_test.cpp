@@ -3,6 +3,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/model/resnet.hpp"
 
+#include "core/error.hpp"
+#include "core/nn/loss.hpp"
+#include "core/optim/optimizer.hpp"
+
+#include "tests/support/grad_check.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -10,11 +16,6 @@
 #include <map>
 #include <string>
 #include <vector>
-
-#include "core/error.hpp"
-#include "core/nn/loss.hpp"
-#include "core/optim/optimizer.hpp"
-#include "tests/support/grad_check.hpp"
 
 namespace lp::core::model {
 namespace {
@@ -40,18 +41,30 @@ TEST(ResNet, Cifar18ParameterCountsMatchTorchvision) {
 TEST(ResNet, HasTenUnitsWithTorchvisionNames) {
     const ResNet net(ResNetSpec{.width = 8, .classes = 10});
     ASSERT_EQ(net.unitCount(), 10U);
-    const std::vector<std::string> expected{"stem",     "layer1.0", "layer1.1", "layer2.0",
-                                            "layer2.1", "layer3.0", "layer3.1", "layer4.0",
-                                            "layer4.1", "head"};
+    const std::vector<std::string> expected{"stem",
+                                            "layer1.0",
+                                            "layer1.1",
+                                            "layer2.0",
+                                            "layer2.1",
+                                            "layer3.0",
+                                            "layer3.1",
+                                            "layer4.0",
+                                            "layer4.1",
+                                            "head"};
     EXPECT_EQ(net.unitNames(), expected);
     auto has = [&](const std::string& name) {
-        return std::any_of(net.params().begin(), net.params().end(),
-                           [&](const ModelParam& p) { return p.name == name; });
+        return std::any_of(net.params().begin(), net.params().end(), [&](const ModelParam& p) {
+            return p.name == name;
+        });
     };
-    for (const char* name :
-         {"conv1.weight", "bn1.running_mean", "bn1.num_batches_tracked", "layer1.0.conv2.weight",
-          "layer2.0.downsample.0.weight", "layer2.0.downsample.1.running_var", "fc.weight",
-          "fc.bias"}) {
+    for (const char* name : {"conv1.weight",
+                             "bn1.running_mean",
+                             "bn1.num_batches_tracked",
+                             "layer1.0.conv2.weight",
+                             "layer2.0.downsample.0.weight",
+                             "layer2.0.downsample.1.running_var",
+                             "fc.weight",
+                             "fc.bias"}) {
         EXPECT_TRUE(has(name)) << name;
     }
     EXPECT_FALSE(has("layer1.0.downsample.0.weight"));
@@ -63,27 +76,26 @@ TEST(ResNet, HasTenUnitsWithTorchvisionNames) {
 
 TEST(ResNet, OutputShapesForCifarAndFashionMnist) {
     for (const auto& [channels, size] : {std::pair<std::int64_t, std::int64_t>{3, 32}, {1, 28}}) {
-        const ResNet net(ResNetSpec{.width = 8, .inChannels = channels, .inSize = size,
-                                    .classes = 10});
+        const ResNet net(
+            ResNetSpec{.width = 8, .inChannels = channels, .inSize = size, .classes = 10});
         ModelState st = ModelState::create(net, 1);
         std::vector<UnitContext> ctxs;
         const Tensor x = testing::randomTensor(net.inputShape(1), 3);
-        const Tensor y = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
-                                      st.buffers.span(), x, ctxs, nn::Mode::Eval);
+        const Tensor y = forwardUnits(
+            net, 0, net.unitCount(), st.weights.span(), st.buffers.span(), x, ctxs, nn::Mode::Eval);
         EXPECT_EQ(y.shape(), (TensorShape{1, 10}));
     }
     const ResNet full(ResNetSpec{.classes = 100});
     EXPECT_EQ(full.unit(0).outputShape(), (TensorShape{1, 64, 32, 32}));
     EXPECT_EQ(full.unit(8).outputShape(), (TensorShape{1, 512, 4, 4}));
     EXPECT_EQ(full.unit(9).outputShape(), (TensorShape{1, 100}));
-    const ResNet imagenet(ResNetSpec{.width = 8, .inSize = 64, .classes = 10,
-                                     .stem = Stem::ImageNet});
+    const ResNet imagenet(
+        ResNetSpec{.width = 8, .inSize = 64, .classes = 10, .stem = Stem::ImageNet});
     EXPECT_EQ(imagenet.unit(0).outputShape(), (TensorShape{1, 8, 16, 16}));
 }
 
 TEST(ResNet, BlockCountsGiveTheFamily) {
-    EXPECT_EQ(ResNet(ResNetSpec{.width = 8, .blocks = *blocksForArch("resnet10")}).unitCount(),
-              6U);
+    EXPECT_EQ(ResNet(ResNetSpec{.width = 8, .blocks = *blocksForArch("resnet10")}).unitCount(), 6U);
     EXPECT_EQ(ResNet(ResNetSpec{.width = 8, .blocks = *blocksForArch("resnet34")}).unitCount(),
               18U);
     EXPECT_FALSE(blocksForArch("resnet50").has_value());
@@ -102,8 +114,8 @@ TEST(ResNet, InitialisationIsTorchvisionLike) {
             for (std::size_t i = 0; i < n; ++i) {
                 s2 += static_cast<double>(v[i]) * static_cast<double>(v[i]);
             }
-            EXPECT_NEAR(std::sqrt(s2 / static_cast<double>(n)), std::sqrt(2.0 / (128.0 * 9.0)),
-                        2e-3);
+            EXPECT_NEAR(
+                std::sqrt(s2 / static_cast<double>(n)), std::sqrt(2.0 / (128.0 * 9.0)), 2e-3);
         }
         if (p.name == "layer1.0.bn1.weight" || p.name == "bn1.running_var") {
             EXPECT_TRUE(std::all_of(v, v + n, [](float x) { return x == 1.0F; })) << p.name;
@@ -118,8 +130,8 @@ TEST(ResNet, InitialisationIsTorchvisionLike) {
     }
     // Same seed, same bits; another seed, other weights.
     const ModelState again = ModelState::create(net, 5);
-    EXPECT_TRUE(std::equal(st.weights.span().begin(), st.weights.span().end(),
-                           again.weights.span().begin()));
+    EXPECT_TRUE(std::equal(
+        st.weights.span().begin(), st.weights.span().end(), again.weights.span().begin()));
     const ModelState other = ModelState::create(net, 6);
     EXPECT_NE(st.weights[100], other.weights[100]);
 }
@@ -132,6 +144,7 @@ testing::GradCheckTarget unitTarget(const Unit& unit, std::vector<float> buffers
         std::vector<float> weights;
         UnitContext ctx;
     };
+
     auto st = std::make_shared<State>();
     st->initial = std::move(buffers);
     testing::GradCheckTarget t;
@@ -198,8 +211,12 @@ TEST(ResNet, LayerObserverSeesEveryLayerByName) {
     struct Calls final : LayerObserver {
         std::map<std::string, int> forward;
         std::map<std::string, int> backward;
-        void layerDone(const std::string& name, const nn::Layer& /*layer*/,
-                       const TensorShape& in, const TensorShape& out, bool isBackward,
+
+        void layerDone(const std::string& name,
+                       const nn::Layer& /*layer*/,
+                       const TensorShape& in,
+                       const TensorShape& out,
+                       bool isBackward,
                        double seconds) override {
             EXPECT_GE(seconds, 0.0);
             EXPECT_EQ(in[0], 2);
@@ -207,6 +224,7 @@ TEST(ResNet, LayerObserverSeesEveryLayerByName) {
             ++(isBackward ? backward : forward)[name];
         }
     };
+
     const ResNet net({.width = 4, .inChannels = 3, .inSize = 8, .classes = 5});
     ModelState st = ModelState::create(net, 1);
     AlignedBuffer grads(net.weightCount());
@@ -214,15 +232,34 @@ TEST(ResNet, LayerObserverSeesEveryLayerByName) {
     const Tensor x(TensorShape{2, 3, 8, 8}, 0.5F);
     Calls calls;
     {
-        const Tensor logits = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
-                                           st.buffers.span(), x, ctxs, nn::Mode::Train, &calls);
-        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, std::vector<std::int32_t>{0, 1});
-        backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
-                      grads.span(), &calls);
+        const Tensor logits = forwardUnits(net,
+                                           0,
+                                           net.unitCount(),
+                                           st.weights.span(),
+                                           st.buffers.span(),
+                                           x,
+                                           ctxs,
+                                           nn::Mode::Train,
+                                           &calls);
+        const nn::LossResult loss =
+            nn::softmaxCrossEntropy(logits, std::vector<std::int32_t>{0, 1});
+        backwardUnits(net,
+                      0,
+                      net.unitCount(),
+                      st.weights.span(),
+                      loss.gradLogits,
+                      ctxs,
+                      grads.span(),
+                      &calls);
     }
     EXPECT_EQ(calls.forward, calls.backward);
-    for (const char* name : {"conv1", "bn1", "layer1.0.conv1", "layer1.0.bn2",
-                             "layer2.0.downsample.0", "layer2.0.downsample.1", "fc"}) {
+    for (const char* name : {"conv1",
+                             "bn1",
+                             "layer1.0.conv1",
+                             "layer1.0.bn2",
+                             "layer2.0.downsample.0",
+                             "layer2.0.downsample.1",
+                             "fc"}) {
         EXPECT_EQ(calls.forward[name], 1) << name;
     }
     EXPECT_EQ(calls.forward["layer4.1.relu"], 2);  // after bn1 and after the residual add
@@ -233,8 +270,8 @@ TEST(ResNet, LayerObserverSeesEveryLayerByName) {
     }
     EXPECT_EQ(total, 3 + 8 * 6 + 3 * 2 + 2);
     calls.forward.clear();
-    forwardUnits(net, 0, net.unitCount(), st.weights.span(), st.buffers.span(), x, ctxs,
-                 nn::Mode::Eval);
+    forwardUnits(
+        net, 0, net.unitCount(), st.weights.span(), st.buffers.span(), x, ctxs, nn::Mode::Eval);
     EXPECT_TRUE(calls.forward.empty());  // not passed: the contexts do not keep it
 }
 
@@ -257,14 +294,20 @@ TEST(ResNet, Width8OverfitsAFixedBatch) {
     std::vector<UnitContext> ctxs;
     double accuracy = 0.0;
     for (std::int64_t step = 1; step <= 300 && accuracy < 1.0; ++step) {
-        const Tensor logits = forwardUnits(net, 0, net.unitCount(), st.weights.span(),
-                                           st.buffers.span(), x, ctxs, nn::Mode::Train);
+        const Tensor logits = forwardUnits(net,
+                                           0,
+                                           net.unitCount(),
+                                           st.weights.span(),
+                                           st.buffers.span(),
+                                           x,
+                                           ctxs,
+                                           nn::Mode::Train);
         const nn::LossResult loss = nn::softmaxCrossEntropy(logits, labels);
         ASSERT_TRUE(std::isfinite(loss.loss));
         accuracy = static_cast<double>(loss.correct) / static_cast<double>(n);
         grads.fill(0.0F);
-        backwardUnits(net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs,
-                      grads.span());
+        backwardUnits(
+            net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs, grads.span());
         opt.step(st.weights.span(), grads.span(), state.span(), step, 0.05F);
     }
     EXPECT_GT(accuracy, 0.95);

@@ -82,7 +82,7 @@ TEST(StudyPlan, RunsDifferOnlyInPipelineAndOptimizerSettings) {
     for (const StudyRun& r : plan("quick").runs) {
         EXPECT_EQ(r.config.pipeline.diagnosticStash,
                   r.config.pipeline.policy == WeightPolicy::Ema ||
-                   r.config.pipeline.policy == WeightPolicy::Momentum)
+                      r.config.pipeline.policy == WeightPolicy::Momentum)
             << r.id;
     }
 }

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/tensor/tensor.hpp"
 
+#include "core/error.hpp"
+#include "core/tensor/rng.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdint>
-
-#include "core/error.hpp"
-#include "core/tensor/rng.hpp"
 
 namespace lp::core {
 namespace {
