@@ -69,7 +69,7 @@ void WindowMenus::refreshRecent() {
     recent_->clear();
     const QStringList files = settings::recentFiles();
     for (int i = 0; i < files.size(); ++i) {
-        const QString path = files[i];
+        const QString& path = files[i];
         // &1 … &8: a key for each; the folder in the tooltip.
         QAction* a =
             recent_->addAction(QStringLiteral("&%1  %2").arg(i + 1).arg(QFileInfo(path).fileName()),
