@@ -264,6 +264,82 @@ float lastLrMeta(const io::SafetensorsFile& f, const std::filesystem::path& file
     return static_cast<float>(v);
 }
 
+// A whole decimal number in [lo, hi] from the metadata `key`: "1abc", "-3" or 1e30 must not turn
+// into a position (and an overflow in the step arithmetic later). Absent: 0, or an InputError
+// when required.
+std::int64_t wholeMeta(const io::SafetensorsFile& f,
+                       const std::filesystem::path& file,
+                       const char* key,
+                       std::int64_t lo,
+                       std::int64_t hi,
+                       bool required = true) {
+    const auto it = f.metadata.find(key);
+    if (it == f.metadata.end()) {
+        if (!required) {
+            return 0;
+        }
+        throw InputError(
+            concat("checkpoint ", file.string(), " has no '", key, "' metadata, needed to resume"));
+    }
+    const std::string& text = it->second;
+    std::int64_t v = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+        throw InputError(concat("checkpoint ",
+                                file.string(),
+                                ": metadata '",
+                                key,
+                                "' must be a whole number in [",
+                                lo,
+                                ", ",
+                                hi,
+                                "], got '",
+                                text.substr(0, 40),
+                                "'"));
+    }
+    return v;
+}
+
+// The sums of an epoch stopped after `epochStep` minibatches of `batchSize` (a sequential run's
+// mid-epoch checkpoint).
+pipeline::EpochStats partialEpochMeta(const io::SafetensorsFile& f,
+                                      const std::filesystem::path& file,
+                                      std::int64_t epochStep,
+                                      std::int64_t batchSize) {
+    pipeline::EpochStats partial;
+    partial.minibatches = epochStep;
+    partial.samples = wholeMeta(f, file, "epoch_samples", 0, epochStep * batchSize);
+    partial.correct = wholeMeta(f, file, "epoch_correct", 0, partial.samples);
+    const auto it = f.metadata.find("epoch_loss_sum");
+    char* end = nullptr;
+    partial.lossSum = it == f.metadata.end() ? std::numeric_limits<double>::quiet_NaN()
+                                             : std::strtod(it->second.c_str(), &end);
+    if (it == f.metadata.end() || end != it->second.c_str() + it->second.size() ||
+        !std::isfinite(partial.lossSum)) {
+        throw InputError(concat(
+            "checkpoint ", file.string(), ": metadata 'epoch_loss_sum' must be a finite number"));
+    }
+    return partial;
+}
+
+// "\n  shape of NAME: expected [a, b], found [c]".
+std::string shapeProblem(const std::string& name,
+                         const std::vector<std::int64_t>& want,
+                         const std::vector<std::int64_t>& found) {
+    std::ostringstream text;
+    auto list = [&text](const std::vector<std::int64_t>& dims) {
+        for (std::size_t i = 0; i < dims.size(); ++i) {
+            text << (i ? ", " : "") << dims[i];
+        }
+    };
+    text << "\n  shape of " << name << ": expected [";
+    list(want);
+    text << "], found [";
+    list(found);
+    text << "]";
+    return text.str();
+}
+
 }  // namespace
 
 void Trainer::save(const std::filesystem::path& file) const {
@@ -339,6 +415,15 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
     if (withOptimizerAndEpoch) {
         restoreDelayState(f, file);  // first: which EMA tensors exist depends on the delays
     }
+    loadTensors(f, file, withOptimizerAndEpoch);
+    if (withOptimizerAndEpoch) {
+        restorePosition(f, file);
+    }
+}
+
+void Trainer::loadTensors(const io::SafetensorsFile& f,
+                          const std::filesystem::path& file,
+                          bool withOptimizerAndEpoch) {
     std::ostringstream problems;
     int count = 0;
     std::vector<std::pair<const io::NamedTensor*, std::span<float>>> matches;
@@ -355,21 +440,12 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
                 return;
             }
             const io::NamedTensor* t = f.find(name);
-            std::vector<std::int64_t> want = shape;
             if (t == nullptr) {
                 problems << "\n  missing: " << name;
                 ++count;
-            } else if (t->shape != want &&
-                       !(want == std::vector<std::int64_t>{1} && t->shape.empty())) {
-                problems << "\n  shape of " << name << ": expected [";
-                for (std::size_t i = 0; i < want.size(); ++i) {
-                    problems << (i ? ", " : "") << want[i];
-                }
-                problems << "], found [";
-                for (std::size_t i = 0; i < t->shape.size(); ++i) {
-                    problems << (i ? ", " : "") << t->shape[i];
-                }
-                problems << "]";
+            } else if (t->shape != shape &&
+                       !(shape == std::vector<std::int64_t>{1} && t->shape.empty())) {
+                problems << shapeProblem(name, shape, t->shape);
                 ++count;
             } else {
                 matches.emplace_back(t, values);
@@ -388,105 +464,58 @@ void Trainer::load(const std::filesystem::path& file, bool withOptimizerAndEpoch
     for (auto& [t, values] : matches) {
         std::copy(t->values.begin(), t->values.end(), values.begin());
     }
-    if (withOptimizerAndEpoch) {
-        // Whole decimal numbers in [lo, hi] only: "1abc", "-3" or 1e30 must not turn into a
-        // position (and an overflow in the step arithmetic later).
-        auto meta = [&](const char* key,
-                        std::int64_t lo,
-                        std::int64_t hi,
-                        bool required = true) -> std::int64_t {
-            auto it = f.metadata.find(key);
-            if (it == f.metadata.end()) {
-                if (!required) {
-                    return 0;
-                }
-                throw InputError(concat("checkpoint ",
-                                        file.string(),
-                                        " has no '",
-                                        key,
-                                        "' metadata, needed to resume"));
-            }
-            const std::string& text = it->second;
-            std::int64_t v = 0;
-            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-            if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-                throw InputError(concat("checkpoint ",
-                                        file.string(),
-                                        ": metadata '",
-                                        key,
-                                        "' must be a whole number in [",
-                                        lo,
-                                        ", ",
-                                        hi,
-                                        "], got '",
-                                        text.substr(0, 40),
-                                        "'"));
-            }
-            return v;
-        };
-        const std::int64_t steps = experiment_.stepsPerEpoch;
-        const std::int64_t epochs = experiment_.config.training.epochs;
-        const std::int64_t epoch = meta("epoch", 0, 10000);  // training.epochs' own limit
-        if (epoch > epochs) {
+}
+
+void Trainer::restorePosition(const io::SafetensorsFile& f, const std::filesystem::path& file) {
+    const std::int64_t steps = experiment_.stepsPerEpoch;
+    const std::int64_t epochs = experiment_.config.training.epochs;
+    const std::int64_t epoch = wholeMeta(f, file, "epoch", 0, 10000);  // training.epochs' limit
+    if (epoch > epochs) {
+        throw InputError(concat("checkpoint ",
+                                file.string(),
+                                " has trained ",
+                                epoch,
+                                " epochs, more than this run's training.epochs (",
+                                epochs,
+                                "); give --epochs ",
+                                epoch,
+                                " or more"));
+    }
+    const std::int64_t epochStep = wholeMeta(f, file, "epoch_step", 0, steps - 1, false);
+    const std::int64_t step = wholeMeta(f, file, "step", 0, epochs * steps);
+    if (step != epoch * steps + epochStep) {
+        throw InputError(
+            concat("checkpoint ",
+                   file.string(),
+                   " stopped at step ",
+                   step,
+                   " (epoch ",
+                   epoch,
+                   epochStep > 0 ? concat(", minibatch ", epochStep) : std::string(),
+                   "), which does not fit this experiment's ",
+                   steps,
+                   " steps per epoch: the data (data.*, training.batchSize) or training.maxSteps "
+                   "differ from the run that wrote it"));
+    }
+    const std::int64_t k = wholeMeta(f, file, "ema_updates", 0, step);
+    pipeline::EpochStats partial;
+    if (epochStep > 0) {
+        if (core_->stageCount() != 1) {
             throw InputError(concat("checkpoint ",
                                     file.string(),
-                                    " has trained ",
-                                    epoch,
-                                    " epochs, more than this run's training.epochs (",
-                                    epochs,
-                                    "); give --epochs ",
-                                    epoch,
-                                    " or more"));
+                                    " stopped in the middle of an epoch, which only a "
+                                    "sequential run (one stage) can continue"));
         }
-        const std::int64_t epochStep = meta("epoch_step", 0, steps - 1, false);
-        const std::int64_t step = meta("step", 0, epochs * steps);
-        if (step != epoch * steps + epochStep) {
-            throw InputError(concat(
-                "checkpoint ",
-                file.string(),
-                " stopped at step ",
-                step,
-                " (epoch ",
-                epoch,
-                epochStep > 0 ? concat(", minibatch ", epochStep) : std::string(),
-                "), which does not fit this experiment's ",
-                steps,
-                " steps per epoch: the data (data.*, training.batchSize) or training.maxSteps "
-                "differ from the run that wrote it"));
-        }
-        const std::int64_t k = meta("ema_updates", 0, step);
-        pipeline::EpochStats partial;
-        if (epochStep > 0) {
-            if (core_->stageCount() != 1) {
-                throw InputError(concat("checkpoint ",
-                                        file.string(),
-                                        " stopped in the middle of an epoch, which only a "
-                                        "sequential run (one stage) can continue"));
-            }
-            const std::int64_t bs = experiment_.config.training.batchSize;
-            partial.minibatches = epochStep;
-            partial.samples = meta("epoch_samples", 0, epochStep * bs);
-            partial.correct = meta("epoch_correct", 0, partial.samples);
-            const auto it = f.metadata.find("epoch_loss_sum");
-            char* end = nullptr;
-            partial.lossSum = it == f.metadata.end() ? std::numeric_limits<double>::quiet_NaN()
-                                                     : std::strtod(it->second.c_str(), &end);
-            if (it == f.metadata.end() || end != it->second.c_str() + it->second.size() ||
-                !std::isfinite(partial.lossSum)) {
-                throw InputError(concat("checkpoint ",
-                                        file.string(),
-                                        ": metadata 'epoch_loss_sum' must be a finite number"));
-            }
-        }
-        const float lrLast = lastLrMeta(f, file);
-        epoch_ = epoch;
-        partial_ = partial;
-        const std::vector<std::int64_t> ks = restoredEmaUpdates(f, file, k, step);
-        for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
-            core_->stage(s).setVersion(step);
-            core_->stage(s).setEmaUpdates(ks[static_cast<std::size_t>(s)]);
-            core_->stage(s).setLastLr(lrLast);
-        }
+        partial = partialEpochMeta(f, file, epochStep, experiment_.config.training.batchSize);
+    }
+    const float lrLast = lastLrMeta(f, file);
+    epoch_ = epoch;
+    partial_ = partial;
+    const std::vector<std::int64_t> ks = restoredEmaUpdates(f, file, k, step);
+    for (std::int64_t s = 0; s < core_->stageCount(); ++s) {
+        core_->stage(s).setVersion(step);
+        core_->stage(s).setEmaUpdates(ks[static_cast<std::size_t>(s)]);
+        core_->stage(s).setLastLr(lrLast);
     }
 }
 

@@ -160,6 +160,13 @@ private:
                                                  const std::filesystem::path& path,
                                                  std::int64_t k,
                                                  std::int64_t step) const;
+    // load's two halves: copies every tensor the model needs from the checkpoint (all problems
+    // listed in one InputError first, nothing copied then), and the training position (epoch,
+    // step, the stopped epoch's partial sums, each stage's version and EMA count).
+    void loadTensors(const io::SafetensorsFile& f,
+                     const std::filesystem::path& file,
+                     bool withOptimizerAndEpoch);
+    void restorePosition(const io::SafetensorsFile& f, const std::filesystem::path& file);
     pipeline::BatchSource testSource() const;  // the test split's minibatches
 
     Experiment experiment_;
