@@ -5,6 +5,7 @@
 #include "core/io/safetensors.hpp"
 #include "core/model/bn_recalibration.hpp"
 #include "core/pipeline/epoch_plan.hpp"
+#include "core/session/checkpoint_meta.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -281,23 +282,7 @@ std::int64_t wholeMeta(const io::SafetensorsFile& f,
         throw InputError(
             concat("checkpoint ", file.string(), " has no '", key, "' metadata, needed to resume"));
     }
-    const std::string& text = it->second;
-    std::int64_t v = 0;
-    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
-        throw InputError(concat("checkpoint ",
-                                file.string(),
-                                ": metadata '",
-                                key,
-                                "' must be a whole number in [",
-                                lo,
-                                ", ",
-                                hi,
-                                "], got '",
-                                text.substr(0, 40),
-                                "'"));
-    }
-    return v;
+    return wholeNumber(it->second, file, key, lo, hi);
 }
 
 // The sums of an epoch stopped after `epochStep` minibatches of `batchSize` (a sequential run's

@@ -2,6 +2,7 @@
 // The Trainer's delay schedule (issue 14; docs/pipeline.md "Delay schedules"): resolving it from
 // the config, changing the delays between epochs, and its state in checkpoints.
 #include "core/error.hpp"
+#include "core/session/checkpoint_meta.hpp"
 #include "core/session/trainer.hpp"
 
 #include <charconv>
@@ -29,7 +30,9 @@ const std::string* metadataText(const io::SafetensorsFile& f,
     return &it->second;
 }
 
-// A whole decimal number in [lo, hi], or InputError naming the key.
+}  // namespace
+
+// Declared in core/session/checkpoint_meta.hpp.
 std::int64_t wholeNumber(const std::string& text,
                          const std::filesystem::path& path,
                          const std::string& key,
@@ -53,8 +56,6 @@ std::int64_t wholeNumber(const std::string& text,
     }
     return v;
 }
-
-}  // namespace
 
 void Experiment::resolveDelaySchedule(bool sequential, std::int64_t stages) {
     const io::PipelineConfig& p = config.pipeline;
