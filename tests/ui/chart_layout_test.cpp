@@ -14,6 +14,8 @@
 #include "ui/timeline_view.hpp"
 #include "ui/training_view.hpp"
 
+#include "tests/support/resnet18_units.hpp"
+
 #include <QLayout>
 #include <QTemporaryDir>
 #include <qcustomplot.h>
@@ -32,16 +34,7 @@ using namespace core::telemetry;  // NOLINT(google-build-using-namespace): test 
 // K stages, unit u on stage u * K / 10, LayerPipe delays 2(K - 1 - s).
 PipelineLayout layoutOf(int stages, const std::string& policy) {
     PipelineLayout layout;
-    layout.unitNames = {"stem",
-                        "layer1.0",
-                        "layer1.1",
-                        "layer2.0",
-                        "layer2.1",
-                        "layer3.0",
-                        "layer3.1",
-                        "layer4.0",
-                        "layer4.1",
-                        "head"};
+    layout.unitNames = lp::test::resnet18UnitNames();
     for (int u = 0; u < 10; ++u) {
         layout.stageOfUnit.push_back(u * stages / 10);
     }

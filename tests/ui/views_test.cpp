@@ -11,6 +11,8 @@
 #include "ui/timeline_view.hpp"
 #include "ui/training_view.hpp"
 
+#include "tests/support/resnet18_units.hpp"
+
 #include <QDir>
 #include <QFile>
 #include <QLabel>
@@ -37,16 +39,7 @@ constexpr double kTickUs = 1500.0;
 
 PipelineLayout resnetLayout(const std::string& policy) {
     PipelineLayout layout;
-    layout.unitNames = {"stem",
-                        "layer1.0",
-                        "layer1.1",
-                        "layer2.0",
-                        "layer2.1",
-                        "layer3.0",
-                        "layer3.1",
-                        "layer4.0",
-                        "layer4.1",
-                        "head"};
+    layout.unitNames = lp::test::resnet18UnitNames();
     layout.stageOfUnit = {0, 0, 0, 1, 1, 2, 2, 3, 3, 3};
     layout.delays = {6, 4, 2, 0};  // 2·S(s): the bubble-free LayerPipe delays
     layout.stageParams = {149'824, 525'568, 2'099'712, 8'445'028};

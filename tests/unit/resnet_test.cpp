@@ -8,6 +8,7 @@
 #include "core/optim/optimizer.hpp"
 
 #include "tests/support/grad_check.hpp"
+#include "tests/support/resnet18_units.hpp"
 
 #include <gtest/gtest.h>
 
@@ -41,17 +42,7 @@ TEST(ResNet, Cifar18ParameterCountsMatchTorchvision) {
 TEST(ResNet, HasTenUnitsWithTorchvisionNames) {
     const ResNet net(ResNetSpec{.width = 8, .classes = 10});
     ASSERT_EQ(net.unitCount(), 10U);
-    const std::vector<std::string> expected{"stem",
-                                            "layer1.0",
-                                            "layer1.1",
-                                            "layer2.0",
-                                            "layer2.1",
-                                            "layer3.0",
-                                            "layer3.1",
-                                            "layer4.0",
-                                            "layer4.1",
-                                            "head"};
-    EXPECT_EQ(net.unitNames(), expected);
+    EXPECT_EQ(net.unitNames(), lp::test::resnet18UnitNames());
     auto has = [&](const std::string& name) {
         return std::any_of(net.params().begin(), net.params().end(), [&](const ModelParam& p) {
             return p.name == name;
