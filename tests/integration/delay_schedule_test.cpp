@@ -124,52 +124,28 @@ TEST(DelayChange, EngineEqualsReferenceRunnerForEveryThreadCount) {
 // W_s^{t_e + j − min(j, D_s(e))} (t_e: updates before the epoch) on every stage.
 TEST(DelayChange, StashEqualsDelayedSgdWithEachEpochsDelays) {
     const PipelineSpec spec = specFor(WeightPolicy::Stash);
-    const model::ResNet net(tinySpec());
-    const Partition part(static_cast<std::int64_t>(net.unitCount()), kCuts);
-    std::vector<model::ModelState> versions{model::ModelState::create(net, 3)};
-    const optim::Optimizer opt(spec.optimizer);
-    AlignedBuffer state(opt.stateSize(net.weightCount()));
-    AlignedBuffer grads(net.weightCount());
-    AlignedBuffer forwardWeights(net.weightCount());
-    std::vector<model::UnitContext> ctxs;
+    lp::test::DelayedSgd sim(spec);
     for (std::size_t e = 0; e < kEpochDelays.size(); ++e) {
         const auto t0 = static_cast<std::int64_t>(e) * kSteps;
         for (std::int64_t j = 0; j < kSteps; ++j) {
             for (std::int64_t s = 0; s < 4; ++s) {
                 const std::int64_t d = kEpochDelays[e][static_cast<std::size_t>(s)];
-                const auto& src = versions[static_cast<std::size_t>(t0 + j - std::min(j, d))];
-                const std::size_t lo =
-                    net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
-                const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
-                std::memcpy(
-                    forwardWeights.data() + lo, src.weights.data() + lo, (hi - lo) * sizeof(float));
+                const auto& src = sim.versions[static_cast<std::size_t>(t0 + j - std::min(j, d))];
+                lp::test::copyStageWeights(sim.net, sim.part, s, src.weights, sim.forwardWeights);
             }
-            AlignedBuffer buffers = versions.back().buffers;
-            const MiniBatch b = tinyBatch(static_cast<std::int64_t>(e), j);
-            const Tensor logits = model::forwardUnits(net,
-                                                      0,
-                                                      net.unitCount(),
-                                                      forwardWeights.span(),
-                                                      buffers.span(),
-                                                      b.images,
-                                                      ctxs,
-                                                      nn::Mode::Train);
-            const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
-            grads.fill(0.0F);
-            model::backwardUnits(net,
-                                 0,
-                                 net.unitCount(),
-                                 forwardWeights.span(),
-                                 loss.gradLogits,
-                                 ctxs,
-                                 grads.span());
-            model::ModelState next{.weights = versions.back().weights, .buffers = buffers};
-            opt.step(next.weights.span(), grads.span(), state.span(), t0 + j + 1, lrOf(t0 + j));
-            versions.push_back(std::move(next));
+            AlignedBuffer buffers = sim.versions.back().buffers;
+            lp::test::wholeModelGradients(sim.net,
+                                          sim.forwardWeights.span(),
+                                          sim.forwardWeights.span(),
+                                          buffers.span(),
+                                          tinyBatch(static_cast<std::int64_t>(e), j),
+                                          sim.ctxs,
+                                          sim.grads);
+            sim.update(buffers, t0 + j + 1, lrOf(t0 + j));
         }
     }
     const ScheduleRun eng = runSchedule(spec, 2, false);
-    EXPECT_TRUE(sameBits(eng.state.weights, versions.back().weights));
+    EXPECT_TRUE(sameBits(eng.state.weights, sim.versions.back().weights));
 }
 
 // The delays follow into memory: a shrunk stash ring gives its buffers back, the EMA buffer

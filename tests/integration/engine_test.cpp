@@ -24,6 +24,7 @@
 namespace lp::core::pipeline {
 namespace {
 
+using test::copyStageWeights;
 using test::cutsFor;
 using test::runPipeline;
 using test::RunResult;
@@ -32,6 +33,7 @@ using test::specFor;
 using test::tinyBatch;
 using test::tinyLr;
 using test::tinySpec;
+using test::wholeModelGradients;
 
 TEST(Engine, EqualsReferenceRunnerToTheBit) {
     for (const std::int64_t k : {1, 2, 4, 10}) {
@@ -67,19 +69,13 @@ model::ModelState sequentialSgd(const PipelineSpec& spec,
     AlignedBuffer state(opt.stateSize(net.weightCount()));
     std::vector<model::UnitContext> ctxs;
     for (std::int64_t j = 0; j < minibatches; ++j) {
-        const MiniBatch b = tinyBatch(0, j);
-        const Tensor logits = model::forwardUnits(net,
-                                                  0,
-                                                  net.unitCount(),
-                                                  st.weights.span(),
-                                                  st.buffers.span(),
-                                                  b.images,
-                                                  ctxs,
-                                                  nn::Mode::Train);
-        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
-        grads.fill(0.0F);
-        model::backwardUnits(
-            net, 0, net.unitCount(), st.weights.span(), loss.gradLogits, ctxs, grads.span());
+        wholeModelGradients(net,
+                            st.weights.span(),
+                            st.weights.span(),
+                            st.buffers.span(),
+                            tinyBatch(0, j),
+                            ctxs,
+                            grads);
         opt.step(st.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
     }
     return st;
@@ -105,46 +101,28 @@ TEST(Engine, StashAppliesTheExactGradientOfTheStashedVersion) {
     const std::vector<std::int64_t> cuts{3, 6};
     const PipelineSpec spec = specFor(cuts, WeightPolicy::Stash);
     const std::int64_t m = 9;
-    const model::ResNet net(tinySpec());
-    const Partition part(static_cast<std::int64_t>(net.unitCount()), cuts);
     const DelayPlan delays = DelayPlan::layerPipeDefault(3);  // (4, 2, 0)
-    std::vector<model::ModelState> versions{model::ModelState::create(net, 3)};
-    const optim::Optimizer opt(spec.optimizer);
-    AlignedBuffer state(opt.stateSize(net.weightCount()));
-    AlignedBuffer grads(net.weightCount());
-    AlignedBuffer forwardWeights(net.weightCount());
-    AlignedBuffer scratchBuffers(net.bufferCount());
-    std::vector<model::UnitContext> ctxs;
+    test::DelayedSgd sim(spec);
+    AlignedBuffer scratchBuffers(sim.net.bufferCount());
     for (std::int64_t j = 0; j < m; ++j) {
         // The weights minibatch j's forward saw, stage by stage.
         for (std::int64_t s = 0; s < 3; ++s) {
-            const auto& src = versions[static_cast<std::size_t>(j - std::min(j, delays.delay(s)))];
-            const std::size_t lo = net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
-            const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
-            std::memcpy(
-                forwardWeights.data() + lo, src.weights.data() + lo, (hi - lo) * sizeof(float));
+            const auto& src =
+                sim.versions[static_cast<std::size_t>(j - std::min(j, delays.delay(s)))];
+            copyStageWeights(sim.net, sim.part, s, src.weights, sim.forwardWeights);
         }
-        scratchBuffers = versions.back().buffers;
-        const MiniBatch b = tinyBatch(0, j);
-        const Tensor logits = model::forwardUnits(net,
-                                                  0,
-                                                  net.unitCount(),
-                                                  forwardWeights.span(),
-                                                  scratchBuffers.span(),
-                                                  b.images,
-                                                  ctxs,
-                                                  nn::Mode::Train);
-        const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
-        grads.fill(0.0F);
-        model::backwardUnits(
-            net, 0, net.unitCount(), forwardWeights.span(), loss.gradLogits, ctxs, grads.span());
-        model::ModelState next{.weights = versions.back().weights,
-                               .buffers = versions.back().buffers};
-        opt.step(next.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
-        versions.push_back(std::move(next));
+        scratchBuffers = sim.versions.back().buffers;
+        wholeModelGradients(sim.net,
+                            sim.forwardWeights.span(),
+                            sim.forwardWeights.span(),
+                            scratchBuffers.span(),
+                            tinyBatch(0, j),
+                            sim.ctxs,
+                            sim.grads);
+        sim.update(sim.versions.back().buffers, j + 1, tinyLr(j));
     }
     const RunResult eng = runPipeline(spec, 2, false, m, 1);
-    EXPECT_TRUE(sameBits(eng.state.weights, versions.back().weights));
+    EXPECT_TRUE(sameBits(eng.state.weights, sim.versions.back().weights));
     // Staleness: min(j, D_s) for update j of stage s (recorded per stage in order).
     ASSERT_EQ(eng.staleness.size(), static_cast<std::size_t>(3 * m));
     for (std::int64_t s = 0; s < 3; ++s) {

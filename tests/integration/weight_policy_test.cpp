@@ -24,12 +24,14 @@
 namespace lp::core::pipeline {
 namespace {
 
+using test::copyStageWeights;
 using test::runPipeline;
 using test::sameBits;
 using test::specFor;
 using test::tinyBatch;
 using test::tinyLr;
 using test::tinySpec;
+using test::wholeModelGradients;
 
 std::vector<optim::OptimizerConfig> everyOptimizer() {
     return {{.momentum = 0.9F, .weightDecay = 5e-4F},
@@ -71,27 +73,21 @@ TEST(WeightPolicy, MomentumBackwardUsesTheWeightsRewoundFromTheOptimizerState) {
         PipelineSpec spec = specFor(cuts, WeightPolicy::Momentum);
         spec.optimizer.nesterov = nesterov;
         const std::int64_t m = 9;
-        const model::ResNet net(tinySpec());
-        const Partition part(static_cast<std::int64_t>(net.unitCount()), cuts);
         const DelayPlan delays = DelayPlan::layerPipeDefault(3);  // (4, 2, 0)
-        std::vector<model::ModelState> versions{model::ModelState::create(net, 3)};
-        const optim::Optimizer opt(spec.optimizer);
-        AlignedBuffer state(opt.stateSize(net.weightCount()));
-        AlignedBuffer grads(net.weightCount());
-        AlignedBuffer forwardWeights(net.weightCount());
+        test::DelayedSgd sim(spec);
+        const model::ResNet& net = sim.net;
         AlignedBuffer backwardWeights(net.weightCount());
         AlignedBuffer scratchBuffers(net.bufferCount());
-        std::vector<model::UnitContext> ctxs;
         for (std::int64_t j = 0; j < m; ++j) {
-            const model::ModelState& now = versions.back();
+            const model::ModelState& now = sim.versions.back();
             for (std::int64_t s = 0; s < 3; ++s) {
                 const std::int64_t stale = std::min(j, delays.delay(s));
-                const auto& old = versions[static_cast<std::size_t>(j - stale)];
+                const auto& old = sim.versions[static_cast<std::size_t>(j - stale)];
+                copyStageWeights(net, sim.part, s, old.weights, sim.forwardWeights);
                 const std::size_t lo =
-                    net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
-                const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
-                std::memcpy(
-                    forwardWeights.data() + lo, old.weights.data() + lo, (hi - lo) * sizeof(float));
+                    net.weightOffset(static_cast<std::size_t>(sim.part.firstUnit(s)));
+                const std::size_t hi =
+                    net.weightOffset(static_cast<std::size_t>(sim.part.endUnit(s)));
                 const std::span<float> out = backwardWeights.span().subspan(lo, hi - lo);
                 const std::span<const float> w = now.weights.span().subspan(lo, hi - lo);
                 if (stale == 0) {
@@ -100,37 +96,24 @@ TEST(WeightPolicy, MomentumBackwardUsesTheWeightsRewoundFromTheOptimizerState) {
                     optim::rewind(spec.optimizer,
                                   out,
                                   w,
-                                  state.span().subspan(lo, hi - lo),
+                                  sim.state.span().subspan(lo, hi - lo),
                                   j,
                                   tinyLr(j - 1),
                                   stale);
                 }
             }
             scratchBuffers = now.buffers;
-            const MiniBatch b = tinyBatch(0, j);
-            const Tensor logits = model::forwardUnits(net,
-                                                      0,
-                                                      net.unitCount(),
-                                                      forwardWeights.span(),
-                                                      scratchBuffers.span(),
-                                                      b.images,
-                                                      ctxs,
-                                                      nn::Mode::Train);
-            const nn::LossResult loss = nn::softmaxCrossEntropy(logits, b.labels);
-            grads.fill(0.0F);
-            model::backwardUnits(net,
-                                 0,
-                                 net.unitCount(),
-                                 backwardWeights.span(),
-                                 loss.gradLogits,
-                                 ctxs,
-                                 grads.span());
-            model::ModelState next{.weights = now.weights, .buffers = now.buffers};
-            opt.step(next.weights.span(), grads.span(), state.span(), j + 1, tinyLr(j));
-            versions.push_back(std::move(next));
+            wholeModelGradients(net,
+                                sim.forwardWeights.span(),
+                                backwardWeights.span(),
+                                scratchBuffers.span(),
+                                tinyBatch(0, j),
+                                sim.ctxs,
+                                sim.grads);
+            sim.update(now.buffers, j + 1, tinyLr(j));
         }
         const test::RunResult eng = runPipeline(spec, 2, false, m, 1);
-        EXPECT_TRUE(sameBits(eng.state.weights, versions.back().weights))
+        EXPECT_TRUE(sameBits(eng.state.weights, sim.versions.back().weights))
             << (nesterov ? "nesterov" : "heavy ball");
         // Not a policy in disguise: the same run with the latest weights differs.
         const test::RunResult latest =

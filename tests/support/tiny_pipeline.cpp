@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "tests/support/tiny_pipeline.hpp"
 
+#include "core/nn/loss.hpp"
 #include "core/pipeline/engine.hpp"
 #include "core/pipeline/reference_runner.hpp"
 #include "core/tensor/rng.hpp"
@@ -99,6 +100,46 @@ RunResult runPipeline(const PipelineSpec& spec,
 
 bool sameBits(const AlignedBuffer& a, const AlignedBuffer& b) {
     return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;
+}
+
+void wholeModelGradients(const model::ResNet& net,
+                         std::span<const float> forwardWeights,
+                         std::span<const float> backwardWeights,
+                         std::span<float> buffers,
+                         const MiniBatch& batch,
+                         std::vector<model::UnitContext>& ctxs,
+                         AlignedBuffer& grads) {
+    const Tensor logits = model::forwardUnits(
+        net, 0, net.unitCount(), forwardWeights, buffers, batch.images, ctxs, nn::Mode::Train);
+    const nn::LossResult loss = nn::softmaxCrossEntropy(logits, batch.labels);
+    grads.fill(0.0F);
+    model::backwardUnits(
+        net, 0, net.unitCount(), backwardWeights, loss.gradLogits, ctxs, grads.span());
+}
+
+DelayedSgd::DelayedSgd(const PipelineSpec& spec)
+    : net(tinySpec())
+    , part(static_cast<std::int64_t>(net.unitCount()), spec.cuts)
+    , opt(spec.optimizer)
+    , versions{model::ModelState::create(net, 3)}
+    , state(opt.stateSize(net.weightCount()))
+    , grads(net.weightCount())
+    , forwardWeights(net.weightCount()) {}
+
+void DelayedSgd::update(const AlignedBuffer& buffers, std::int64_t step, float lr) {
+    model::ModelState next{.weights = versions.back().weights, .buffers = buffers};
+    opt.step(next.weights.span(), grads.span(), state.span(), step, lr);
+    versions.push_back(std::move(next));
+}
+
+void copyStageWeights(const model::ResNet& net,
+                      const Partition& part,
+                      std::int64_t s,
+                      const AlignedBuffer& from,
+                      AlignedBuffer& to) {
+    const std::size_t lo = net.weightOffset(static_cast<std::size_t>(part.firstUnit(s)));
+    const std::size_t hi = net.weightOffset(static_cast<std::size_t>(part.endUnit(s)));
+    std::memcpy(to.data() + lo, from.data() + lo, (hi - lo) * sizeof(float));
 }
 
 }  // namespace lp::test

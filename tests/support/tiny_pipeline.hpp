@@ -4,9 +4,12 @@
 #pragma once
 
 #include "core/model/resnet.hpp"
+#include "core/optim/optimizer.hpp"
+#include "core/pipeline/plan.hpp"
 #include "core/pipeline/spec.hpp"
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace lp::test {
@@ -42,5 +45,46 @@ RunResult runPipeline(const core::pipeline::PipelineSpec& spec,
                       const core::model::ResNetSpec& modelSpec = tinySpec());
 
 bool sameBits(const core::AlignedBuffer& a, const core::AlignedBuffer& b);
+
+// The oracles' whole-model step (one pass of the delayed-SGD simulations): forward through every
+// unit of `net` in Train mode at `forwardWeights` (running statistics into `buffers`), softmax
+// cross-entropy on `batch`, backward at `backwardWeights`. `grads` is zeroed, then holds the
+// gradient.
+void wholeModelGradients(const core::model::ResNet& net,
+                         std::span<const float> forwardWeights,
+                         std::span<const float> backwardWeights,
+                         std::span<float> buffers,
+                         const core::pipeline::MiniBatch& batch,
+                         std::vector<core::model::UnitContext>& ctxs,
+                         core::AlignedBuffer& grads);
+
+// The state of an independent delayed-SGD simulation of `spec` on the tiny model (the engine
+// tests' oracle): every version of the model so far, from ModelState::create(net, 3), the
+// optimizer and its state, a gradient and the forward's weights. The test's loop picks the
+// weights each minibatch sees; update() appends the next version.
+struct DelayedSgd {
+    explicit DelayedSgd(const core::pipeline::PipelineSpec& spec);
+
+    // Appends the newest version's weights after one optimizer step with `grads` (update number
+    // `step`, from 1, at `lr`), with `buffers` as its running statistics.
+    void update(const core::AlignedBuffer& buffers, std::int64_t step, float lr);
+
+    const core::model::ResNet net;
+    const core::pipeline::Partition part;
+    const core::optim::Optimizer opt;
+    std::vector<core::model::ModelState> versions;
+    core::AlignedBuffer state;
+    core::AlignedBuffer grads;
+    core::AlignedBuffer forwardWeights;
+    std::vector<core::model::UnitContext> ctxs;
+};
+
+// Copies stage `s`'s weights (its units under `part`) from `from` into `to`; the rest of `to` is
+// left as it is.
+void copyStageWeights(const core::model::ResNet& net,
+                      const core::pipeline::Partition& part,
+                      std::int64_t s,
+                      const core::AlignedBuffer& from,
+                      core::AlignedBuffer& to);
 
 }  // namespace lp::test
