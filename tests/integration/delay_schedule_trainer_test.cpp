@@ -7,6 +7,8 @@
 #include "core/telemetry/exporters.hpp"
 #include "core/telemetry/recorder.hpp"
 
+#include "tests/support/tiny_trainer.hpp"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
@@ -22,17 +24,12 @@ namespace {
 
 using Delays = std::vector<std::int64_t>;
 
+using lp::test::sameWeights;
+using lp::test::tempFile;
+
 io::ExperimentConfig tinyConfig(const char* schedule, const char* policy) {
-    io::ExperimentConfig c;
-    c.model.width = 4;
-    c.model.inputSize = 8;
-    c.model.inputChannels = 3;
-    c.data.dataset = DatasetKind::Synthetic;
-    c.data.syntheticTrain = 96;
-    c.data.syntheticTest = 32;
-    c.training.batchSize = 16;  // 6 steps per epoch
+    io::ExperimentConfig c = lp::test::tinyTrainerConfig();  // 6 steps per epoch
     c.training.epochs = 4;
-    c.optimizer.lr = 0.05;
     c.pipeline.cuts = {4, 7};  // K = 3, base delays (4, 2, 0)
     c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
     c.pipeline.delaySchedule = *parseChoice<DelayScheduleKind>(schedule);
@@ -40,18 +37,6 @@ io::ExperimentConfig tinyConfig(const char* schedule, const char* policy) {
         c.pipeline.delayScales = {1, 0.5, 0};  // (4,2,0), (2,1,0), then (0,0,0) twice
     }
     return c;
-}
-
-std::filesystem::path tempFile(const std::string& name) {
-    return std::filesystem::temp_directory_path() /
-           (name + "-" + std::to_string(::getpid()) + ".safetensors");
-}
-
-bool sameWeights(Trainer& a, Trainer& b) {
-    const auto wa = a.core().gather();
-    const auto wb = b.core().gather();
-    return std::memcmp(wa.weights.data(), wb.weights.data(), wa.weights.bytes()) == 0 &&
-           std::memcmp(wa.buffers.data(), wb.buffers.data(), wa.buffers.bytes()) == 0;
 }
 
 std::int64_t planTicks(const Delays& d, std::int64_t steps) {
@@ -182,10 +167,7 @@ TEST(DelaySchedule, AdaptiveRunHasTheSameBitsWithOneTwoAndFourThreads) {
         io::ExperimentConfig c = tinyConfig("adaptive", "ema");
         c.pipeline.adaptiveDrift = 0.01;
         c.training.threads = threads;
-        trainers.push_back(std::make_unique<Trainer>(Experiment::create(c, false), nullptr));
-        while (!trainers.back()->finished()) {
-            trainers.back()->runEpoch();
-        }
+        trainers.push_back(lp::test::trainedToTheEnd(c));
         EXPECT_EQ(trainers.back()->delayScale(), trainers.front()->delayScale());
     }
     EXPECT_TRUE(sameWeights(*trainers[0], *trainers[1]));

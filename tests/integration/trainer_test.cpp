@@ -9,6 +9,7 @@
 #include "core/telemetry/recorder.hpp"
 
 #include "tests/support/expect_input_error.hpp"
+#include "tests/support/tiny_trainer.hpp"
 
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
@@ -24,32 +25,8 @@
 namespace lp::core::session {
 namespace {
 
-io::ExperimentConfig tinyConfig() {
-    io::ExperimentConfig c;
-    c.model.width = 4;
-    c.model.inputSize = 8;
-    c.model.inputChannels = 3;
-    c.data.dataset = DatasetKind::Synthetic;
-    c.data.syntheticTrain = 96;
-    c.data.syntheticTest = 32;
-    c.training.batchSize = 16;
-    c.training.epochs = 2;
-    c.optimizer.lr = 0.05;
-    c.schedule.kind = LrScheduleKind::Cosine;
-    return c;
-}
-
-std::filesystem::path tempFile(const std::string& name) {
-    return std::filesystem::temp_directory_path() /
-           (name + "-" + std::to_string(::getpid()) + ".safetensors");
-}
-
-bool sameWeights(Trainer& a, Trainer& b) {
-    const auto wa = a.core().gather();
-    const auto wb = b.core().gather();
-    return std::memcmp(wa.weights.data(), wb.weights.data(), wa.weights.bytes()) == 0 &&
-           std::memcmp(wa.buffers.data(), wb.buffers.data(), wa.buffers.bytes()) == 0;
-}
+using test::sameWeights;
+using test::tempFile;
 
 // Issue 12: "one epoch, save, resume to two" equals "two epochs" to the bit for every LR
 // schedule and weight policy, with the resumed run built from the checkpoint's own config.
@@ -58,7 +35,7 @@ TEST(Trainer, ResumeIsBitIdenticalForEveryScheduleAndPolicy) {
         for (const char* policy : {"sequential", "stash", "ema", "momentum"}) {
             SCOPED_TRACE(std::string(schedule) + " / " + policy);
             const bool sequential = std::string(policy) == "sequential";
-            io::ExperimentConfig c = tinyConfig();
+            io::ExperimentConfig c = test::tinyTrainerConfig();
             c.schedule.kind = *parseChoice<LrScheduleKind>(schedule);
             c.schedule.stepEpochs = 1;
             c.schedule.warmupEpochs = 0.5;
@@ -93,7 +70,7 @@ TEST(Trainer, ResumeIsBitIdenticalUnderEveryOptimizer) {
     for (const char* kind : {"adam", "adamw", "lamb"}) {
         for (const char* policy : {"momentum", "ema"}) {
             SCOPED_TRACE(std::string(kind) + " / " + policy);
-            io::ExperimentConfig c = tinyConfig();
+            io::ExperimentConfig c = test::tinyTrainerConfig();
             c.optimizer.kind = *parseChoice<OptimizerKind>(kind);
             c.optimizer.lr = 0.01;
             c.pipeline.cuts = {4, 7};
@@ -120,7 +97,7 @@ TEST(Trainer, ResumeIsBitIdenticalUnderEveryOptimizer) {
 
 // A sequential epoch stopped midway keeps its place: save, load, finish = one run through.
 TEST(Trainer, SequentialEpochStoppedMidwayContinuesExactly) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     Trainer straight(Experiment::create(c, true), nullptr);
     const EpochReport s1 = straight.runEpoch();
     straight.runEpoch();
@@ -156,7 +133,7 @@ TEST(Trainer, SequentialEpochStoppedMidwayContinuesExactly) {
 // Metadata that is not a whole number in range, or a place that does not fit the experiment,
 // is refused by name instead of overflowing later.
 TEST(Trainer, ResumeMetadataIsCheckedStrictly) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     Trainer t(Experiment::create(c, true), nullptr);
     t.runEpoch();
     const auto file = tempFile("meta");
@@ -193,7 +170,7 @@ TEST(Trainer, ResumeMetadataIsCheckedStrictly) {
 
 // A checkpoint's stored config is named as the checkpoint's, not as a config file's problem.
 TEST(Trainer, CheckpointConfigErrorsSayTheyComeFromTheCheckpoint) {
-    Trainer t(Experiment::create(tinyConfig(), true), nullptr);
+    Trainer t(Experiment::create(test::tinyTrainerConfig(), true), nullptr);
     const auto file = tempFile("stored-config");
     t.save(file);
     io::SafetensorsFile f = io::readSafetensors(file);
@@ -216,7 +193,7 @@ TEST(Trainer, CheckpointConfigErrorsSayTheyComeFromTheCheckpoint) {
 
 // What a resumed run may change, and what makes it another run.
 TEST(Trainer, RunDefiningDifferencesNameTheKeys) {
-    const io::ExperimentConfig a = tinyConfig();
+    const io::ExperimentConfig a = test::tinyTrainerConfig();
     io::ExperimentConfig b = a;
     b.name = "renamed";
     b.training.threads = 3;
@@ -244,7 +221,7 @@ TEST(Trainer, RunDefiningDifferencesNameTheKeys) {
 }
 
 TEST(Trainer, CheckpointHasTorchvisionNamesAndOptimizerState) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.training.epochs = 1;
     Trainer t(Experiment::create(c, true), nullptr);
     t.runEpoch();
@@ -264,7 +241,7 @@ TEST(Trainer, CheckpointHasTorchvisionNamesAndOptimizerState) {
 }
 
 TEST(Trainer, LoadingTheWrongShapeListsEveryMismatch) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     Trainer small(Experiment::create(c, true), nullptr);
     const auto file = tempFile("shape");
     small.save(file);
@@ -283,7 +260,7 @@ TEST(Trainer, LoadingTheWrongShapeListsEveryMismatch) {
 }
 
 TEST(Trainer, BadConfigsNameTheKey) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.pipeline.cuts = {3, 5};
     c.pipeline.delays = {1, 3, 0};
     try {
@@ -292,15 +269,15 @@ TEST(Trainer, BadConfigsNameTheKey) {
     } catch (const InputError& e) {
         EXPECT_NE(std::string(e.what()).find("non-increasing"), std::string::npos) << e.what();
     }
-    c = tinyConfig();
+    c = test::tinyTrainerConfig();
     c.data.dataset = DatasetKind::Cifar10;
     c.data.path = "/nonexistent/cifar";
     EXPECT_THROW(Experiment::create(c, false), InputError);
-    c = tinyConfig();
+    c = test::tinyTrainerConfig();
     c.training.batchSize = 1000;
     EXPECT_THROW(Experiment::create(c, false), InputError);
     // In the config's own keys, never the LR schedule's internal field names.
-    c = tinyConfig();
+    c = test::tinyTrainerConfig();
     c.schedule.warmupEpochs = 2;
     const std::string msg = lp::test::expectInputError(
         [&] { Experiment::create(c, true); },
@@ -312,7 +289,7 @@ TEST(Trainer, BadConfigsNameTheKey) {
 TEST(Trainer, NonFiniteLossStopsTheEpoch) {
     // Divergence made certain on every kernel path and build type: the classifier's weights are
     // set to 3e38 through a checkpoint, so the first forward's logits overflow.
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.schedule.kind = LrScheduleKind::Constant;
     const auto file = tempFile("diverge");
     {
@@ -346,7 +323,7 @@ TEST(Trainer, NonFiniteLossStopsTheEpoch) {
 }
 
 TEST(Trainer, TicksIncreaseAcrossEpochs) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.pipeline.cuts = {4, 7};
     c.training.epochs = 3;
     telemetry::Recorder recorder(3);
@@ -373,14 +350,11 @@ TEST(Trainer, SameBitsWithOneTwoAndFourThreads) {
     // the prefetcher was destroyed outside the engine's arena.
     std::vector<std::unique_ptr<Trainer>> trainers;
     for (const std::int64_t threads : {1, 2, 4}) {
-        io::ExperimentConfig c = tinyConfig();
+        io::ExperimentConfig c = test::tinyTrainerConfig();
         c.pipeline.cuts = {3, 6};
         c.pipeline.policy = WeightPolicy::Ema;
         c.training.threads = threads;
-        trainers.push_back(std::make_unique<Trainer>(Experiment::create(c, false), nullptr));
-        while (!trainers.back()->finished()) {
-            trainers.back()->runEpoch();
-        }
+        trainers.push_back(test::trainedToTheEnd(c));
     }
     EXPECT_TRUE(sameWeights(*trainers[0], *trainers[1]));
     EXPECT_TRUE(sameWeights(*trainers[0], *trainers[2]));
@@ -391,7 +365,7 @@ TEST(Trainer, SameBitsWithOneTwoAndFourThreads) {
 // wait for it forever.
 TEST(Trainer, RunsWithASingleThreadAllowed) {
     const tbb::global_control one(tbb::global_control::max_allowed_parallelism, 1);
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.training.epochs = 1;
     c.training.threads = 1;
     c.pipeline.cuts = {5};
@@ -400,7 +374,7 @@ TEST(Trainer, RunsWithASingleThreadAllowed) {
 }
 
 TEST(Trainer, ShortSyntheticRunLearns) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.model.width = 8;
     c.data.syntheticTrain = 512;
     c.data.syntheticTest = 256;
@@ -416,7 +390,7 @@ TEST(Trainer, ShortSyntheticRunLearns) {
 }
 
 TEST(Session, StepsPausesAndFinishes) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.training.epochs = 1;
     c.pipeline.cuts = {5};
     Session s(c);
@@ -439,7 +413,7 @@ TEST(Session, StepsPausesAndFinishes) {
 }
 
 TEST(Session, StopMidRunReturnsAtOnce) {
-    io::ExperimentConfig c = tinyConfig();
+    io::ExperimentConfig c = test::tinyTrainerConfig();
     c.training.epochs = 50;
     c.pipeline.cuts = {3, 6};
     auto s = std::make_unique<Session>(c);
