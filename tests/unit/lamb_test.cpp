@@ -6,6 +6,8 @@
 #include "core/optim/optimizer.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/random_step.hpp"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
@@ -139,11 +141,7 @@ TEST(Lamb, NormsAreDeterministicAndPerTensor) {
     const std::size_t n = ends.back();
     std::vector<float> w0(n);
     std::vector<float> g(n);
-    Rng rng(77);
-    for (std::size_t i = 0; i < n; ++i) {
-        w0[i] = rng.normal();
-        g[i] = 0.01F * rng.normal();
-    }
+    test::fillWeightsAndGrads(w0, g, 77, 0.01F);
     const Optimizer opt({.kind = OptimizerKind::Lamb, .weightDecay = 0.01F});
     const auto run = [&](int threads) {
         const tbb::global_control limit(tbb::global_control::max_allowed_parallelism,

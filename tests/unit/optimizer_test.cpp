@@ -4,6 +4,9 @@
 #include "core/error.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/expect_input_error.hpp"
+#include "tests/support/random_step.hpp"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
@@ -311,20 +314,12 @@ TEST(Optimizer, InvalidConfigsThrowInputErrorNamingTheField) {
         {{.kind = static_cast<OptimizerKind>(7)}, "optimizer.kind"},
     };
     for (const Case& c : cases) {
-        try {
-            validate(c.cfg);
-            ADD_FAILURE() << "no error for " << c.field;
-        } catch (const InputError& e) {
-            EXPECT_NE(std::string(e.what()).find(c.field), std::string::npos) << e.what();
-        }
-        EXPECT_THROW(Optimizer{c.cfg}, InputError) << c.field;
+        SCOPED_TRACE(c.field);
+        test::expectInputError([&] { validate(c.cfg); }, {c.field});
+        EXPECT_THROW(Optimizer{c.cfg}, InputError);
     }
-    try {
-        validate({.momentum = 1.5F});
-        ADD_FAILURE() << "no error for momentum 1.5";
-    } catch (const InputError& e) {
-        EXPECT_STREQ(e.what(), "optimizer.momentum must be in [0, 1), got 1.5");
-    }
+    EXPECT_EQ(test::expectInputError([] { validate({.momentum = 1.5F}); }, {}),
+              "optimizer.momentum must be in [0, 1), got 1.5");
     // Nesterov's constraints concern SGD only; the defaults of every kind are valid.
     EXPECT_NO_THROW(validate({.kind = OptimizerKind::Adam, .momentum = 0.0F, .nesterov = true}));
     for (const OptimizerKind k : kOptimizerKinds) {
@@ -349,11 +344,7 @@ TEST(Optimizer, LargeStepIsIdenticalForOneAndFourThreadsAndPerSlice) {
     const std::size_t n = (std::size_t{1} << 18) + 77;  // 17 chunks
     std::vector<float> w0(n);
     std::vector<float> g(n);
-    Rng rng(1234);
-    for (std::size_t i = 0; i < n; ++i) {
-        w0[i] = rng.normal();
-        g[i] = 0.1F * rng.normal();
-    }
+    test::fillWeightsAndGrads(w0, g, 1234, 0.1F);
     for (const OptimizerConfig cfg :
          {OptimizerConfig{.momentum = 0.9F, .nesterov = true},
           OptimizerConfig{.kind = OptimizerKind::Adam, .weightDecay = 1e-2F},

@@ -7,6 +7,8 @@
 #include "core/error.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/random_step.hpp"
+
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
@@ -129,14 +131,10 @@ TEST(Rewind, AdamWithConstantGradientIsExact) {
 // AdamW and LAMB: Ŵ = W_t + m·lr·ratio_ℓ·(m̂/(sqrt(v̂) + ε) + λ·W_t), computed here in double
 // from the optimizer's state (ratio 1 for AdamW; ‖W_t‖/‖r‖ per tensor for LAMB).
 TEST(Rewind, AdamWAndLambUseTheDirectionTheirStateImplies) {
-    Rng rng(8);
     const std::vector<std::size_t> ends{20, 23, 30};
     std::vector<float> w0(30);
     std::vector<float> g(30);
-    for (std::size_t i = 0; i < w0.size(); ++i) {
-        w0[i] = rng.normal();
-        g[i] = 0.3F * rng.normal();
-    }
+    test::fillWeightsAndGrads(w0, g, 8, 0.3F);
     for (const OptimizerKind kind : {OptimizerKind::AdamW, OptimizerKind::Lamb}) {
         SCOPED_TRACE(std::string(toString(kind)));
         const OptimizerConfig cfg{.kind = kind, .weightDecay = 0.05F};
@@ -176,11 +174,7 @@ TEST(Rewind, SameBitsForOneAndFourThreads) {
     const std::vector<std::size_t> ends{1000, n - 7000, n};
     std::vector<float> w0(n);
     std::vector<float> g(n);
-    Rng rng(3);
-    for (std::size_t i = 0; i < n; ++i) {
-        w0[i] = rng.normal();
-        g[i] = 0.1F * rng.normal();
-    }
+    test::fillWeightsAndGrads(w0, g, 3, 0.1F);
     for (const OptimizerConfig cfg :
          {OptimizerConfig{.momentum = 0.9F, .nesterov = true},
           OptimizerConfig{.kind = OptimizerKind::Adam},
