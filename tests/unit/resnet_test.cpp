@@ -170,28 +170,28 @@ void liftBatchNormBias(const Unit& unit, std::vector<float>& w) {
     }
 }
 
+// The block's input and parameter gradients on an input of shape `x`: weights initialised from
+// Rng(seed) with the BN biases lifted, the input from seed + 1, the check's samples from seed + 2.
+void expectBlockGradientsMatch(const BasicBlock& block, const TensorShape& x, std::uint64_t seed) {
+    std::vector<float> w(block.weightCount());
+    std::vector<float> b(block.bufferCount());
+    Rng rng(seed);
+    block.init(w, b, rng);
+    liftBatchNormBias(block, w);
+    const Tensor input = testing::randomTensor(x, seed + 1);
+    testing::expectGradientsMatch(unitTarget(block, b), input, w, seed + 2, kBlockCheck);
+}
+
 TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithDownsample) {
     const BasicBlock block("layer2.0", TensorShape{1, 3, 6, 6}, 4, 2);
     ASSERT_TRUE(block.hasDownsample());
-    std::vector<float> w(block.weightCount());
-    std::vector<float> b(block.bufferCount());
-    Rng rng(11);
-    block.init(w, b, rng);
-    liftBatchNormBias(block, w);
-    const Tensor x = testing::randomTensor(TensorShape{3, 3, 6, 6}, 12);
-    testing::expectGradientsMatch(unitTarget(block, b), x, w, 13, kBlockCheck);
+    expectBlockGradientsMatch(block, TensorShape{3, 3, 6, 6}, 11);
 }
 
 TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithIdentityShortcut) {
     const BasicBlock block("layer1.0", TensorShape{1, 4, 5, 5}, 4, 1);
     ASSERT_FALSE(block.hasDownsample());
-    std::vector<float> w(block.weightCount());
-    std::vector<float> b(block.bufferCount());
-    Rng rng(21);
-    block.init(w, b, rng);
-    liftBatchNormBias(block, w);
-    const Tensor x = testing::randomTensor(TensorShape{2, 4, 5, 5}, 22);
-    testing::expectGradientsMatch(unitTarget(block, b), x, w, 23, kBlockCheck);
+    expectBlockGradientsMatch(block, TensorShape{2, 4, 5, 5}, 21);
 }
 
 // The whole backward chain: a width-8 ResNet-18 memorises a fixed batch of 64 images.
