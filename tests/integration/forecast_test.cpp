@@ -12,6 +12,7 @@
 #include "core/telemetry/recorder.hpp"
 #include "core/telemetry/summary.hpp"
 
+#include "tests/support/synthetic_experiment.hpp"
 #include "tests/support/tiny_pipeline.hpp"
 
 #include <gtest/gtest.h>
@@ -33,16 +34,14 @@ constexpr std::int64_t kSteps = 12;  // minibatches per epoch: every stash ring 
 // momentum, `cuts` and `policy`.
 io::ExperimentConfig tinyConfig(std::vector<std::int64_t> cuts, const char* policy) {
     const model::ResNetSpec spec = test::tinySpec();
-    io::ExperimentConfig c;
-    c.model.width = spec.width;
+    io::ExperimentConfig c = test::syntheticExperiment({.width = spec.width,
+                                                        .train = kSteps * test::kTinyBatch,
+                                                        .test = test::kTinyBatch,
+                                                        .batch = test::kTinyBatch,
+                                                        .epochs = 1});
     c.model.inputSize = spec.inSize;
     c.model.inputChannels = spec.inChannels;
     c.model.classes = spec.classes;
-    c.data.dataset = DatasetKind::Synthetic;
-    c.data.syntheticTrain = kSteps * test::kTinyBatch;
-    c.data.syntheticTest = test::kTinyBatch;
-    c.training.batchSize = test::kTinyBatch;
-    c.training.epochs = 1;
     c.training.threads = 2;
     c.optimizer.lr = 0.05;
     c.pipeline.cuts = std::move(cuts);

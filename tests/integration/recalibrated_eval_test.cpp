@@ -6,6 +6,8 @@
 #include "core/session/trainer.hpp"
 #include "core/telemetry/recorder.hpp"
 
+#include "tests/support/synthetic_experiment.hpp"
+#include "tests/support/tiny_pipeline.hpp"
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -24,14 +26,9 @@ namespace {
 // running statistics no longer fit the weights (measured: test loss 6.0 against a training loss
 // of 1.9; 1.3 once recalibrated).
 io::ExperimentConfig pipelinedConfig() {
-    io::ExperimentConfig c;
-    c.model.width = 4;
+    io::ExperimentConfig c = lp::test::syntheticExperiment(
+        {.width = 4, .train = 512, .test = 128, .batch = 16, .epochs = 1});
     c.model.inputSize = 16;
-    c.data.dataset = DatasetKind::Synthetic;
-    c.data.syntheticTrain = 512;
-    c.data.syntheticTest = 128;
-    c.training.batchSize = 16;
-    c.training.epochs = 1;
     c.training.threads = 2;
     c.optimizer.lr = 0.1;
     c.pipeline.cuts = {3, 5, 7};
@@ -39,9 +36,7 @@ io::ExperimentConfig pipelinedConfig() {
     return c;
 }
 
-bool sameBits(const AlignedBuffer& a, const AlignedBuffer& b) {
-    return a.size() == b.size() && std::memcmp(a.data(), b.data(), a.bytes()) == 0;
-}
+using lp::test::sameBits;
 
 TEST(RecalibratedEval, IsOffByDefault) {
     io::ExperimentConfig c = pipelinedConfig();

@@ -374,12 +374,8 @@ TEST(Trainer, RunsWithASingleThreadAllowed) {
 }
 
 TEST(Trainer, ShortSyntheticRunLearns) {
-    io::ExperimentConfig c = test::tinyTrainerConfig();
-    c.model.width = 8;
-    c.data.syntheticTrain = 512;
-    c.data.syntheticTest = 256;
-    c.training.batchSize = 32;
-    c.training.epochs = 3;
+    io::ExperimentConfig c =
+        test::tinyTrainerConfig({.width = 8, .train = 512, .test = 256, .batch = 32, .epochs = 3});
     c.pipeline.cuts = {5};
     Trainer t(Experiment::create(c, false), nullptr);
     EpochReport r;

@@ -7,6 +7,7 @@
 #include "core/io/config.hpp"
 #include "core/session/trainer.hpp"
 
+#include "tests/support/synthetic_experiment.hpp"
 #include "tests/support/tiny_pipeline.hpp"
 #include <unistd.h>
 
@@ -16,18 +17,14 @@
 
 namespace lp::test {
 
-// Width 4 on synthetic 3×8×8 images, 96 training and 32 test images in minibatches of 16 (six
-// steps an epoch), two epochs, lr 0.05 on a cosine schedule; sequential unless a test cuts it.
-inline core::io::ExperimentConfig tinyTrainerConfig() {
-    core::io::ExperimentConfig c;
-    c.model.width = 4;
+// Synthetic 3×8×8 images at `size` (by default width 4, 96 training and 32 test images in
+// minibatches of 16: six steps an epoch, two epochs), lr 0.05 on a cosine schedule; sequential
+// unless a test cuts it.
+inline core::io::ExperimentConfig tinyTrainerConfig(
+    const SyntheticSize& size = {.width = 4, .train = 96, .test = 32, .batch = 16, .epochs = 2}) {
+    core::io::ExperimentConfig c = syntheticExperiment(size);
     c.model.inputSize = 8;
     c.model.inputChannels = 3;
-    c.data.dataset = core::DatasetKind::Synthetic;
-    c.data.syntheticTrain = 96;
-    c.data.syntheticTest = 32;
-    c.training.batchSize = 16;
-    c.training.epochs = 2;
     c.optimizer.lr = 0.05;
     c.schedule.kind = core::LrScheduleKind::Cosine;
     return c;

@@ -6,18 +6,15 @@
 
 #include "core/io/config.hpp"
 
+#include "tests/support/synthetic_experiment.hpp"
+
 namespace lp::ui::test {
 
 inline core::io::ExperimentConfig tinyExperiment(const char* policy) {
-    core::io::ExperimentConfig c;
+    core::io::ExperimentConfig c = lp::test::syntheticExperiment(
+        {.width = 4, .train = 64, .test = 16, .batch = 8, .epochs = 1});
     c.name = "tiny";
-    c.model.width = 4;
-    c.data.dataset = core::DatasetKind::Synthetic;
-    c.data.syntheticTrain = 64;
-    c.data.syntheticTest = 16;
-    c.training.batchSize = 8;
     c.training.maxSteps = 4;
-    c.training.epochs = 1;
     c.training.threads = 2;
     c.pipeline.cuts = {5};
     c.pipeline.policy = *core::parseChoice<core::WeightPolicy>(policy);
