@@ -15,6 +15,7 @@
 #include "ui/training_view.hpp"
 
 #include "tests/support/resnet18_units.hpp"
+#include "tests/ui/default_look.hpp"
 
 #include <QLayout>
 #include <QTemporaryDir>
@@ -155,6 +156,25 @@ const std::vector<QSize> kChartSizes = {
     {1000, 490},  // 1920x1080
 };
 
+// Lays `view` out at `size`: two replots, the second sees the widths of the first.
+template <typename View>
+void layOut(View& view, QSize size) {
+    view.resize(size);
+    view.plot()->replot();
+    view.plot()->replot();
+}
+
+// Shows `view` at `size` fed `minibatches` of `layout`, laid out.
+template <typename View>
+void showRun(View& view, QSize size, const PipelineLayout& layout, int minibatches) {
+    view.resize(size);
+    view.show();
+    view.setLayout(layout);
+    view.append(runOf(layout, minibatches));
+    view.plot()->replot();
+    view.plot()->replot();
+}
+
 template <typename View>
 void checkAtEverySize(View& view, const QString& name) {
     // Exactly the size given, even below what the chart asks for (a dashboard cell of a window
@@ -162,37 +182,29 @@ void checkAtEverySize(View& view, const QString& name) {
     view.layout()->setSizeConstraint(QLayout::SetNoConstraint);
     view.show();
     for (const QSize& size : kChartSizes) {
-        view.resize(size);
-        view.plot()->replot();
-        view.plot()->replot();  // the second pass sees the widths of the first
+        layOut(view, size);
         expectLegible(view.plot(),
                       QStringLiteral("%1 at %2x%3").arg(name).arg(size.width()).arg(size.height()));
     }
 }
 
+// A fresh View on `layout` fed 60 minibatches, checked at every size.
+template <typename View>
+void checkRunAtEverySize(const PipelineLayout& layout, const QString& name) {
+    View view;
+    view.setLayout(layout);
+    view.append(runOf(layout, 60));
+    checkAtEverySize(view, name);
+}
+
 TEST(ChartLayout, Issue13LegendsTitlesAndAxesFitEveryChartAtEverySize) {
     const PipelineLayout four = layoutOf(4, "ema");
     const PipelineLayout ten = layoutOf(10, "stash");
-    TimelineView timeline;
-    timeline.setLayout(ten);
-    timeline.append(runOf(ten, 60));
-    checkAtEverySize(timeline, QStringLiteral("timeline"));
-    StalenessView staleness;
-    staleness.setLayout(ten);
-    staleness.append(runOf(ten, 60));
-    checkAtEverySize(staleness, QStringLiteral("staleness"));
-    MemoryView memory;
-    memory.setLayout(four);
-    memory.append(runOf(four, 60));
-    checkAtEverySize(memory, QStringLiteral("memory"));
-    TrainingView training;
-    training.setLayout(four);
-    training.append(runOf(four, 60));
-    checkAtEverySize(training, QStringLiteral("training"));
-    ReconstructionView reconstruction;
-    reconstruction.setLayout(ten);
-    reconstruction.append(runOf(ten, 60));
-    checkAtEverySize(reconstruction, QStringLiteral("EMA error"));
+    checkRunAtEverySize<TimelineView>(ten, QStringLiteral("timeline"));
+    checkRunAtEverySize<StalenessView>(ten, QStringLiteral("staleness"));
+    checkRunAtEverySize<MemoryView>(four, QStringLiteral("memory"));
+    checkRunAtEverySize<TrainingView>(four, QStringLiteral("training"));
+    checkRunAtEverySize<ReconstructionView>(ten, QStringLiteral("EMA error"));
 }
 
 TEST(ChartLayout, Issue13ShortChartsCollapseTheirLastLegendsFirst) {
@@ -203,9 +215,7 @@ TEST(ChartLayout, Issue13ShortChartsCollapseTheirLastLegendsFirst) {
     view.append(runOf(layoutOf(4, "ema"), 60));
     bool anyCollapsed = false;
     for (int height = 130; height <= 700; height += 30) {
-        view.resize(300, height);
-        view.plot()->replot();
-        view.plot()->replot();
+        layOut(view, QSize(300, height));
         const std::vector<chart::FlowLegend*> legends = legendsOf(view.plot());
         ASSERT_EQ(legends.size(), 3U);
         bool collapsedAbove = false;
@@ -223,21 +233,13 @@ TEST(ChartLayout, Issue13ShortChartsCollapseTheirLastLegendsFirst) {
 
 TEST(ChartLayout, Issue13TimelineTitleWrapsInsteadOfEliding) {
     TimelineView view;
-    view.resize(420, 400);
-    view.show();
-    const PipelineLayout layout = layoutOf(4, "stash");
-    view.setLayout(layout);
-    view.append(runOf(layout, 100));
-    view.plot()->replot();
-    view.plot()->replot();
+    showRun(view, QSize(420, 400), layoutOf(4, "stash"), 100);
     auto* title = qobject_cast<chart::ChartTitle*>(view.plot()->plotLayout()->element(0, 0));
     ASSERT_NE(title, nullptr);
     EXPECT_TRUE(title->text().contains(QStringLiteral("mean utilisation")));
     EXPECT_EQ(title->fittedLines().size(), 2) << title->fittedLines().join('|').toStdString();
     // Wide: one line at the full size.
-    view.resize(1400, 400);
-    view.plot()->replot();
-    view.plot()->replot();
+    layOut(view, QSize(1400, 400));
     EXPECT_EQ(title->fittedLines().size(), 1);
     EXPECT_DOUBLE_EQ(title->fittedFont().pointSizeF(), title->font().pointSizeF());
 }
@@ -285,13 +287,7 @@ TEST(ChartLayout, Issue13EmaErrorExplanationWrapsInsideTheChart) {
 
 TEST(ChartLayout, Issue13StashForecastLabelIsNotUnderALegend) {
     MemoryView view;
-    view.resize(320, 400);
-    view.show();
-    const PipelineLayout layout = layoutOf(4, "ema");
-    view.setLayout(layout);
-    view.append(runOf(layout, 60));
-    view.plot()->replot();
-    view.plot()->replot();
+    showRun(view, QSize(320, 400), layoutOf(4, "ema"), 60);
     QCPItemText* label = nullptr;
     for (int i = 0; i < view.plot()->itemCount(); ++i) {
         auto* text = qobject_cast<QCPItemText*>(view.plot()->item(i));
@@ -308,9 +304,7 @@ TEST(ChartLayout, Issue13StashForecastLabelIsNotUnderALegend) {
     }
     // In a cell narrower than the label: a shorter form that fits the chart's width, above its
     // line, with room under the frame (the value axis grows for it).
-    view.resize(170, 330);
-    view.plot()->replot();
-    view.plot()->replot();
+    layOut(view, QSize(170, 330));
     const QFontMetrics fm(label->font());
     const QRect rect = view.plot()->axisRect()->rect();
     EXPECT_NE(label->text(), QStringLiteral("stash forecast: 0.44 MiB"));
@@ -352,14 +346,7 @@ QColor backgroundOf(QCustomPlot* plot) {
     return plot->toPixmap(200, 150).toImage().pixelColor(1, 1);
 }
 
-class Look : public ::testing::Test {
-protected:
-    void TearDown() override {
-        palette::setTheme(palette::Theme::Light);
-        palette::setZoom(1.0);
-        chart::setLegendsShown(true);
-    }
-};
+using Look = test::DefaultLook;
 
 TEST_F(Look, Issue13ThemesChangeTheChartColours) {
     TrainingView view;

@@ -10,6 +10,8 @@
 #include "ui/staleness_view.hpp"
 #include "ui/timeline_view.hpp"
 
+#include "tests/ui/tiny_experiment.hpp"
+
 #include <QComboBox>
 #include <QDoubleSpinBox>
 #include <QLabel>
@@ -32,10 +34,7 @@ using core::telemetry::StalenessSample;
 using core::telemetry::TelemetryBatch;
 
 core::io::ExperimentConfig fourStages() {
-    core::io::ExperimentConfig c;
-    c.data.dataset = core::DatasetKind::Synthetic;
-    c.training.batchSize = 32;
-    c.training.maxSteps = 40;
+    core::io::ExperimentConfig c = test::fortyMinibatches();
     c.training.epochs = 3;
     c.pipeline.cuts = {3, 5, 7};
     return c;

@@ -7,6 +7,8 @@
 #include "ui/model_forecast.hpp"
 #include "ui/unit_strip.hpp"
 
+#include "tests/ui/tiny_experiment.hpp"
+
 #include <QCheckBox>
 #include <QComboBox>
 #include <QLabel>
@@ -25,11 +27,8 @@ namespace {
 // Synthetic CIFAR-shaped data (3 channels) with 100 classes, so the units are ResNet-18's for
 // CIFAR-100; 40 minibatches per epoch, DESIGN.md section 4's worked example.
 core::io::ExperimentConfig cifarLike() {
-    core::io::ExperimentConfig c;
-    c.data.dataset = core::DatasetKind::Synthetic;
+    core::io::ExperimentConfig c = test::fortyMinibatches();
     c.model.classes = 100;
-    c.training.batchSize = 32;
-    c.training.maxSteps = 40;
     return c;
 }
 

@@ -25,6 +25,7 @@
 #include "ui/transport_bar.hpp"
 #include "ui/window_menus.hpp"
 
+#include "tests/ui/default_look.hpp"
 #include "tests/ui/tiny_experiment.hpp"
 
 #include <QAction>
@@ -80,13 +81,12 @@ int legendEntries(QCustomPlot* plot) {
     return legend != nullptr ? static_cast<int>(legend->entries().size()) : -1;
 }
 
-// Global look (theme, zoom, legends) back to the defaults after each test.
-class Window : public ::testing::Test {
+// The global look back to the defaults after each test (DefaultLook), and the window palette and
+// the settings store too.
+class Window : public test::DefaultLook {
 protected:
     void TearDown() override {
-        palette::setTheme(palette::Theme::Light);
-        palette::setZoom(1.0);
-        chart::setLegendsShown(true);
+        DefaultLook::TearDown();
         QApplication::setPalette(palette::windowPalette(palette::Theme::Light));
         settings::disable();
     }

@@ -126,6 +126,16 @@ TelemetryBatch layerpipeRun(int minibatches, const PipelineLayout& layout) {
     return b;
 }
 
+// Shows `view` at `size` with a run of `minibatches` on resnetLayout("stash"); returns the layout.
+PipelineLayout showStashRun(TimelineView& view, QSize size, int minibatches) {
+    view.resize(size);
+    view.show();
+    const PipelineLayout layout = resnetLayout("stash");
+    view.setLayout(layout);
+    view.append(layerpipeRun(minibatches, layout));
+    return layout;
+}
+
 double lastValue(const QCPGraph* g) {
     return (g->data()->constEnd() - 1)->value;
 }
@@ -252,11 +262,7 @@ TEST(TimelineView, GPipeUtilisationHasOneOpPerTick) {
 // Issue 13: the title wraps (never "…") and the legend has a row of its own, off the stage rows.
 TEST(TimelineView, LongTitleWrapsAndTheLegendHasARowOfItsOwn) {
     TimelineView view;
-    view.resize(560, 360);  // narrower than title and legend together
-    view.show();
-    const PipelineLayout layout = resnetLayout("stash");
-    view.setLayout(layout);
-    view.append(layerpipeRun(400, layout));
+    showStashRun(view, QSize(560, 360), 400);  // narrower than title and legend together
     view.plot()->replot();
     view.plot()->replot();
     const QCPLegend* legend = view.plot()->legend;
@@ -278,11 +284,7 @@ TEST(TimelineView, LongTitleWrapsAndTheLegendHasARowOfItsOwn) {
 
 TEST(TimelineView, FollowLiveSlidesUntilTheUserScrubsBack) {
     TimelineView view;
-    view.resize(1200, 600);
-    view.show();
-    const PipelineLayout layout = resnetLayout("stash");
-    view.setLayout(layout);
-    view.append(layerpipeRun(200, layout));
+    const PipelineLayout layout = showStashRun(view, QSize(1200, 600), 200);
     ASSERT_TRUE(view.followLive());
     const QCPRange followed = view.plot()->xAxis->range();
     EXPECT_DOUBLE_EQ(followed.upper, 206.0);  // tick 205 is the last, ending at 206
@@ -328,11 +330,7 @@ TEST(TimelineView, WallClockAxisShowsEvalOpsWithoutTicks) {
 
 TEST(TimelineView, HoverFindsMinibatchAndWeightVersion) {
     TimelineView view;
-    view.resize(1600, 900);
-    view.show();
-    const PipelineLayout layout = resnetLayout("stash");
-    view.setLayout(layout);
-    view.append(layerpipeRun(40, layout));
+    showStashRun(view, QSize(1600, 900), 40);
     view.setFollowLive(false);
     view.plot()->xAxis->setRange(0.0, 30.0);
     view.plot()->replot();
@@ -362,11 +360,7 @@ TEST(TimelineView, HoverFindsMinibatchAndWeightVersion) {
 
 TEST(TimelineView, DrawsAtMostAboutOneRectanglePerPixelColumn) {
     TimelineView view;
-    view.resize(1600, 900);
-    view.show();
-    const PipelineLayout layout = resnetLayout("stash");
-    view.setLayout(layout);
-    view.append(layerpipeRun(8'334, layout));  // 100,008 events
+    showStashRun(view, QSize(1600, 900), 8'334);  // 100,008 events
     ASSERT_GE(view.eventCount(), 100'000U);
     view.setFollowLive(false);
     view.plot()->rescaleAxes();
