@@ -9,12 +9,14 @@
 
 #include <initializer_list>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace lp::test {
 
 // Runs f, expects an InputError whose message holds every fragment; returns the message.
 template <typename F>
-std::string expectInputError(F&& f, std::initializer_list<std::string> fragments) {
+std::string expectInputError(F&& f, const std::vector<std::string>& fragments) {
     try {
         f();
     } catch (const core::InputError& e) {
@@ -27,6 +29,27 @@ std::string expectInputError(F&& f, std::initializer_list<std::string> fragments
     }
     ADD_FAILURE() << "no InputError thrown";
     return {};
+}
+
+template <typename F>
+std::string expectInputError(F&& f, std::initializer_list<std::string> fragments) {
+    return expectInputError(std::forward<F>(f), std::vector<std::string>(fragments));
+}
+
+// A config that validation must refuse, and the field its message must name.
+template <typename Config>
+struct BadConfig {
+    Config cfg;
+    std::string field;
+};
+
+// For each case, validate(cfg) throws an InputError whose message names the case's field.
+template <typename Config, typename Validate>
+void expectEachRefused(const std::vector<BadConfig<Config>>& cases, Validate&& validate) {
+    for (const BadConfig<Config>& c : cases) {
+        SCOPED_TRACE(c.field);
+        expectInputError([&] { validate(c.cfg); }, {c.field});
+    }
 }
 
 }  // namespace lp::test

@@ -337,28 +337,33 @@ TEST(Config, ApplyOverrideSetsOneFieldWithTheSameChecks) {
     EXPECT_TRUE(c.pipeline.delays.empty());
 
     const ExperimentConfig before = c;
-    expectInputError([&] { applyOverride(c, "training.epoch", "3"); },
-                     {"unknown key 'training.epoch'", "allowed: epochs, batchSize"});
-    expectInputError([&] { applyOverride(c, "trainin.epochs", "3"); },
-                     {"unknown key 'trainin.epochs'"});
-    expectInputError([&] { applyOverride(c, "training", "3"); }, {"'training' is a section"});
-    expectInputError([&] { applyOverride(c, "training.epochs", "three"); },
-                     {"'training.epochs' must be an integer, got 'three'"});
-    expectInputError([&] { applyOverride(c, "training.epochs", "0"); },
-                     {"'training.epochs' must be in [1, 10000], got 0"});
-    expectInputError([&] { applyOverride(c, "optimizer.lr", "nan"); },
-                     {"'optimizer.lr' must be a number, got 'nan'"});
-    expectInputError([&] { applyOverride(c, "data.augment", "yes please"); },
-                     {"'data.augment' must be true or false"});
-    expectInputError([&] { applyOverride(c, "model.arch", "vgg"); },
-                     {"'model.arch' must be one of resnet10, resnet18, resnet34, got 'vgg'"});
-    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,"); },
-                     {"'pipeline.cuts' must be a list of integers, e.g. 3,6, got '3,'"});
-    expectInputError([&] { applyOverride(c, "pipeline.cuts", "3,x"); }, {"'pipeline.cuts'"});
-    expectInputError([&] { applyOverride(c, "pipeline.cuts", "[3, 2.5]"); },
-                     {"'pipeline.cuts[1]' must be an integer, got 2.5"});
-    expectInputError([&] { applyOverride(c, "pipeline.delays", "0,2"); },
-                     {"'pipeline.delays' must be non-increasing"});
+
+    struct Rejected {
+        const char* key;
+        const char* value;
+        std::vector<std::string> says;  // fragments of the message
+    };
+
+    const std::vector<Rejected> rejected{
+        {"training.epoch", "3", {"unknown key 'training.epoch'", "allowed: epochs, batchSize"}},
+        {"trainin.epochs", "3", {"unknown key 'trainin.epochs'"}},
+        {"training", "3", {"'training' is a section"}},
+        {"training.epochs", "three", {"'training.epochs' must be an integer, got 'three'"}},
+        {"training.epochs", "0", {"'training.epochs' must be in [1, 10000], got 0"}},
+        {"optimizer.lr", "nan", {"'optimizer.lr' must be a number, got 'nan'"}},
+        {"data.augment", "yes please", {"'data.augment' must be true or false"}},
+        {"model.arch",
+         "vgg",
+         {"'model.arch' must be one of resnet10, resnet18, resnet34, got 'vgg'"}},
+        {"pipeline.cuts", "3,", {"'pipeline.cuts' must be a list of integers, e.g. 3,6, got '3,'"}},
+        {"pipeline.cuts", "3,x", {"'pipeline.cuts'"}},
+        {"pipeline.cuts", "[3, 2.5]", {"'pipeline.cuts[1]' must be an integer, got 2.5"}},
+        {"pipeline.delays", "0,2", {"'pipeline.delays' must be non-increasing"}},
+    };
+    for (const Rejected& r : rejected) {
+        SCOPED_TRACE(std::string(r.key) + " = " + r.value);
+        expectInputError([&] { applyOverride(c, r.key, r.value); }, r.says);
+    }
     EXPECT_EQ(c, before);  // every rejected override left the config as it was
 }
 

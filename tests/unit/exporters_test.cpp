@@ -86,36 +86,30 @@ TelemetryBatch schedule() {
         const std::int64_t delay = std::int64_t{2} * (kStages - 1 - s);
         for (std::int64_t tick = 0; tick < ticks; ++tick) {
             const double t0 = static_cast<double>(tick) * 100.0 + 0.125 * s;
+            // Stage s's op `kind` on `minibatch` at weight version `version`, in this tick.
+            const auto op = [&](OpKind kind,
+                                std::int64_t minibatch,
+                                std::int64_t version,
+                                double startUs,
+                                double endUs) {
+                b.ops.push_back({.stage = s,
+                                 .op = kind,
+                                 .minibatch = minibatch,
+                                 .weightVersion = version,
+                                 .tick = tick,
+                                 .startUs = startUs,
+                                 .endUs = endUs,
+                                 .thread = s});
+            };
             const std::int64_t f = tick - s;
             if (f >= 0 && f < kMinibatches) {
-                b.ops.push_back({.stage = s,
-                                 .op = OpKind::Forward,
-                                 .minibatch = f,
-                                 .weightVersion = f - std::min(f, delay),
-                                 .tick = tick,
-                                 .startUs = t0,
-                                 .endUs = t0 + 30.1,
-                                 .thread = s});
+                op(OpKind::Forward, f, f - std::min(f, delay), t0, t0 + 30.1);
             }
             const std::int64_t j = tick - (2 * kStages - 2 - s);
             if (j >= 0 && j < kMinibatches) {
                 const std::int64_t v = j - std::min(j, delay);
-                b.ops.push_back({.stage = s,
-                                 .op = OpKind::Backward,
-                                 .minibatch = j,
-                                 .weightVersion = v,
-                                 .tick = tick,
-                                 .startUs = t0 + 40.0,
-                                 .endUs = t0 + 70.0,
-                                 .thread = s});
-                b.ops.push_back({.stage = s,
-                                 .op = OpKind::Update,
-                                 .minibatch = j,
-                                 .weightVersion = j,
-                                 .tick = tick,
-                                 .startUs = t0 + 70.0,
-                                 .endUs = t0 + 75.0,
-                                 .thread = s});
+                op(OpKind::Backward, j, v, t0 + 40.0, t0 + 70.0);
+                op(OpKind::Update, j, j, t0 + 70.0, t0 + 75.0);
                 b.staleness.push_back(
                     {.update = j + 1, .stage = s, .staleness = j - v, .configuredDelay = delay});
                 if (delay > 0) {

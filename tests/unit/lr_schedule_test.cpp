@@ -86,12 +86,7 @@ TEST(LrSchedule, NegativeStepIsAContractError) {
 TEST(LrSchedule, InvalidConfigsThrowInputErrorNamingTheField) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
 
-    struct Case {
-        LrScheduleConfig cfg;
-        std::string field;
-    };
-
-    const std::vector<Case> cases{
+    const std::vector<test::BadConfig<LrScheduleConfig>> cases{
         {{.baseLr = 0.0F}, "lrSchedule.baseLr"},
         {{.baseLr = nan}, "lrSchedule.baseLr"},
         {{.baseLr = 11.0F}, "lrSchedule.baseLr"},
@@ -107,10 +102,7 @@ TEST(LrSchedule, InvalidConfigsThrowInputErrorNamingTheField) {
         {{.kind = LrScheduleKind::Cosine, .totalSteps = 10, .minLr = -0.1F}, "lrSchedule.minLr"},
         {{.kind = static_cast<LrScheduleKind>(9)}, "lrSchedule.kind"},
     };
-    for (const Case& c : cases) {
-        SCOPED_TRACE(c.field);
-        test::expectInputError([&] { validate(c.cfg); }, {c.field});
-    }
+    test::expectEachRefused(cases, [](const LrScheduleConfig& cfg) { validate(cfg); });
     EXPECT_EQ(test::expectInputError([] { validate({.baseLr = -0.1F}); }, {}),
               "lrSchedule.baseLr must be in (0, 10], got -0.1");
     EXPECT_NO_THROW(validate({}));

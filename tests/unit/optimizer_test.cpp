@@ -294,12 +294,7 @@ TEST(Optimizer, StepContractViolationsThrow) {
 TEST(Optimizer, InvalidConfigsThrowInputErrorNamingTheField) {
     const float nan = std::numeric_limits<float>::quiet_NaN();
 
-    struct Case {
-        OptimizerConfig cfg;
-        std::string field;
-    };
-
-    const std::vector<Case> cases{
+    const std::vector<test::BadConfig<OptimizerConfig>> cases{
         {{.momentum = 1.5F}, "optimizer.momentum"},
         {{.momentum = -0.1F}, "optimizer.momentum"},
         {{.momentum = 1.0F}, "optimizer.momentum"},
@@ -313,10 +308,9 @@ TEST(Optimizer, InvalidConfigsThrowInputErrorNamingTheField) {
         {{.dampening = 0.1F, .nesterov = true}, "optimizer.dampening"},
         {{.kind = static_cast<OptimizerKind>(7)}, "optimizer.kind"},
     };
-    for (const Case& c : cases) {
-        SCOPED_TRACE(c.field);
-        test::expectInputError([&] { validate(c.cfg); }, {c.field});
-        EXPECT_THROW(Optimizer{c.cfg}, InputError);
+    test::expectEachRefused(cases, [](const OptimizerConfig& cfg) { validate(cfg); });
+    for (const test::BadConfig<OptimizerConfig>& c : cases) {
+        EXPECT_THROW(Optimizer{c.cfg}, InputError) << c.field;
     }
     EXPECT_EQ(test::expectInputError([] { validate({.momentum = 1.5F}); }, {}),
               "optimizer.momentum must be in [0, 1), got 1.5");
