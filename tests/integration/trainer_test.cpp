@@ -18,6 +18,8 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
+#include <initializer_list>
 #include <string>
 #include <thread>
 #include <vector>
@@ -27,6 +29,35 @@ namespace {
 
 using test::sameWeights;
 using test::tempFile;
+
+// What a resume test checks between the load and the resumed epoch: the trainer saved after one
+// epoch, the one loaded from its checkpoint, and the config stored there.
+using AtResume =
+    std::function<void(Trainer& first, Trainer& resumed, const io::ExperimentConfig& stored)>;
+
+// "One epoch, save to `name`, resume to two" against "two epochs": the resumed run is built from
+// the checkpoint's own config, finishes, and ends with the straight run's bits.
+void expectResumeIsBitIdentical(const io::ExperimentConfig& c,
+                                bool sequential,
+                                const std::string& name,
+                                const AtResume& atResume) {
+    Trainer straight(Experiment::create(c, sequential), nullptr);
+    straight.runEpoch();
+    straight.runEpoch();
+
+    Trainer first(Experiment::create(c, sequential), nullptr);
+    first.runEpoch();
+    const auto file = tempFile(name);
+    first.save(file);
+    const io::ExperimentConfig stored = checkpointConfig(file);
+    Trainer resumed(Experiment::create(stored, sequential), nullptr);
+    resumed.load(file, true);
+    atResume(first, resumed, stored);
+    resumed.runEpoch();
+    EXPECT_TRUE(resumed.finished());
+    EXPECT_TRUE(sameWeights(straight, resumed));
+    std::filesystem::remove(file);
+}
 
 // Issue 12: "one epoch, save, resume to two" equals "two epochs" to the bit for every LR
 // schedule and weight policy, with the resumed run built from the checkpoint's own config.
@@ -43,23 +74,14 @@ TEST(Trainer, ResumeIsBitIdenticalForEveryScheduleAndPolicy) {
                 c.pipeline.cuts = {4, 7};
                 c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
             }
-            Trainer straight(Experiment::create(c, sequential), nullptr);
-            straight.runEpoch();
-            straight.runEpoch();
-
-            Trainer first(Experiment::create(c, sequential), nullptr);
-            first.runEpoch();
-            const auto file = tempFile(std::string("resume-") + schedule + policy);
-            first.save(file);
-            const io::ExperimentConfig stored = checkpointConfig(file);
-            EXPECT_EQ(stored, c);
-            Trainer resumed(Experiment::create(stored, sequential), nullptr);
-            resumed.load(file, true);
-            EXPECT_EQ(resumed.epoch(), 1);
-            resumed.runEpoch();
-            EXPECT_TRUE(resumed.finished());
-            EXPECT_TRUE(sameWeights(straight, resumed));
-            std::filesystem::remove(file);
+            expectResumeIsBitIdentical(
+                c,
+                sequential,
+                std::string("resume-") + schedule + policy,
+                [&](Trainer&, Trainer& resumed, const io::ExperimentConfig& stored) {
+                    EXPECT_EQ(stored, c);
+                    EXPECT_EQ(resumed.epoch(), 1);
+                });
         }
     }
 }
@@ -75,22 +97,16 @@ TEST(Trainer, ResumeIsBitIdenticalUnderEveryOptimizer) {
             c.optimizer.lr = 0.01;
             c.pipeline.cuts = {4, 7};
             c.pipeline.policy = *parseChoice<WeightPolicy>(policy);
-            Trainer straight(Experiment::create(c, false), nullptr);
-            straight.runEpoch();
-            straight.runEpoch();
-            Trainer first(Experiment::create(c, false), nullptr);
-            first.runEpoch();
-            const auto file = tempFile(std::string("resume-") + kind + policy);
-            first.save(file);
-            Trainer resumed(Experiment::create(checkpointConfig(file), false), nullptr);
-            resumed.load(file, true);
-            for (std::int64_t s = 0; s < resumed.core().stageCount(); ++s) {
-                EXPECT_EQ(resumed.core().stage(s).lastLr(), first.core().stage(s).lastLr());
-                EXPECT_GT(resumed.core().stage(s).lastLr(), 0.0F);
-            }
-            resumed.runEpoch();
-            EXPECT_TRUE(sameWeights(straight, resumed));
-            std::filesystem::remove(file);
+            expectResumeIsBitIdentical(
+                c,
+                false,
+                std::string("resume-") + kind + policy,
+                [](Trainer& first, Trainer& resumed, const io::ExperimentConfig&) {
+                    for (std::int64_t s = 0; s < resumed.core().stageCount(); ++s) {
+                        EXPECT_EQ(resumed.core().stage(s).lastLr(), first.core().stage(s).lastLr());
+                        EXPECT_GT(resumed.core().stage(s).lastLr(), 0.0F);
+                    }
+                });
         }
     }
 }
@@ -145,26 +161,23 @@ TEST(Trainer, ResumeMetadataIsCheckedStrictly) {
         io::writeSafetensors(file, f);
     };
     Trainer other(Experiment::create(c, true), nullptr);
-    withMeta("epoch", "1abc");
-    lp::test::expectInputError([&] { other.load(file, true); },
-                               {"metadata 'epoch' must be a whole number", "'1abc'"});
-    withMeta("epoch", "9223372036854775807");
-    lp::test::expectInputError([&] { other.load(file, true); }, {"'epoch'", "[0, 10000]"});
-    withMeta("epoch", "5");
-    lp::test::expectInputError([&] { other.load(file, true); },
-                               {"has trained 5 epochs", "training.epochs (2)"});
+    // Sets `key` to `value`; loading the checkpoint is then refused with a message saying `says`.
+    const auto refused = [&](const std::string& key,
+                             const std::string& value,
+                             std::initializer_list<std::string> says) {
+        withMeta(key, value);
+        lp::test::expectInputError([&] { other.load(file, true); }, says);
+    };
+    refused("epoch", "1abc", {"metadata 'epoch' must be a whole number", "'1abc'"});
+    refused("epoch", "9223372036854775807", {"'epoch'", "[0, 10000]"});
+    refused("epoch", "5", {"has trained 5 epochs", "training.epochs (2)"});
     withMeta("epoch", "1");
-    withMeta("step", "7");
-    lp::test::expectInputError([&] { other.load(file, true); },
-                               {"stopped at step 7", "6 steps per epoch"});
-    withMeta("step", "-1");
-    lp::test::expectInputError([&] { other.load(file, true); }, {"'step'", "got '-1'"});
+    refused("step", "7", {"stopped at step 7", "6 steps per epoch"});
+    refused("step", "-1", {"'step'", "got '-1'"});
     withMeta("step", "6");
-    withMeta("lr_last", "0x1.9p-5x");
-    lp::test::expectInputError([&] { other.load(file, true); },
-                               {"metadata 'lr_last' must be a finite number >= 0", "'0x1.9p-5x'"});
-    withMeta("lr_last", "-1");
-    lp::test::expectInputError([&] { other.load(file, true); }, {"'lr_last'", "got '-1'"});
+    refused(
+        "lr_last", "0x1.9p-5x", {"metadata 'lr_last' must be a finite number >= 0", "'0x1.9p-5x'"});
+    refused("lr_last", "-1", {"'lr_last'", "got '-1'"});
     std::filesystem::remove(file);
 }
 

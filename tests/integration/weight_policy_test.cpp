@@ -24,14 +24,12 @@
 namespace lp::core::pipeline {
 namespace {
 
-using test::copyStageWeights;
 using test::runPipeline;
 using test::sameBits;
 using test::specFor;
 using test::tinyBatch;
 using test::tinyLr;
 using test::tinySpec;
-using test::wholeModelGradients;
 
 std::vector<optim::OptimizerConfig> everyOptimizer() {
     return {{.momentum = 0.9F, .weightDecay = 5e-4F},
@@ -83,7 +81,7 @@ TEST(WeightPolicy, MomentumBackwardUsesTheWeightsRewoundFromTheOptimizerState) {
             for (std::int64_t s = 0; s < 3; ++s) {
                 const std::int64_t stale = std::min(j, delays.delay(s));
                 const auto& old = sim.versions[static_cast<std::size_t>(j - stale)];
-                copyStageWeights(net, sim.part, s, old.weights, sim.forwardWeights);
+                test::copyStageWeights(net, sim.part, s, old.weights, sim.forwardWeights);
                 const std::size_t lo =
                     net.weightOffset(static_cast<std::size_t>(sim.part.firstUnit(s)));
                 const std::size_t hi =
@@ -103,13 +101,13 @@ TEST(WeightPolicy, MomentumBackwardUsesTheWeightsRewoundFromTheOptimizerState) {
                 }
             }
             scratchBuffers = now.buffers;
-            wholeModelGradients(net,
-                                sim.forwardWeights.span(),
-                                backwardWeights.span(),
-                                scratchBuffers.span(),
-                                tinyBatch(0, j),
-                                sim.ctxs,
-                                sim.grads);
+            test::wholeModelGradients(net,
+                                      sim.forwardWeights.span(),
+                                      backwardWeights.span(),
+                                      scratchBuffers.span(),
+                                      tinyBatch(0, j),
+                                      sim.ctxs,
+                                      sim.grads);
             sim.update(now.buffers, j + 1, tinyLr(j));
         }
         const test::RunResult eng = runPipeline(spec, 2, false, m, 1);
