@@ -52,6 +52,16 @@ inline std::string describe(const Conv3x3Shape& s) {
     return text.str();
 }
 
+// check(s, problem) for each shape in order, the k-th (from 1) with randomCase(s, seed + 3k),
+// under the shape's description in the trace.
+template <typename Check>
+void forEachRandomCase(std::span<const Conv3x3Shape> shapes, std::uint64_t seed, Check&& check) {
+    for (const Conv3x3Shape& s : shapes) {
+        SCOPED_TRACE(describe(s));
+        check(s, randomCase(s, seed += 3));
+    }
+}
+
 // Direct 3x3 stride-1 padding-1 cross-correlation in double: out[n, a] = Σ_b Σ_ky,kx
 // f(a, b, ky, kx) · in[n, b, y + ky − 1, x + kx − 1], with the filter f read from the weights
 // [o, c, 3, 3] as the forward (a = o, b = c) or as the input gradient (a = c, b = o, rotated).

@@ -21,8 +21,17 @@
 namespace lp::core::nn {
 namespace {
 
-// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp).
-class Direct3x3Path : public lp::testing::OnEachPath {};
+// Every test of this suite runs on each kernel path (tests/support/isa_paths.hpp) that has the
+// direct kernel, and is skipped on the others.
+class Direct3x3Path : public lp::testing::OnEachPath {
+protected:
+    void SetUp() override {
+        OnEachPath::SetUp();
+        if (!directConv3x3Available()) {
+            GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
+        }
+    }
+};
 
 LP_TEST_ON_EACH_PATH(Direct3x3Path);
 
@@ -50,52 +59,43 @@ const Shape kShapes[] = {{2, 16, 16, 32, 32},
                          {1, 2, 3, 3, 2}};
 
 TEST_P(Direct3x3Path, ForwardAndInputGradientMatchTheReference) {
-    if (!directConv3x3Available()) {
-        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
-    }
-    std::uint64_t seed = 700;
-    for (const Shape& s : kShapes) {
-        SCOPED_TRACE(lp::testing::describe(s));
-        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
-        const Tensor y = runDirect(wt, s, x);
-        EXPECT_LT(relativeError(y.span(), lp::testing::referenceConv3x3(false, wt, s, x.data())),
-                  1e-6);
-        // The input gradient: the same kernel with rot180(W)ᵀ over dy.
-        std::vector<float> rt(wt.size());
-        rotatedTransposed(wt.data(), s.outC, s.inC, rt.data());
-        const Shape back{s.n, s.outC, s.inC, s.h, s.w};
-        const Tensor dx = runDirect(rt, back, dy);
-        EXPECT_LT(relativeError(dx.span(), lp::testing::referenceConv3x3(true, wt, s, dy.data())),
-                  1e-6);
-    }
+    lp::testing::forEachRandomCase(
+        kShapes, 700, [](const Shape& s, const lp::testing::Conv3x3Case& c) {
+            const auto& [wt, x, dy] = c;
+            const Tensor y = runDirect(wt, s, x);
+            EXPECT_LT(
+                relativeError(y.span(), lp::testing::referenceConv3x3(false, wt, s, x.data())),
+                1e-6);
+            // The input gradient: the same kernel with rot180(W)ᵀ over dy.
+            std::vector<float> rt(wt.size());
+            rotatedTransposed(wt.data(), s.outC, s.inC, rt.data());
+            const Shape back{s.n, s.outC, s.inC, s.h, s.w};
+            const Tensor dx = runDirect(rt, back, dy);
+            EXPECT_LT(
+                relativeError(dx.span(), lp::testing::referenceConv3x3(true, wt, s, dy.data())),
+                1e-6);
+        });
 }
 
 TEST_P(Direct3x3Path, WeightGradientMatchesTheReferenceAndAdds) {
-    if (!directConv3x3Available()) {
-        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
-    }
-    std::uint64_t seed = 800;
-    for (const Shape& s : kShapes) {
-        SCOPED_TRACE(lp::testing::describe(s));
-        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
-        std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
-        directWeightGradient3x3(x.data(), dy.data(), s, gw.data());
-        EXPECT_LT(
-            relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
-            1e-6);
-        std::vector<float> twice(gw.size(), 1.0F);  // adds: onto 1, the same sum
-        directWeightGradient3x3(x.data(), dy.data(), s, twice.data());
-        for (std::size_t i = 0; i < gw.size(); ++i) {
-            EXPECT_EQ(twice[i], 1.0F + gw[i]) << i;
-        }
-    }
+    lp::testing::forEachRandomCase(
+        kShapes, 800, [](const Shape& s, const lp::testing::Conv3x3Case& c) {
+            const auto& [wt, x, dy] = c;
+            std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
+            directWeightGradient3x3(x.data(), dy.data(), s, gw.data());
+            EXPECT_LT(
+                relativeError(gw, lp::testing::referenceWeightGradient3x3(s, x.data(), dy.data())),
+                1e-6);
+            std::vector<float> twice(gw.size(), 1.0F);  // adds: onto 1, the same sum
+            directWeightGradient3x3(x.data(), dy.data(), s, twice.data());
+            for (std::size_t i = 0; i < gw.size(); ++i) {
+                EXPECT_EQ(twice[i], 1.0F + gw[i]) << i;
+            }
+        });
 }
 
 TEST_P(Direct3x3Path, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThreads) {
     // 6 samples: the weight gradient's 6 chunks of one sample, spread over the threads.
-    if (!directConv3x3Available()) {
-        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
-    }
     const Shape s{6, 16, 16, 32, 32};
     const std::vector<float> wt = randomWeights(s.outC * s.inC * 9, 11);
     const Tensor x = lp::testing::randomTensor(TensorShape{s.n, s.inC, s.h, s.w}, 12);
@@ -127,9 +127,6 @@ TEST_P(Direct3x3Path, OverwritesTheOutputAndIsBitIdenticalForOneTwoAndFourThread
 // Conv2d takes the direct kernels for a width-16 ResNet's 16-channel layers: its forward, input
 // gradient and weight gradient are the kernels' bits.
 TEST_P(Direct3x3Path, Conv2dUsesItForSixteenChannels) {
-    if (!directConv3x3Available()) {
-        GTEST_SKIP() << "the direct kernel exists on the AVX2 and AVX-512 paths only";
-    }
     const Shape s{2, 16, 16, 32, 32};
     const Conv2d conv(
         {.inChannels = s.inC, .outChannels = s.outC, .kernel = 3, .stride = 1, .padding = 1});

@@ -81,30 +81,29 @@ const Shape kShapes[] = {{2, 64, 64, 32, 32},
                          {2, 3, 2, 1, 1}};
 
 TEST_P(WinogradPath, ForwardAndInputGradientMatchDirectConvolution) {
-    std::uint64_t seed = 900;
-    for (const Shape& s : kShapes) {
-        SCOPED_TRACE(lp::testing::describe(s));
-        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
-        const Tensor y = runWinograd(WinogradPass::Forward, wt, s, x);
-        const Tensor dx = runWinograd(WinogradPass::InputGradient, wt, s, dy);
-        // Measured 1e-8 to 5e-7 here (im2col's dW below: 1e-7); a wrong transform entry gives ~1.
-        EXPECT_LT(relativeError(y.span(), directConv(WinogradPass::Forward, wt, s, x.data())),
-                  2e-6);
-        EXPECT_LT(
-            relativeError(dx.span(), directConv(WinogradPass::InputGradient, wt, s, dy.data())),
-            2e-6);
-    }
+    lp::testing::forEachRandomCase(
+        kShapes, 900, [](const Shape& s, const lp::testing::Conv3x3Case& c) {
+            const auto& [wt, x, dy] = c;
+            const Tensor y = runWinograd(WinogradPass::Forward, wt, s, x);
+            const Tensor dx = runWinograd(WinogradPass::InputGradient, wt, s, dy);
+            // Measured 1e-8 to 5e-7 here (im2col's dW below: 1e-7); a wrong transform entry gives
+            // ~1.
+            EXPECT_LT(relativeError(y.span(), directConv(WinogradPass::Forward, wt, s, x.data())),
+                      2e-6);
+            EXPECT_LT(
+                relativeError(dx.span(), directConv(WinogradPass::InputGradient, wt, s, dy.data())),
+                2e-6);
+        });
 }
 
 TEST_P(WinogradPath, WeightGradientMatchesDirectCorrelation) {
-    std::uint64_t seed = 1900;
-    for (const Shape& s : kShapes) {
-        SCOPED_TRACE(lp::testing::describe(s));
-        const auto [wt, x, dy] = lp::testing::randomCase(s, seed += 3);
-        std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
-        winogradWeightGradient(x.data(), dy.data(), s, gw.data());
-        EXPECT_LT(relativeError(gw, directWeightGradient(s, x.data(), dy.data())), 2e-6);
-    }
+    lp::testing::forEachRandomCase(
+        kShapes, 1900, [](const Shape& s, const lp::testing::Conv3x3Case& c) {
+            const auto& [wt, x, dy] = c;
+            std::vector<float> gw(static_cast<std::size_t>(s.outC * s.inC * 9), 0.0F);
+            winogradWeightGradient(x.data(), dy.data(), s, gw.data());
+            EXPECT_LT(relativeError(gw, directWeightGradient(s, x.data(), dy.data())), 2e-6);
+        });
 }
 
 TEST_P(WinogradPath, WeightGradientAddsToTheGradient) {
