@@ -81,11 +81,17 @@ bool sameBits(double a, double b) {
            (std::isnan(a) && std::isnan(b));
 }
 
+// Equal lengths, then same(x, y, i) for each pair of samples.
+template <typename Series, typename Same>
+void expectEachSame(const Series& a, const Series& b, const Same& same) {
+    ASSERT_EQ(a.size(), b.size());
+    for (std::size_t i = 0; i < a.size(); ++i) {
+        same(a[i], b[i], i);
+    }
+}
+
 void expectSameLogs(const TelemetryLog& a, const TelemetryLog& b) {
-    ASSERT_EQ(a.ops().size(), b.ops().size());
-    for (std::size_t i = 0; i < a.ops().size(); ++i) {
-        const OpEvent& x = a.ops()[i];
-        const OpEvent& y = b.ops()[i];
+    expectEachSame(a.ops(), b.ops(), [](const OpEvent& x, const OpEvent& y, std::size_t i) {
         EXPECT_EQ(x.stage, y.stage);
         EXPECT_EQ(x.op, y.op);
         EXPECT_EQ(x.minibatch, y.minibatch);
@@ -94,39 +100,35 @@ void expectSameLogs(const TelemetryLog& a, const TelemetryLog& b) {
         EXPECT_TRUE(sameBits(x.startUs, y.startUs)) << i << ": " << x.startUs << " " << y.startUs;
         EXPECT_TRUE(sameBits(x.endUs, y.endUs)) << i;
         EXPECT_EQ(x.thread, y.thread);
-    }
-    ASSERT_EQ(a.staleness().size(), b.staleness().size());
-    for (std::size_t i = 0; i < a.staleness().size(); ++i) {
-        EXPECT_EQ(a.staleness()[i].update, b.staleness()[i].update);
-        EXPECT_EQ(a.staleness()[i].stage, b.staleness()[i].stage);
-        EXPECT_EQ(a.staleness()[i].staleness, b.staleness()[i].staleness);
-        EXPECT_EQ(a.staleness()[i].configuredDelay, b.staleness()[i].configuredDelay);
-    }
-    ASSERT_EQ(a.memory().size(), b.memory().size());
-    for (std::size_t i = 0; i < a.memory().size(); ++i) {
-        EXPECT_TRUE(sameBits(a.memory()[i].timeUs, b.memory()[i].timeUs));
-        EXPECT_EQ(a.memory()[i].tick, b.memory()[i].tick);
-        EXPECT_EQ(a.memory()[i].stage, b.memory()[i].stage);
-        EXPECT_EQ(a.memory()[i].category, b.memory()[i].category);
-        EXPECT_EQ(a.memory()[i].bytes, b.memory()[i].bytes);
-    }
-    ASSERT_EQ(a.train().size(), b.train().size());
-    for (std::size_t i = 0; i < a.train().size(); ++i) {
-        const TrainSample& x = a.train()[i];
-        const TrainSample& y = b.train()[i];
-        EXPECT_EQ(x.step, y.step);
-        EXPECT_EQ(x.epoch, y.epoch);
-        EXPECT_TRUE(sameBits(x.timeUs, y.timeUs));
-        EXPECT_TRUE(sameBits(x.loss, y.loss)) << i << ": " << x.loss << " " << y.loss;
-        EXPECT_TRUE(sameBits(x.accuracy, y.accuracy));
-        EXPECT_TRUE(sameBits(x.lr, y.lr));
-        EXPECT_TRUE(sameBits(x.imagesPerSecond, y.imagesPerSecond));
-        EXPECT_EQ(x.nonFinite, y.nonFinite);
-    }
-    ASSERT_EQ(a.eval().size(), b.eval().size());
-    for (std::size_t i = 0; i < a.eval().size(); ++i) {
-        const EvalSample& x = a.eval()[i];
-        const EvalSample& y = b.eval()[i];
+    });
+    expectEachSame(a.staleness(),
+                   b.staleness(),
+                   [](const StalenessSample& x, const StalenessSample& y, std::size_t) {
+                       EXPECT_EQ(x.update, y.update);
+                       EXPECT_EQ(x.stage, y.stage);
+                       EXPECT_EQ(x.staleness, y.staleness);
+                       EXPECT_EQ(x.configuredDelay, y.configuredDelay);
+                   });
+    expectEachSame(
+        a.memory(), b.memory(), [](const MemorySample& x, const MemorySample& y, std::size_t) {
+            EXPECT_TRUE(sameBits(x.timeUs, y.timeUs));
+            EXPECT_EQ(x.tick, y.tick);
+            EXPECT_EQ(x.stage, y.stage);
+            EXPECT_EQ(x.category, y.category);
+            EXPECT_EQ(x.bytes, y.bytes);
+        });
+    expectEachSame(
+        a.train(), b.train(), [](const TrainSample& x, const TrainSample& y, std::size_t i) {
+            EXPECT_EQ(x.step, y.step);
+            EXPECT_EQ(x.epoch, y.epoch);
+            EXPECT_TRUE(sameBits(x.timeUs, y.timeUs));
+            EXPECT_TRUE(sameBits(x.loss, y.loss)) << i << ": " << x.loss << " " << y.loss;
+            EXPECT_TRUE(sameBits(x.accuracy, y.accuracy));
+            EXPECT_TRUE(sameBits(x.lr, y.lr));
+            EXPECT_TRUE(sameBits(x.imagesPerSecond, y.imagesPerSecond));
+            EXPECT_EQ(x.nonFinite, y.nonFinite);
+        });
+    expectEachSame(a.eval(), b.eval(), [](const EvalSample& x, const EvalSample& y, std::size_t) {
         EXPECT_EQ(x.epoch, y.epoch);
         EXPECT_EQ(x.step, y.step);
         EXPECT_TRUE(sameBits(x.loss, y.loss));
@@ -138,14 +140,14 @@ void expectSameLogs(const TelemetryLog& a, const TelemetryLog& b) {
             EXPECT_TRUE(sameBits(x.recalTop1, y.recalTop1));
             EXPECT_TRUE(sameBits(x.recalTop5, y.recalTop5));
         }
-    }
-    ASSERT_EQ(a.reconstruction().size(), b.reconstruction().size());
-    for (std::size_t i = 0; i < a.reconstruction().size(); ++i) {
-        EXPECT_EQ(a.reconstruction()[i].minibatch, b.reconstruction()[i].minibatch);
-        EXPECT_EQ(a.reconstruction()[i].stage, b.reconstruction()[i].stage);
-        EXPECT_TRUE(
-            sameBits(a.reconstruction()[i].relativeError, b.reconstruction()[i].relativeError));
-    }
+    });
+    expectEachSame(a.reconstruction(),
+                   b.reconstruction(),
+                   [](const ReconstructionSample& x, const ReconstructionSample& y, std::size_t) {
+                       EXPECT_EQ(x.minibatch, y.minibatch);
+                       EXPECT_EQ(x.stage, y.stage);
+                       EXPECT_TRUE(sameBits(x.relativeError, y.relativeError));
+                   });
 }
 
 // A run folder as `layerpipe run --out` leaves it.
