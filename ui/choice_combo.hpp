@@ -1,6 +1,8 @@
 // Combo boxes of experiment choices, filled from core/choices.hpp's tables: each item shows the
 // table's label and carries the table's name as its data (what findData and tests look up), so
-// the studio's choices are the config's choices. GUI thread only.
+// the studio's choices are the config's choices. The studio's own vocabularies (compare variants,
+// themes) have ChoiceTables too and read their names and labels through the same functions.
+// GUI thread only.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
@@ -15,11 +17,21 @@
 
 namespace lp::ui {
 
+// A table's UTF-8 text as a QString.
+inline QString tableText(std::string_view text) {
+    return QString::fromUtf8(text.data(), static_cast<qsizetype>(text.size()));
+}
+
 // value's name ("ema") as a QString, e.g. for palette::policyColor.
 template <core::ChoiceEnum E>
 QString choiceKey(E value) {
-    const std::string_view name = core::choiceName(value);
-    return QString::fromUtf8(name.data(), static_cast<qsizetype>(name.size()));
+    return tableText(core::choiceName(value));
+}
+
+// value's label ("EMA reconstruction (LayerPipe2)") as a QString; its name when it has none.
+template <core::ChoiceEnum E>
+QString choiceText(E value) {
+    return tableText(core::choiceLabel(value));
 }
 
 // A combo box (child of parent) listing `order` (default: every value of E, in table order).
@@ -28,9 +40,7 @@ QComboBox* makeChoiceCombo(QWidget* parent, std::span<const E> order = {}) {
     auto* combo = new QComboBox(parent);
     static constexpr auto kAll = core::choiceValues<E>();
     for (const E value : order.empty() ? std::span<const E>(kAll) : order) {
-        const std::string_view label = core::choiceLabel(value);
-        combo->addItem(QString::fromUtf8(label.data(), static_cast<qsizetype>(label.size())),
-                       choiceKey(value));
+        combo->addItem(choiceText(value), choiceKey(value));
     }
     return combo;
 }

@@ -2,6 +2,7 @@
 #include "ui/compare_runner.hpp"
 
 #include "core/error.hpp"
+#include "ui/choice_combo.hpp"
 #include "ui/training_bridge.hpp"
 
 #include <QTimer>
@@ -32,47 +33,15 @@ core::io::ExperimentConfig withoutPipeline(core::io::ExperimentConfig c) {
 }  // namespace
 
 QString variantName(CompareVariant variant) {
-    switch (variant) {
-        case CompareVariant::Sequential:
-            return QStringLiteral("sequential");
-        case CompareVariant::Latest:
-            return QStringLiteral("latest weights");
-        case CompareVariant::Stash:
-            return QStringLiteral("stash");
-        case CompareVariant::Ema:
-            return QStringLiteral("EMA");
-        case CompareVariant::Momentum:
-            return QStringLiteral("momentum");
-        case CompareVariant::GPipe:
-            return QStringLiteral("GPipe");
-        case CompareVariant::AsEdited:
-            return QStringLiteral("as edited");
-    }
-    return QStringLiteral("?");
+    return choiceText(variant);
 }
 
 QString variantKey(CompareVariant variant) {
-    switch (variant) {
-        case CompareVariant::Latest:
-            return QStringLiteral("latest");
-        case CompareVariant::Ema:
-            return QStringLiteral("ema");
-        case CompareVariant::GPipe:
-            return QStringLiteral("gpipe");
-        case CompareVariant::AsEdited:
-            return QStringLiteral("as-edited");
-        default:
-            return variantName(variant);  // sequential, stash, momentum
-    }
+    return choiceKey(variant);
 }
 
 std::optional<CompareVariant> variantFromKey(const QString& key) {
-    for (int v = 0; v < kCompareVariants; ++v) {
-        if (variantKey(static_cast<CompareVariant>(v)) == key) {
-            return static_cast<CompareVariant>(v);
-        }
-    }
-    return std::nullopt;
+    return core::parseChoice<CompareVariant>(key.toStdString());
 }
 
 core::io::ExperimentConfig variantConfig(const core::io::ExperimentConfig& base,

@@ -12,6 +12,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
 #include "core/io/config.hpp"
 #include "core/session/session.hpp"
 #include "core/telemetry/events.hpp"
@@ -19,6 +20,7 @@
 #include <QObject>
 #include <QString>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <vector>
@@ -39,12 +41,32 @@ enum class CompareVariant : std::uint8_t {
 
 inline constexpr int kCompareVariants = 7;
 
-// "sequential", "latest weights", "stash", "EMA", "momentum", "GPipe", "as edited".
+}  // namespace lp::ui
+
+// The variants' one name table (core/choices.hpp): the name is the variant's key in a lesson
+// preset ("studio": {"compare": [...]}, ui/lessons.hpp) and in a study's policy column; the
+// label is what the Compare tab shows (combo boxes, legend).
+template <>
+struct lp::core::ChoiceTable<lp::ui::CompareVariant> {
+    using V = lp::ui::CompareVariant;
+    static constexpr std::array<Choice<V>, lp::ui::kCompareVariants> kItems{{
+        {V::Sequential, "sequential", "sequential"},
+        {V::Latest, "latest", "latest weights"},
+        {V::Stash, "stash", "stash"},
+        {V::Ema, "ema", "EMA"},
+        {V::Momentum, "momentum", "momentum"},
+        {V::GPipe, "gpipe", "GPipe"},
+        {V::AsEdited, "as-edited", "as edited"},
+    }};
+};
+
+namespace lp::ui {
+
+// The label: "sequential", "latest weights", "stash", "EMA", "momentum", "GPipe", "as edited".
 QString variantName(CompareVariant variant);
 
-// The variant's key in a lesson preset ("studio": {"compare": [...]}, ui/lessons.hpp) and in a
-// study's policy column: "sequential", "latest", "stash", "ema", "momentum", "gpipe",
-// "as-edited".
+// The name: "sequential", "latest", "stash", "ema", "momentum", "gpipe", "as-edited"; fromKey
+// takes exactly these.
 QString variantKey(CompareVariant variant);
 std::optional<CompareVariant> variantFromKey(const QString& key);
 

@@ -4,6 +4,7 @@
 #include "core/telemetry/exporters.hpp"
 #include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
+#include "ui/choice_combo.hpp"
 #include "ui/palette.hpp"
 
 #include <QFontMetrics>
@@ -33,20 +34,10 @@ std::size_t categoryIndex(MemoryCategory c) {
     return static_cast<std::size_t>(c);
 }
 
+// The category's name in the exports, in words: "weight history" for "weight_history".
 QString stackName(MemoryCategory c) {
-    switch (c) {
-        case MemoryCategory::Weights:
-            return QStringLiteral("weights");
-        case MemoryCategory::WeightHistory:
-            return QStringLiteral("weight history");
-        case MemoryCategory::Activations:
-            return QStringLiteral("activations");
-        case MemoryCategory::OptimizerState:
-            return QStringLiteral("optimizer state");
-        case MemoryCategory::DiagnosticShadow:
-            break;
-    }
-    return QStringLiteral("diagnostic shadow");
+    return tableText(core::telemetry::memoryCategoryName(c))
+        .replace(QLatin1Char('_'), QLatin1Char(' '));
 }
 
 // "EMA" for ema, else the policy's own name.

@@ -2,6 +2,7 @@
 #include "ui/palette.hpp"
 
 #include "ui/chart_layout.hpp"
+#include "ui/choice_combo.hpp"
 
 #include <QApplication>
 #include <QFont>
@@ -316,28 +317,15 @@ void restyleText(QCPTextElement* text, const ChartColors& c) {
 }  // namespace
 
 QString themeName(Theme t) {
-    switch (t) {
-        case Theme::Light:
-            return QStringLiteral("light");
-        case Theme::Dark:
-            return QStringLiteral("dark");
-        case Theme::HighContrast:
-            return QStringLiteral("high-contrast");
-    }
-    return QStringLiteral("light");
+    return choiceKey(t);
 }
 
 std::optional<Theme> themeFromName(const QString& name) {
     const QString n = name.trimmed().toLower();
-    for (const Theme t : {Theme::Light, Theme::Dark, Theme::HighContrast}) {
-        if (n == themeName(t)) {
-            return t;
-        }
-    }
     if (n == QStringLiteral("contrast") || n == QStringLiteral("high_contrast")) {
         return Theme::HighContrast;
     }
-    return std::nullopt;
+    return core::parseChoice<Theme>(n.toStdString());
 }
 
 void setTheme(Theme t) {

@@ -5,6 +5,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/choices.hpp"
 #include "core/telemetry/events.hpp"
 
 #include <QColor>
@@ -13,6 +14,7 @@
 #include <QPen>
 #include <QString>
 
+#include <array>
 #include <cstdint>
 #include <optional>
 
@@ -82,7 +84,23 @@ void styleLegend(QCPLegend* legend);
 
 enum class Theme : std::uint8_t { Light, Dark, HighContrast };
 
-// "light", "dark", "high-contrast" (settings, --theme); fromName also accepts "contrast".
+}  // namespace lp::ui::palette
+
+// The themes' names in settings and in --theme (core/choices.hpp's table shape).
+template <>
+struct lp::core::ChoiceTable<lp::ui::palette::Theme> {
+    using T = lp::ui::palette::Theme;
+    static constexpr std::array<Choice<T>, 3> kItems{{
+        {T::Light, "light", "light"},
+        {T::Dark, "dark", "dark"},
+        {T::HighContrast, "high-contrast", "high contrast"},
+    }};
+};
+
+namespace lp::ui::palette {
+
+// "light", "dark", "high-contrast" (settings, --theme); fromName, case-insensitive and trimmed,
+// also accepts "contrast" and "high_contrast".
 QString themeName(Theme theme);
 std::optional<Theme> themeFromName(const QString& name);
 

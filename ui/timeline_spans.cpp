@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "ui/timeline_spans.hpp"
 
+#include "core/telemetry/exporters.hpp"
+#include "ui/choice_combo.hpp"
 #include "ui/palette.hpp"
 
 #include <algorithm>
@@ -264,17 +266,7 @@ void OpSpans::drawLegendIcon(QCPPainter* painter, const QRectF& rect) const {
 }
 
 QString opName(OpKind op) {
-    switch (op) {
-        case OpKind::Forward:
-            return QStringLiteral("forward");
-        case OpKind::Backward:
-            return QStringLiteral("backward");
-        case OpKind::Update:
-            return QStringLiteral("update");
-        case OpKind::Eval:
-            return QStringLiteral("eval");
-    }
-    return QStringLiteral("?");
+    return tableText(core::telemetry::opKindCategory(op));
 }
 
 }  // namespace lp::ui

@@ -15,7 +15,8 @@
 
 namespace lp::ui {
 
-// "forward", "backward", "update", "eval".
+// "forward", "backward", "update", "eval": the op's category in every export
+// (core::telemetry::opKindCategory).
 QString opName(core::telemetry::OpKind op);
 
 enum class TimeAxis : std::uint8_t {
