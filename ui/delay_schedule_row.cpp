@@ -2,6 +2,7 @@
 #include "ui/delay_schedule_row.hpp"
 
 #include "ui/choice_combo.hpp"
+#include "ui/decimal_field.hpp"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -34,11 +35,7 @@ DelayScheduleRow::DelayScheduleRow(QWidget* parent) : QWidget(parent) {
     scales_->setToolTip(
         QStringLiteral("One scale per epoch, each in [0, 4]; epochs past the "
                        "list keep the last (pipeline.delayScales)"));
-    drift_ = new QDoubleSpinBox(this);
-    drift_->setRange(0.001, 1.0);
-    drift_->setDecimals(3);
-    drift_->setSingleStep(0.005);
-    drift_->setPrefix(QStringLiteral("τ = "));
+    drift_ = makeDecimalField(this, {0.001, 1.0, 3, 0.005, QStringLiteral("τ = ")});
     drift_->setToolTip(
         QStringLiteral("Target relative drift of a stage's weights over its delay "
                        "window (pipeline.adaptiveDrift)"));

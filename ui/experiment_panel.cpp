@@ -2,6 +2,7 @@
 #include "ui/experiment_panel.hpp"
 
 #include "ui/choice_combo.hpp"
+#include "ui/decimal_field.hpp"
 
 #include <QComboBox>
 #include <QDoubleSpinBox>
@@ -80,11 +81,7 @@ ExperimentPanel::ExperimentPanel(QWidget* parent) : QWidget(parent) {
     optimizer_->setToolTip(QStringLiteral(
         "LAMB: Adam's moments with decoupled weight decay, each parameter tensor's step scaled "
         "by the trust ratio ‖w‖/‖r‖ (You et al. 2019)"));
-    lr_ = new QDoubleSpinBox(this);
-    lr_->setRange(0.0001, 10.0);
-    lr_->setDecimals(4);
-    lr_->setSingleStep(0.01);
-    lr_->setPrefix(QStringLiteral("lr "));
+    lr_ = makeDecimalField(this, {0.0001, 10.0, 4, 0.01, QStringLiteral("lr ")});
     optRow->addWidget(optimizer_);
     optRow->addWidget(lr_, 1);
     form->addRow(QStringLiteral("Optimizer"), optRow);

@@ -2,6 +2,7 @@
 #include "ui/pipeline_editor.hpp"
 
 #include "ui/choice_combo.hpp"
+#include "ui/decimal_field.hpp"
 #include "ui/delay_schedule_row.hpp"
 #include "ui/palette.hpp"
 #include "ui/unit_strip.hpp"
@@ -241,10 +242,7 @@ PipelineEditor::~PipelineEditor() {
 void PipelineEditor::buildPolicyRows(QGridLayout* grid, int row) {
     policy_ = makeChoiceCombo<WeightPolicy>(this);
     betaMode_ = makeChoiceCombo<EmaBetaMode>(this);
-    betaValue_ = new QDoubleSpinBox(this);
-    betaValue_->setRange(0.0, 0.999);
-    betaValue_->setDecimals(3);
-    betaValue_->setSingleStep(0.01);
+    betaValue_ = makeDecimalField(this, {0.0, 0.999, 3, 0.01, QString()});
     diagnostic_ = new QCheckBox(QStringLiteral("diagnostic: measure ‖Ŵ − W‖/‖W‖"), this);
     diagnostic_->setToolTip(QStringLiteral(
         "Runs a shadow stash beside the EMA or momentum reconstruction to measure its error "

@@ -9,39 +9,42 @@
 
 namespace lp::ui {
 
+namespace {
+
+struct Caption {
+    const char* file;  // ChartPanel's file stem
+    const char* text;  // UTF-8
+};
+
+constexpr Caption kCaptions[] = {
+    {"timeline",
+     "Every forward (F), backward (B) and weight update (U) of every pipeline stage, by tick "
+     "or wall-clock time; the gaps are the pipeline's bubbles, and each row gives the "
+     "stage's busy fraction."},
+    {"staleness",
+     "Gradient staleness per unit: how many weight versions old the weights were that each "
+     "unit's gradient was computed with (LayerPipe2: 2·S(l), S(l) the stages after it)."},
+    {"memory",
+     "Weight history kept for the delayed backward passes: exact stashing (one copy per "
+     "version in flight) against the pipeline-aware EMA (one average per stage), measured "
+     "and forecast."},
+    {"training", "Training loss and accuracy per step, test loss and accuracy per epoch."},
+    {"ema_error",
+     "Relative error of the EMA's reconstruction of the old weights, ‖Ŵ − W_v‖ / ‖W_v‖ per "
+     "stage, measured against a diagnostic shadow stash (empty without EMA and the "
+     "diagnostic)."},
+    {"compare",
+     "The same experiment under each weight policy (and sequentially), side by side: "
+     "loss per step."},
+};
+
+}  // namespace
+
 QString reportCaption(const QString& file) {
-    if (file == QStringLiteral("timeline")) {
-        return QStringLiteral(
-            "Every forward (F), backward (B) and weight update (U) of every pipeline stage, by "
-            "tick "
-            "or wall-clock time; the gaps are the pipeline's bubbles, and each row gives the "
-            "stage's busy fraction.");
-    }
-    if (file == QStringLiteral("staleness")) {
-        return QStringLiteral(
-            "Gradient staleness per unit: how many weight versions old the weights were that each "
-            "unit's gradient was computed with (LayerPipe2: 2·S(l), S(l) the stages after it).");
-    }
-    if (file == QStringLiteral("memory")) {
-        return QStringLiteral(
-            "Weight history kept for the delayed backward passes: exact stashing (one copy per "
-            "version in flight) against the pipeline-aware EMA (one average per stage), measured "
-            "and forecast.");
-    }
-    if (file == QStringLiteral("training")) {
-        return QStringLiteral(
-            "Training loss and accuracy per step, test loss and accuracy per epoch.");
-    }
-    if (file == QStringLiteral("ema_error")) {
-        return QStringLiteral(
-            "Relative error of the EMA's reconstruction of the old weights, ‖Ŵ − W_v‖ / ‖W_v‖ per "
-            "stage, measured against a diagnostic shadow stash (empty without EMA and the "
-            "diagnostic).");
-    }
-    if (file == QStringLiteral("compare")) {
-        return QStringLiteral(
-            "The same experiment under each weight policy (and sequentially), side by side: "
-            "loss per step.");
+    for (const Caption& c : kCaptions) {
+        if (file == QLatin1String(c.file)) {
+            return QString::fromUtf8(c.text);
+        }
     }
     return {};
 }

@@ -30,15 +30,21 @@ using core::io::StudyRow;
 constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 constexpr const char* kMarkProperty = "lpStudyMark";  // "row" | "forecast" | "key"
 
-QCustomPlot* addChart(QWidget* parent,
-                      QHBoxLayout* row,
-                      const QString& title,
-                      const QString& file) {
+struct ChartText {
+    QString title;
+    QString file;  // export file stem (chart_export.hpp)
+    QString xLabel;
+    QString yLabel;
+};
+
+QCustomPlot* addChart(QWidget* parent, QHBoxLayout* row, const ChartText& text) {
     auto* owner = new QWidget(parent);
     row->addWidget(owner, 1);
-    QCustomPlot* plot = makeTitledChart(owner, title);
-    plot->setObjectName(file);  // export file names (chart_export.hpp)
+    QCustomPlot* plot = makeTitledChart(owner, text.title);
+    plot->setObjectName(text.file);
     chart::addLegendRow(plot, 1, true);
+    plot->xAxis->setLabel(text.xLabel);
+    plot->yAxis->setLabel(text.yLabel);
     return plot;
 }
 
@@ -159,20 +165,22 @@ StudyCharts::StudyCharts(QWidget* parent) : QWidget(parent) {
     row->setSpacing(4);
     memory_ = addChart(this,
                        row,
-                       QStringLiteral("Test top-1 vs weight-history memory"),
-                       QStringLiteral("accuracy_vs_memory"));
-    memory_->xAxis->setLabel(QStringLiteral("weight history (MiB)"));
-    memory_->yAxis->setLabel(QStringLiteral("test top-1 (%)"));
-    bubble_ = addChart(
-        this, row, QStringLiteral("Test top-1 vs bubble"), QStringLiteral("accuracy_vs_bubble"));
-    bubble_->xAxis->setLabel(QStringLiteral("bubble (% of stage time idle)"));
-    bubble_->yAxis->setLabel(QStringLiteral("test top-1 (%)"));
+                       {QStringLiteral("Test top-1 vs weight-history memory"),
+                        QStringLiteral("accuracy_vs_memory"),
+                        QStringLiteral("weight history (MiB)"),
+                        QStringLiteral("test top-1 (%)")});
+    bubble_ = addChart(this,
+                       row,
+                       {QStringLiteral("Test top-1 vs bubble"),
+                        QStringLiteral("accuracy_vs_bubble"),
+                        QStringLiteral("bubble (% of stage time idle)"),
+                        QStringLiteral("test top-1 (%)")});
     loss_ = addChart(this,
                      row,
-                     QStringLiteral("Training loss per run (smoothed)"),
-                     QStringLiteral("loss_curves"));
-    loss_->xAxis->setLabel(QStringLiteral("step"));
-    loss_->yAxis->setLabel(QStringLiteral("training loss"));
+                     {QStringLiteral("Training loss per run (smoothed)"),
+                      QStringLiteral("loss_curves"),
+                      QStringLiteral("step"),
+                      QStringLiteral("training loss")});
     loss_->yAxis->setScaleType(QCPAxis::stLogarithmic);
     loss_->yAxis->setTicker(QSharedPointer<QCPAxisTickerLog>(new QCPAxisTickerLog));
     clear();

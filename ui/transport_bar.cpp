@@ -24,12 +24,32 @@ constexpr int kSpeedTeaching = 7;  // 10^0.7 = 5.0 ticks/s: lessons start here
 constexpr int kLrSteps = 40;
 constexpr int kLrMiddle = 20;
 
-QSlider* makeSlider(QWidget* parent, int max, int value, int width) {
-    auto* slider = new QSlider(Qt::Horizontal, parent);
-    slider->setRange(0, max);
-    slider->setValue(value);
-    slider->setFixedWidth(width);
-    return slider;
+// A slider over 0..max at value, width px wide, with a label after it (at least textWidth px)
+// that shows its value.
+struct SliderSpec {
+    int max = 0;
+    int value = 0;
+    int width = 0;
+    int textWidth = 0;
+};
+
+struct Slider {
+    QSlider* slider = nullptr;
+    QLabel* text = nullptr;  // shows the value; empty until set
+};
+
+// Adds caption, the slider and its value label to row, as children of box.
+Slider addSlider(QWidget* box, QHBoxLayout* row, const QString& caption, const SliderSpec& spec) {
+    row->addWidget(new QLabel(caption, box));
+    auto* slider = new QSlider(Qt::Horizontal, box);
+    slider->setRange(0, spec.max);
+    slider->setValue(spec.value);
+    slider->setFixedWidth(spec.width);
+    row->addWidget(slider);
+    auto* text = new QLabel(box);
+    text->setMinimumWidth(spec.textWidth);
+    row->addWidget(text);
+    return {slider, text};
 }
 
 }  // namespace
@@ -57,13 +77,11 @@ TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport
     auto* speedBox = new QWidget(this);
     auto* speedRow = new QHBoxLayout(speedBox);
     speedRow->setContentsMargins(6, 0, 6, 0);
-    speedRow->addWidget(new QLabel(QStringLiteral("Speed"), speedBox));
-    speed_ = makeSlider(speedBox, kSpeedMax, kSpeedDefault, 110);
+    const Slider speed =
+        addSlider(speedBox, speedRow, QStringLiteral("Speed"), {kSpeedMax, kSpeedDefault, 110, 70});
+    speed_ = speed.slider;
     speed_->setToolTip(QStringLiteral("Ticks per second; right end = as fast as possible"));
-    speedRow->addWidget(speed_);
-    speedText_ = new QLabel(speedBox);
-    speedText_->setMinimumWidth(70);
-    speedRow->addWidget(speedText_);
+    speedText_ = speed.text;
     // One click to the right end (the lessons start slow, at a teaching speed).
     fastest_ = new QAction(QStringLiteral("Max"), this);
     fastest_->setToolTip(QStringLiteral("Run as fast as possible (the Speed slider's right end)"));
@@ -71,13 +89,11 @@ TransportBar::TransportBar(QWidget* parent) : QToolBar(QStringLiteral("Transport
     fastestButton->setDefaultAction(fastest_);
     fastestButton->setAutoRaise(true);
     speedRow->addWidget(fastestButton);
-    speedRow->addWidget(new QLabel(QStringLiteral("  LR"), speedBox));
-    lr_ = makeSlider(speedBox, kLrSteps, kLrMiddle, 90);
+    const Slider lr =
+        addSlider(speedBox, speedRow, QStringLiteral("  LR"), {kLrSteps, kLrMiddle, 90, 48});
+    lr_ = lr.slider;
     lr_->setToolTip(QStringLiteral("Live learning-rate multiplier (0.1× to 10×)"));
-    speedRow->addWidget(lr_);
-    lrText_ = new QLabel(speedBox);
-    lrText_->setMinimumWidth(48);
-    speedRow->addWidget(lrText_);
+    lrText_ = lr.text;
     speedBox->setSizePolicy(QSizePolicy::Fixed, QSizePolicy::Preferred);
     addWidget(speedBox);
     addSeparator();
