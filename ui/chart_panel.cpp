@@ -44,6 +44,7 @@ ChartPanel::ChartPanel(QWidget* parent) : QWidget(parent) {
     reconstruction_ = new ReconstructionView(this);
     compare_ = new CompareView(this);
     study_ = new StudyView(this);
+    live_ = {timeline_, staleness_, memory_, training_, reconstruction_};
     charts_ = {
         {QStringLiteral("Timeline"), QStringLiteral("timeline"), timeline_, timeline_->plot()},
         {QStringLiteral("Staleness"), QStringLiteral("staleness"), staleness_, staleness_->plot()},
@@ -196,27 +197,21 @@ void ChartPanel::replotAll() {
 }
 
 void ChartPanel::setLayout(const core::telemetry::PipelineLayout& layout) {
-    timeline_->setLayout(layout);
-    staleness_->setLayout(layout);
-    memory_->setLayout(layout);
-    training_->setLayout(layout);
-    reconstruction_->setLayout(layout);
+    for (TelemetryView* view : live_) {
+        view->setLayout(layout);
+    }
 }
 
 void ChartPanel::append(const core::telemetry::TelemetryBatch& batch) {
-    timeline_->append(batch);
-    staleness_->append(batch);
-    memory_->append(batch);
-    training_->append(batch);
-    reconstruction_->append(batch);
+    for (TelemetryView* view : live_) {
+        view->append(batch);
+    }
 }
 
 void ChartPanel::clear() {
-    timeline_->clear();
-    staleness_->clear();
-    memory_->clear();
-    training_->clear();
-    reconstruction_->clear();
+    for (TelemetryView* view : live_) {
+        view->clear();
+    }
 }
 
 void ChartPanel::exportAll(const QString& dir) const {

@@ -13,6 +13,7 @@
 #include <QString>
 #include <QWidget>
 
+#include <array>
 #include <vector>
 
 class QCustomPlot;
@@ -28,6 +29,7 @@ class ReconstructionView;
 class StalenessView;
 class StudyView;
 class TimelineView;
+class TelemetryView;
 class TrainingView;
 
 class ChartPanel : public QWidget {
@@ -108,6 +110,7 @@ private:
     ReconstructionView* reconstruction_ = nullptr;
     CompareView* compare_ = nullptr;
     StudyView* study_ = nullptr;
+    std::array<TelemetryView*, 5> live_{};  // the views fed with the main run's telemetry
     std::vector<Chart> charts_;
     QStackedLayout* stack_ = nullptr;
     QTabWidget* tabs_ = nullptr;

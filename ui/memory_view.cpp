@@ -76,7 +76,7 @@ std::int64_t MemoryView::emaHistoryBytes(const PipelineLayout& layout, bool coun
     return countScratch ? 2 * buffers : buffers;
 }
 
-MemoryView::MemoryView(QWidget* parent) : QWidget(parent) {
+MemoryView::MemoryView(QWidget* parent) : TelemetryView(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("Weight history: stash vs EMA vs momentum"));
     // Rows: title, legend, history chart, subtitle, legend, stacked chart. The legends have rows
     // of their own, so the forecast labels at the right end of their lines stay in sight.
@@ -228,8 +228,7 @@ QCPGraph* MemoryView::stackGraph(MemoryCategory category) const {
     return nullptr;
 }
 
-void MemoryView::setLayout(const PipelineLayout& layout) {
-    layout_ = layout;
+void MemoryView::applyLayout(const PipelineLayout& layout) {
     const QString running = QString::fromStdString(layout.policy);
     measured_->setName(running.isEmpty() ? QStringLiteral("measured")
                                          : QStringLiteral("%1 (measured)").arg(shownName(running)));
@@ -248,7 +247,6 @@ void MemoryView::setLayout(const PipelineLayout& layout) {
     }
     updateForecasts();
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void MemoryView::setEmaScratchCounted(bool on) {
@@ -301,9 +299,9 @@ void MemoryView::commitPending() {
     }
 }
 
-void MemoryView::append(const TelemetryBatch& batch) {
+bool MemoryView::addBatch(const TelemetryBatch& batch) {
     if (batch.memory.empty()) {
-        return;
+        return false;
     }
     // Samples of one moment (one per stage and category) become one point of totals.
     bool pending = false;
@@ -331,10 +329,10 @@ void MemoryView::append(const TelemetryBatch& batch) {
     commitPending();
     updateForecasts();
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return true;
 }
 
-void MemoryView::clear() {
+void MemoryView::clearData() {
     for (QCPGraph* g : {measured_, shadow_}) {
         g->data()->clear();
     }
@@ -353,7 +351,6 @@ void MemoryView::clear() {
     shadow_->removeFromLegend();
     updateForecasts();
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void MemoryView::updateForecasts() {

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "core/telemetry/events.hpp"
+#include "ui/telemetry_view.hpp"
 
 #include <QString>
 #include <QWidget>
@@ -19,7 +20,7 @@ class QCPItemText;
 
 namespace lp::ui {
 
-class MemoryView : public QWidget {
+class MemoryView : public TelemetryView {
     Q_OBJECT
 
 public:
@@ -35,18 +36,9 @@ public:
     static std::int64_t emaHistoryBytes(const core::telemetry::PipelineLayout& layout,
                                         bool countScratch);
 
-    using QWidget::setLayout;
-    // The running policy (layout.policy) and the D_s, P_s for the forecast.
-    void setLayout(const core::telemetry::PipelineLayout& layout);
-    // Adds the batch's memory samples and queues one replot.
-    void append(const core::telemetry::TelemetryBatch& batch);
-    void clear();
-
     // Count the EMA's scratch buffer as history in the forecast (off: DESIGN.md section 5's
     // Σ P_s·4, which is what the engine reports as WeightHistory).
     void setEmaScratchCounted(bool on);
-
-    QCustomPlot* plot() const { return plot_; }
 
     // Measured weight history of the running policy, summed over stages (MiB over seconds).
     QCPGraph* measuredGraph() const { return measured_; }
@@ -68,6 +60,12 @@ public:
     static constexpr double kBytesPerMiB = 1024.0 * 1024.0;
 
 private:
+    // The running policy (layout.policy) and the D_s, P_s for the forecast.
+    void applyLayout(const core::telemetry::PipelineLayout& layout) override;
+    // Adds the batch's memory samples.
+    bool addBatch(const core::telemetry::TelemetryBatch& batch) override;
+    void clearData() override;
+
     struct Forecast {  // the dashed line of a policy that is not running, and its label
         QString policy;
         QCPGraph* graph = nullptr;
@@ -80,12 +78,10 @@ private:
     void placeForecastLabels();
     void rescale();
 
-    QCustomPlot* plot_ = nullptr;
     QCPGraph* measured_ = nullptr;
     std::array<Forecast, 3> forecasts_;  // stash, ema, momentum
     QCPGraph* shadow_ = nullptr;
     std::array<QCPGraph*, 4> stack_{};
-    core::telemetry::PipelineLayout layout_;
     bool emaScratch_ = false;  // the engine reports the EMA scratch under Weights
     bool autoRange_ = true;
     // Latest bytes per category and stage; the totals are what one point shows.

@@ -18,7 +18,7 @@ using core::telemetry::PipelineLayout;
 using core::telemetry::ReconstructionSample;
 using core::telemetry::TelemetryBatch;
 
-ReconstructionView::ReconstructionView(QWidget* parent) : QWidget(parent) {
+ReconstructionView::ReconstructionView(QWidget* parent) : TelemetryView(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("EMA reconstruction error per stage"));
     // Outside the curves: one entry per stage, in as many lines as the width needs.
     chart::addLegendRow(plot_, 1, true);
@@ -105,8 +105,7 @@ QCPGraph* ReconstructionView::stageGraph(int stage) const {
     return graphs_[static_cast<std::size_t>(stage)];
 }
 
-void ReconstructionView::setLayout(const PipelineLayout& layout) {
-    layout_ = layout;
+void ReconstructionView::applyLayout(const PipelineLayout& layout) {
     if (auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0))) {
         title->setText(layout.policy == "momentum"
                            ? QStringLiteral("Momentum reconstruction error per stage")
@@ -119,12 +118,11 @@ void ReconstructionView::setLayout(const PipelineLayout& layout) {
     for (std::size_t s = 0; s < graphs_.size(); ++s) {
         graphs_[s]->setName(stageName(static_cast<int>(s)));
     }
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void ReconstructionView::append(const TelemetryBatch& batch) {
+bool ReconstructionView::addBatch(const TelemetryBatch& batch) {
     if (batch.reconstruction.empty()) {
-        return;
+        return false;
     }
     // Group by stage so that each curve gets one addData for the whole batch.
     std::map<int, std::pair<QVector<double>, QVector<double>>> perStage;
@@ -145,10 +143,10 @@ void ReconstructionView::append(const TelemetryBatch& batch) {
         g->addData(series.first, series.second, sorted);
     }
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return true;
 }
 
-void ReconstructionView::clear() {
+void ReconstructionView::clearData() {
     for (QCPGraph* g : graphs_) {
         g->data()->clear();
     }
@@ -157,7 +155,6 @@ void ReconstructionView::clear() {
     plot_->xAxis->setRange(0.0, 1.0);
     plot_->yAxis->setRange(1e-4, 1.0);
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void ReconstructionView::rescale() {

@@ -35,7 +35,7 @@ QSharedPointer<chart::RowTicker> unitTicker(const std::vector<QString>& names) {
 
 }  // namespace
 
-StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
+StalenessView::StalenessView(QWidget* parent) : TelemetryView(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("Gradient staleness per unit"));
     // Rows: title, legend (outside the bars: it never covers one), bars, heatmap + colour scale.
     chart::addLegendRow(plot_, 1, true, kScaleReserve);
@@ -105,15 +105,14 @@ StalenessView::StalenessView(QWidget* parent) : QWidget(parent) {
     refresh();
 }
 
-void StalenessView::setLayout(const PipelineLayout& layout) {
-    layout_ = layout;
+void StalenessView::applyLayout(const PipelineLayout& /*layout*/) {
     autoRange_ = true;
     refresh();
 }
 
-void StalenessView::append(const TelemetryBatch& batch) {
+bool StalenessView::addBatch(const TelemetryBatch& batch) {
     if (batch.staleness.empty()) {
-        return;
+        return false;
     }
     for (const StalenessSample& s : batch.staleness) {
         if (s.stage < 0) {
@@ -134,9 +133,10 @@ void StalenessView::append(const TelemetryBatch& batch) {
         series.configuredDelay = s.configuredDelay;
     }
     refresh();
+    return true;
 }
 
-void StalenessView::clear() {
+void StalenessView::clearData() {
     stages_.clear();
     autoRange_ = true;  // fresh axes (issue 13)
     refresh();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/telemetry/events.hpp"
+#include "ui/telemetry_view.hpp"
 
 #include <QString>
 #include <QWidget>
@@ -22,21 +23,11 @@ class QCPGraph;
 
 namespace lp::ui {
 
-class StalenessView : public QWidget {
+class StalenessView : public TelemetryView {
     Q_OBJECT
 
 public:
     explicit StalenessView(QWidget* parent = nullptr);
-
-    using QWidget::setLayout;
-    // Units and their stages (PipelineLayout.stageOfUnit) and the configured delays D_s. Without a
-    // layout every stage seen in the data is one unit "stage s".
-    void setLayout(const core::telemetry::PipelineLayout& layout);
-    // Adds the batch's staleness samples and queues one replot.
-    void append(const core::telemetry::TelemetryBatch& batch);
-    void clear();
-
-    QCustomPlot* plot() const { return plot_; }
 
     QCPBars* delayBars() const { return delayBars_; }
 
@@ -72,6 +63,13 @@ public:
     static constexpr int kMaxHeatmapBins = 400;
 
 private:
+    // Units and their stages (PipelineLayout.stageOfUnit) and the configured delays D_s. Without a
+    // layout every stage seen in the data is one unit "stage s".
+    void applyLayout(const core::telemetry::PipelineLayout& layout) override;
+    // Adds the batch's staleness samples.
+    bool addBatch(const core::telemetry::TelemetryBatch& batch) override;
+    void clearData() override;
+
     struct StageSeries {
         std::vector<std::int64_t> updates;
         std::vector<std::int64_t> staleness;
@@ -93,14 +91,12 @@ private:
     void refreshHeatmap(const std::vector<Unit>& list);
     void refreshDelayChanges();
 
-    QCustomPlot* plot_ = nullptr;
     QCPBars* delayBars_ = nullptr;
     QCPGraph* mean_ = nullptr;
     QCPGraph* last_ = nullptr;
     QCPColorMap* heatmap_ = nullptr;
     QCPGraph* earlier_ = nullptr;
     std::vector<QCPAbstractItem*> changeItems_;  // the heatmap's delay-change lines and labels
-    core::telemetry::PipelineLayout layout_;
     std::vector<StageSeries> stages_;
     bool autoRange_ = true;
 };

@@ -49,7 +49,8 @@ QString unitSummary(const PipelineLayout& layout, int stage) {
 
 // ---- TimelineView ----
 
-TimelineView::TimelineView(QWidget* parent) : QWidget(parent), rowTicker_(new chart::RowTicker) {
+TimelineView::TimelineView(QWidget* parent)
+    : TelemetryView(parent), rowTicker_(new chart::RowTicker) {
     auto* box = new QVBoxLayout(this);
     box->setContentsMargins(0, 0, 0, 0);
     box->setSpacing(2);
@@ -134,8 +135,7 @@ void TimelineView::resetRange() {
     plot_->xAxis->setRange(0.0, axis_ == TimeAxis::Tick ? followTicks_ : 1.0);
 }
 
-void TimelineView::setLayout(const PipelineLayout& layout) {
-    layout_ = layout;
+void TimelineView::applyLayout(const PipelineLayout& layout) {
     updateEpochMarks();
     // Exactly the layout's stages: a 4-stage run after a 10-stage one shows 4 rows (issue 13).
     if (eventCount() == 0) {
@@ -144,16 +144,12 @@ void TimelineView::setLayout(const PipelineLayout& layout) {
         ensureRows(std::max(1, layout.stages()));
     }
     updateLabels();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void TimelineView::append(const TelemetryBatch& batch) {
+bool TimelineView::addBatch(const TelemetryBatch& batch) {
     addEpochMarks(batch.delays);
     if (batch.ops.empty()) {
-        if (!batch.delays.empty()) {
-            plot_->replot(QCustomPlot::rpQueuedReplot);
-        }
-        return;
+        return !batch.delays.empty();
     }
     int rows = rows_;
     for (const OpEvent& e : batch.ops) {
@@ -203,10 +199,10 @@ void TimelineView::append(const TelemetryBatch& batch) {
     if (followLive_) {
         applyFollow();
     }
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return true;
 }
 
-void TimelineView::clear() {
+void TimelineView::clearData() {
     for (OpSpans* s : spans_) {
         s->clear();
     }
@@ -226,7 +222,6 @@ void TimelineView::clear() {
     setRows(std::max(1, layout_.stages()));
     resetRange();
     updateLabels();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 std::size_t TimelineView::eventCount() const {

@@ -5,6 +5,7 @@
 
 #include "core/telemetry/events.hpp"
 #include "ui/chart_layout.hpp"
+#include "ui/telemetry_view.hpp"
 #include "ui/timeline_spans.hpp"
 
 #include <QWidget>
@@ -39,25 +40,13 @@ struct StageUtilisation {
     double bubbleFraction = 0.0;
 };
 
-class TimelineView : public QWidget {
+class TimelineView : public TelemetryView {
     Q_OBJECT
 
 public:
     explicit TimelineView(QWidget* parent = nullptr);
 
-    using QWidget::setLayout;
-    // Stage rows and their labels ("stage s (units…)"): exactly the layout's stages while the
-    // view is empty; keeps recorded events (and their rows) otherwise.
-    void setLayout(const core::telemetry::PipelineLayout& layout);
-    // Adds the batch's ops and queues one replot.
-    void append(const core::telemetry::TelemetryBatch& batch);
-    // Forgets every event; back to the layout's rows, following live from tick 0 with the
-    // default window (issue 13: nothing of the previous run shows).
-    void clear();
-
     static constexpr double kDefaultFollowTicks = 48.0;
-
-    QCustomPlot* plot() const { return plot_; }
 
     OpSpans* spans(core::telemetry::OpKind op) const;
 
@@ -97,6 +86,15 @@ signals:
     void followLiveChanged(bool on);
 
 private:
+    // Stage rows and their labels ("stage s (units…)"): exactly the layout's stages while the
+    // view is empty; keeps recorded events (and their rows) otherwise.
+    void applyLayout(const core::telemetry::PipelineLayout& layout) override;
+    // Adds the batch's ops.
+    bool addBatch(const core::telemetry::TelemetryBatch& batch) override;
+    // Forgets every event; back to the layout's rows, following live from tick 0 with the
+    // default window (issue 13: nothing of the previous run shows).
+    void clearData() override;
+
     struct StageStats {
         double busyUs = 0.0;
         std::int64_t forwardBackward = 0;
@@ -123,13 +121,11 @@ private:
         QCPItemText* text = nullptr;
     };
 
-    QCustomPlot* plot_ = nullptr;
     QToolButton* followButton_ = nullptr;
     QToolButton* wallClockButton_ = nullptr;
     QCPTextElement* title_ = nullptr;
     QSharedPointer<chart::RowTicker> rowTicker_;
     std::array<OpSpans*, 4> spans_{};
-    core::telemetry::PipelineLayout layout_;
     TimeAxis axis_ = TimeAxis::Tick;
     bool followLive_ = true;
     double followTicks_ = kDefaultFollowTicks;

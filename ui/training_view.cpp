@@ -64,7 +64,7 @@ QCPRange valueRange(std::initializer_list<QCPGraph*> graphs) {
 
 }  // namespace
 
-TrainingView::TrainingView(QWidget* parent) : QWidget(parent) {
+TrainingView::TrainingView(QWidget* parent) : TelemetryView(parent) {
     plot_ = makeTitledChart(this, QStringLiteral("Training"));
     lossRect_ = plot_->axisRect();
     accuracyRect_ = addRect(plot_, 2);
@@ -238,7 +238,7 @@ void TrainingView::explainJump(const EvalSample& e) {
     note_->show();
 }
 
-void TrainingView::setLayout(const PipelineLayout& layout) {
+void TrainingView::applyLayout(const PipelineLayout& layout) {
     auto* title = qobject_cast<QCPTextElement*>(plot_->plotLayout()->element(0, 0));
     if (title != nullptr) {
         // As the timeline's title: GPipe has no stale weights, so no weight policy to name.
@@ -253,12 +253,11 @@ void TrainingView::setLayout(const PipelineLayout& layout) {
     staleWeights_ = layout.schedule != "gpipe" && std::any_of(layout.delays.begin(),
                                                               layout.delays.end(),
                                                               [](std::int64_t d) { return d > 0; });
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
-void TrainingView::append(const TelemetryBatch& batch) {
+bool TrainingView::addBatch(const TelemetryBatch& batch) {
     if (batch.train.empty() && batch.eval.empty()) {
-        return;
+        return false;
     }
     QVector<double> steps;
     QVector<double> raw;
@@ -307,10 +306,10 @@ void TrainingView::append(const TelemetryBatch& batch) {
         explainJump(e);
     }
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
+    return true;
 }
 
-void TrainingView::clear() {
+void TrainingView::clearData() {
     for (QCPGraph* g : {lossRaw_,
                         lossSmooth_,
                         testLoss_,
@@ -331,7 +330,6 @@ void TrainingView::clear() {
     betaPower_ = 1.0;
     autoRange_ = true;  // fresh axes (issue 13)
     rescale();
-    plot_->replot(QCustomPlot::rpQueuedReplot);
 }
 
 void TrainingView::setSmoothing(double beta) {

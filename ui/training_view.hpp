@@ -7,6 +7,7 @@
 #pragma once
 
 #include "core/telemetry/events.hpp"
+#include "ui/telemetry_view.hpp"
 
 #include <QWidget>
 
@@ -22,19 +23,11 @@ class QCPLegend;
 
 namespace lp::ui {
 
-class TrainingView : public QWidget {
+class TrainingView : public TelemetryView {
     Q_OBJECT
 
 public:
     explicit TrainingView(QWidget* parent = nullptr);
-
-    using QWidget::setLayout;
-    // Labels the title with the schedule and policy; whether the run has stale weights (a
-    // LayerPipe stage with a delay) decides whether a test-loss jump is explained.
-    void setLayout(const core::telemetry::PipelineLayout& layout);
-    // Adds the batch's train and eval samples and queues one replot.
-    void append(const core::telemetry::TelemetryBatch& batch);
-    void clear();
 
     // EMA smoothing of the loss line, in [0, 1): s_t = β·s_{t−1} + (1−β)·x_t, debiased by
     // 1 − β^t as TensorBoard does, so the first points are not pulled towards 0. Re-smooths
@@ -42,8 +35,6 @@ public:
     void setSmoothing(double beta);
 
     double smoothing() const { return beta_; }
-
-    QCustomPlot* plot() const { return plot_; }
 
     QCPAxisRect* lossRect() const { return lossRect_; }
 
@@ -81,10 +72,16 @@ public:
     QCPGraph* throughput() const { return throughput_; }  // images/s on the right axis
 
 private:
+    // Labels the title with the schedule and policy; whether the run has stale weights (a
+    // LayerPipe stage with a delay) decides whether a test-loss jump is explained.
+    void applyLayout(const core::telemetry::PipelineLayout& layout) override;
+    // Adds the batch's train and eval samples.
+    bool addBatch(const core::telemetry::TelemetryBatch& batch) override;
+    void clearData() override;
+
     void rescale();
     void explainJump(const core::telemetry::EvalSample& e);
 
-    QCustomPlot* plot_ = nullptr;
     QCPAxisRect* lossRect_ = nullptr;
     QCPAxisRect* accuracyRect_ = nullptr;
     QCPAxisRect* rateRect_ = nullptr;
