@@ -92,10 +92,16 @@ io::ExperimentConfig buildConfig(const CommonFlags& f, const io::ExperimentConfi
     return c;
 }
 
-io::ExperimentConfig resumeConfig(const CommonFlags& flags, const std::string& checkpoint) {
+io::ExperimentConfig resumeConfig(const CommonFlags& flags,
+                                  const std::string& checkpoint,
+                                  const std::function<void(io::ExperimentConfig&)>& pipelineFlags) {
     const io::ExperimentConfig stored = session::checkpointConfig(checkpoint);
     io::ExperimentConfig cfg = buildConfig(flags, stored);
-    const auto diffs = session::runDefiningDifferences(stored, cfg, true);
+    if (pipelineFlags) {
+        pipelineFlags(cfg);
+        io::validate(cfg);
+    }
+    const auto diffs = session::runDefiningDifferences(stored, cfg, !pipelineFlags);
     if (!diffs.empty()) {
         std::ostringstream os;
         for (const session::ConfigDifference& d : diffs) {

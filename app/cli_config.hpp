@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -48,6 +49,11 @@ core::io::ExperimentConfig buildConfig(const CommonFlags& f,
 // --resume: the run is the checkpoint's, its stored config with the flags on top; nothing that
 // changes the trained bits may differ from it (session::runDefiningDifferences). Prints a note
 // when the number of epochs changed.
-core::io::ExperimentConfig resumeConfig(const CommonFlags& flags, const std::string& checkpoint);
+// pipelineFlags (layerpipe run): applied after the shared flags; the pipeline.* keys then have
+// to match the checkpoint's too.
+core::io::ExperimentConfig resumeConfig(
+    const CommonFlags& flags,
+    const std::string& checkpoint,
+    const std::function<void(core::io::ExperimentConfig&)>& pipelineFlags = {});
 
 }  // namespace lp::app

@@ -3,6 +3,9 @@
 
 #include "app/cli_print.hpp"
 #include "app/cli_signals.hpp"
+#include "app/mpi_run.hpp"
+#include "app/train_command.hpp"
+#include "core/io/atomic_file.hpp"
 #include "core/session/forecast.hpp"
 #include "core/session/run_folder.hpp"
 #include "core/telemetry/summary.hpp"
@@ -40,6 +43,19 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
                   o.diagnostic,
                   "EMA, momentum: measure reconstruction error with a shadow stash");
     run->add_flag("--no-telemetry", o.noTelemetry, "do not record op events (throughput runs)");
+    run->add_option("--save", o.saveFile, "write the final checkpoint (safetensors)");
+    run->add_option("--init", o.initFile, "start from a checkpoint's weights");
+    run->add_option("--resume",
+                    o.resumeFile,
+                    "continue a checkpoint's run exactly (its config, weights, optimizer, "
+                    "place); --epochs may extend it");
+    run->add_flag("--mpi",
+                  o.mpi,
+                  "stages as MPI ranks: start with mpirun -n R (R <= stages), see docs/mpi.md");
+    run->add_option("--mpi-timeout",
+                    o.mpiTimeout,
+                    "seconds a rank waits for a neighbour's tensor before it ends the run")
+        ->check(CLI::Range(1.0, 86400.0));
     run->add_flag(
         "--dry-run",
         o.dryRun,
@@ -47,8 +63,9 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
     return run;
 }
 
-io::ExperimentConfig runConfig(const RunOptions& o) {
-    io::ExperimentConfig cfg = buildConfig(o.flags);
+namespace {
+
+void applyPipelineFlags(const RunOptions& o, io::ExperimentConfig& cfg) {
     const auto set = [&cfg](const char* key, const std::string& v) {
         io::applyOverride(cfg, key, v);
     };
@@ -85,8 +102,42 @@ io::ExperimentConfig runConfig(const RunOptions& o) {
     if (o.noTelemetry) {
         set("pipeline.telemetry", "false");
     }
+}
+
+}  // namespace
+
+io::ExperimentConfig runConfig(const RunOptions& o) {
+    checkCheckpointFlags(o.resumeFile, o.initFile);
+    if (!o.resumeFile.empty()) {
+        return resumeConfig(
+            o.flags, o.resumeFile, [&o](io::ExperimentConfig& c) { applyPipelineFlags(o, c); });
+    }
+    io::ExperimentConfig cfg = buildConfig(o.flags);
+    applyPipelineFlags(o, cfg);
     io::validate(cfg);
     return cfg;
+}
+
+void addCheckpointHooks(const RunOptions& o, bool saves, session::RunFolderHooks& hooks) {
+    hooks.prepare = [&o, saves](session::Trainer& trainer) {
+        if (saves && !o.saveFile.empty()) {
+            // Checked before the first step: a typo or a full disk must not cost the run.
+            io::probeWritable(o.saveFile, trainer.checkpointBytes());
+        }
+        loadCheckpoint(o.resumeFile, o.initFile, trainer);
+    };
+    if (!saves || o.saveFile.empty()) {
+        return;
+    }
+    hooks.finished = [&o](const session::Trainer& trainer, const session::TrainResult& r) {
+        if (r.nonFinite) {
+            std::cerr << "layerpipe: no checkpoint written: the loss became non-finite\n";
+            return;
+        }
+        trainer.save(o.saveFile);  // atomically: never a partial file
+        std::cout << "saved " << o.saveFile
+                  << (r.interrupted ? " (continue the run with --resume)" : "") << "\n";
+    };
 }
 
 namespace {
@@ -120,7 +171,18 @@ void printRunSummary(const core::telemetry::RunSummary& s) {
 
 }  // namespace
 
+void printRunOutcome(const session::RunOutcome& outcome, const std::string& outDir) {
+    std::cout << "wrote " << outDir
+              << "/{train,eval,ops,staleness,memory,reconstruction,delays}.csv, run.json, "
+                 "trace.json (open in https://ui.perfetto.dev), experiment.json\n";
+    printRunSummary(outcome.summary);
+}
+
 int runRun(const RunOptions& o) {
+    if (o.mpi) {
+        return runMpi(o);
+    }
+    rejectMpiLaunch();
     const io::ExperimentConfig cfg = runConfig(o);
     if (o.dryRun) {
         std::cout << session::forecastText(cfg, session::forecastOrThrow(cfg));
@@ -128,18 +190,17 @@ int runRun(const RunOptions& o) {
     }
     installStopHandlers();
     const std::filesystem::path out(o.outDir);
-    const session::RunFolderHooks hooks{
-        .train = printingHooks(),
-        .started = [](const session::Trainer& trainer) { describe(trainer); },
-        .stopSignal =
-            [] {
-                return stopSignalText();
-            }};
+    session::RunFolderHooks hooks;
+    hooks.train = printingHooks();
+    hooks.started = [](const session::Trainer& trainer) {
+        describe(trainer);
+    };
+    hooks.stopSignal = [] {
+        return stopSignalText();
+    };
+    addCheckpointHooks(o, true, hooks);
     const session::RunOutcome outcome = session::trainRunFolder(cfg, out, hooks);
-    std::cout << "wrote " << out.string()
-              << "/{train,eval,ops,staleness,memory,reconstruction,delays}.csv, run.json, "
-                 "trace.json (open in https://ui.perfetto.dev), experiment.json\n";
-    printRunSummary(outcome.summary);
+    printRunOutcome(outcome, out.string());
     if (outcome.train.nonFinite) {
         std::cerr << "layerpipe: the loss became non-finite; the run stopped early.\n";
         return 3;

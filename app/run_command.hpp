@@ -4,6 +4,7 @@
 #pragma once
 
 #include "app/cli_config.hpp"
+#include "core/session/run_folder.hpp"
 
 #include <CLI/CLI.hpp>
 
@@ -18,6 +19,14 @@ struct RunOptions {
     std::string outDir = "layerpipe-out";
     bool noTelemetry = false;
     bool dryRun = false;  // print the forecast, train nothing
+    // Stages as MPI ranks (started by mpirun; docs/mpi.md), and how long a rank waits for a
+    // tensor from a neighbour before it ends the run.
+    bool mpi = false;
+    double mpiTimeout = 300.0;
+    // Checkpoints as `train` has them (under --mpi rank 0 saves the whole model).
+    std::string saveFile;
+    std::string initFile;
+    std::string resumeFile;
     // Each given flag overrides its pipeline.* key: the layout and the schedule,
     std::optional<std::string> stages;
     std::optional<std::string> delays;
@@ -35,8 +44,18 @@ struct RunOptions {
 // Registers the "run" subcommand on app; returns it so main can test parsed().
 CLI::App* addRunCommand(CLI::App& app, RunOptions& options);
 
-// The validated config: the shared flags, then the pipeline flags as their config keys.
+// The validated config: the shared flags, then the pipeline flags as their config keys; with
+// --resume on top of the checkpoint's config, which nothing run-defining may contradict.
 core::io::ExperimentConfig runConfig(const RunOptions& options);
+
+// The checkpoint hooks of a run (--init/--resume when built, --save when trained); `saves`:
+// this process writes the checkpoint (rank 0 under --mpi).
+void addCheckpointHooks(const RunOptions& options,
+                        bool saves,
+                        core::session::RunFolderHooks& hooks);
+
+// After a run: where its files are and the steady-state rate and memory peaks.
+void printRunOutcome(const core::session::RunOutcome& outcome, const std::string& outDir);
 
 // Trains into the run folder, printing to stdout; returns the process exit code (0, 3 for a
 // non-finite loss, 128 + signal after a stop). With dryRun: prints the forecast

@@ -33,13 +33,21 @@ namespace io = core::io;
 namespace session = core::session;
 namespace telemetry = core::telemetry;
 
-namespace {
+void checkCheckpointFlags(const std::string& resumeFile, const std::string& initFile) {
+    if (!resumeFile.empty() && !initFile.empty()) {
+        throw core::InputError(
+            "--init and --resume exclude each other: --resume continues a checkpoint's "
+            "run (its config, weights, optimizer state and place), --init starts a new "
+            "run from its weights; give one");
+    }
+}
 
-// --resume or --init: the checkpoint's weights (and for --resume its place) into the trainer.
-void loadCheckpoint(const TrainOptions& o, session::Trainer& trainer) {
-    if (!o.resumeFile.empty()) {
-        trainer.load(o.resumeFile, true);
-        std::cout << "resumed from " << o.resumeFile << " at epoch " << trainer.epoch();
+void loadCheckpoint(const std::string& resumeFile,
+                    const std::string& initFile,
+                    session::Trainer& trainer) {
+    if (!resumeFile.empty()) {
+        trainer.load(resumeFile, true);
+        std::cout << "resumed from " << resumeFile << " at epoch " << trainer.epoch();
         if (trainer.epochStep() > 0) {
             std::cout << ", minibatch " << trainer.epochStep() << "/"
                       << trainer.experiment().stepsPerEpoch;
@@ -48,11 +56,13 @@ void loadCheckpoint(const TrainOptions& o, session::Trainer& trainer) {
                                            "extend it)"
                                          : "")
                   << "\n";
-    } else if (!o.initFile.empty()) {
-        trainer.load(o.initFile, false);
-        std::cout << "initialised from " << o.initFile << "\n";
+    } else if (!initFile.empty()) {
+        trainer.load(initFile, false);
+        std::cout << "initialised from " << initFile << "\n";
     }
 }
+
+namespace {
 
 // After training: --stop-after's note, the checkpoint, and the exit code.
 int finishTraining(const TrainOptions& o,
@@ -81,12 +91,7 @@ int finishTraining(const TrainOptions& o,
 }  // namespace
 
 int runTrain(const TrainOptions& o) {
-    if (!o.resumeFile.empty() && !o.initFile.empty()) {
-        throw core::InputError(
-            "--init and --resume exclude each other: --resume continues a checkpoint's "
-            "run (its config, weights, optimizer state and place), --init starts a new "
-            "run from its weights; give one");
-    }
+    checkCheckpointFlags(o.resumeFile, o.initFile);
     const io::ExperimentConfig cfg =
         o.resumeFile.empty() ? buildConfig(o.flags) : resumeConfig(o.flags, o.resumeFile);
     installStopHandlers();
@@ -96,7 +101,7 @@ int runTrain(const TrainOptions& o) {
         // Checked before the first step: a typo or a full disk must not cost the run.
         io::probeWritable(o.saveFile, trainer.checkpointBytes());
     }
-    loadCheckpoint(o, trainer);
+    loadCheckpoint(o.resumeFile, o.initFile, trainer);
     describe(trainer);
     telemetry::TelemetryLog log;
     const session::TrainResult r =

@@ -8,6 +8,8 @@ packages=(
     build-essential cmake ninja-build pkg-config
     libeigen3-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libcli11-dev
     libblis-serial-dev
+    # `layerpipe run --mpi` (LP_MPI) and its tests (mpirun)
+    libopenmpi-dev openmpi-bin
     libgtest-dev libgmock-dev libbenchmark-dev
     qt6-base-dev qt6-svg-dev libqcustomplot-dev libgl-dev
     dataset-fashion-mnist

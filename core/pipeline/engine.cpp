@@ -36,8 +36,12 @@ struct EpochRun {
         , plan(std::move(epochOps))
         , next(plan.size(), 0)
         , allowedTick(budgeted ? -1 : std::numeric_limits<std::int64_t>::max()) {
-        for (const auto& list : plan) {
-            totalOps += list.size();
+        for (std::size_t s = 0; s < plan.size(); ++s) {
+            if (core.isLocal(static_cast<std::int64_t>(s))) {
+                totalOps += plan[s].size();
+            } else {
+                next[s] = plan[s].size();  // another process runs it (a transport)
+            }
         }
     }
 
@@ -49,7 +53,17 @@ struct EpochRun {
     std::size_t totalOps = 0;
     std::atomic<std::size_t> done{0};
     std::atomic<std::int64_t> allowedTick;  // raised by the driver between settles
+    std::vector<StageNode*> nodes;          // to kick a stage whose input arrived remotely
 };
+
+// With a transport: puts the tensors that arrived into the core's transit and kicks the stages
+// they are for. Safe from any thread of the arena (try_put may be called from a node body).
+Transport::Deliver deliverTo(EpochRun& run) {
+    return [&run](Direction dir, std::int64_t to, std::int64_t unit, Tensor tensor) {
+        run.core.deliver(dir, to, unit, std::move(tensor));
+        run.nodes[static_cast<std::size_t>(to)]->try_put(Kick());
+    };
+}
 
 // Stage s's node body: runs its next ops in plan order while their inputs have arrived and their
 // ticks are within the budget, and kicks the neighbour each op fed.
@@ -68,6 +82,9 @@ void runReadyOps(EpochRun& run, std::int64_t s, StageNode::output_ports_type& po
             std::get<kToNext>(ports).try_put(Kick());
         } else if (op.kind == OpKind::Backward) {
             std::get<kToPrevious>(ports).try_put(Kick());
+        }
+        if (Transport* t = run.core.transport()) {
+            t->poll(deliverTo(run));  // overlap: take in what arrived while this op ran
         }
     }
 }
@@ -95,6 +112,17 @@ std::exception_ptr settleEpoch(flow::graph& g,
             g.reset();
             return std::current_exception();
         }
+        Transport* transport = run.core.transport();
+        if (transport != nullptr && !run.finished()) {
+            // Every local stage waits for a tensor from another process (a budget is not
+            // allowed with a transport: Engine::runEpoch).
+            try {
+                transport->waitAny(deliverTo(run));
+            } catch (...) {
+                return std::current_exception();
+            }
+            continue;
+        }
         if (run.core.epochStats().nonFinite) {
             return nullptr;
         }
@@ -118,6 +146,7 @@ std::exception_ptr runGraph(EpochRun& run, const Engine::BudgetFunction& budget)
             g, flow::serial, [&run, index](const Kick&, StageNode::output_ports_type& ports) {
                 runReadyOps(run, index, ports);
             }));
+        run.nodes.push_back(stages.back().get());
     }
 
     for (const auto& stage : stages) {
@@ -159,6 +188,9 @@ Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch,
                                       std::int64_t stepBase,
                                       std::int64_t tickBase,
                                       const BudgetFunction& budget) {
+    Transport* transport = core_.transport();
+    LP_EXPECTS(!budget || transport == nullptr,
+               "with a transport an epoch runs whole: every process must reach the same ticks");
     EpochRun run(
         core_,
         epochPlan(core_.delays(), core_.spec().schedule, minibatches, core_.spec().microBatches),
@@ -167,6 +199,9 @@ Engine::EpochOutcome Engine::runEpoch(std::int64_t epoch,
     core_.beginEpoch(epoch, minibatches, source, lr, stepBase, tickBase);
     std::exception_ptr error;
     impl_->arena.execute([&] { error = runGraph(run, budget); });
+    if (transport != nullptr && !error && run.finished()) {
+        transport->finishEpoch(core_);  // the epoch's statistics and every stage's state
+    }
     const EpochOutcome outcome{.stats = core_.epochStats(), .completed = run.finished()};
     if (!outcome.completed) {
         core_.abortEpoch();  // restartable: nothing stays in flight

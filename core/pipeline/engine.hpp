@@ -10,6 +10,11 @@
 // caller's thread (the Session's driver thread). Tick budget: ops with plan tick > allowed tick
 // wait; step(n) and play raise it, pause freezes it. Exceptions in a stage cancel the graph and
 // are rethrown from runEpoch after graph.reset(), leaving the engine reusable.
+//
+// With a transport (PipelineCore::setTransport; docs/mpi.md) only the local stages have ops; the
+// stage nodes poll the transport after every op and kick the stage a tensor arrived for, and
+// when the graph settles with local ops left the driver waits for the next arrival. Such an
+// epoch runs whole (no budget) and ends with Transport::finishEpoch.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 

@@ -157,7 +157,11 @@ MiniBatch PipelineCore::microBatch(std::int64_t unit, bool labelsOnly) {
                 "batch size ", n, " must be divisible by the ", micro_, " GPipe micro-batches"));
         }
         lock.lock();
-        it = batches_.emplace(j, PendingBatch{std::move(b), micro_}).first;
+        // Stage 0 fetches the images and the last stage the labels of every micro-batch; in a
+        // process that runs only one of them (a transport) the batch is done after its fetches.
+        const std::int64_t uses =
+            micro_ * ((isLocal(0) ? 1 : 0) + (isLocal(stageCount() - 1) ? 1 : 0));
+        it = batches_.emplace(j, PendingBatch{std::move(b), uses}).first;
     }
     const MiniBatch& b = it->second.batch;
     const auto n = static_cast<std::int64_t>(b.labels.size()) / micro_;
@@ -168,7 +172,8 @@ MiniBatch PipelineCore::microBatch(std::int64_t unit, bool labelsOnly) {
         out.images = Tensor(TensorShape{n, shape[1], shape[2], shape[3]});
         std::memcpy(
             out.images.data(), b.images.data() + i * n * shape.perSample(), out.images.bytes());
-    } else if (--it->second.microsLeft == 0) {
+    }
+    if (--it->second.usesLeft == 0) {
         batches_.erase(it);
     }
     return out;
@@ -236,16 +241,20 @@ void PipelineCore::execute(std::int64_t s, const StageOp& op) {
             Tensor y = st.forward(op.unit, x);
             if (last) {
                 finishLoss(op.unit, y);
-            } else {
+            } else if (isLocal(s + 1)) {
                 activations_[si + 1]->put(op.unit, std::move(y));
+            } else {
+                transport_->send(Direction::Forward, s + 1, op.unit, y);
             }
             break;
         }
         case OpKind::Backward: {
             BackwardInfo info;
             Tensor dx = st.backward(op.unit, gradients_[si]->take(op.unit), &info);
-            if (s > 0) {
+            if (s > 0 && isLocal(s - 1)) {
                 gradients_[si - 1]->put(op.unit, std::move(dx));
+            } else if (s > 0) {
+                transport_->send(Direction::Backward, s - 1, op.unit, dx);
             }
             versionUsed = info.weightVersion;
             if (recorder_ != nullptr) {
@@ -301,6 +310,17 @@ void PipelineCore::sampleMemory(std::int64_t s, std::int64_t tick) {
 
 EpochStats PipelineCore::epochStats() const {
     return stats_;
+}
+
+void PipelineCore::setEpochStats(const EpochStats& stats) {
+    const std::lock_guard lock(statsMutex_);
+    stats_ = stats;
+}
+
+void PipelineCore::deliver(Direction dir, std::int64_t to, std::int64_t unit, Tensor tensor) {
+    LP_EXPECTS(isLocal(to), concat("a tensor arrived for stage ", to, ", which runs elsewhere"));
+    const auto si = static_cast<std::size_t>(to);
+    (dir == Direction::Forward ? activations_ : gradients_)[si]->put(unit, std::move(tensor));
 }
 
 void PipelineCore::abortEpoch() {

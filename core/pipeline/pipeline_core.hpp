@@ -10,6 +10,7 @@
 #include "core/pipeline/plan.hpp"
 #include "core/pipeline/spec.hpp"
 #include "core/pipeline/stage.hpp"
+#include "core/pipeline/transport.hpp"
 #include "core/telemetry/recorder.hpp"
 
 #include <cstdint>
@@ -52,6 +53,18 @@ public:
     // layout needs no synchronisation with a running epoch).
     telemetry::PipelineLayout layout() const;
 
+    // Runs only the stages the transport calls local, sending the tensors that cross to other
+    // processes through it (null, the default: every stage is local). Set before the first
+    // epoch; the transport must outlive the core.
+    void setTransport(Transport* transport) { transport_ = transport; }
+
+    Transport* transport() const { return transport_; }
+
+    bool isLocal(std::int64_t s) const { return transport_ == nullptr || transport_->isLocal(s); }
+
+    // A tensor that arrived through the transport: the input of local stage `to`.
+    void deliver(Direction dir, std::int64_t to, std::int64_t unit, Tensor tensor);
+
     // Starts an epoch: ops then read minibatches from `source`; step numbers start at stepBase.
     // Resets the stages' update-size statistics.
     void beginEpoch(std::int64_t epoch,
@@ -65,6 +78,8 @@ public:
     // Runs one op of stage s. Ops of one stage must come in its plan order, one at a time.
     void execute(std::int64_t s, const StageOp& op);
     EpochStats epochStats() const;
+    // The epoch's statistics as the process that ran the last stage counted them (transports).
+    void setEpochStats(const EpochStats& stats);
     // Drops everything in flight after an epoch stopped midway, leaving a drained pipeline.
     void abortEpoch();
 
@@ -94,7 +109,7 @@ private:
 
     struct PendingBatch {
         MiniBatch batch;
-        std::int64_t microsLeft = 0;
+        std::int64_t usesLeft = 0;  // fetches still to come: images and labels of each micro
     };
 
     MiniBatch microBatch(std::int64_t unit, bool labelsOnly);
@@ -108,6 +123,7 @@ private:
     std::vector<std::unique_ptr<Stage>> stages_;
     telemetry::Recorder* recorder_;
     std::int64_t micro_ = 1;  // micro-batches per minibatch (1 for LayerPipe)
+    Transport* transport_ = nullptr;
 
     // Per-epoch state.
     std::int64_t epoch_ = 0;

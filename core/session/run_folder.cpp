@@ -117,7 +117,8 @@ TrainResult trainEpochs(Trainer& trainer,
     const std::int64_t stepsAtStart = seen.stepsDone;
     while (!trainer.finished()) {
         EpochBudget budget(trainer, recorder, log, hooks, runStart, stepsAtStart, seen);
-        const EpochReport r = trainer.runEpoch(std::ref(budget));
+        const EpochReport r =
+            hooks.wholeEpochs ? trainer.runEpoch() : trainer.runEpoch(std::ref(budget));
         log.append(recorder.drain());
         result.last = r;
         if (r.completed && !r.nonFinite) {
@@ -131,6 +132,11 @@ TrainResult trainEpochs(Trainer& trainer,
             break;
         }
         if (!r.completed) {
+            result.interrupted = true;
+            break;
+        }
+        if (hooks.wholeEpochs && !trainer.finished() && hooks.stopRequested &&
+            hooks.stopRequested()) {
             result.interrupted = true;
             break;
         }
@@ -198,24 +204,46 @@ void prepareRunFolder(const std::filesystem::path& folder) {
 RunOutcome trainRunFolder(const io::ExperimentConfig& config,
                           const std::filesystem::path& folder,
                           const RunFolderHooks& hooks) {
-    prepareRunFolder(folder);  // before the first step: a typo must not cost the run
+    const DistributedRun& dist = hooks.distributed;
+    if (dist.writer) {
+        prepareRunFolder(folder);  // before the first step: a typo must not cost the run
+    }
     Experiment exp = Experiment::create(config, false);
     const auto stageCount = static_cast<std::int32_t>(exp.pipeline.cuts.size() + 1);
     telemetry::Recorder recorder(stageCount, config.pipeline.telemetry);
     Trainer trainer(std::move(exp), &recorder);
+    if (dist.transport != nullptr) {
+        trainer.core().setTransport(dist.transport);
+    }
+    if (hooks.prepare) {
+        hooks.prepare(trainer);
+    }
     if (hooks.started) {
         hooks.started(trainer);
     }
+    if (dist.barrier) {
+        dist.barrier();
+        recorder.restartClock();
+    }
     RunOutcome out;
     out.train = trainEpochs(trainer, recorder, out.log, hooks.train);
+    if (hooks.finished) {
+        hooks.finished(trainer, out.train);
+    }
+    if (dist.gatherLog) {
+        dist.gatherLog(out.log);
+    }
     out.layout = trainer.layout();
     out.stepsPerEpoch = trainer.experiment().stepsPerEpoch;
     out.epochsDone = trainer.epoch();
     out.dataSource = trainer.experiment().data.source;
     out.datasetName = trainer.experiment().data.test.name;
     out.testSamples = trainer.experiment().data.test.count();
+    if (!dist.writer) {
+        return out;
+    }
     telemetry::writeCsvs(out.log, folder);
-    telemetry::writeChromeTrace(out.log, out.layout, folder / "trace.json");
+    telemetry::writeChromeTrace(out.log, out.layout, folder / "trace.json", dist.trace);
     const std::string signal = hooks.stopSignal ? hooks.stopSignal() : std::string();
     out.summary = writeRunRecord(
         config, out.layout, out.log, runFacts(trainer, out.train, signal), folder / "run.json");

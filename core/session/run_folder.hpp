@@ -6,6 +6,7 @@
 #pragma once
 
 #include "core/io/config.hpp"
+#include "core/pipeline/transport.hpp"
 #include "core/session/run_record.hpp"
 #include "core/session/session.hpp"
 #include "core/session/trainer.hpp"
@@ -41,6 +42,10 @@ struct TrainHooks {
     // After every Trainer::runEpoch, completed, stopped or non-finite.
     std::function<void(const Trainer&, const EpochReport&)> epochEnded;
     std::int64_t stopAfter = 0;  // > 0: stop once the run has this many epochs complete
+    // Each epoch in one go, without a tick budget (a run over several processes, which must all
+    // reach the same ticks): no progress reports; stopRequested is asked after each completed
+    // epoch instead (on every process, so it may be a collective vote).
+    bool wholeEpochs = false;
 };
 
 struct TrainResult {
@@ -70,10 +75,25 @@ RunFacts runFacts(const Trainer& trainer, const TrainResult& result, const std::
 // "cannot create the output folder '<folder>': <reason>" or probeWritable's errors.
 void prepareRunFolder(const std::filesystem::path& folder);
 
+// A run whose stages are spread over processes (`layerpipe run --mpi`, core/distributed): every
+// process calls trainRunFolder with the same config; the callbacks are collective.
+struct DistributedRun {
+    pipeline::Transport* transport = nullptr;  // this process's stages and links
+    bool writer = true;                        // this process writes the run folder
+    std::function<void()> barrier;             // before the clocks start: one time origin
+    // Every process's telemetry into the writer's log (the others' logs are left as they are).
+    std::function<void(telemetry::TelemetryLog&)> gatherLog;
+    telemetry::TraceProcesses trace;  // trace.json: one process per rank
+};
+
 struct RunFolderHooks {
     TrainHooks train;
-    std::function<void(const Trainer&)> started;  // built, before the first step
-    std::function<std::string()> stopSignal;      // the name for run.json once stopped
+    DistributedRun distributed;                   // transport null: one process
+    std::function<void(Trainer&)> prepare;        // built: e.g. load a checkpoint (--init)
+    std::function<void(const Trainer&)> started;  // prepared, before the first step
+    // Trained, before the files are written: e.g. save a checkpoint (--save).
+    std::function<void(const Trainer&, const TrainResult&)> finished;
+    std::function<std::string()> stopSignal;  // the name for run.json once stopped
 };
 
 // What trainRunFolder leaves besides the files.
@@ -89,7 +109,8 @@ struct RunOutcome {
     std::int64_t testSamples = 0;  // images in the test split used for evaluation
 };
 
-// `layerpipe run`: prepares `folder` (before anything trains), builds the experiment (pipelined),
+// `layerpipe run`: prepares `folder` (before anything trains; with hooks.distributed only the
+// writer touches it), builds the experiment (pipelined),
 // trains it and writes train.csv, eval.csv, ops.csv, staleness.csv, memory.csv,
 // reconstruction.csv, delays.csv, trace.json, run.json and experiment.json, also after a stop or a
 // non-finite loss. InputError for a bad config, data or folder.

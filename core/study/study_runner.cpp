@@ -202,8 +202,10 @@ StudyOutcome runStudy(const StudyPlan& plan,
         }
         const std::string folder = "runs/" + run.id;
         fs::remove_all(dir / folder);  // a half-done run starts again from scratch
-        const session::RunFolderHooks runHooks{
-            .train = hooks.train, .started = hooks.trainerBuilt, .stopSignal = hooks.stopSignal};
+        session::RunFolderHooks runHooks;
+        runHooks.train = hooks.train;
+        runHooks.started = hooks.trainerBuilt;
+        runHooks.stopSignal = hooks.stopSignal;
         const session::RunOutcome o = session::trainRunFolder(run.config, dir / folder, runHooks);
         if (o.train.interrupted) {
             out.interrupted = true;

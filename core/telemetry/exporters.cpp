@@ -226,11 +226,11 @@ std::int32_t trackCount(const PipelineLayout& layout) {
     return tracks;
 }
 
-json metadataEvent(std::string_view name, std::int32_t tid, json args) {
-    return {{"ph", "M"}, {"name", name}, {"pid", 1}, {"tid", tid}, {"args", std::move(args)}};
+json metadataEvent(std::string_view name, std::int32_t tid, json args, std::int32_t pid = 1) {
+    return {{"ph", "M"}, {"name", name}, {"pid", pid}, {"tid", tid}, {"args", std::move(args)}};
 }
 
-json opEvent(const OpEvent& e) {
+json opEvent(const OpEvent& e, std::int32_t pid) {
     json name = std::string(opKindName(e.op));
     if (e.op != OpKind::Eval) {
         name = concat(opKindName(e.op), " ", e.minibatch);
@@ -240,7 +240,7 @@ json opEvent(const OpEvent& e) {
             {"cat", opKindCategory(e.op)},
             {"ts", e.startUs},
             {"dur", std::max(0.0, e.endUs - e.startUs)},
-            {"pid", 1},
+            {"pid", pid},
             {"tid", e.stage},
             {"args",
              {{"minibatch", e.minibatch},
@@ -251,8 +251,8 @@ json opEvent(const OpEvent& e) {
 
 // Groups memory samples into one counter event per (stage, moment), ordered by stage then time.
 // Samples of one moment need not be adjacent in the log (a drain can fall between them).
-template <typename Emit>
-void emitCounterEvents(const TelemetryLog& log, Emit emit) {
+template <typename Emit, typename Pid>
+void emitCounterEvents(const TelemetryLog& log, Emit emit, Pid pidOf) {
     using Moment = std::array<std::optional<std::int64_t>, kCategories>;
     std::map<std::pair<std::int32_t, double>, Moment> moments;
     for (const MemorySample& m : log.memory()) {
@@ -270,7 +270,7 @@ void emitCounterEvents(const TelemetryLog& log, Emit emit) {
         emit(json{{"ph", "C"},
                   {"name", concat("memory stage ", key.first)},
                   {"ts", key.second},
-                  {"pid", 1},
+                  {"pid", pidOf(key.first)},
                   {"tid", key.first},
                   {"args", std::move(args)}});
     }
@@ -490,8 +490,15 @@ void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
              finalDelays(log.delays()));
 }
 
-void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, const fs::path& file) {
+void writeChromeTrace(const TelemetryLog& log,
+                      const PipelineLayout& layout,
+                      const fs::path& file,
+                      const TraceProcesses& processes) {
     const std::int32_t tracks = trackCount(layout);
+    const auto pidOf = [&processes](std::int32_t stage) {
+        const auto s = static_cast<std::size_t>(stage);
+        return s < processes.ofStage.size() ? processes.ofStage[s] + 1 : 1;
+    };
     std::vector<std::string> trackNames;
     trackNames.reserve(static_cast<std::size_t>(tracks));
     for (std::int32_t s = 0; s < tracks; ++s) {
@@ -504,11 +511,18 @@ void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, con
 
     // Metadata, then counters, then ops, each event dumped and streamed as soon as it is built.
     std::vector<json> head;
-    head.push_back(metadataEvent("process_name", 0, {{"name", "LayerPipe"}}));
+    if (processes.names.empty()) {
+        head.push_back(metadataEvent("process_name", 0, {{"name", "LayerPipe"}}));
+    }
+    for (std::size_t p = 0; p < processes.names.size(); ++p) {
+        const auto pid = static_cast<std::int32_t>(p) + 1;
+        head.push_back(metadataEvent("process_name", 0, {{"name", processes.names[p]}}, pid));
+        head.push_back(metadataEvent("process_sort_index", 0, {{"sort_index", pid}}, pid));
+    }
     for (std::int32_t s = 0; s < tracks; ++s) {
-        head.push_back(
-            metadataEvent("thread_name", s, {{"name", trackNames[static_cast<std::size_t>(s)]}}));
-        head.push_back(metadataEvent("thread_sort_index", s, {{"sort_index", s}}));
+        head.push_back(metadataEvent(
+            "thread_name", s, {{"name", trackNames[static_cast<std::size_t>(s)]}}, pidOf(s)));
+        head.push_back(metadataEvent("thread_sort_index", s, {{"sort_index", s}}, pidOf(s)));
     }
     const json other = {{"format", "layerpipe-trace/1"},
                         {"version", LP_VERSION},
@@ -528,10 +542,10 @@ void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, con
     for (const json& event : head) {
         emit(event);
     }
-    emitCounterEvents(log, emit);
+    emitCounterEvents(log, emit, pidOf);
     for (const OpEvent& e : log.ops()) {
         if (std::isfinite(e.startUs) && std::isfinite(e.endUs)) {
-            emit(opEvent(e));
+            emit(opEvent(e, pidOf(e.stage)));
         }
     }
     f.text().append("\n]}\n");

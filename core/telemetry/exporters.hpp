@@ -82,9 +82,17 @@ void writeCsvs(const TelemetryLog& log, const std::filesystem::path& dir);
 // counter event {"ph":"C","name":"memory stage s","ts":timeUs,"args":{<category>: bytes, ...}}
 // per (stage, timestamp), holding every category sampled at that exact moment, ordered by stage
 // then time. Records with a non-finite time are skipped. Replaced atomically; throws InputError.
+// With `processes` (a run over MPI ranks) each process is a trace process of its own, named
+// names[p], holding the tracks of its stages ("pid": ofStage[s] + 1); by default one process.
+struct TraceProcesses {
+    std::vector<std::string> names;     // e.g. "rank 1 (host node2)"
+    std::vector<std::int32_t> ofStage;  // the process of each stage, an index into names
+};
+
 void writeChromeTrace(const TelemetryLog& log,
                       const PipelineLayout& layout,
-                      const std::filesystem::path& file);
+                      const std::filesystem::path& file,
+                      const TraceProcesses& processes = {});
 
 // Writes the JSON run record, keys in this order, one series record per line:
 //   {"format":"layerpipe-run/1","version":LP_VERSION,"config":config,

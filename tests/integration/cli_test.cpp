@@ -4,6 +4,7 @@
 #include "core/tensor/isa.hpp"
 
 #include "tests/support/cli_run.hpp"
+#include "tests/support/same_checkpoint.hpp"
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -24,6 +25,7 @@ namespace {
 using lp::testing::fileBytes;
 using lp::testing::Result;
 using lp::testing::runShell;
+using lp::testing::sameTensors;
 using lp::testing::TempDir;
 
 // Runs the CLI with `args` (shell syntax), capturing stdout and stderr together; `env`: shell
@@ -78,25 +80,6 @@ TEST(Cli, UnknownFlagIsAnError) {
 // ---- issue 12: never lose a run ----
 
 namespace fs = std::filesystem;
-
-// Every tensor of two checkpoints has the same name, shape and bits (the metadata may differ:
-// the thread count is recorded in the stored config).
-bool sameTensors(const std::string& a, const std::string& b) {
-    const auto fa = lp::core::io::readSafetensors(a);
-    const auto fb = lp::core::io::readSafetensors(b);
-    if (fa.tensors.size() != fb.tensors.size() || fa.tensors.empty()) {
-        return false;
-    }
-    for (std::size_t i = 0; i < fa.tensors.size(); ++i) {
-        const auto& x = fa.tensors[i];
-        const auto& y = fb.tensors[i];
-        if (x.name != y.name || x.shape != y.shape || x.values.size() != y.values.size() ||
-            std::memcmp(x.values.data(), y.values.data(), x.values.size() * sizeof(float)) != 0) {
-            return false;
-        }
-    }
-    return fa.metadata.at("step") == fb.metadata.at("step");
-}
 
 // A tiny sequential experiment: 20 minibatches per epoch, a few milliseconds each.
 const std::string kTiny =

@@ -1,0 +1,169 @@
+// `mpirun -n R layerpipe run --mpi` end to end (issue 15; docs/mpi.md): the same bits as one
+// process — train.csv's loss columns, staleness.csv's rows, eval.csv and the checkpoint's
+// tensors — for R = K and R < K, and every weight policy; a failing or dying rank ends the run
+// with a message and no checkpoint; more ranks than stages and different arguments are refused.
+// Built only when LP_MPI found MPI and mpiexec; ranks oversubscribe the machine.
+// SPDX-License-Identifier: GPL-3.0-or-later
+
+#include "tests/support/cli_run.hpp"
+#include "tests/support/same_checkpoint.hpp"
+#include "tests/support/temp_dir.hpp"
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace lp::testing {
+namespace {
+
+// A tiny experiment: 24 minibatches of 8 images 8x8, two epochs, width 4.
+const std::string kTiny =
+    "--dataset synthetic --width 4 --batch-size 8 --epochs 2 --set data.syntheticTrain=96 "
+    "--set data.syntheticTest=16 --set model.inputSize=8 --threads 1 --seed 7 ";
+
+// mpiexec starting `ranks` ranks of layerpipe, with mpiexec's `options`.
+std::string mpirun(int ranks, const std::string& options = "") {
+    std::string cmd = std::string(LP_MPIEXEC) + " -n " + std::to_string(ranks) +
+                      " --oversubscribe --bind-to none " + options;
+    if (::geteuid() == 0) {
+        cmd += " --allow-run-as-root";  // CI runs as root
+    }
+    return cmd + " " + LP_CLI_PATH + " ";
+}
+
+std::vector<std::string> lines(const std::filesystem::path& file) {
+    std::ifstream in(file);
+    std::vector<std::string> out;
+    for (std::string line; std::getline(in, line);) {
+        out.push_back(line);
+    }
+    return out;
+}
+
+// The columns of a CSV line at `keep` (0-based).
+std::string columns(const std::string& line, const std::vector<int>& keep) {
+    std::vector<std::string> cells;
+    std::stringstream ss(line);
+    for (std::string cell; std::getline(ss, cell, ',');) {
+        cells.push_back(cell);
+    }
+    std::string out;
+    for (const int k : keep) {
+        out += cells.at(static_cast<std::size_t>(k)) + ",";
+    }
+    return out;
+}
+
+// train.csv without its clock columns (time_us, images_per_second).
+std::vector<std::string> trainLosses(const std::filesystem::path& dir) {
+    std::vector<std::string> out;
+    for (const std::string& l : lines(dir / "train.csv")) {
+        out.push_back(columns(l, {0, 1, 3, 4, 5, 7}));
+    }
+    return out;
+}
+
+// staleness.csv's rows as a set: their order is the telemetry drain's, timing-dependent even in
+// one process.
+std::vector<std::string> stalenessRows(const std::filesystem::path& dir) {
+    std::vector<std::string> rows = lines(dir / "staleness.csv");
+    std::sort(rows.begin(), rows.end());
+    return rows;
+}
+
+// One process and R ranks, same flags: the same bits.
+void expectSameBits(const std::string& pipeline, int ranks) {
+    const TempDir dir;
+    const std::string one = (dir / "one").string();
+    const std::string many = (dir / "many").string();
+    const std::string flags = kTiny + pipeline;
+    const Result a = runShell(std::string(LP_CLI_PATH) + " run " + flags + " --out " + one +
+                              " --save " + one + ".safetensors 2>&1");
+    ASSERT_EQ(a.code, 0) << a.out;
+    const Result b = runShell(mpirun(ranks) + "run --mpi " + flags + " --out " + many + " --save " +
+                              many + ".safetensors 2>&1");
+    ASSERT_EQ(b.code, 0) << b.out;
+    EXPECT_NE(b.out.find("runs stages"), std::string::npos) << b.out;
+    const std::vector<std::string> losses = trainLosses(one);
+    EXPECT_EQ(losses.size(), 1U + 2 * 12);  // header + 2 epochs of 12 minibatches
+    EXPECT_EQ(losses, trainLosses(many));
+    EXPECT_EQ(stalenessRows(one), stalenessRows(many));
+    EXPECT_EQ(lines(dir / "one" / "eval.csv"), lines(dir / "many" / "eval.csv"));
+    EXPECT_TRUE(sameTensors(one + ".safetensors", many + ".safetensors"));
+    EXPECT_TRUE(std::filesystem::exists(dir / "many" / "mpi.json"));
+    // One trace process per rank, named after it.
+    const std::string trace = fileBytes((dir / "many" / "trace.json").string());
+    EXPECT_NE(trace.find("\"rank " + std::to_string(ranks - 1) + " (host "), std::string::npos);
+}
+
+TEST(MpiRun, FourRanksFourStagesEmaEqualsOneProcess) {
+    expectSameBits("--stages 3,5,7 --policy ema", 4);
+}
+
+TEST(MpiRun, TwoRanksFourStagesStashEqualsOneProcess) {
+    expectSameBits("--stages 3,5,7 --policy stash", 2);
+}
+
+TEST(MpiRun, TwoRanksTwoStagesLatestEqualsOneProcess) {
+    expectSameBits("--stages 5 --policy latest", 2);
+}
+
+// A rank that throws (the LP_MPI_TEST_FAIL hook) or dies ends every rank: non-zero, the rank and
+// the cause named, no hang (the CTest timeout would catch one), and no checkpoint.
+void expectFailure(const std::string& hook, const std::string& words) {
+    const TempDir dir;
+    const Result r =
+        runShell("LP_MPI_TEST_FAIL=" + hook + " timeout 120 " + mpirun(2, "-x LP_MPI_TEST_FAIL") +
+                 "run --mpi " + kTiny + "--stages 5 --out " + (dir / "out").string() + " --save " +
+                 (dir / "ck.safetensors").string() + " --mpi-timeout 60 2>&1");
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.code, 124) << "the run hung:\n" << r.out;
+    EXPECT_NE(r.out.find(words), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir / "ck.safetensors"));
+    for (const std::string& name : dir.listing()) {
+        EXPECT_EQ(name.find(".tmp"), std::string::npos) << "a partial file: " << name;
+    }
+}
+
+TEST(MpiRun, ThrowingRankEndsTheRunNamingIt) {
+    expectFailure("1:3", "rank 1 (host");
+}
+
+TEST(MpiRun, DyingRankEndsTheRun) {
+    expectFailure("0:3:die", "signal");
+}
+
+TEST(MpiRun, MoreRanksThanStagesIsRefused) {
+    const TempDir dir;
+    const Result r = runShell(mpirun(3) + "run --mpi " + kTiny + "--stages 5 --out " +
+                              (dir / "out").string() + " 2>&1");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.out.find("3 ranks for 2 pipeline stages"), std::string::npos) << r.out;
+}
+
+TEST(MpiRun, RanksWithoutTheMpiFlagAreRefused) {
+    const TempDir dir;
+    const Result r =
+        runShell(mpirun(2) + "run " + kTiny + "--out " + (dir / "o").string() + " 2>&1");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.out.find("but --mpi was not given"), std::string::npos) << r.out;
+    EXPECT_FALSE(std::filesystem::exists(dir / "o"));
+}
+
+TEST(MpiRun, DifferentArgumentsAreRefused) {
+    const TempDir dir;
+    const std::string common = "run --mpi " + kTiny + "--stages 5 --out " + (dir / "o").string();
+    std::string launch = mpirun(1);
+    const std::string second = std::string(" : -n 1 ") + LP_CLI_PATH + " " + common;
+    const Result r = runShell(launch + common + " --lr 0.05" + second + " --lr 0.1 2>&1");
+    EXPECT_NE(r.code, 0);
+    EXPECT_NE(r.out.find("got different ones than rank 0"), std::string::npos) << r.out;
+}
+
+}  // namespace
+}  // namespace lp::testing
