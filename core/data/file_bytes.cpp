@@ -19,30 +19,22 @@ namespace {
 // zlib counts in 32-bit uInt; feed and drain at most this many bytes per call.
 constexpr std::size_t kMaxChunk = std::size_t{1} << 30U;
 
-// Ends the inflate/deflate stream however the function is left.
-struct InflateGuard {
-    explicit InflateGuard(z_stream* z) : zs(z) {}
+// Ends the inflate/deflate stream (End = inflateEnd or deflateEnd) however the function is left.
+template <int (*End)(z_stream*)>
+struct ZStreamGuard {
+    explicit ZStreamGuard(z_stream* z) : zs(z) {}
 
     z_stream* zs;
-    InflateGuard(const InflateGuard&) = delete;
-    InflateGuard& operator=(const InflateGuard&) = delete;
-    InflateGuard(InflateGuard&&) = delete;
-    InflateGuard& operator=(InflateGuard&&) = delete;
+    ZStreamGuard(const ZStreamGuard&) = delete;
+    ZStreamGuard& operator=(const ZStreamGuard&) = delete;
+    ZStreamGuard(ZStreamGuard&&) = delete;
+    ZStreamGuard& operator=(ZStreamGuard&&) = delete;
 
-    ~InflateGuard() { inflateEnd(zs); }
+    ~ZStreamGuard() { End(zs); }
 };
 
-struct DeflateGuard {
-    explicit DeflateGuard(z_stream* z) : zs(z) {}
-
-    z_stream* zs;
-    DeflateGuard(const DeflateGuard&) = delete;
-    DeflateGuard& operator=(const DeflateGuard&) = delete;
-    DeflateGuard(DeflateGuard&&) = delete;
-    DeflateGuard& operator=(DeflateGuard&&) = delete;
-
-    ~DeflateGuard() { deflateEnd(zs); }
-};
+using InflateGuard = ZStreamGuard<inflateEnd>;
+using DeflateGuard = ZStreamGuard<deflateEnd>;
 
 // The gzip trailer's ISIZE (uncompressed size mod 2^32) of the last member; only a capacity hint.
 std::size_t sizeHint(std::span<const std::uint8_t> c) {

@@ -56,21 +56,14 @@ ResNet::ResNet(const ResNetSpec& spec) : spec_(spec) {
     const TensorShape in{1, spec.inChannels, spec.inSize, spec.inSize};
 
     auto stem = std::make_unique<SequentialUnit>("stem", in);
-    if (spec.stem == Stem::Cifar) {
-        stem->append(std::make_unique<nn::Conv2d>(nn::Conv2dSpec{.inChannels = spec.inChannels,
-                                                                 .outChannels = spec.width,
-                                                                 .kernel = 3,
-                                                                 .stride = 1,
-                                                                 .padding = 1}),
-                     "conv1");
-    } else {
-        stem->append(std::make_unique<nn::Conv2d>(nn::Conv2dSpec{.inChannels = spec.inChannels,
-                                                                 .outChannels = spec.width,
-                                                                 .kernel = 7,
-                                                                 .stride = 2,
-                                                                 .padding = 3}),
-                     "conv1");
-    }
+    // CIFAR stem: conv 3x3 stride 1; ImageNet stem: conv 7x7 stride 2, then the max-pool below.
+    const bool cifar = spec.stem == Stem::Cifar;
+    stem->append(std::make_unique<nn::Conv2d>(nn::Conv2dSpec{.inChannels = spec.inChannels,
+                                                             .outChannels = spec.width,
+                                                             .kernel = cifar ? 3 : 7,
+                                                             .stride = cifar ? 1 : 2,
+                                                             .padding = cifar ? 1 : 3}),
+                 "conv1");
     stem->append(normLayer(spec.batchNorm, spec.width, spec.bnMomentum), "bn1");
     stem->append(std::make_unique<nn::ReLU>(), "relu");
     if (spec.stem == Stem::ImageNet) {

@@ -93,7 +93,7 @@ Tensor Unit::forwardLayer(std::size_t i,
                           UnitContext& ctx,
                           nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
-    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+    const nn::LayerParams p{.weights = weightSlice(i, weights),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
     return observed(ctx.observer, layerNames_[i], l, x.shape(), false, [&] {
         return l.forward(p, x, ctx.layers[i], mode);
@@ -107,7 +107,7 @@ Tensor Unit::forwardLayer(std::size_t i,
                           UnitContext& ctx,
                           nn::Mode mode) const {
     const nn::Layer& l = *layers_[i];
-    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
+    const nn::LayerParams p{.weights = weightSlice(i, weights),
                             .buffers = buffers.subspan(bufferOffset_[i], l.bufferCount())};
     return observed(ctx.observer, layerNames_[i], l, x.shape(), false, [&] {
         return l.forwardConsuming(p, std::move(x), ctx.layers[i], mode);
@@ -120,9 +120,8 @@ Tensor Unit::backwardLayer(std::size_t i,
                            UnitContext& ctx,
                            std::span<float> gradWeights) const {
     const nn::Layer& l = *layers_[i];
-    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
-                            .buffers = {}};
-    const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
+    const nn::LayerParams p{.weights = weightSlice(i, weights), .buffers = {}};
+    const std::span<float> g = weightSlice(i, gradWeights);
     return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
         return l.backward(p, dy, ctx.layers[i], g);
     });
@@ -134,9 +133,8 @@ Tensor Unit::backwardLayer(std::size_t i,
                            UnitContext& ctx,
                            std::span<float> gradWeights) const {
     const nn::Layer& l = *layers_[i];
-    const nn::LayerParams p{.weights = weights.subspan(weightOffset_[i], l.weightCount()),
-                            .buffers = {}};
-    const std::span<float> g = gradWeights.subspan(weightOffset_[i], l.weightCount());
+    const nn::LayerParams p{.weights = weightSlice(i, weights), .buffers = {}};
+    const std::span<float> g = weightSlice(i, gradWeights);
     return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
         return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
     });

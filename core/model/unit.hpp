@@ -136,6 +136,12 @@ protected:
                          std::span<float> gradWeights) const;
 
 private:
+    // Layer i's slice of a span laid out like the unit's weights (the weights or their gradient).
+    template <typename T>
+    std::span<T> weightSlice(std::size_t i, std::span<T> all) const {
+        return all.subspan(weightOffset_[i], layers_[i]->weightCount());
+    }
+
     std::string name_;
     TensorShape inputShape_;
     TensorShape outputShape_;

@@ -24,27 +24,27 @@ void Recorder::restartClock() {
     start_ = std::chrono::steady_clock::now();
 }
 
+Recorder::StageBuffer& Recorder::stageBuffer(std::int32_t stage) {
+    return *stages_.at(static_cast<std::size_t>(stage));
+}
+
 void Recorder::op(const OpEvent& e) {
     if (!recordsOps()) {
         return;
     }
-    StageBuffer& b = *stages_.at(static_cast<std::size_t>(e.stage));
-    b.ops.push(e);
+    stageBuffer(e.stage).ops.push(e);
 }
 
 void Recorder::staleness(const StalenessSample& s) {
-    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    b.staleness.push(s);
+    stageBuffer(s.stage).staleness.push(s);
 }
 
 void Recorder::memory(const MemorySample& s) {
-    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    b.memory.push(s);
+    stageBuffer(s.stage).memory.push(s);
 }
 
 void Recorder::reconstruction(const ReconstructionSample& s) {
-    StageBuffer& b = *stages_.at(static_cast<std::size_t>(s.stage));
-    b.reconstruction.push(s);
+    stageBuffer(s.stage).reconstruction.push(s);
 }
 
 void Recorder::train(const TrainSample& s) {

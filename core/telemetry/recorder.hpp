@@ -50,6 +50,9 @@ private:
         SpscLog<ReconstructionSample> reconstruction;
     };
 
+    // Stage `stage`'s logs; throws std::out_of_range for a stage the recorder was not built for.
+    StageBuffer& stageBuffer(std::int32_t stage);
+
     std::vector<std::unique_ptr<StageBuffer>> stages_;
     std::mutex drainMutex_;  // one consumer of the stage logs at a time
     std::mutex globalMutex_;
