@@ -167,34 +167,25 @@ void reluBackward(const Tensor& dy, Tensor& dx, const Context& ctx) {
 
 }  // namespace
 
-Tensor ReLU::forward(const LayerParams& /*p*/, const Tensor& x, Context& ctx, Mode /*mode*/) const {
+Tensor ReLU::apply(const Tensor& x, Context& ctx, Mode /*mode*/) const {
     Tensor y = Tensor::uninitialized(x.shape());  // written whole
     reluForward(x, y, ctx);
     return y;
 }
 
-Tensor ReLU::forwardConsuming(const LayerParams& /*p*/,
-                              Tensor&& x,
-                              Context& ctx,
-                              Mode /*mode*/) const {
+Tensor ReLU::applyConsuming(Tensor&& x, Context& ctx, Mode /*mode*/) const {
     Tensor y = std::move(x);
     reluForward(y, y, ctx);  // each element is read before it is written
     return y;
 }
 
-Tensor ReLU::backward(const LayerParams& /*p*/,
-                      const Tensor& dy,
-                      Context& ctx,
-                      std::span<float> /*gradWeights*/) const {
+Tensor ReLU::applyBackward(const Tensor& dy, Context& ctx) const {
     Tensor dx = Tensor::uninitialized(dy.shape());  // written whole
     reluBackward(dy, dx, ctx);
     return dx;
 }
 
-Tensor ReLU::backwardConsuming(const LayerParams& /*p*/,
-                               Tensor&& dy,
-                               Context& ctx,
-                               std::span<float> /*gradWeights*/) const {
+Tensor ReLU::applyBackwardConsuming(Tensor&& dy, Context& ctx) const {
     Tensor dx = std::move(dy);
     reluBackward(dx, dx, ctx);
     return dx;

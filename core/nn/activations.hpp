@@ -5,7 +5,6 @@
 #include "core/nn/layer.hpp"
 #include "core/tensor/tensor.hpp"
 
-#include <span>
 #include <string_view>
 
 namespace lp::core::nn {
@@ -14,26 +13,18 @@ namespace lp::core::nn {
 // bit per element (numel/8 bytes) in every mode; backward passes dy where x > 0 and gives 0
 // elsewhere, so the gradient at x <= 0 is 0 (PyTorch's convention at x = 0). A NaN input passes
 // through (y = NaN, gradient passed), as in PyTorch, so that non-finite values stay visible.
-class ReLU final : public Layer {
+class ReLU final : public ParameterFreeLayer {
 public:
     std::string_view kind() const override { return "ReLU"; }
 
     TensorShape outputShape(const TensorShape& in) const override { return in; }
 
-    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
-    Tensor backward(const LayerParams& p,
-                    const Tensor& dy,
-                    Context& ctx,
-                    std::span<float> gradWeights) const override;
+protected:
+    Tensor apply(const Tensor& x, Context& ctx, Mode mode) const override;
+    Tensor applyBackward(const Tensor& dy, Context& ctx) const override;
     // In place: the result is x's (dy's) storage.
-    Tensor forwardConsuming(const LayerParams& p,
-                            Tensor&& x,
-                            Context& ctx,
-                            Mode mode) const override;
-    Tensor backwardConsuming(const LayerParams& p,
-                             Tensor&& dy,
-                             Context& ctx,
-                             std::span<float> gradWeights) const override;
+    Tensor applyConsuming(Tensor&& x, Context& ctx, Mode mode) const override;
+    Tensor applyBackwardConsuming(Tensor&& dy, Context& ctx) const override;
 };
 
 }  // namespace lp::core::nn

@@ -535,16 +535,9 @@ std::vector<ParamSpec> Conv2d::params() const {
 TensorShape Conv2d::outputShape(const TensorShape& in) const {
     LP_EXPECTS(in.rank() == 4 && in[1] == spec_.inChannels && in[0] >= 1,
                concat("Conv2d expects [N, ", spec_.inChannels, ", H, W], got ", in.str()));
-    const std::int64_t ho = conv2dOutputSize(in[2], spec_.kernel, spec_.stride, spec_.padding);
-    const std::int64_t wo = conv2dOutputSize(in[3], spec_.kernel, spec_.stride, spec_.padding);
-    LP_EXPECTS(ho >= 1 && wo >= 1,
-               concat("Conv2d input ",
-                      in.str(),
-                      " is smaller than kernel ",
-                      spec_.kernel,
-                      " with padding ",
-                      spec_.padding));
-    return TensorShape{in[0], spec_.outChannels, ho, wo};
+    const WindowPlane out =
+        windowOutputPlane("Conv2d", "kernel", in, spec_.kernel, spec_.stride, spec_.padding);
+    return TensorShape{in[0], spec_.outChannels, out.height, out.width};
 }
 
 Tensor Conv2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const {

@@ -17,21 +17,6 @@
 
 namespace lp::core::nn {
 
-// Output length along one axis: floor((in + 2·padding − kernel) / stride) + 1 (PyTorch, dilation
-// 1); 0 when the padded input is shorter than the kernel.
-constexpr std::int64_t conv2dOutputSize(std::int64_t in,
-                                        std::int64_t kernel,
-                                        std::int64_t stride,
-                                        std::int64_t padding) {
-    const std::int64_t span = in + 2 * padding - kernel;
-    return span < 0 ? 0 : span / stride + 1;
-}
-
-static_assert(conv2dOutputSize(32, 3, 1, 1) == 32);
-static_assert(conv2dOutputSize(32, 3, 2, 1) == 16);
-static_assert(conv2dOutputSize(32, 1, 2, 0) == 16);
-static_assert(conv2dOutputSize(224, 7, 2, 3) == 112);
-
 struct Conv2dSpec {
     std::int64_t inChannels = 0;
     std::int64_t outChannels = 0;
@@ -60,7 +45,7 @@ public:
     std::string_view kind() const override { return "Conv2d"; }
 
     std::vector<ParamSpec> params() const override;
-    // in: [N, inChannels, H, W]; returns [N, outChannels, Ho, Wo] with Ho = conv2dOutputSize(H,
+    // in: [N, inChannels, H, W]; returns [N, outChannels, Ho, Wo] with Ho = windowOutputSize(H,
     // ...).
     TensorShape outputShape(const TensorShape& in) const override;
     // x: [N, inChannels, H, W] -> [N, outChannels, Ho, Wo].

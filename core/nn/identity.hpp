@@ -6,32 +6,24 @@
 #include "core/nn/layer.hpp"
 #include "core/tensor/tensor.hpp"
 
-#include <span>
 #include <string_view>
 
 namespace lp::core::nn {
 
 // y = x, dx = dy; no parameters, nothing saved. Safe to call from several threads at once.
-class Identity final : public Layer {
+class Identity final : public ParameterFreeLayer {
 public:
     std::string_view kind() const override { return "Identity"; }
 
     TensorShape outputShape(const TensorShape& in) const override { return in; }
 
-    Tensor forward(const LayerParams& /*p*/,
-                   const Tensor& x,
-                   Context& ctx,
-                   Mode /*mode*/) const override {
+protected:
+    Tensor apply(const Tensor& x, Context& ctx, Mode /*mode*/) const override {
         ctx.saved.clear();
         return x;
     }
 
-    Tensor backward(const LayerParams& /*p*/,
-                    const Tensor& dy,
-                    Context& /*ctx*/,
-                    std::span<float> /*gradWeights*/) const override {
-        return dy;
-    }
+    Tensor applyBackward(const Tensor& dy, Context& /*ctx*/) const override { return dy; }
 };
 
 }  // namespace lp::core::nn

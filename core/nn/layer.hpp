@@ -15,6 +15,7 @@
 #include "core/tensor/tensor.hpp"
 
 #include <cstddef>
+#include <cstdint>
 #include <span>
 #include <string>
 #include <string_view>
@@ -23,6 +24,39 @@
 namespace lp::core::nn {
 
 enum class Mode { Train, Eval };
+
+// Output length along one axis of a sliding window (convolution, pooling): floor((in +
+// 2·padding − kernel) / stride) + 1 (PyTorch, dilation 1); 0 when the padded input is shorter
+// than the window.
+constexpr std::int64_t windowOutputSize(std::int64_t in,
+                                        std::int64_t kernel,
+                                        std::int64_t stride,
+                                        std::int64_t padding) {
+    const std::int64_t span = in + 2 * padding - kernel;
+    return span < 0 ? 0 : span / stride + 1;
+}
+
+static_assert(windowOutputSize(32, 3, 1, 1) == 32);
+static_assert(windowOutputSize(32, 3, 2, 1) == 16);
+static_assert(windowOutputSize(32, 1, 2, 0) == 16);
+static_assert(windowOutputSize(224, 7, 2, 3) == 112);
+static_assert(windowOutputSize(112, 3, 2, 1) == 56);
+static_assert(windowOutputSize(4, 2, 2, 0) == 2);
+
+// The output plane of a kernel×kernel window sliding over in = [N, C, H, W]. Throws
+// ContractError "<layer> input <in> is smaller than <window> <kernel> with padding <padding>"
+// unless both sides are >= 1.
+struct WindowPlane {
+    std::int64_t height = 0;
+    std::int64_t width = 0;
+};
+
+WindowPlane windowOutputPlane(std::string_view layer,
+                              std::string_view window,
+                              const TensorShape& in,
+                              std::int64_t kernel,
+                              std::int64_t stride,
+                              std::int64_t padding);
 
 // Weight: trained by the optimizer. Buffer: float state updated in forward (BN running stats).
 // Counter: an integer buffer kept as float here and written as int64 to checkpoints
@@ -102,6 +136,35 @@ public:
 
     std::size_t weightCount() const;  // floats in the Weight tensors
     std::size_t bufferCount() const;  // floats in the Buffer and Counter tensors
+};
+
+// A layer without parameters (pooling, activations, identity): it ignores LayerParams and
+// gradWeights, so it implements the four entry points without them. The consuming variants
+// default to the copying ones, as Layer's do.
+class ParameterFreeLayer : public Layer {
+public:
+    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const final;
+    Tensor backward(const LayerParams& p,
+                    const Tensor& dy,
+                    Context& ctx,
+                    std::span<float> gradWeights) const final;
+    Tensor forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx, Mode mode) const final;
+    Tensor backwardConsuming(const LayerParams& p,
+                             Tensor&& dy,
+                             Context& ctx,
+                             std::span<float> gradWeights) const final;
+
+protected:
+    virtual Tensor apply(const Tensor& x, Context& ctx, Mode mode) const = 0;
+    virtual Tensor applyBackward(const Tensor& dy, Context& ctx) const = 0;
+
+    virtual Tensor applyConsuming(Tensor&& x, Context& ctx, Mode mode) const {
+        return apply(x, ctx, mode);
+    }
+
+    virtual Tensor applyBackwardConsuming(Tensor&& dy, Context& ctx) const {
+        return applyBackward(dy, ctx);
+    }
 };
 
 }  // namespace lp::core::nn

@@ -38,22 +38,12 @@ MaxPool2d::MaxPool2d(const MaxPool2dSpec& spec) : spec_(spec) {
 TensorShape MaxPool2d::outputShape(const TensorShape& in) const {
     LP_EXPECTS(in.rank() == 4 && in[0] >= 1 && in[1] >= 1,
                concat("MaxPool2d expects [N, C, H, W], got ", in.str()));
-    const std::int64_t ho = maxPool2dOutputSize(in[2], spec_.kernel, spec_.stride, spec_.padding);
-    const std::int64_t wo = maxPool2dOutputSize(in[3], spec_.kernel, spec_.stride, spec_.padding);
-    LP_EXPECTS(ho >= 1 && wo >= 1,
-               concat("MaxPool2d input ",
-                      in.str(),
-                      " is smaller than window ",
-                      spec_.kernel,
-                      " with padding ",
-                      spec_.padding));
-    return TensorShape{in[0], in[1], ho, wo};
+    const WindowPlane out =
+        windowOutputPlane("MaxPool2d", "window", in, spec_.kernel, spec_.stride, spec_.padding);
+    return TensorShape{in[0], in[1], out.height, out.width};
 }
 
-Tensor MaxPool2d::forward(const LayerParams& /*p*/,
-                          const Tensor& x,
-                          Context& ctx,
-                          Mode mode) const {
+Tensor MaxPool2d::apply(const Tensor& x, Context& ctx, Mode mode) const {
     const TensorShape outShape = outputShape(x.shape());
     const std::int64_t h = x.dim(2);
     const std::int64_t w = x.dim(3);
@@ -110,10 +100,7 @@ Tensor MaxPool2d::forward(const LayerParams& /*p*/,
     return y;
 }
 
-Tensor MaxPool2d::backward(const LayerParams& /*p*/,
-                           const Tensor& dy,
-                           Context& ctx,
-                           std::span<float> /*gradWeights*/) const {
+Tensor MaxPool2d::applyBackward(const Tensor& dy, Context& ctx) const {
     LP_EXPECTS(ctx.saved.size() == 2,
                "MaxPool2d::backward needs the context of a Train-mode forward");
     const Tensor& argmax = ctx.saved[0];

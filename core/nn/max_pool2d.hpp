@@ -6,23 +6,9 @@
 #include "core/nn/layer.hpp"
 
 #include <cstdint>
-#include <span>
 #include <string_view>
 
 namespace lp::core::nn {
-
-// Output length along one axis: floor((in + 2·padding − kernel) / stride) + 1; 0 when the padded
-// input is shorter than the window.
-constexpr std::int64_t maxPool2dOutputSize(std::int64_t in,
-                                           std::int64_t kernel,
-                                           std::int64_t stride,
-                                           std::int64_t padding) {
-    const std::int64_t span = in + 2 * padding - kernel;
-    return span < 0 ? 0 : span / stride + 1;
-}
-
-static_assert(maxPool2dOutputSize(112, 3, 2, 1) == 56);
-static_assert(maxPool2dOutputSize(4, 2, 2, 0) == 2);
 
 struct MaxPool2dSpec {
     std::int64_t kernel = 3;
@@ -34,7 +20,7 @@ struct MaxPool2dSpec {
 // Train-mode forward saves the in-plane argmax of every output (the first maximum in row-major
 // window order on ties; NaN wins, as in PyTorch) and the input shape; backward routes each dy to
 // its argmax. No parameters.
-class MaxPool2d final : public Layer {
+class MaxPool2d final : public ParameterFreeLayer {
 public:
     // Throws ContractError unless kernel, stride >= 1 and 0 <= padding <= kernel / 2 (PyTorch's
     // rule, so that every window holds at least one real element).
@@ -44,15 +30,14 @@ public:
 
     std::string_view kind() const override { return "MaxPool2d"; }
 
-    // in: [N, C, H, W]; returns [N, C, Ho, Wo] with Ho = maxPool2dOutputSize(H, ...) >= 1.
+    // in: [N, C, H, W]; returns [N, C, Ho, Wo] with Ho = windowOutputSize(H, ...) >= 1.
     TensorShape outputShape(const TensorShape& in) const override;
+
+protected:
     // x: [N, C, H, W] -> [N, C, Ho, Wo].
-    Tensor forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const override;
+    Tensor apply(const Tensor& x, Context& ctx, Mode mode) const override;
     // dy: [N, C, Ho, Wo] -> dx: [N, C, H, W] (zero except at the saved argmaxes).
-    Tensor backward(const LayerParams& p,
-                    const Tensor& dy,
-                    Context& ctx,
-                    std::span<float> gradWeights) const override;
+    Tensor applyBackward(const Tensor& dy, Context& ctx) const override;
 
 private:
     MaxPool2dSpec spec_;

@@ -27,10 +27,7 @@ TensorShape GlobalAvgPool::outputShape(const TensorShape& in) const {
     return TensorShape{in[0], in[1]};
 }
 
-Tensor GlobalAvgPool::forward(const LayerParams& /*p*/,
-                              const Tensor& x,
-                              Context& ctx,
-                              Mode /*mode*/) const {
+Tensor GlobalAvgPool::apply(const Tensor& x, Context& ctx, Mode /*mode*/) const {
     Tensor y(outputShape(x.shape()));
     const std::int64_t plane = x.dim(2) * x.dim(3);
     const auto inv = 1.0 / static_cast<double>(plane);
@@ -55,10 +52,7 @@ Tensor GlobalAvgPool::forward(const LayerParams& /*p*/,
     return y;
 }
 
-Tensor GlobalAvgPool::backward(const LayerParams& /*p*/,
-                               const Tensor& dy,
-                               Context& ctx,
-                               std::span<float> /*gradWeights*/) const {
+Tensor GlobalAvgPool::applyBackward(const Tensor& dy, Context& ctx) const {
     LP_EXPECTS(ctx.saved.size() == 1, "GlobalAvgPool::backward needs the context of its forward");
     LP_EXPECTS(dy.shape().rank() == 2,
                "GlobalAvgPool::backward expects dy [N, C], got " + dy.shape().str());

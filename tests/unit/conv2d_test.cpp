@@ -121,7 +121,7 @@ TEST_P(Conv2dPath, OutputShapesFollowPyTorch) {
         const Conv2d conv(
             {.inChannels = 3, .outChannels = 4, .kernel = c.k, .stride = c.s, .padding = c.p});
         EXPECT_EQ(conv.outputShape(TensorShape{2, 3, c.in, c.in + 1}),
-                  (TensorShape{2, 4, c.out, conv2dOutputSize(c.in + 1, c.k, c.s, c.p)}))
+                  (TensorShape{2, 4, c.out, windowOutputSize(c.in + 1, c.k, c.s, c.p)}))
             << "in " << c.in << " k " << c.k << " s " << c.s << " p " << c.p;
     }
     const Conv2d conv({.inChannels = 3, .outChannels = 4, .kernel = 7, .stride = 2, .padding = 3});
