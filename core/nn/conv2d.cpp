@@ -103,7 +103,8 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
 }
 
 #if LP_SIMD_X86
-// The stride-2 part of gatherStrided in AVX2, 8 outputs from 16 inputs; returns the outputs done.
+// The stride-2 part of stridedRow<Gather> in AVX2, 8 outputs from 16 inputs; returns the outputs
+// done.
 [[gnu::target("avx2,fma")]] std::int64_t gatherStride2Avx2(const float* src,
                                                            std::int64_t n,
                                                            std::int64_t avail,
@@ -120,7 +121,7 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
     return i;
 }
 
-// The stride-2 part of scatterAddStrided in AVX2: the sums are blended into the even lanes, so
+// The stride-2 part of stridedRow<ScatterAdd> in AVX2: the sums are blended into the even lanes, so
 // the odd entries keep their exact bits (as in the scalar loop, which never touches them).
 // Returns the inputs done.
 [[gnu::target("avx2,fma")]] std::int64_t scatterAddStride2Avx2(const float* src,
@@ -146,42 +147,32 @@ inline void zeroWrapColumns(float* d, std::int64_t rows, std::int64_t wo, Range 
 }
 #endif
 
-// dst[i] = src[i·s] for i < n, where src[0, avail) may be read (the rest of the input row):
-// stride-2 rows (the stage entries of ResNet: 3x3 and 1x1 stride 2) take AVX2 where the path has
-// it (simd); plain copies.
-inline void gatherStrided(const float* src,
-                          std::int64_t s,
-                          std::int64_t n,
-                          [[maybe_unused]] std::int64_t avail,
-                          float* dst,
-                          [[maybe_unused]] bool simd) {
-    std::int64_t i = 0;
-#if LP_SIMD_X86
-    if (simd && s == 2) {
-        i = gatherStride2Avx2(src, n, avail, dst);
-    }
-#endif
-    for (; i < n; ++i) {
-        dst[i] = src[i * s];
-    }
-}
+// The strided row copies of im2col and col2im: Gather sets dst[i] = src[i·s], ScatterAdd (its
+// adjoint) dst[i·s] += src[i], for i < n; the strided side may be accessed in [0, avail) (the rest
+// of the row). Stride-2 rows (the stage entries of ResNet: 3x3 and 1x1 stride 2) take AVX2 where
+// the path has it (simd); plain loops otherwise.
+enum class Strided { Gather, ScatterAdd };
 
-// dst[i·s] += src[i] for i < n (dst[0, avail): the rest of the row), the adjoint of
-// gatherStrided, with AVX2 for stride 2 where the path has it (simd).
-inline void scatterAddStrided(const float* src,
-                              std::int64_t s,
-                              std::int64_t n,
-                              [[maybe_unused]] std::int64_t avail,
-                              float* dst,
-                              [[maybe_unused]] bool simd) {
+template <Strided Op>
+inline void stridedRow(const float* src,
+                       std::int64_t s,
+                       std::int64_t n,
+                       [[maybe_unused]] std::int64_t avail,
+                       float* dst,
+                       [[maybe_unused]] bool simd) {
     std::int64_t i = 0;
 #if LP_SIMD_X86
     if (simd && s == 2) {
-        i = scatterAddStride2Avx2(src, n, avail, dst);
+        i = Op == Strided::Gather ? gatherStride2Avx2(src, n, avail, dst)
+                                  : scatterAddStride2Avx2(src, n, avail, dst);
     }
 #endif
     for (; i < n; ++i) {
-        dst[i * s] += src[i];
+        if constexpr (Op == Strided::Gather) {
+            dst[i] = src[i * s];
+        } else {
+            dst[i * s] += src[i];
+        }
     }
 }
 
@@ -230,7 +221,8 @@ void im2col(const float* x,
                         ArrayMap(d + rx.lo, n) = ConstArrayMap(srcRow + rx.lo + x0, n);
                     } else {
                         const std::int64_t first = rx.lo * g.s + x0;  // input column
-                        gatherStrided(srcRow + first, g.s, n, g.w - first, d + rx.lo, simd);
+                        stridedRow<Strided::Gather>(
+                            srcRow + first, g.s, n, g.w - first, d + rx.lo, simd);
                     }
                 }
                 zeroWrapColumns(valid0, ry.hi - ry.lo, g.wo, rx);
@@ -275,7 +267,8 @@ void col2im(
                         ArrayMap(d + rx.lo + x0, n) += ConstArrayMap(sRow + rx.lo, n);
                     } else {
                         const std::int64_t first = rx.lo * g.s + x0;  // input column
-                        scatterAddStrided(sRow + rx.lo, g.s, n, g.w - first, d + first, simd);
+                        stridedRow<Strided::ScatterAdd>(
+                            sRow + rx.lo, g.s, n, g.w - first, d + first, simd);
                     }
                 }
             }
@@ -601,7 +594,14 @@ Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
             float* yGroup = y.data() + n0 * outC * cols;
             if (gn == 1 && !g.identity()) {
                 forwardSampleBlocked(x.data() + n0 * g.inSample(), wMat.data(), outC, g, yGroup, s);
-            } else if (gn == 1) {  // Y [out, cols] = W [out, c] · x [c, cols]
+            } else {
+                // Y [out, width] = W [out, rows] · B [rows, width]: B is the sample itself for a
+                // 1x1 stride-1 layer (identity geometry, gn == 1; Y is then y's own block), else
+                // the group's im2col, and Y goes through scratch.
+                const bool inPlace = gn == 1;
+                const float* b =
+                    inPlace ? x.data() + n0 * g.inSample() : gatherColumns(x, g, n0, gn, s);
+                float* out = inPlace ? yGroup : s.plane.growTo(outC * width);
                 gemm(Trans::No,
                      Trans::No,
                      outC,
@@ -610,30 +610,17 @@ Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
                      1.0F,
                      wMat.data(),
                      g.rows(),
-                     x.data() + n0 * g.inSample(),
+                     b,
                      width,
                      0.0F,
-                     yGroup,
+                     out,
                      width);
-            } else {  // Y [out, width] = W [out, rows] · col [rows, width]
-                const float* col = gatherColumns(x, g, n0, gn, s);
-                RowMap out(s.plane.growTo(outC * width), outC, width);
-                gemm(Trans::No,
-                     Trans::No,
-                     outC,
-                     width,
-                     g.rows(),
-                     1.0F,
-                     wMat.data(),
-                     g.rows(),
-                     col,
-                     width,
-                     0.0F,
-                     out.data(),
-                     width);
-                // [out, gn·cols] -> gn samples of [out, cols].
-                for (std::int64_t i = 0; i < gn; ++i) {
-                    RowMap(yGroup + i * outC * cols, outC, cols) = out.middleCols(i * cols, cols);
+                if (!inPlace) {  // [out, gn·cols] -> gn samples of [out, cols]
+                    const RowMap outMap(out, outC, width);
+                    for (std::int64_t i = 0; i < gn; ++i) {
+                        RowMap(yGroup + i * outC * cols, outC, cols) =
+                            outMap.middleCols(i * cols, cols);
+                    }
                 }
             }
             if (bias != nullptr) {
