@@ -218,6 +218,15 @@ std::string allowedChoices(std::string_view sep = " | ") {
     return out;
 }
 
+// names[v] for an enum whose enumerators are 0, 1, ... in the table's order: the output names of
+// enums that are not experiment choices (run states, op kinds); "?" for a value outside the table
+// (a cast integer).
+template <typename T, std::size_t N, typename E>
+constexpr T indexedName(const std::array<T, N>& names, E v) {
+    const auto i = static_cast<std::size_t>(v);
+    return i < N ? names[i] : T{"?"};
+}
+
 // ---- ranges ----
 
 // An interval with open or closed ends, e.g. {'(', 0, 10, ']'} = (0, 10]; zeroToo admits 0

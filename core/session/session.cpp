@@ -6,6 +6,7 @@
 #include "core/session/trainer.hpp"
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <condition_variable>
 #include <limits>
@@ -15,24 +16,13 @@
 
 namespace lp::core::session {
 
+// In RunState's order.
+constexpr std::array<const char*, 7> kRunStateNames{
+    "ready", "running", "paused", "paused: non-finite loss", "finished", "stopped", "failed"};
+static_assert(kRunStateNames.size() == static_cast<std::size_t>(RunState::Failed) + 1);
+
 const char* toString(RunState state) {
-    switch (state) {
-        case RunState::Ready:
-            return "ready";
-        case RunState::Running:
-            return "running";
-        case RunState::Paused:
-            return "paused";
-        case RunState::NonFinite:
-            return "paused: non-finite loss";
-        case RunState::Finished:
-            return "finished";
-        case RunState::Stopped:
-            return "stopped";
-        case RunState::Failed:
-            return "failed";
-    }
-    return "?";
+    return indexedName(kRunStateNames, state);
 }
 
 struct Session::Impl {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/telemetry/exporters.hpp"
 
+#include "core/choices.hpp"
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
 
@@ -419,48 +420,28 @@ std::vector<DelaySample> finalDelays(const std::vector<DelaySample>& records) {
     return out;
 }
 
+// In OpKind's order: the short name of ops.csv and the trace's category.
+constexpr std::array<std::string_view, 4> kOpKindNames{"F", "B", "U", "eval"};
+constexpr std::array<std::string_view, 4> kOpKindCategories{
+    "forward", "backward", "update", "eval"};
+static_assert(kOpKindNames.size() == static_cast<std::size_t>(OpKind::Eval) + 1);
+
+// In MemoryCategory's order.
+constexpr std::array<std::string_view, 5> kMemoryCategoryNames{
+    "weights", "weight_history", "activations", "optimizer_state", "diagnostic_shadow"};
+static_assert(kMemoryCategoryNames.size() ==
+              static_cast<std::size_t>(MemoryCategory::DiagnosticShadow) + 1);
+
 std::string_view opKindName(OpKind op) {
-    switch (op) {
-        case OpKind::Forward:
-            return "F";
-        case OpKind::Backward:
-            return "B";
-        case OpKind::Update:
-            return "U";
-        case OpKind::Eval:
-            return "eval";
-    }
-    return "?";
+    return indexedName(kOpKindNames, op);
 }
 
 std::string_view opKindCategory(OpKind op) {
-    switch (op) {
-        case OpKind::Forward:
-            return "forward";
-        case OpKind::Backward:
-            return "backward";
-        case OpKind::Update:
-            return "update";
-        case OpKind::Eval:
-            return "eval";
-    }
-    return "?";
+    return indexedName(kOpKindCategories, op);
 }
 
 std::string_view memoryCategoryName(MemoryCategory cat) {
-    switch (cat) {
-        case MemoryCategory::Weights:
-            return "weights";
-        case MemoryCategory::WeightHistory:
-            return "weight_history";
-        case MemoryCategory::Activations:
-            return "activations";
-        case MemoryCategory::OptimizerState:
-            return "optimizer_state";
-        case MemoryCategory::DiagnosticShadow:
-            return "diagnostic_shadow";
-    }
-    return "?";
+    return indexedName(kMemoryCategoryNames, cat);
 }
 
 void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
