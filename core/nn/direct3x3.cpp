@@ -38,13 +38,7 @@ void rotatedTransposed(const float* weights, std::int64_t outC, std::int64_t inC
 // threads, width 16, batch 128, one 16-channel layer at 32x32, Zen 5 with AVX-512): forward
 // 4.5 -> 3.3 ms, backward 7.8 -> 5.5 ms against the AVX2 tiles.
 #if LP_SIMD_X86
-#if defined(__clang__)  // clang ignores GCC's target pragmas (LP_FUZZ builds with clang)
-#pragma clang attribute push( \
-    __attribute__((target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")
-#endif
+#include "core/tensor/simd_avx512_begin.inc"
 
 namespace isa_avx512 {
 
@@ -126,18 +120,9 @@ void gradTile(const float* padded,
 
 }  // namespace isa_avx512
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
-
-#if defined(__clang__)  // clang ignores GCC's target pragmas (LP_FUZZ builds with clang)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "core/tensor/simd_end.inc"
+// The AVX2 path, whose driver the AVX-512 path shares (the tiles above are its only difference).
+#include "core/tensor/simd_avx2_begin.inc"
 
 namespace isa_avx2 {
 
@@ -512,11 +497,7 @@ void directGrad(
 
 }  // namespace isa_avx2
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "core/tensor/simd_end.inc"
 #endif
 
 void directConv3x3(const float* weights, const float* in, const Conv3x3Shape& shape, float* out) {

@@ -42,12 +42,7 @@ namespace isa_baseline {
 }  // namespace isa_baseline
 
 #if LP_SIMD_X86
-#if defined(__clang__)  // clang ignores GCC's target pragmas (LP_FUZZ builds with clang)
-#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("avx2,fma")
-#endif
+#include "core/tensor/simd_avx2_begin.inc"
 
 namespace isa_avx2 {
 #define LP_WINOGRAD_AVX2 1
@@ -55,11 +50,7 @@ namespace isa_avx2 {
 #undef LP_WINOGRAD_AVX2
 }  // namespace isa_avx2
 
-#if defined(__clang__)
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+#include "core/tensor/simd_end.inc"
 #endif
 
 void winogradConv3x3(WinogradPass pass,

@@ -13,7 +13,9 @@
 // write vectors with storeu or masked stores, never memcpy a __m256i/__m512i or a 32/64-byte
 // block that may be a compile-time constant; every AVX-512 kernel is tested on its path. clang
 // (the LP_FUZZ build) ignores GCC's target pragmas; there `#pragma clang attribute push(
-// __attribute__((target(...))), apply_to = function)` stands in for them.
+// __attribute__((target(...))), apply_to = function)` stands in for them. Both are written once:
+// a kernel file opens a region with core/tensor/simd_avx2_begin.inc or simd_avx512_begin.inc and
+// closes it with simd_end.inc.
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
