@@ -128,7 +128,12 @@ void PipelineCore::beginEpoch(std::int64_t epoch,
     batches_.clear();
     perMinibatch_.clear();
     stats_ = {};
-    epochStartUs_ = recorder_ != nullptr ? recorder_->nowUs() : 0.0;
+    if (recorder_ != nullptr) {
+        recorder_->uncut();
+        epochStartUs_ = recorder_->nowUs();
+    } else {
+        epochStartUs_ = 0.0;
+    }
 }
 
 bool PipelineCore::ready(std::int64_t s, const StageOp& op) const {
@@ -179,7 +184,7 @@ MiniBatch PipelineCore::microBatch(std::int64_t unit, bool labelsOnly) {
     return out;
 }
 
-void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
+void PipelineCore::finishLoss(std::int64_t unit, std::int64_t tick, const Tensor& logits) {
     const MiniBatch labels = microBatch(unit, true);
     nn::LossResult r = nn::softmaxCrossEntropy(logits, labels.labels);
     if (micro_ > 1) {
@@ -197,6 +202,12 @@ void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
     mb.samples += static_cast<std::int64_t>(labels.labels.size());
     mb.nonFinite = mb.nonFinite || !finite;
     if (unit % micro_ != micro_ - 1) {
+        return;
+    }
+    if (stats_.nonFinite) {
+        // After the first diverged minibatch nothing counts: how many more the last stage
+        // finishes before the driver sees it depends on timing (Recorder::cutAfter).
+        perMinibatch_.erase(j);
         return;
     }
     if (mb.nonFinite) {
@@ -224,6 +235,9 @@ void PipelineCore::finishLoss(std::int64_t unit, const Tensor& logits) {
                  elapsed > 0.0 ? static_cast<float>(static_cast<double>(stats_.samples) / elapsed)
                                : 0.0F,
              .nonFinite = mb.nonFinite});
+        if (mb.nonFinite) {
+            recorder_->cutAfter(tickBase_ + tick);
+        }
     }
     perMinibatch_.erase(j);
 }
@@ -240,7 +254,7 @@ void PipelineCore::execute(std::int64_t s, const StageOp& op) {
             Tensor x = s == 0 ? microBatch(op.unit, false).images : activations_[si]->take(op.unit);
             Tensor y = st.forward(op.unit, x);
             if (last) {
-                finishLoss(op.unit, y);
+                finishLoss(op.unit, op.tick, y);
             } else if (isLocal(s + 1)) {
                 activations_[si + 1]->put(op.unit, std::move(y));
             } else {
@@ -261,11 +275,13 @@ void PipelineCore::execute(std::int64_t s, const StageOp& op) {
                 recorder_->staleness({.update = versionBefore + 1,
                                       .stage = static_cast<std::int32_t>(s),
                                       .staleness = info.staleness,
-                                      .configuredDelay = delays_.delay(s)});
+                                      .configuredDelay = delays_.delay(s),
+                                      .tick = tickBase_ + op.tick});
                 if (info.reconstruction) {
                     recorder_->reconstruction({.minibatch = stepBase_ + op.unit / micro_,
                                                .stage = static_cast<std::int32_t>(s),
-                                               .relativeError = *info.reconstruction});
+                                               .relativeError = *info.reconstruction,
+                                               .tick = tickBase_ + op.tick});
                 }
             }
             break;

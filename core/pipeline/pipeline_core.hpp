@@ -113,7 +113,10 @@ private:
     };
 
     MiniBatch microBatch(std::int64_t unit, bool labelsOnly);
-    void finishLoss(std::int64_t unit, const Tensor& logits);
+    // The loss of one micro-batch (the last stage's F at plan tick `tick`). The first minibatch
+    // whose loss is non-finite ends the epoch's figures: later minibatches are not counted or
+    // recorded, and the recorder is cut at its tick (Recorder::cutAfter).
+    void finishLoss(std::int64_t unit, std::int64_t tick, const Tensor& logits);
 
     const model::ResNet* net_;
     PipelineSpec spec_;

@@ -31,6 +31,7 @@ struct StalenessSample {
     std::int32_t stage = 0;
     std::int64_t staleness = 0;
     std::int64_t configuredDelay = 0;
+    std::int64_t tick = 0;  // the backward's tick; not exported (Recorder::cutAfter uses it)
 };
 
 enum class MemoryCategory : std::uint8_t {
@@ -83,6 +84,7 @@ struct ReconstructionSample {
     std::int64_t minibatch = 0;
     std::int32_t stage = 0;
     float relativeError = 0.0F;
+    std::int64_t tick = 0;  // the backward's tick; not exported (Recorder::cutAfter uses it)
 };
 
 // The delays one stage runs one epoch with (delay schedules; docs/pipeline.md), recorded when the

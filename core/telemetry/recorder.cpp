@@ -3,12 +3,16 @@
 
 #include "core/error.hpp"
 
+#include <algorithm>
+#include <limits>
 #include <utility>
 
 namespace lp::core::telemetry {
 
 Recorder::Recorder(std::int32_t stages, bool opEvents)
-    : opEvents_(opEvents), start_(std::chrono::steady_clock::now()) {
+    : opEvents_(opEvents)
+    , cut_(std::numeric_limits<std::int64_t>::max())
+    , start_(std::chrono::steady_clock::now()) {
     LP_EXPECTS(stages >= 1, "recorder needs at least one stage");
     for (std::int32_t s = 0; s < stages; ++s) {
         stages_.push_back(std::make_unique<StageBuffer>());
@@ -62,6 +66,23 @@ void Recorder::delays(const DelaySample& s) {
     delays_.push_back(s);
 }
 
+void Recorder::cutAfter(std::int64_t tick) {
+    cut_.store(tick, std::memory_order_release);
+}
+
+void Recorder::uncut() {
+    cut_.store(std::numeric_limits<std::int64_t>::max(), std::memory_order_release);
+}
+
+namespace {
+
+template <typename T>
+void dropAfter(std::vector<T>& records, std::int64_t cut) {
+    std::erase_if(records, [cut](const T& r) { return r.tick > cut; });
+}
+
+}  // namespace
+
 TelemetryBatch Recorder::drain() {
     TelemetryBatch out;
     {
@@ -72,6 +93,13 @@ TelemetryBatch Recorder::drain() {
             b->memory.drainInto(out.memory);
             b->reconstruction.drainInto(out.reconstruction);
         }
+    }
+    const std::int64_t cut = cut_.load(std::memory_order_acquire);
+    if (cut != std::numeric_limits<std::int64_t>::max()) {
+        dropAfter(out.ops, cut);
+        dropAfter(out.staleness, cut);
+        dropAfter(out.memory, cut);
+        dropAfter(out.reconstruction, cut);
     }
     const std::lock_guard lock(globalMutex_);
     out.train = std::exchange(train_, {});

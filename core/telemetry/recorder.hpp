@@ -40,7 +40,17 @@ public:
     void delays(const DelaySample& s);
 
     // Everything recorded since the last drain; ops ordered by stage, then recording order.
+    // Op, staleness, memory and reconstruction records of a tick after the cut are left out.
     TelemetryBatch drain();
+
+    // The run diverged at `tick` (the op whose minibatch loss was first non-finite): records of
+    // later ticks are dropped, now and in every later drain. Stages run ahead of the last
+    // stage's loss by as many ticks as the driver's budget allowed, which depends on timing;
+    // every op up to `tick` has always run when the divergence is seen (its settle runs all ops
+    // within the budget), so the records kept are the same bits whatever the timing.
+    // uncut() lifts it (a new epoch).
+    void cutAfter(std::int64_t tick);
+    void uncut();
 
 private:
     struct StageBuffer {
@@ -60,6 +70,7 @@ private:
     std::vector<EvalSample> eval_;
     std::vector<DelaySample> delays_;
     std::atomic<bool> opEvents_;
+    std::atomic<std::int64_t> cut_;
     std::chrono::steady_clock::time_point start_;
 };
 
