@@ -6,6 +6,8 @@
 #include "core/session/trainer.hpp"
 #include "core/telemetry/recorder.hpp"
 
+#include "tests/support/synthetic_experiment.hpp"
+
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -24,17 +26,12 @@ using telemetry::TelemetryBatch;
 // Three stages, no BatchNorm and a learning rate no run survives: the first minibatches' losses
 // are finite, the weights blow up with their updates, and a few minibatches later the loss is not.
 io::ExperimentConfig divergingConfig() {
-    io::ExperimentConfig c;
-    c.model.width = 4;
+    io::ExperimentConfig c =
+        test::syntheticExperiment({.width = 4, .train = 256, .test = 16, .batch = 8, .epochs = 1});
     c.model.inputSize = 8;
     c.model.inputChannels = 3;
-    c.data.dataset = DatasetKind::Synthetic;
-    c.data.syntheticTrain = 256;
-    c.data.syntheticTest = 16;
-    c.training.batchSize = 8;
-    c.training.epochs = 1;
-    c.training.threads = 2;
     c.model.norm = Norm::None;
+    c.training.threads = 2;
     c.optimizer.lr = 10.0;
     c.schedule.kind = LrScheduleKind::Constant;
     c.pipeline.cuts = {4, 7};
