@@ -5,7 +5,9 @@
 #include "app/cli_signals.hpp"
 #include "app/mpi_run.hpp"
 #include "app/train_command.hpp"
+#include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
+#include "core/session/cluster_forecast.hpp"
 #include "core/session/forecast.hpp"
 #include "core/session/run_folder.hpp"
 #include "core/telemetry/summary.hpp"
@@ -60,6 +62,13 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
         "--dry-run",
         o.dryRun,
         "print the forecast (layout, ticks, utilisation, memory) and exit; trains nothing");
+    run->add_option("--machines",
+                    o.machines,
+                    "with --dry-run: forecast the stages on this many machines (1..stages, "
+                    "grouped as --mpi places them), timing each unit on this machine");
+    run->add_option("--link-gbit", o.linkGbit, "with --machines: link bandwidth, Gbit/s (10)");
+    run->add_option(
+        "--link-latency-us", o.linkLatencyUs, "with --machines: link latency per message, us (50)");
     return run;
 }
 
@@ -178,15 +187,54 @@ void printRunOutcome(const session::RunOutcome& outcome, const std::string& outD
     printRunSummary(outcome.summary);
 }
 
+namespace {
+
+// --dry-run [--machines R [--link-gbit G] [--link-latency-us L]]: the forecast, and with R the
+// N-machine forecast from unit times measured here.
+int printForecast(const RunOptions& o, const io::ExperimentConfig& cfg) {
+    const session::PipelineForecast f = session::forecastOrThrow(cfg);
+    const session::LinkSpec link{.gbitPerSecond = o.linkGbit.value_or(10.0),
+                                 .latencyMicroseconds = o.linkLatencyUs.value_or(50.0)};
+    if (o.machines) {
+        session::checkCluster(*o.machines, f.stages, link);  // before anything is printed
+    }
+    std::cout << session::forecastText(cfg, f);
+    if (!o.machines) {
+        return 0;
+    }
+    std::cout << "\ntiming each unit on this machine (batch " << cfg.training.batchSize
+              << ", 3 passes after a warm-up)...\n"
+              << std::flush;
+    const std::vector<session::UnitCost> costs = session::measureUnitCosts(cfg);
+    std::cout << session::clusterText(
+        session::forecastCluster(session::pipelineShapeOf(cfg, f), costs, *o.machines, link), link);
+    return 0;
+}
+
+void checkForecastFlags(const RunOptions& o) {
+    if (!o.dryRun && o.machines) {
+        throw core::InputError(
+            "--machines forecasts a run on several machines: use it with --dry-run "
+            "(an MPI run takes its machines from mpirun -n)");
+    }
+    if (!o.machines && (o.linkGbit || o.linkLatencyUs)) {
+        throw core::InputError(
+            "--link-gbit and --link-latency-us describe the links of --machines: "
+            "give --machines R with --dry-run");
+    }
+}
+
+}  // namespace
+
 int runRun(const RunOptions& o) {
+    checkForecastFlags(o);
     if (o.mpi) {
         return runMpi(o);
     }
     rejectMpiLaunch();
     const io::ExperimentConfig cfg = runConfig(o);
     if (o.dryRun) {
-        std::cout << session::forecastText(cfg, session::forecastOrThrow(cfg));
-        return 0;
+        return printForecast(o, cfg);
     }
     installStopHandlers();
     const std::filesystem::path out(o.outDir);

@@ -19,6 +19,11 @@ struct RunOptions {
     std::string outDir = "layerpipe-out";
     bool noTelemetry = false;
     bool dryRun = false;  // print the forecast, train nothing
+    // With dryRun: also forecast the stages on this many machines (unit times measured here)
+    // joined by links of this bandwidth (Gbit/s each way) and latency (µs per message).
+    std::optional<std::int64_t> machines;
+    std::optional<double> linkGbit;
+    std::optional<double> linkLatencyUs;
     // Stages as MPI ranks (started by mpirun; docs/mpi.md), and how long a rank waits for a
     // tensor from a neighbour before it ends the run.
     bool mpi = false;
@@ -59,8 +64,10 @@ void printRunOutcome(const core::session::RunOutcome& outcome, const std::string
 
 // Trains into the run folder, printing to stdout; returns the process exit code (0, 3 for a
 // non-finite loss, 128 + signal after a stop). With dryRun: prints the forecast
-// (core::session::forecastText) and returns 0, loading and writing nothing. Throws InputError for
-// bad options, config, data or folder.
+// (core::session::forecastText; with machines, then core::session::clusterText from unit times
+// measured here) and returns 0, loading and writing nothing. Throws InputError for bad options
+// (--machines or a --link-* flag without --dry-run, a --link-* flag without --machines, machines
+// outside [1, stages], a bandwidth <= 0, a negative latency), config, data or folder.
 int runRun(const RunOptions& options);
 
 }  // namespace lp::app

@@ -26,7 +26,8 @@ using pipeline::Direction;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kHeaderWords = 1 + TensorShape::kMaxRank;  // rank, then the dimensions
-constexpr std::size_t kHeaderBytes = kHeaderWords * sizeof(std::int64_t);
+constexpr auto kHeaderBytes = static_cast<std::size_t>(pipeline::kMessageHeaderBytes);
+static_assert(kHeaderBytes == kHeaderWords * sizeof(std::int64_t));
 
 TensorShape shapeOf(const std::array<std::int64_t, kHeaderWords>& h) {
     switch (h[0]) {

@@ -12,12 +12,6 @@
 
 namespace lp::core::distributed {
 
-StageRange stagesOfRank(std::int64_t rank, std::int64_t ranks, std::int64_t stages) {
-    LP_EXPECTS(ranks >= 1 && ranks <= stages && rank >= 0 && rank < ranks,
-               concat("stagesOfRank: rank ", rank, " of ", ranks, " for ", stages, " stages"));
-    return {.first = rank * stages / ranks, .end = (rank + 1) * stages / ranks};
-}
-
 std::int64_t rankOfStage(std::int64_t stage, std::int64_t ranks, std::int64_t stages) {
     for (std::int64_t r = 0; r < ranks; ++r) {
         if (stage < stagesOfRank(r, ranks, stages).end) {

@@ -6,6 +6,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/pipeline/transport.hpp"
+
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -16,14 +18,9 @@
 
 namespace lp::core::distributed {
 
-// Stage range of `rank` out of `ranks` for `stages` stages (contiguous groups):
-// [floor(rank·K/R), floor((rank+1)·K/R)).
-struct StageRange {
-    std::int64_t first = 0;
-    std::int64_t end = 0;
-};
-
-StageRange stagesOfRank(std::int64_t rank, std::int64_t ranks, std::int64_t stages);
+// Stage range of `rank` out of `ranks` for `stages` stages (core/pipeline/transport.hpp).
+using pipeline::StageRange;
+using pipeline::stagesOfRank;
 // The rank that runs `stage`.
 std::int64_t rankOfStage(std::int64_t stage, std::int64_t ranks, std::int64_t stages);
 

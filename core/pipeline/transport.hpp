@@ -8,6 +8,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
+#include "core/error.hpp"
 #include "core/pipeline/spec.hpp"
 #include "core/tensor/tensor.hpp"
 
@@ -19,6 +20,25 @@ namespace lp::core::pipeline {
 class PipelineCore;
 
 enum class Direction : std::uint8_t { Forward, Backward };
+
+// Bytes in front of every message's floats: the tensor's rank, then TensorShape::kMaxRank
+// dimensions, as int64 (what the MPI transport sends; the N-machine forecast counts it too).
+inline constexpr std::int64_t kMessageHeaderBytes =
+    (1 + TensorShape::kMaxRank) * static_cast<std::int64_t>(sizeof(std::int64_t));
+
+// The stages of process `rank` out of `ranks` for `stages` stages (contiguous groups):
+// [floor(rank·K/R), floor((rank+1)·K/R)). ContractError unless 1 <= ranks <= stages and
+// 0 <= rank < ranks.
+struct StageRange {
+    std::int64_t first = 0;
+    std::int64_t end = 0;
+};
+
+inline StageRange stagesOfRank(std::int64_t rank, std::int64_t ranks, std::int64_t stages) {
+    LP_EXPECTS(ranks >= 1 && ranks <= stages && rank >= 0 && rank < ranks,
+               concat("stagesOfRank: rank ", rank, " of ", ranks, " for ", stages, " stages"));
+    return {.first = rank * stages / ranks, .end = (rank + 1) * stages / ranks};
+}
 
 class Transport {
 public:

@@ -16,6 +16,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <map>
 
@@ -177,6 +178,66 @@ std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
     return times.timings();
 }
 
+// One pass of the units one by one (forward in Train mode, loss, backward in reverse, one update
+// of each unit's weights), each call timed alone; false when `stop` came first.
+struct UnitPass {
+    const model::ResNet& net;
+    model::ModelState& state;
+    const optim::Optimizer& optimizer;
+    const pipeline::MiniBatch& batch;
+    std::vector<std::vector<model::UnitContext>> ctxs;  // one per unit
+    std::vector<AlignedBuffer> grads;                   // one per unit
+    std::vector<AlignedBuffer> optimizerState;          // one per unit
+    std::int64_t steps = 0;
+
+    bool run(std::vector<UnitTiming>* out, std::stop_token stop) {
+        const std::size_t n = net.unitCount();
+        std::vector<Tensor> inputs{batch.images};
+        ++steps;
+        for (std::size_t u = 0; u < n; ++u) {
+            const auto t0 = Clock::now();
+            inputs.push_back(model::forwardUnits(net,
+                                                 u,
+                                                 u + 1,
+                                                 state.unitWeights(net, u),
+                                                 state.unitBuffers(net, u),
+                                                 inputs.back(),
+                                                 ctxs[u],
+                                                 nn::Mode::Train));
+            record(out, u, &UnitTiming::forwardSeconds, t0);
+        }
+        Tensor grad = nn::softmaxCrossEntropy(inputs.back(), batch.labels).gradLogits;
+        for (std::size_t u = n; u-- > 0;) {
+            if (stop.stop_requested()) {
+                return false;
+            }
+            const std::span<float> w = state.unitWeights(net, u);
+            const auto t0 = Clock::now();
+            grad = model::backwardUnits(net, u, u + 1, w, grad, ctxs[u], grads[u].span());
+            record(out, u, &UnitTiming::backwardSeconds, t0);
+            const std::array<std::size_t, 1> ends{w.size()};  // one tensor: Lamb's layout aside
+            const auto t1 = Clock::now();
+            optimizer.step(w,
+                           grads[u].span(),
+                           optimizerState[u].span(),
+                           steps,
+                           0.01F,
+                           w.empty() ? std::span<const std::size_t>{} : ends);
+            record(out, u, &UnitTiming::updateSeconds, t1);
+        }
+        return true;
+    }
+
+    static void record(std::vector<UnitTiming>* out,
+                       std::size_t u,
+                       double UnitTiming::*field,
+                       Clock::time_point t0) {
+        if (out != nullptr) {
+            (*out)[u].*field = secondsSince(t0);
+        }
+    }
+};
+
 // Multiply-adds of one image's forward (convolutions and the classifier), counted by observing
 // an evaluation pass of a batch of one through the real model.
 double modelMacsPerImage(const model::ResNetSpec& spec, std::uint64_t seed) {
@@ -258,6 +319,56 @@ std::vector<IsaPeak> measurePeaks(std::int64_t threads) {
 }
 
 }  // namespace
+
+std::vector<UnitTiming> timeUnits(const BenchSpec& b,
+                                  const optim::OptimizerConfig& optimizer,
+                                  std::stop_token stop) {
+    LP_EXPECTS(b.batchSize >= 1 && b.layerReps >= 1, "timeUnits: batch >= 1, layerReps >= 1");
+    model::validate(b.model);
+    const model::ResNet net(b.model);
+    model::ModelState state = model::ModelState::create(net, b.seed);
+    const optim::Optimizer opt(optimizer);
+    const pipeline::MiniBatch batch = syntheticBatch(net, b.batchSize, b.seed);
+    UnitPass pass{.net = net,
+                  .state = state,
+                  .optimizer = opt,
+                  .batch = batch,
+                  .ctxs = {},
+                  .grads = {},
+                  .optimizerState = {},
+                  .steps = 0};
+    for (std::size_t u = 0; u < net.unitCount(); ++u) {
+        const std::size_t p = state.unitWeights(net, u).size();
+        pass.ctxs.emplace_back(1);
+        pass.grads.emplace_back(p);
+        pass.optimizerState.emplace_back(opt.stateSize(p));
+    }
+    std::vector<std::vector<UnitTiming>> reps(static_cast<std::size_t>(b.layerReps),
+                                              std::vector<UnitTiming>(net.unitCount()));
+    bool whole = true;
+    tbb::task_arena arena(threadCount(b.threads));
+    arena.execute([&] {
+        whole = pass.run(nullptr, stop);  // warms the scratch buffers and the caches
+        for (std::size_t r = 0; whole && r < reps.size(); ++r) {
+            whole = pass.run(&reps[r], stop);
+        }
+    });
+    std::vector<UnitTiming> out;
+    for (std::size_t u = 0; whole && u < net.unitCount(); ++u) {
+        const auto medianOf = [&reps, u](double UnitTiming::*field) {
+            std::vector<double> v;
+            for (const std::vector<UnitTiming>& rep : reps) {
+                v.push_back(rep[u].*field);
+            }
+            return median(v);
+        };
+        out.push_back({.name = net.unit(u).name(),
+                       .forwardSeconds = medianOf(&UnitTiming::forwardSeconds),
+                       .backwardSeconds = medianOf(&UnitTiming::backwardSeconds),
+                       .updateSeconds = medianOf(&UnitTiming::updateSeconds)});
+    }
+    return out;
+}
 
 BenchReport runBenchmark(const BenchSpec& b) {
     LP_EXPECTS(

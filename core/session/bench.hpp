@@ -7,12 +7,14 @@
 #pragma once
 
 #include "core/model/resnet.hpp"
+#include "core/optim/optimizer.hpp"
 #include "core/pipeline/stage.hpp"
 #include "core/tensor/isa.hpp"
 #include "core/tensor/tensor.hpp"
 
 #include <cstdint>
 #include <optional>
+#include <stop_token>
 #include <string>
 #include <vector>
 
@@ -48,6 +50,16 @@ struct LayerTiming {
     double backwardGflops() const;
 };
 
+// One pipeline unit (stem, a BasicBlock, head) timed alone on one minibatch of the spec's batch:
+// its forward (Train mode) and backward inside whole passes of the real model, unit after unit,
+// and one optimizer update of its weights. Medians over the timed passes.
+struct UnitTiming {
+    std::string name;  // "stem", "layer1.0", ..., "head"
+    double forwardSeconds = 0.0;
+    double backwardSeconds = 0.0;
+    double updateSeconds = 0.0;
+};
+
 // Timed training steps (forward, loss, backward, SGD momentum update) through the engine.
 struct TrainTiming {
     double seconds = 0.0;     // wall time of the timed steps
@@ -80,5 +92,13 @@ struct BenchReport {
 // training step's alone), then the layer table, the peaks and the multiply-add count. InputError
 // for a bad model spec, cuts or policy; ContractError for counts out of the ranges above.
 BenchReport runBenchmark(const BenchSpec& spec);
+
+// Times every unit of spec.model (above) with spec.threads threads: one untimed pass, then
+// spec.layerReps timed ones, at spec.batchSize; `optimizer` makes the updates. Returns early with
+// what is done (an empty vector) when `stop` is requested between units. InputError for a bad
+// model or optimizer; ContractError for batchSize < 1 or layerReps < 1.
+std::vector<UnitTiming> timeUnits(const BenchSpec& spec,
+                                  const optim::OptimizerConfig& optimizer,
+                                  std::stop_token stop = {});
 
 }  // namespace lp::core::session

@@ -31,7 +31,8 @@ std::vector<UnitInfo> unitsOf(const model::ResNet& net) {
         const model::Unit& unit = net.unit(u);
         units.push_back({.name = unit.name(),
                          .params = static_cast<std::int64_t>(unit.weightCount()),
-                         .buffers = static_cast<std::int64_t>(unit.bufferCount())});
+                         .buffers = static_cast<std::int64_t>(unit.bufferCount()),
+                         .outputFloats = unit.outputShape().numel()});
     }
     return units;
 }

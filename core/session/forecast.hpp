@@ -24,6 +24,9 @@ struct UnitInfo {
     std::string name;          // "stem", "layer1.0", ..., "head"
     std::int64_t params = 0;   // trainable floats
     std::int64_t buffers = 0;  // BN running statistics and counters, floats
+    // Floats of the unit's output for one image: what crosses a stage boundary after it
+    // (activations forward, the same number of gradient floats backward).
+    std::int64_t outputFloats = 0;
 };
 
 // The units of a ResNet of the family: blocks per stage ({2,2,2,2} ResNet-18, four entries),

@@ -72,4 +72,44 @@ TEST(DryRun, BadConfigIsAUserError) {
     EXPECT_NE(r.out.find("/nonexistent/lp-dry-run"), std::string::npos) << r.out;
 }
 
+// --machines (issue 15): the forecast, then the N-machine forecast from unit times measured
+// here — the grouping, each link's bytes (the transport's messages: batch × the unit's output
+// floats × 4 + the 40-byte header) and a named bottleneck; bad machines and links are refused
+// before anything is printed or timed.
+TEST(DryRun, MachinesForecastNamesTheBottleneck) {
+    const std::string tiny =
+        "run --dry-run --dataset synthetic --width 4 --batch-size 8 --set model.inputSize=8 "
+        "--threads 1 --stages 3,5,7 ";
+    const Result r = runCli(tiny + "--machines 2 --link-gbit 1 --link-latency-us 20");
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_NE(r.out.find("forecast for 2 machines like this one, links of 1 Gbit/s each way and "
+                         "20 us latency"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("  machine 0   stages 0-1  compute "), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("  machine 1   stages 2-3  compute "), std::string::npos) << r.out;
+    // After layer2.1: 8 images × 8 channels × 4 × 4 floats × 4 B + 40.
+    EXPECT_NE(r.out.find("  link 0 -> 1   4136 B each way (1 message, layer2.1's output)"),
+              std::string::npos)
+        << r.out;
+    EXPECT_NE(r.out.find("images/s\nbottleneck: "), std::string::npos) << r.out;
+
+    for (const auto& [flags, words] : std::vector<std::pair<std::string, std::string>>{
+             {"--machines 5", "machines must be between 1 and the number of stages (4"},
+             {"--machines 0", "got 0"},
+             {"--machines 2 --link-gbit 0", "bandwidth must be a positive number of Gbit/s"},
+             {"--machines 2 --link-gbit -3", "got -3"},
+             {"--machines 2 --link-latency-us -1", "latency must be 0 or more microseconds"},
+             {"--link-gbit 10", "give --machines R with --dry-run"}}) {
+        const Result bad = runCli(tiny + flags);
+        EXPECT_EQ(bad.code, 2) << flags << ": " << bad.out;
+        EXPECT_NE(bad.out.find(words), std::string::npos) << flags << ": " << bad.out;
+        EXPECT_EQ(bad.out.find("forecast (layerpipe run --dry-run)"), std::string::npos)
+            << flags << ": " << bad.out;
+    }
+    const Result training = runCli("run --dataset synthetic --machines 2");
+    EXPECT_EQ(training.code, 2) << training.out;
+    EXPECT_NE(training.out.find("use it with --dry-run"), std::string::npos) << training.out;
+}
+
 }  // namespace

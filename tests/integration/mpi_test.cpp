@@ -8,6 +8,7 @@
 #include "tests/support/cli_run.hpp"
 #include "tests/support/same_checkpoint.hpp"
 #include "tests/support/temp_dir.hpp"
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -163,6 +164,30 @@ TEST(MpiRun, DifferentArgumentsAreRefused) {
     const Result r = runShell(launch + common + " --lr 0.05" + second + " --lr 0.1 2>&1");
     EXPECT_NE(r.code, 0);
     EXPECT_NE(r.out.find("got different ones than rank 0"), std::string::npos) << r.out;
+}
+
+// The N-machine forecast counts what the transport sends (issue 15; docs/mpi.md): mpi.json's
+// bytes per step on each link and direction equal `run --dry-run --machines 2`'s bytes per
+// minibatch (the floats and the 40-byte shape header).
+TEST(MpiRun, ForecastLinkBytesAreTheMessagesSent) {
+    const TempDir dir;
+    const std::string flags = kTiny + "--stages 3,5,7 ";
+    const Result run =
+        runShell(mpirun(2) + "run --mpi " + flags + "--out " + (dir / "run").string() + " 2>&1");
+    ASSERT_EQ(run.code, 0) << run.out;
+    const Result dry =
+        runShell(std::string(LP_CLI_PATH) + " run --dry-run " + flags + "--machines 2 2>&1");
+    ASSERT_EQ(dry.code, 0) << dry.out;
+    const nlohmann::json doc =
+        nlohmann::json::parse(fileBytes((dir / "run" / "mpi.json").string()));
+    ASSERT_EQ(doc.at("links").size(), 2U);  // 0 -> 1 forward, 1 -> 0 backward
+    for (const nlohmann::json& link : doc.at("links")) {
+        const auto bytes = link.at("bytesPerStep").get<double>();
+        EXPECT_EQ(bytes, 4136.0);  // 8 images × 8 × 4 × 4 floats × 4 B + 40
+        const std::string line =
+            "link 0 -> 1   " + std::to_string(static_cast<long long>(bytes)) + " B each way";
+        EXPECT_NE(dry.out.find(line), std::string::npos) << dry.out;
+    }
 }
 
 }  // namespace
