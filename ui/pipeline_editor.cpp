@@ -2,6 +2,7 @@
 #include "ui/pipeline_editor.hpp"
 
 #include "ui/choice_combo.hpp"
+#include "ui/cluster_panel.hpp"
 #include "ui/decimal_field.hpp"
 #include "ui/delay_schedule_row.hpp"
 #include "ui/palette.hpp"
@@ -213,8 +214,11 @@ PipelineEditor::PipelineEditor(QWidget* parent) : QWidget(parent) {
     forecastText_->setWordWrap(true);
     forecastText_->setTextFormat(Qt::RichText);
     forecastText_->setStyleSheet(
-        QStringLiteral("background: #F4F6F8; border: 1px solid #D5DBE0; padding: 4px;"));
+        QStringLiteral("background: palette(alternate-base); border: 1px solid palette(mid); "
+                       "padding: 4px;"));  // the theme's colours (light, dark, high contrast)
     column->addWidget(forecastText_);
+    cluster_ = new ClusterPanel(this);
+    column->addWidget(cluster_);
     column->addStretch(1);
 
     connect(strip_, &UnitStrip::cutsChanged, this, [this] {
@@ -453,6 +457,7 @@ void PipelineEditor::updateEnabled() {
                                 ? QStringLiteral("Redo %1 (Ctrl+Shift+Z)").arg(undo_->redoText())
                                 : QStringLiteral("Nothing to redo (Ctrl+Shift+Z)"));
     strip_->setEnabled(e);
+    cluster_->setMeasurable(e);
     policy_->setEnabled(e);
     schedule_->setEnabled(e);
     betaMode_->setEnabled(e && ema);
@@ -476,6 +481,7 @@ void PipelineEditor::refresh() {
     problem_->setVisible(!why.isEmpty());
     forecastText_->setText(forecastHtml(forecast_, why));
     forecastText_->setToolTip(forecastToolTip(forecast_));
+    cluster_->setPipeline(config, forecast_);
     recordEdit();
     if (!loading_) {
         emit changed();

@@ -1,12 +1,11 @@
 // PipelineEditor: where to cut the model into stages (a strip of units, click a gap to cut, or
 // the keyboard: see unit_strip.hpp), the delay D_s of each stage with illegal choices explained
 // inline, the weight policy and the schedule, and a live forecast (ticks, utilisation, stash vs
-// EMA memory). Every edit is undoable (Ctrl+Z, Ctrl+Shift+Z or Ctrl+Y to redo, while the focus
-// is in the editor; the Undo/Redo buttons too); loading an experiment starts a fresh history.
-// While a run is paused the pipeline stays editable, with a note that the paused run keeps its
-// own pipeline and the edits apply after Reset (a run's stages cannot change under it). GUI
-// thread only.
-// SPDX-License-Identifier: GPL-3.0-or-later
+// EMA memory; on N machines: cluster_panel.hpp). Every edit is undoable (Ctrl+Z, Ctrl+Shift+Z or
+// Ctrl+Y to redo, while the focus is in the editor; the Undo/Redo buttons too); loading an
+// experiment starts a fresh history. While a run is paused the pipeline stays editable, with a note
+// that the paused run keeps its own pipeline and the edits apply after Reset (a run's stages cannot
+// change under it). GUI thread only. SPDX-License-Identifier: GPL-3.0-or-later
 #pragma once
 
 #include "core/io/config.hpp"
@@ -27,6 +26,7 @@ class QUndoStack;
 
 namespace lp::ui {
 
+class ClusterPanel;
 class DelayScheduleRow;
 class UnitStrip;
 
@@ -82,6 +82,9 @@ public:
 
     QLabel* forecastLabel() const { return forecastText_; }
 
+    // The forecast for N machines (fields, Measure, bars and the bottleneck).
+    ClusterPanel* clusterPanel() const { return cluster_; }
+
     QComboBox* policyCombo() const { return policy_; }
 
     QComboBox* scheduleCombo() const { return schedule_; }
@@ -116,6 +119,7 @@ private:
     QSpinBox* microBatches_ = nullptr;
     DelayScheduleRow* delaySchedule_ = nullptr;
     QLabel* forecastText_ = nullptr;
+    ClusterPanel* cluster_ = nullptr;
     QLabel* pausedNote_ = nullptr;
     QUndoStack* undo_ = nullptr;
     QAction* undoAction_ = nullptr;
