@@ -41,9 +41,10 @@ std::string gemmKernelSet();
 // Makes the GEMM library use kernels of the instruction set `isa` (called by the dispatcher in
 // core/tensor/isa.cpp, never while GEMMs run). BLIS 0.9 picks its sub-configuration from CPUID
 // but knows no CPU newer than Zen 3 / Ice Lake and falls back to its slow reference kernels
-// ("generic": training ~2.6x slower on a Zen 5). Unless BLIS_ARCH_TYPE is set by the user, its
-// own pick is kept where it has one at the level of `isa`, else skx (AVX-512), haswell (AVX2) or
-// generic (baseline) is chosen. `forced`: LP_ISA or a test asked for `isa`.
-void selectGemmKernels(Isa isa, bool forced);
+// ("generic": training ~2.6x slower on a Zen 5), and on an AVX-512 Intel CPU whose model it cannot
+// read (a VM's masked brand string) to its AVX2 ones. Unless BLIS_ARCH_TYPE is set by the user,
+// its own pick is kept where it is at the level of `isa`, else skx (AVX-512), haswell (AVX2) or
+// generic (baseline) is chosen: the GEMMs always run at the path's level, forced or not.
+void selectGemmKernels(Isa isa);
 
 }  // namespace lp::core

@@ -129,7 +129,7 @@ Isa activeIsa() {
         isa = *wanted;
         forced.store(true);
     }
-    selectGemmKernels(isa, forced.load());
+    selectGemmKernels(isa);
     active.store(static_cast<int>(isa), std::memory_order_release);
     return isa;
 }
@@ -148,7 +148,7 @@ void setActiveIsa(Isa isa) {
     activeIsa();  // reads LP_ISA once, so that a later first call cannot override this choice
     const std::lock_guard<std::mutex> lock(initMutex);
     forced.store(isa != bestIsa());
-    selectGemmKernels(isa, forced.load());
+    selectGemmKernels(isa);
     active.store(static_cast<int>(isa), std::memory_order_release);
 }
 
