@@ -113,8 +113,9 @@ int train(dist::MpiWorld& world,
     hooks.distributed.barrier = [&world] {
         world.barrier();
     };
-    hooks.distributed.gatherLog = [&world](core::telemetry::TelemetryLog& log) {
-        dist::gatherTelemetry(world, log);
+    hooks.distributed.gatherLog = [&world](core::telemetry::TelemetryLog& log,
+                                           std::int64_t cutTick) {
+        dist::gatherTelemetry(world, log, cutTick);
     };
     for (int r = 0; r < world.size(); ++r) {
         hooks.distributed.trace.names.push_back(world.who(r));

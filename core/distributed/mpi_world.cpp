@@ -125,6 +125,13 @@ bool MpiWorld::anyTrue(bool local) {
     return out != 0;
 }
 
+std::int64_t MpiWorld::minimum(std::int64_t local) {
+    std::int64_t out = 0;
+    const std::lock_guard lock(mutex_);
+    checkMpi(MPI_Allreduce(&local, &out, 1, MPI_INT64_T, MPI_MIN, impl_->comm), "MPI_Allreduce");
+    return out;
+}
+
 std::vector<std::vector<std::byte>> MpiWorld::gatherBytes(std::span<const std::byte> mine) {
     const std::lock_guard lock(mutex_);
     const int count = intCount(mine.size());

@@ -57,6 +57,8 @@ public:
     void checkSame(const std::string& what, const std::string& text);
     // Whether any rank passed true (a stop request agreed between epochs).
     bool anyTrue(bool local);
+    // The smallest `local` of every rank.
+    std::int64_t minimum(std::int64_t local);
     // Rank 0 receives every rank's bytes (its own included), in rank order; others get {}.
     std::vector<std::vector<std::byte>> gatherBytes(std::span<const std::byte> mine);
     // Root's bytes to every rank; every rank passes a span of the same size.

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstring>
+#include <limits>
 #include <type_traits>
 
 namespace lp::core::distributed {
@@ -36,7 +37,11 @@ void take(const std::vector<std::byte>& in, std::size_t& at, std::vector<T>& int
 
 }  // namespace
 
-void gatherTelemetry(MpiWorld& world, telemetry::TelemetryLog& log) {
+void gatherTelemetry(MpiWorld& world, telemetry::TelemetryLog& log, std::int64_t cutTick) {
+    const std::int64_t cut = world.minimum(cutTick);
+    if (cut != std::numeric_limits<std::int64_t>::max()) {
+        log.cutAfter(cut);
+    }
     std::vector<std::byte> mine;
     put(mine, log.ops());
     put(mine, log.staleness());

@@ -18,7 +18,11 @@ namespace lp::core::distributed {
 // samples of the rank that runs the last stage, and rank 0's evaluation and delay records (every
 // rank holds the same). The other ranks' logs are left as they are. The ranks' binaries must be
 // the same build (the records travel as bytes; checked by MpiWorld::checkSame at start).
-void gatherTelemetry(MpiWorld& world, telemetry::TelemetryLog& log);
+// `cutTick`: this rank's Recorder::cutTick(). A diverged epoch runs whole on every rank, and only
+// the rank of the last stage sees the loss and cuts its records; every rank's records are cut at
+// the earliest cut of any rank before they travel, so the run folder holds the one-process
+// record of the same run (docs/pipeline.md "Non-finite values").
+void gatherTelemetry(MpiWorld& world, telemetry::TelemetryLog& log, std::int64_t cutTick);
 
 // Rank 0 writes `file` (mpi.json, atomically): the ranks, their hosts and stages, and each
 // link's messages, bytes and send time in total and per training step (`steps` steps ran).

@@ -231,7 +231,7 @@ RunOutcome trainRunFolder(const io::ExperimentConfig& config,
         hooks.finished(trainer, out.train);
     }
     if (dist.gatherLog) {
-        dist.gatherLog(out.log);
+        dist.gatherLog(out.log, recorder.cutTick());
     }
     out.layout = trainer.layout();
     out.stepsPerEpoch = trainer.experiment().stepsPerEpoch;

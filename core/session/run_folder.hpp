@@ -82,7 +82,9 @@ struct DistributedRun {
     bool writer = true;                        // this process writes the run folder
     std::function<void()> barrier;             // before the clocks start: one time origin
     // Every process's telemetry into the writer's log (the others' logs are left as they are).
-    std::function<void(telemetry::TelemetryLog&)> gatherLog;
+    // `cutTick`: this process's Recorder::cutTick() (a diverged run's cut, seen only by the
+    // process that runs the last stage; every process's records are cut at the earliest).
+    std::function<void(telemetry::TelemetryLog&, std::int64_t cutTick)> gatherLog;
     telemetry::TraceProcesses trace;  // trace.json: one process per rank
 };
 

@@ -118,6 +118,18 @@ struct TelemetryBatch {
     }
 };
 
+// Drops the op, staleness, memory and reconstruction records of a tick after `tick`: the cut of
+// a diverged run (Recorder::cutAfter, docs/pipeline.md "Non-finite values").
+inline void dropAfterTick(TelemetryBatch& batch, std::int64_t tick) {
+    const auto late = [tick](const auto& record) {
+        return record.tick > tick;
+    };
+    std::erase_if(batch.ops, late);
+    std::erase_if(batch.staleness, late);
+    std::erase_if(batch.memory, late);
+    std::erase_if(batch.reconstruction, late);
+}
+
 // How the model is cut into stages, for labelling charts.
 struct PipelineLayout {
     std::vector<std::string> unitNames;     // e.g. "stem", "layer1.0", ..., "head"

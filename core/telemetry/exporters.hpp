@@ -23,6 +23,10 @@ public:
     void append(const TelemetryBatch& batch);
     void clear();
 
+    // dropAfterTick on everything appended so far (a diverged run's cut, applied to the records
+    // of stages whose process did not see the loss: `layerpipe run --mpi`).
+    void cutAfter(std::int64_t tick) { dropAfterTick(all_, tick); }
+
     bool empty() const { return all_.empty(); }
 
     const std::vector<OpEvent>& ops() const { return all_.ops; }

@@ -70,18 +70,13 @@ void Recorder::cutAfter(std::int64_t tick) {
     cut_.store(tick, std::memory_order_release);
 }
 
+std::int64_t Recorder::cutTick() const {
+    return cut_.load(std::memory_order_acquire);
+}
+
 void Recorder::uncut() {
     cut_.store(std::numeric_limits<std::int64_t>::max(), std::memory_order_release);
 }
-
-namespace {
-
-template <typename T>
-void dropAfter(std::vector<T>& records, std::int64_t cut) {
-    std::erase_if(records, [cut](const T& r) { return r.tick > cut; });
-}
-
-}  // namespace
 
 TelemetryBatch Recorder::drain() {
     TelemetryBatch out;
@@ -96,10 +91,7 @@ TelemetryBatch Recorder::drain() {
     }
     const std::int64_t cut = cut_.load(std::memory_order_acquire);
     if (cut != std::numeric_limits<std::int64_t>::max()) {
-        dropAfter(out.ops, cut);
-        dropAfter(out.staleness, cut);
-        dropAfter(out.memory, cut);
-        dropAfter(out.reconstruction, cut);
+        dropAfterTick(out, cut);
     }
     const std::lock_guard lock(globalMutex_);
     out.train = std::exchange(train_, {});

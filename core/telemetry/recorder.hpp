@@ -51,6 +51,8 @@ public:
     // uncut() lifts it (a new epoch).
     void cutAfter(std::int64_t tick);
     void uncut();
+    // The tick of the cut; std::numeric_limits<std::int64_t>::max() when there is none.
+    std::int64_t cutTick() const;
 
 private:
     struct StageBuffer {

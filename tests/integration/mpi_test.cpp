@@ -114,6 +114,47 @@ TEST(MpiRun, TwoRanksTwoStagesLatestEqualsOneProcess) {
     expectSameBits("--stages 5 --policy latest", 2);
 }
 
+// A CSV's columns at `keep` (0-based), its lines sorted: records whose order is the drain's.
+std::vector<std::string> sortedColumns(const std::filesystem::path& file,
+                                       const std::vector<int>& keep) {
+    std::vector<std::string> out;
+    for (const std::string& l : lines(file)) {
+        out.push_back(columns(l, keep));
+    }
+    std::sort(out.begin(), out.end());
+    return out;
+}
+
+// A diverged run (no BatchNorm, lr 10: the loss turns NaN in the first epoch) runs its epoch whole
+// on every rank, and only the last stage's rank sees the loss: the other ranks' records are cut
+// at its tick too, so the run folder holds what one process records (docs/pipeline.md,
+// "Non-finite values"). Without the cut the first stages' ops, staleness and memory rows ran on.
+TEST(MpiRun, DivergedRunRecordsWhatOneProcessRecords) {
+    const TempDir dir;
+    const std::string one = (dir / "one").string();
+    const std::string many = (dir / "many").string();
+    const std::string flags =
+        "--dataset synthetic --width 4 --batch-size 8 --epochs 1 --set data.syntheticTrain=256 "
+        "--set data.syntheticTest=16 --set model.inputSize=8 --set model.norm=none "
+        "--set optimizer.lr=10 --set schedule.kind=constant --stages 4,7 --threads 1 --seed 7";
+    const Result a =
+        runShell(std::string(LP_CLI_PATH) + " run " + flags + " --out " + one + " 2>&1");
+    ASSERT_EQ(a.code, 3) << a.out;  // a non-finite loss
+    const Result b = runShell(mpirun(3) + "run --mpi " + flags + " --out " + many + " 2>&1");
+    ASSERT_NE(b.code, 0) << b.out;
+    const std::vector<std::string> losses = trainLosses(one);
+    ASSERT_GE(losses.size(), 3U);
+    EXPECT_NE(losses.back().find("nan"), std::string::npos) << losses.back();
+    EXPECT_EQ(losses, trainLosses(many));
+    EXPECT_EQ(stalenessRows(one), stalenessRows(many));
+    // ops.csv's stage, op, minibatch, weight_version and tick; memory.csv without time_us.
+    EXPECT_EQ(sortedColumns(dir / "one" / "ops.csv", {0, 1, 2, 3, 4}),
+              sortedColumns(dir / "many" / "ops.csv", {0, 1, 2, 3, 4}));
+    EXPECT_EQ(sortedColumns(dir / "one" / "memory.csv", {1, 2, 3, 4}),
+              sortedColumns(dir / "many" / "memory.csv", {1, 2, 3, 4}));
+    EXPECT_EQ(lines(dir / "one" / "eval.csv"), lines(dir / "many" / "eval.csv"));
+}
+
 // A rank that throws (the LP_MPI_TEST_FAIL hook) or dies ends every rank: non-zero, the rank and
 // the cause named, no hang (the CTest timeout would catch one), and no checkpoint.
 void expectFailure(const std::string& hook, const std::string& words) {
