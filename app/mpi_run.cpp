@@ -11,11 +11,13 @@
 #include "core/distributed/run_gather.hpp"
 #endif
 
+#include <chrono>
 #include <cstdlib>
 #include <iostream>
 #include <memory>
 #include <optional>
 #include <string>
+#include <thread>
 
 namespace lp::app {
 
@@ -110,18 +112,20 @@ int train(dist::MpiWorld& world,
     hooks.train = train;
     hooks.distributed.transport = &transport;
     hooks.distributed.writer = root;
-    hooks.distributed.barrier = [&world] {
-        world.barrier();
+    hooks.distributed.startTogether = [&world] {
+        const dist::FailHook hook = dist::failHookFromEnvironment();
+        if (hook.stall && hook.rank == world.rank()) {
+            std::this_thread::sleep_for(std::chrono::hours(1));  // never arrives (a test hook)
+        }
+        return world.startClock();
     };
     hooks.distributed.gatherLog = [&world](core::telemetry::TelemetryLog& log,
                                            std::int64_t cutTick) {
         dist::gatherTelemetry(world, log, cutTick);
     };
-    for (int r = 0; r < world.size(); ++r) {
-        hooks.distributed.trace.names.push_back(world.who(r));
-    }
+    hooks.distributed.hosts = world.hosts();
     for (std::int64_t s = 0; s < transport.stageCount(); ++s) {
-        hooks.distributed.trace.ofStage.push_back(
+        hooks.distributed.rankOfStage.push_back(
             static_cast<std::int32_t>(dist::rankOfStage(s, world.size(), transport.stageCount())));
     }
     hooks.started = [&world, &transport, root](const session::Trainer& trainer) {
@@ -154,22 +158,35 @@ int train(dist::MpiWorld& world,
     return exitCodeAfterRun();
 }
 
+// One rank's failure: the others would wait for its tensors (or, at a rendezvous that timed
+// out, MPI_Finalize would wait for the rank that never came). End them all now.
+[[noreturn]] void endEveryRank(const dist::MpiWorld& world, const std::exception& e) {
+    std::cerr << "layerpipe: " << world.who(world.rank()) << " failed: " << e.what()
+              << "\nlayerpipe: ending every rank of the run (MPI_Abort)\n"
+              << std::flush;
+    dist::MpiWorld::abortAll(dynamic_cast<const core::InputError*>(&e) != nullptr ? 2 : 1);
+    throw;  // without MPI running (not reached otherwise)
+}
+
 }  // namespace
 
 int runMpi(const RunOptions& o) {
     installStopHandlers();
     dist::MpiWorld world;
+    world.setTimeout(o.mpiTimeout);
     std::optional<io::ExperimentConfig> cfg;
-    const std::unique_ptr<dist::MpiTransport> transport = setUp(world, o, cfg);
+    std::unique_ptr<dist::MpiTransport> transport;
+    try {
+        transport = setUp(world, o, cfg);
+    } catch (const core::InputError&) {
+        throw;  // every rank saw it alike (setUp's vote): each exits with its message
+    } catch (const std::exception& e) {
+        endEveryRank(world, e);  // e.g. a rank that never reached the vote
+    }
     try {
         return train(world, *transport, o, *cfg);
     } catch (const std::exception& e) {
-        // One rank's failure: the others would wait for its tensors. End them all now.
-        std::cerr << "layerpipe: " << world.who(world.rank()) << " failed: " << e.what()
-                  << "\nlayerpipe: ending every rank of the run (MPI_Abort)\n"
-                  << std::flush;
-        dist::MpiWorld::abortAll(dynamic_cast<const core::InputError*>(&e) != nullptr ? 2 : 1);
-        throw;
+        endEveryRank(world, e);
     }
 }
 

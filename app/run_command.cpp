@@ -56,7 +56,8 @@ CLI::App* addRunCommand(CLI::App& app, RunOptions& o) {
                   "stages as MPI ranks: start with mpirun -n R (R <= stages), see docs/mpi.md");
     run->add_option("--mpi-timeout",
                     o.mpiTimeout,
-                    "seconds a rank waits for a neighbour's tensor before it ends the run")
+                    "seconds a rank waits for a neighbour's tensor, or for every rank at the start "
+                    "and end steps, before it ends the run naming the missing rank")
         ->check(CLI::Range(1.0, 86400.0));
     run->add_flag(
         "--dry-run",

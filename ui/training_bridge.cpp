@@ -126,7 +126,7 @@ void TrainingBridge::poll() {
 }
 
 void TrainingBridge::writeCsvs(const std::filesystem::path& dir) const {
-    core::telemetry::writeCsvs(log_, dir);
+    core::telemetry::writeCsvs(log_, dir, layout_.hosts);
 }
 
 void TrainingBridge::writeChromeTrace(const std::filesystem::path& file) const {

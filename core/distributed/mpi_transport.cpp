@@ -140,7 +140,8 @@ FailHook failHookFromEnvironment() {
     char* end = nullptr;
     h.rank = std::strtoll(v, &end, 10);
     bool ok = end != v && *end == ':' && h.rank >= 0;
-    if (ok) {
+    h.stall = ok && std::strcmp(end, ":stall") == 0;
+    if (ok && !h.stall) {
         const char* unit = end + 1;
         h.unit = std::strtoll(unit, &end, 10);
         ok = end != unit && h.unit >= 0;
@@ -149,8 +150,8 @@ FailHook failHookFromEnvironment() {
     }
     if (!ok) {
         throw InputError(
-            concat("LP_MPI_TEST_FAIL must be <rank>:<minibatch> or "
-                   "<rank>:<minibatch>:die (a test hook), got '",
+            concat("LP_MPI_TEST_FAIL must be <rank>:<minibatch>, <rank>:<minibatch>:die or "
+                   "<rank>:stall (a test hook), got '",
                    v,
                    "'"));
     }
@@ -263,7 +264,7 @@ MpiTransport::~MpiTransport() {
 }
 
 void MpiTransport::send(Direction dir, std::int64_t to, std::int64_t unit, const Tensor& tensor) {
-    if (hook_.rank == world_.rank() && unit >= hook_.unit) {
+    if (!hook_.stall && hook_.rank == world_.rank() && unit >= hook_.unit) {
         if (hook_.die) {
             std::raise(SIGKILL);
         }

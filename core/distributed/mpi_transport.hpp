@@ -25,11 +25,13 @@ struct LinkTraffic {
 };
 
 // A test hook (docs/mpi.md): LP_MPI_TEST_FAIL="<rank>:<minibatch>[:die]" makes that rank throw
-// (or, with ":die", end itself with SIGKILL) when it sends a tensor of that data unit.
+// (or, with ":die", end itself with SIGKILL) when it sends a tensor of that data unit;
+// "<rank>:stall" makes that rank never arrive at the start of training (it sleeps there).
 struct FailHook {
     std::int64_t rank = -1;  // -1: off
     std::int64_t unit = 0;
     bool die = false;
+    bool stall = false;
 };
 
 // The hook from the environment; InputError for a malformed value.

@@ -7,8 +7,11 @@
 #include <mpi.h>
 
 #include <array>
+#include <chrono>
 #include <climits>
 #include <stdexcept>
+#include <thread>
+#include <utility>
 
 namespace lp::core::distributed {
 
@@ -41,6 +44,10 @@ std::uint64_t hashOf(const std::string& text) {
 
 struct MpiWorld::Impl {
     MPI_Comm comm = MPI_COMM_NULL;
+    MPI_Comm arrivals = MPI_COMM_NULL;  // the rendezvous' tokens, apart from other traffic
+    // Their buffers, alive as long as MPI might still write a late token into them.
+    int token = 0;
+    std::vector<int> from;
 };
 
 MpiWorld::MpiWorld() : impl_(std::make_unique<Impl>()) {
@@ -56,6 +63,7 @@ MpiWorld::MpiWorld() : impl_(std::make_unique<Impl>()) {
     checkMpi(MPI_Comm_dup(MPI_COMM_WORLD, &impl_->comm), "MPI_Comm_dup");
     // Errors come back as codes (turned into exceptions) instead of aborting inside MPI.
     MPI_Comm_set_errhandler(impl_->comm, MPI_ERRORS_RETURN);
+    checkMpi(MPI_Comm_dup(impl_->comm, &impl_->arrivals), "MPI_Comm_dup");
     MPI_Comm_rank(impl_->comm, &rank_);
     MPI_Comm_size(impl_->comm, &size_);
     std::array<char, MPI_MAX_PROCESSOR_NAME> name{};
@@ -76,6 +84,7 @@ MpiWorld::MpiWorld() : impl_(std::make_unique<Impl>()) {
 }
 
 MpiWorld::~MpiWorld() {
+    MPI_Comm_free(&impl_->arrivals);
     MPI_Comm_free(&impl_->comm);
     MPI_Finalize();
 }
@@ -88,12 +97,82 @@ const void* MpiWorld::comm() const {
     return &impl_->comm;
 }
 
+void MpiWorld::setTimeout(double seconds) {
+    LP_EXPECTS(seconds > 0.0, concat("MPI timeout ", seconds, " s"));
+    timeout_ = seconds;
+}
+
+void MpiWorld::arrive(const char* step) {
+    if (size_ == 1) {
+        return;
+    }
+    // Tokens between two ranks keep their order, so one tag serves every rendezvous.
+    impl_->token = rank_;
+    std::vector<int>& from = impl_->from;
+    from.assign(static_cast<std::size_t>(size_), -1);
+    std::vector<MPI_Request> sends;
+    std::vector<std::pair<int, MPI_Request>> receives;  // (peer, request) not yet arrived
+    {
+        const std::lock_guard lock(mutex_);
+        for (int r = 0; r < size_; ++r) {
+            if (r == rank_) {
+                continue;
+            }
+            MPI_Request& send = sends.emplace_back(MPI_REQUEST_NULL);
+            checkMpi(MPI_Isend(&impl_->token, 1, MPI_INT, r, 0, impl_->arrivals, &send),
+                     "MPI_Isend");
+            MPI_Request& recv = receives.emplace_back(r, MPI_REQUEST_NULL).second;
+            checkMpi(
+                MPI_Irecv(
+                    &from[static_cast<std::size_t>(r)], 1, MPI_INT, r, 0, impl_->arrivals, &recv),
+                "MPI_Irecv");
+        }
+    }
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+        int sent = 0;
+        {
+            const std::lock_guard lock(mutex_);
+            std::erase_if(receives, [](std::pair<int, MPI_Request>& r) {
+                int done = 0;
+                checkMpi(MPI_Test(&r.second, &done, MPI_STATUS_IGNORE), "MPI_Test");
+                return done != 0;
+            });
+            checkMpi(MPI_Testall(intCount(sends.size()), sends.data(), &sent, MPI_STATUSES_IGNORE),
+                     "MPI_Testall");
+        }
+        if (receives.empty() && sent != 0) {
+            return;
+        }
+        if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() >
+            timeout_) {
+            std::string missing;
+            for (const auto& [peer, request] : receives) {
+                missing += (missing.empty() ? "" : ", ") + who(peer);
+            }
+            throw std::runtime_error(concat(missing.empty() ? std::string("a rank") : missing,
+                                            " did not reach ",
+                                            step,
+                                            " within ",
+                                            timeout_,
+                                            " s (",
+                                            who(rank_),
+                                            " waited): stuck or gone (--mpi-timeout)"));
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+}
+
 void MpiWorld::barrier() {
+    arrive("the start of training");
+    // Everyone is there: MPI's own barrier now returns at once, and on every rank at nearly the
+    // same moment (the rendezvous' polling would leave them up to a poll interval apart).
     const std::lock_guard lock(mutex_);
     checkMpi(MPI_Barrier(impl_->comm), "MPI_Barrier");
 }
 
 void MpiWorld::checkSame(const std::string& what, const std::string& text) {
+    arrive("the check of the ranks' arguments");
     const std::uint64_t mine = hashOf(text);
     std::vector<std::uint64_t> all(static_cast<std::size_t>(size_));
     {
@@ -117,7 +196,19 @@ void MpiWorld::checkSame(const std::string& what, const std::string& text) {
     }
 }
 
+std::chrono::steady_clock::time_point MpiWorld::startClock() {
+    barrier();
+    const auto mine = std::chrono::steady_clock::now();
+    std::int64_t origin = mine.time_since_epoch().count();
+    broadcastBytes(std::as_writable_bytes(std::span(&origin, 1)), 0);
+    if (host() != hosts_[0]) {
+        return mine;
+    }
+    return std::chrono::steady_clock::time_point(std::chrono::steady_clock::duration(origin));
+}
+
 bool MpiWorld::anyTrue(bool local) {
+    arrive("a vote of the ranks (a problem at start, or a stop request after an epoch)");
     int in = local ? 1 : 0;
     int out = 0;
     const std::lock_guard lock(mutex_);
@@ -126,6 +217,7 @@ bool MpiWorld::anyTrue(bool local) {
 }
 
 std::int64_t MpiWorld::minimum(std::int64_t local) {
+    arrive("the agreement on where the telemetry ends (after training)");
     std::int64_t out = 0;
     const std::lock_guard lock(mutex_);
     checkMpi(MPI_Allreduce(&local, &out, 1, MPI_INT64_T, MPI_MIN, impl_->comm), "MPI_Allreduce");
@@ -133,6 +225,7 @@ std::int64_t MpiWorld::minimum(std::int64_t local) {
 }
 
 std::vector<std::vector<std::byte>> MpiWorld::gatherBytes(std::span<const std::byte> mine) {
+    arrive("the gathering of telemetry to rank 0 at the end");
     const std::lock_guard lock(mutex_);
     const int count = intCount(mine.size());
     std::vector<int> counts(static_cast<std::size_t>(size_));
@@ -166,6 +259,7 @@ std::vector<std::vector<std::byte>> MpiWorld::gatherBytes(std::span<const std::b
 }
 
 void MpiWorld::broadcastBytes(std::span<std::byte> bytes, int root) {
+    arrive("a broadcast");
     const std::lock_guard lock(mutex_);
     checkMpi(MPI_Bcast(bytes.data(), intCount(bytes.size()), MPI_BYTE, root, impl_->comm),
              "MPI_Bcast");

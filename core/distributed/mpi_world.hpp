@@ -8,6 +8,7 @@
 
 #include "core/pipeline/transport.hpp"
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -51,7 +52,20 @@ public:
     // The communicator handle of the run's collectives (an MPI_Comm, opaque here).
     const void* comm() const;
 
+    // The collectives below are bounded: each starts with a rendezvous of every rank (one small
+    // message to and from each other rank); a rank that does not arrive within timeout()
+    // seconds makes the waiting ranks throw std::runtime_error naming it ("rank 1 (host h) did
+    // not reach <step> within 300 s: stuck or gone (--mpi-timeout)"), never a hang. The caller
+    // then ends the run (abortAll). Every rank calls them in the same order.
+    double timeout() const { return timeout_; }
+
+    void setTimeout(double seconds);  // > 0; 300 s until set (--mpi-timeout)
+
     void barrier();
+    // A barrier that returns the run's time origin for the ranks' telemetry: rank 0's clock
+    // reading after the barrier on every rank of rank 0's host (one steady clock per machine:
+    // no skew), this rank's own reading on other hosts (skew: the barrier's exit spread).
+    std::chrono::steady_clock::time_point startClock();
     // InputError on every rank unless every rank passed the same `text` (compared by a 64-bit
     // hash); the message names `what` and the ranks that differ from rank 0.
     void checkSame(const std::string& what, const std::string& text);
@@ -69,10 +83,14 @@ public:
     static void abortAll(int code);
 
 private:
+    // The rendezvous before a collective: returns once every rank has arrived at `step`.
+    void arrive(const char* step);
+
     struct Impl;
     std::unique_ptr<Impl> impl_;
     int rank_ = 0;
     int size_ = 1;
+    double timeout_ = 300.0;
     std::vector<std::string> hosts_;
     std::mutex mutex_;
 };

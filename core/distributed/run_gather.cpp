@@ -53,9 +53,14 @@ void gatherTelemetry(MpiWorld& world, telemetry::TelemetryLog& log, std::int64_t
         return;
     }
     telemetry::TelemetryBatch merged;
-    for (const auto& bytes : all) {
+    for (std::size_t r = 0; r < all.size(); ++r) {
+        const std::vector<std::byte>& bytes = all[r];
         std::size_t at = 0;
+        const std::size_t firstOp = merged.ops.size();
         take(bytes, at, merged.ops);
+        for (std::size_t i = firstOp; i < merged.ops.size(); ++i) {
+            merged.ops[i].rank = static_cast<std::int32_t>(r);
+        }
         take(bytes, at, merged.staleness);
         take(bytes, at, merged.memory);
         take(bytes, at, merged.reconstruction);

@@ -15,9 +15,10 @@ namespace lp::core::distributed {
 
 // Replaces rank 0's log with every rank's records: the ops, staleness, memory and
 // reconstruction samples of each rank's own stages (in rank order, so stage order), the train
-// samples of the rank that runs the last stage, and rank 0's evaluation and delay records (every
-// rank holds the same). The other ranks' logs are left as they are. The ranks' binaries must be
-// the same build (the records travel as bytes; checked by MpiWorld::checkSame at start).
+// samples of the rank that runs the last stage (each op marked with the rank that ran it), and rank
+// 0's evaluation and delay records (every rank holds the same). The other ranks' logs are left as
+// they are. The ranks' binaries must be the same build (the records travel as bytes; checked by
+// MpiWorld::checkSame at start).
 // `cutTick`: this rank's Recorder::cutTick(). A diverged epoch runs whole on every rank, and only
 // the rank of the last stage sees the loss and cuts its records; every rank's records are cut at
 // the earliest cut of any rank before they travel, so the run folder holds the one-process

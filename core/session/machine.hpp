@@ -13,4 +13,8 @@ namespace lp::core::session {
 // a bad LP_ISA).
 std::string machineReport();
 
+// This machine's host name (gethostname), as the run folder records where ops ran; "unknown"
+// when the system gives none.
+std::string hostName();
+
 }  // namespace lp::core::session

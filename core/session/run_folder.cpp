@@ -221,9 +221,8 @@ RunOutcome trainRunFolder(const io::ExperimentConfig& config,
     if (hooks.started) {
         hooks.started(trainer);
     }
-    if (dist.barrier) {
-        dist.barrier();
-        recorder.restartClock();
+    if (dist.startTogether) {
+        recorder.restartClock(dist.startTogether());
     }
     RunOutcome out;
     out.train = trainEpochs(trainer, recorder, out.log, hooks.train);
@@ -234,6 +233,10 @@ RunOutcome trainRunFolder(const io::ExperimentConfig& config,
         dist.gatherLog(out.log, recorder.cutTick());
     }
     out.layout = trainer.layout();
+    if (dist.transport != nullptr) {
+        out.layout.hosts = dist.hosts;
+        out.layout.rankOfStage = dist.rankOfStage;
+    }
     out.stepsPerEpoch = trainer.experiment().stepsPerEpoch;
     out.epochsDone = trainer.epoch();
     out.dataSource = trainer.experiment().data.source;
@@ -242,8 +245,8 @@ RunOutcome trainRunFolder(const io::ExperimentConfig& config,
     if (!dist.writer) {
         return out;
     }
-    telemetry::writeCsvs(out.log, folder);
-    telemetry::writeChromeTrace(out.log, out.layout, folder / "trace.json", dist.trace);
+    telemetry::writeCsvs(out.log, folder, out.layout.hosts);
+    telemetry::writeChromeTrace(out.log, out.layout, folder / "trace.json");
     const std::string signal = hooks.stopSignal ? hooks.stopSignal() : std::string();
     out.summary = writeRunRecord(
         config, out.layout, out.log, runFacts(trainer, out.train, signal), folder / "run.json");

@@ -14,6 +14,7 @@
 #include "core/telemetry/recorder.hpp"
 #include "core/telemetry/summary.hpp"
 
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -80,12 +81,16 @@ void prepareRunFolder(const std::filesystem::path& folder);
 struct DistributedRun {
     pipeline::Transport* transport = nullptr;  // this process's stages and links
     bool writer = true;                        // this process writes the run folder
-    std::function<void()> barrier;             // before the clocks start: one time origin
+    // Before the first step: waits for every process and returns the run's time origin (one
+    // clock for every process's telemetry).
+    std::function<std::chrono::steady_clock::time_point()> startTogether;
     // Every process's telemetry into the writer's log (the others' logs are left as they are).
     // `cutTick`: this process's Recorder::cutTick() (a diverged run's cut, seen only by the
     // process that runs the last stage; every process's records are cut at the earliest).
     std::function<void(telemetry::TelemetryLog&, std::int64_t cutTick)> gatherLog;
-    telemetry::TraceProcesses trace;  // trace.json: one process per rank
+    // Where the stages run, for the run folder's ranks (PipelineLayout::hosts, rankOfStage).
+    std::vector<std::string> hosts;         // of each process
+    std::vector<std::int32_t> rankOfStage;  // the process of each stage
 };
 
 struct RunFolderHooks {

@@ -6,6 +6,7 @@
 #include "core/model/bn_recalibration.hpp"
 #include "core/pipeline/epoch_plan.hpp"
 #include "core/session/checkpoint_meta.hpp"
+#include "core/session/machine.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -326,6 +327,13 @@ std::string shapeProblem(const std::string& name,
 }
 
 }  // namespace
+
+telemetry::PipelineLayout Trainer::layout() const {
+    telemetry::PipelineLayout l = core_->layout();
+    l.delaySchedule = std::string(pipeline::toString(experiment_.delaySchedule.spec().kind));
+    l.hosts = {hostName()};
+    return l;
+}
 
 void Trainer::save(const std::filesystem::path& file) const {
     io::SafetensorsFile f;

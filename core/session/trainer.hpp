@@ -77,11 +77,8 @@ public:
     pipeline::Engine& engine() { return *engine_; }
 
     // Delays: the configured ones, or with a delay schedule its envelope (thread-safe: built once).
-    telemetry::PipelineLayout layout() const {
-        telemetry::PipelineLayout l = core_->layout();
-        l.delaySchedule = std::string(pipeline::toString(experiment_.delaySchedule.spec().kind));
-        return l;
-    }
+    // Hosts: this machine's (one process; an MPI run sets its ranks, run_folder.hpp).
+    telemetry::PipelineLayout layout() const;
 
     std::int64_t epoch() const { return epoch_; }  // epochs completed
 

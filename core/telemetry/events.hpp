@@ -23,6 +23,9 @@ struct OpEvent {
     double startUs = 0.0;            // wall clock since the run started, microseconds
     double endUs = 0.0;
     std::int32_t thread = 0;  // worker index that ran it
+    // The process (MPI rank, docs/mpi.md) that ran it: 0 in a one-process run. Its host is
+    // PipelineLayout::hosts[rank].
+    std::int32_t rank = 0;
 };
 
 // Staleness of one update: the applied gradient was computed on weights this many versions old.
@@ -142,8 +145,27 @@ struct PipelineLayout {
     std::string policy;                     // "latest" | "stash" | "ema" | "momentum"
     std::string schedule;                   // "layerpipe" | "gpipe"
     std::string delaySchedule = "static";   // "static" | "epochs" | "adaptive"
+    // Where the stages ran (docs/mpi.md): the host of each process, by MPI rank (one entry for a
+    // one-process run; empty when not known, as in a folder written before ranks were
+    // recorded), and the rank of each stage (empty: every stage in one process, rank 0).
+    std::vector<std::string> hosts;
+    std::vector<std::int32_t> rankOfStage;
 
     std::int32_t stages() const { return static_cast<std::int32_t>(delays.size()); }
+
+    // Whether the stages ran in several processes (MPI ranks).
+    bool distributed() const { return !rankOfStage.empty(); }
+
+    std::int32_t rankOf(std::int32_t stage) const {
+        const auto s = static_cast<std::size_t>(stage);
+        return stage >= 0 && s < rankOfStage.size() ? rankOfStage[s] : 0;
+    }
+
+    // The host of `rank`, or "" when the layout does not name it.
+    std::string hostOf(std::int32_t rank) const {
+        const auto r = static_cast<std::size_t>(rank);
+        return rank >= 0 && r < hosts.size() ? hosts[r] : std::string();
+    }
 };
 
 }  // namespace lp::core::telemetry

@@ -4,6 +4,7 @@
 #include "core/choices.hpp"
 #include "core/error.hpp"
 #include "core/io/atomic_file.hpp"
+#include "core/telemetry/trace_flows.hpp"
 
 #include <algorithm>
 #include <array>
@@ -102,7 +103,7 @@ void appendRow(std::string& out, const Ts&... values) {
 }
 
 // One CSV row per record, columns in the order of the header in exporters.hpp.
-void appendCsvRow(std::string& out, const OpEvent& e) {
+void appendCsvRow(std::string& out, const OpEvent& e, std::string_view host) {
     appendRow(out,
               e.stage,
               opKindName(e.op),
@@ -111,7 +112,9 @@ void appendCsvRow(std::string& out, const OpEvent& e) {
               e.tick,
               e.startUs,
               e.endUs,
-              e.thread);
+              e.thread,
+              e.rank,
+              host);
 }
 
 void appendCsvRow(std::string& out, const StalenessSample& s) {
@@ -170,13 +173,17 @@ void appendCsvRow(std::string& out, const DelaySample& d) {
     appendRow(out, d.firstTick, d.ticks);
 }
 
-template <typename Record>
-void writeCsv(const fs::path& file, std::string_view header, const std::vector<Record>& records) {
+// writeCsv's rows: appendCsvRow(out, record, extra...) for each record.
+template <typename Record, typename... Extra>
+void writeCsv(const fs::path& file,
+              std::string_view header,
+              const std::vector<Record>& records,
+              const Extra&... extra) {
     BufferedFile f(file);
     f.text().append(header);
     f.text().push_back('\n');
     for (const Record& r : records) {
-        appendCsvRow(f.text(), r);
+        appendCsvRow(f.text(), r, extra(r)...);
         f.maybeFlush();
     }
     f.commit();
@@ -229,6 +236,23 @@ std::int32_t trackCount(const PipelineLayout& layout) {
 
 json metadataEvent(std::string_view name, std::int32_t tid, json args, std::int32_t pid = 1) {
     return {{"ph", "M"}, {"name", name}, {"pid", pid}, {"tid", tid}, {"args", std::move(args)}};
+}
+
+// The trace's processes: "LayerPipe", or in a run over MPI ranks one per rank ("rank r (host
+// h)", pid r + 1).
+std::vector<json> processEvents(const PipelineLayout& layout) {
+    if (!layout.distributed()) {
+        return {metadataEvent("process_name", 0, {{"name", "LayerPipe"}})};
+    }
+    const std::int32_t ranks =
+        1 + *std::max_element(layout.rankOfStage.begin(), layout.rankOfStage.end());
+    std::vector<json> out;
+    for (std::int32_t r = 0; r < ranks; ++r) {
+        const std::string name = concat("rank ", r, " (host ", layout.hostOf(r), ")");
+        out.push_back(metadataEvent("process_name", 0, {{"name", name}}, r + 1));
+        out.push_back(metadataEvent("process_sort_index", 0, {{"sort_index", r + 1}}, r + 1));
+    }
+    return out;
 }
 
 json opEvent(const OpEvent& e, std::int32_t pid) {
@@ -285,6 +309,22 @@ json layoutJson(const PipelineLayout& layout) {
             {"policy", layout.policy},
             {"schedule", layout.schedule},
             {"delaySchedule", layout.delaySchedule}};
+}
+
+// run.json's "ranks": each process with its host and its stages.
+json ranksJson(const PipelineLayout& layout) {
+    json ranks = json::array();
+    for (std::size_t r = 0; r < layout.hosts.size(); ++r) {
+        ranks.push_back(
+            {{"rank", r}, {"host", layout.hosts[r]}, {"stages", std::vector<std::int32_t>{}}});
+    }
+    for (std::int32_t s = 0; s < layout.stages(); ++s) {
+        const auto r = static_cast<std::size_t>(layout.rankOf(s));
+        if (r < ranks.size()) {
+            ranks[r]["stages"].push_back(s);
+        }
+    }
+    return ranks;
 }
 
 bool forecastable(const PipelineLayout& layout) {
@@ -384,71 +424,18 @@ void appendSeries(BufferedFile& f,
 
 }  // namespace
 
-void TelemetryLog::append(TelemetryBatch&& batch) {
-    const auto take = [](auto& dst, auto& src) {
-        dst.insert(
-            dst.end(), std::make_move_iterator(src.begin()), std::make_move_iterator(src.end()));
-        src.clear();
-    };
-    take(all_.ops, batch.ops);
-    take(all_.staleness, batch.staleness);
-    take(all_.memory, batch.memory);
-    take(all_.train, batch.train);
-    take(all_.eval, batch.eval);
-    take(all_.reconstruction, batch.reconstruction);
-    take(all_.delays, batch.delays);
-}
-
-void TelemetryLog::append(const TelemetryBatch& batch) {
-    append(TelemetryBatch(batch));
-}
-
-void TelemetryLog::clear() {
-    all_ = TelemetryBatch{};
-}
-
-std::vector<DelaySample> finalDelays(const std::vector<DelaySample>& records) {
-    std::map<std::pair<std::int32_t, std::int32_t>, DelaySample> last;
-    for (const DelaySample& d : records) {
-        last[{d.epoch, d.stage}] = d;
-    }
-    std::vector<DelaySample> out;
-    out.reserve(last.size());
-    for (const auto& [key, d] : last) {
-        out.push_back(d);
-    }
-    return out;
-}
-
-// In OpKind's order: the short name of ops.csv and the trace's category.
-constexpr std::array<std::string_view, 4> kOpKindNames{"F", "B", "U", "eval"};
-constexpr std::array<std::string_view, 4> kOpKindCategories{
-    "forward", "backward", "update", "eval"};
-static_assert(kOpKindNames.size() == static_cast<std::size_t>(OpKind::Eval) + 1);
-
-// In MemoryCategory's order.
-constexpr std::array<std::string_view, 5> kMemoryCategoryNames{
-    "weights", "weight_history", "activations", "optimizer_state", "diagnostic_shadow"};
-static_assert(kMemoryCategoryNames.size() ==
-              static_cast<std::size_t>(MemoryCategory::DiagnosticShadow) + 1);
-
-std::string_view opKindName(OpKind op) {
-    return indexedName(kOpKindNames, op);
-}
-
-std::string_view opKindCategory(OpKind op) {
-    return indexedName(kOpKindCategories, op);
-}
-
-std::string_view memoryCategoryName(MemoryCategory cat) {
-    return indexedName(kMemoryCategoryNames, cat);
-}
-
-void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
+void writeCsvs(const TelemetryLog& log,
+               const fs::path& dir,
+               const std::vector<std::string>& hosts) {
     ensureDirectory(dir);
     writeCsv(dir / "ops.csv",
-             "stage,op,minibatch,weight_version,tick,start_us,end_us,thread",
-             log.ops());
+             "stage,op,minibatch,weight_version,tick,start_us,end_us,thread,rank,host",
+             log.ops(),
+             [&hosts](const OpEvent& e) {
+                 const auto r = static_cast<std::size_t>(e.rank);
+                 return e.rank >= 0 && r < hosts.size() ? std::string_view(hosts[r])
+                                                        : std::string_view();
+             });
     writeCsv(dir / "staleness.csv", "update,stage,staleness,configured_delay", log.staleness());
     writeCsv(dir / "memory.csv", "time_us,tick,stage,category,bytes", log.memory());
     writeCsv(dir / "train.csv",
@@ -471,14 +458,10 @@ void writeCsvs(const TelemetryLog& log, const fs::path& dir) {
              finalDelays(log.delays()));
 }
 
-void writeChromeTrace(const TelemetryLog& log,
-                      const PipelineLayout& layout,
-                      const fs::path& file,
-                      const TraceProcesses& processes) {
+void writeChromeTrace(const TelemetryLog& log, const PipelineLayout& layout, const fs::path& file) {
     const std::int32_t tracks = trackCount(layout);
-    const auto pidOf = [&processes](std::int32_t stage) {
-        const auto s = static_cast<std::size_t>(stage);
-        return s < processes.ofStage.size() ? processes.ofStage[s] + 1 : 1;
+    const auto pidOf = [&layout](std::int32_t stage) {
+        return layout.rankOf(stage) + 1;
     };
     std::vector<std::string> trackNames;
     trackNames.reserve(static_cast<std::size_t>(tracks));
@@ -491,15 +474,7 @@ void writeChromeTrace(const TelemetryLog& log,
     }
 
     // Metadata, then counters, then ops, each event dumped and streamed as soon as it is built.
-    std::vector<json> head;
-    if (processes.names.empty()) {
-        head.push_back(metadataEvent("process_name", 0, {{"name", "LayerPipe"}}));
-    }
-    for (std::size_t p = 0; p < processes.names.size(); ++p) {
-        const auto pid = static_cast<std::int32_t>(p) + 1;
-        head.push_back(metadataEvent("process_name", 0, {{"name", processes.names[p]}}, pid));
-        head.push_back(metadataEvent("process_sort_index", 0, {{"sort_index", pid}}, pid));
-    }
+    std::vector<json> head = processEvents(layout);
     for (std::int32_t s = 0; s < tracks; ++s) {
         head.push_back(metadataEvent(
             "thread_name", s, {{"name", trackNames[static_cast<std::size_t>(s)]}}, pidOf(s)));
@@ -529,6 +504,9 @@ void writeChromeTrace(const TelemetryLog& log,
             emit(opEvent(e, pidOf(e.stage)));
         }
     }
+    for (const json& event : flowEvents(log.ops(), layout, findMessages(log.ops(), layout))) {
+        emit(event);
+    }
     f.text().append("\n]}\n");
     f.commit();
 }
@@ -547,6 +525,9 @@ void writeRunRecord(const json& config,
                     ",\n\"layout\":",
                     dumpJson(layoutJson(layout)),
                     ",\n"));
+    if (!layout.hosts.empty()) {
+        t.append(concat("\"ranks\":", dumpJson(ranksJson(layout)), ",\n"));
+    }
     if (forecastable(layout)) {
         const json forecast = {{"stash_history_bytes", stashHistoryBytes(layout)},
                                {"ema_history_bytes", emaHistoryBytes(layout)},

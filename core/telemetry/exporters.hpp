@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -60,7 +61,9 @@ std::string_view memoryCategoryName(MemoryCategory cat);  // "weights", "weight_
 
 // Writes one CSV per series into dir (created if missing), each with a header row, one row per
 // record in log order, ',' separators, '\n' line ends, '.' decimals whatever the C locale:
-//   ops.csv            stage,op,minibatch,weight_version,tick,start_us,end_us,thread
+//   ops.csv            stage,op,minibatch,weight_version,tick,start_us,end_us,thread,rank,host
+//                      (rank: the MPI rank that ran the op, 0 in one process; host:
+//                      hosts[rank], empty when `hosts` does not name that rank)
 //   staleness.csv      update,stage,staleness,configured_delay
 //   memory.csv         time_us,tick,stage,category,bytes
 //   train.csv          step,epoch,time_us,loss,accuracy,lr,images_per_second,non_finite
@@ -74,7 +77,10 @@ std::string_view memoryCategoryName(MemoryCategory cat);  // "weights", "weight_
 // Reals are the shortest text that reads back to the same bits (times, in µs, in fixed notation;
 // floats possibly with an exponent; "nan", "inf", "-inf" for non-finite values); non_finite is
 // 0 or 1. Same log, same bytes. Each file is replaced atomically; failures throw InputError.
-void writeCsvs(const TelemetryLog& log, const std::filesystem::path& dir);
+// `hosts`: the host of each rank (PipelineLayout::hosts).
+void writeCsvs(const TelemetryLog& log,
+               const std::filesystem::path& dir,
+               const std::vector<std::string>& hosts = {});
 
 // Writes a Chrome trace (Trace Event Format; opens in Perfetto and chrome://tracing):
 //   {"displayTimeUnit":"ms","otherData":{format, version, policy, schedule, delays},
@@ -86,21 +92,19 @@ void writeCsvs(const TelemetryLog& log, const std::filesystem::path& dir);
 // counter event {"ph":"C","name":"memory stage s","ts":timeUs,"args":{<category>: bytes, ...}}
 // per (stage, timestamp), holding every category sampled at that exact moment, ordered by stage
 // then time. Records with a non-finite time are skipped. Replaced atomically; throws InputError.
-// With `processes` (a run over MPI ranks) each process is a trace process of its own, named
-// names[p], holding the tracks of its stages ("pid": ofStage[s] + 1); by default one process.
-struct TraceProcesses {
-    std::vector<std::string> names;     // e.g. "rank 1 (host node2)"
-    std::vector<std::int32_t> ofStage;  // the process of each stage, an index into names
-};
-
+// A run over MPI ranks (layout.distributed()) has one trace process per rank instead, pid
+// rank + 1, named "rank r (host h)" and holding the tracks of its stages (layout.rankOfStage),
+// and after the ops the messages between ranks as flow arrows (trace_flows.hpp: "s" at the
+// sending op's end, "f" with "bp":"e" at the receiving op's start, one id per message).
 void writeChromeTrace(const TelemetryLog& log,
                       const PipelineLayout& layout,
-                      const std::filesystem::path& file,
-                      const TraceProcesses& processes = {});
+                      const std::filesystem::path& file);
 
 // Writes the JSON run record, keys in this order, one series record per line:
 //   {"format":"layerpipe-run/1","version":LP_VERSION,"config":config,
 //    "layout":{units, stageOfUnit, delays, stageParams, policy, schedule},
+//    "ranks":[{"rank":r,"host":h,"stages":[s, ...]}, ...] (the processes the stages ran in, from
+//    layout.hosts and layout.rankOfStage; left out when layout.hosts is empty),
 //    "forecast":{"stash_history_bytes","ema_history_bytes","momentum_history_bytes" (0)} (only
 //    when the layout has
 //    stageParams for every stage), "summary":summary,

@@ -24,6 +24,10 @@ double Recorder::nowUs() const {
         .count();
 }
 
+void Recorder::restartClock(std::chrono::steady_clock::time_point origin) {
+    start_ = origin;
+}
+
 void Recorder::restartClock() {
     start_ = std::chrono::steady_clock::now();
 }

@@ -24,6 +24,8 @@ public:
     // Microseconds since construction (or the last restartClock()).
     double nowUs() const;
     void restartClock();
+    // From `origin` on (a time origin shared by the processes of one run; docs/mpi.md).
+    void restartClock(std::chrono::steady_clock::time_point origin);
 
     bool recordsOps() const { return opEvents_.load(std::memory_order_relaxed); }
 

@@ -6,6 +6,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <array>
 #include <limits>
 #include <string>
@@ -110,21 +111,61 @@ json parseRecord(const fs::path& file) {
     }
 }
 
+// run.json's "ranks" (writeRunRecord) into layout.hosts and, for a run over several ranks,
+// layout.rankOfStage; needs the layout's delays (its stage count) read.
+void readRanks(const json& ranks, const fs::path& file, PipelineLayout& l) {
+    if (!ranks.is_array()) {
+        throw InputError(concat(file.string(), ": 'ranks' is not an array"));
+    }
+    std::vector<std::int32_t> ofStage(static_cast<std::size_t>(l.stages()), -1);
+    for (const json& r : ranks) {
+        if (!r.is_object()) {
+            throw InputError(concat(file.string(), ": an entry of 'ranks' is not an object"));
+        }
+        l.hosts.push_back(member<std::string>(r, "host", file, "ranks[]."));
+        for (const auto s : member<std::vector<std::int32_t>>(r, "stages", file, "ranks[].")) {
+            if (s < 0 || s >= l.stages()) {
+                throw InputError(concat(file.string(),
+                                        ": 'ranks' names stage ",
+                                        s,
+                                        "; the layout has stages 0 to ",
+                                        l.stages() - 1));
+            }
+            ofStage[static_cast<std::size_t>(s)] = static_cast<std::int32_t>(l.hosts.size() - 1);
+        }
+    }
+    if (std::find(ofStage.begin(), ofStage.end(), -1) != ofStage.end()) {
+        throw InputError(concat(file.string(), ": 'ranks' leaves a stage without a rank"));
+    }
+    if (l.hosts.size() > 1) {
+        l.rankOfStage = std::move(ofStage);
+    }
+}
+
 }  // namespace
 
 std::vector<OpEvent> readOpsCsv(const fs::path& file) {
+    CsvReader r(file);
+    std::array<std::size_t, 8> c{};
     constexpr std::array<std::string_view, 8> kNames = {
         "stage", "op", "minibatch", "weight_version", "tick", "start_us", "end_us", "thread"};
-    return readSeries<OpEvent>(file, kNames, [](const CsvReader& r, const auto& c) {
-        return OpEvent{narrow<std::int32_t>(r, c[0]),
-                       opKind(r, c[1]),
-                       r.integer(c[2]),
-                       r.integer(c[3]),
-                       r.integer(c[4]),
-                       r.real(c[5]),
-                       r.real(c[6]),
-                       narrow<std::int32_t>(r, c[7])};
-    });
+    for (std::size_t i = 0; i < kNames.size(); ++i) {
+        c[i] = r.column(kNames[i]);
+    }
+    const auto rank = r.findColumn("rank");  // none in folders written before MPI runs
+    std::vector<OpEvent> out;
+    while (r.next()) {
+        out.push_back(OpEvent{narrow<std::int32_t>(r, c[0]),
+                              opKind(r, c[1]),
+                              r.integer(c[2]),
+                              r.integer(c[3]),
+                              r.integer(c[4]),
+                              r.real(c[5]),
+                              r.real(c[6]),
+                              narrow<std::int32_t>(r, c[7]),
+                              rank ? narrow<std::int32_t>(r, *rank) : 0});
+    }
+    return out;
 }
 
 std::vector<StalenessSample> readStalenessCsv(const fs::path& file) {
@@ -250,6 +291,9 @@ RunRecord readRunRecord(const fs::path& file) {
     if (layout.contains("delaySchedule")) {
         l.delaySchedule = member<std::string>(layout, "delaySchedule", file, "layout.");
     }
+    if (doc.contains("ranks")) {
+        readRanks(member<json>(doc, "ranks", file, ""), file, l);
+    }
     if (l.unitNames.size() != l.stageOfUnit.size()) {
         throw InputError(concat(file.string(),
                                 ": 'layout' names ",
@@ -264,6 +308,32 @@ RunRecord readRunRecord(const fs::path& file) {
         throw InputError(concat(file.string(), ": config: ", e.what()));
     }
     return record;
+}
+
+std::vector<LinkRecord> readMpiLinks(const fs::path& file) {
+    const json doc = parseRecord(file);
+    const auto links = member<json>(doc, "links", file, "");
+    if (!links.is_array()) {
+        throw InputError(concat(file.string(), ": 'links' is not an array"));
+    }
+    std::vector<LinkRecord> out;
+    for (const json& l : links) {
+        const auto direction = member<std::string>(l, "direction", file, "links[].");
+        if (direction != "forward" && direction != "backward") {
+            throw InputError(concat(
+                file.string(), ": a link's direction is '", direction, "' (forward or backward)"));
+        }
+        out.push_back(
+            {.from = member<std::int32_t>(l, "from", file, "links[]."),
+             .to = member<std::int32_t>(l, "to", file, "links[]."),
+             .forward = direction == "forward",
+             .messages = member<std::int64_t>(l, "messages", file, "links[]."),
+             .bytes = member<std::int64_t>(l, "bytes", file, "links[]."),
+             .sendSeconds = member<double>(l, "sendSeconds", file, "links[]."),
+             .bytesPerStep = member<double>(l, "bytesPerStep", file, "links[]."),
+             .sendSecondsPerStep = member<double>(l, "sendSecondsPerStep", file, "links[].")});
+    }
+    return out;
 }
 
 RunFolder readRunFolder(const fs::path& dir) {
@@ -284,7 +354,11 @@ RunFolder readRunFolder(const fs::path& dir) {
         !fs::exists(dir / "train.csv", ec) && fs::exists(dir / "csv" / "train.csv", ec)
             ? dir / "csv"
             : dir;
-    return {dir, std::move(record.config), std::move(record.layout), readCsvs(csvDir)};
+    RunFolder run{dir, std::move(record.config), std::move(record.layout), readCsvs(csvDir), {}};
+    if (fs::exists(dir / "mpi.json", ec)) {
+        run.links = readMpiLinks(dir / "mpi.json");
+    }
+    return run;
 }
 
 }  // namespace lp::core::telemetry

@@ -10,6 +10,7 @@
 #include "core/io/config.hpp"
 #include "core/telemetry/events.hpp"
 #include "core/telemetry/exporters.hpp"
+#include "core/telemetry/mpi_links.hpp"
 
 #include <filesystem>
 #include <vector>
@@ -19,7 +20,8 @@ namespace lp::core::telemetry {
 // One series file each, as writeCsvs writes it (exporters.hpp has the columns); records in file
 // order. Extra columns are ignored; a missing column, a bad number or an unknown op or memory
 // category name is an InputError naming the file, the line and the column. eval.csv's recal_*
-// columns are optional (a row with recal_batches 0 has none).
+// columns are optional (a row with recal_batches 0 has none); so is ops.csv's rank (0 without
+// it). ops.csv's host column is not read: run.json's "ranks" name each rank's host.
 std::vector<OpEvent> readOpsCsv(const std::filesystem::path& file);
 std::vector<StalenessSample> readStalenessCsv(const std::filesystem::path& file);
 std::vector<MemorySample> readMemoryCsv(const std::filesystem::path& file);
@@ -42,21 +44,28 @@ struct RunRecord {
 };
 
 // Reads run.json's config and layout (its "series" are skipped: the CSVs hold the same; a layout
-// without "delaySchedule", written before delay schedules, is "static"). InputError
+// without "delaySchedule", written before delay schedules, is "static"). "ranks", when there
+// (in rank order), gives layout.hosts and, when it lists more than one rank,
+// layout.rankOfStage; a stage it names out of range or leaves out is an InputError. InputError
 // naming the file on a missing file, invalid JSON (with the line), a missing or mistyped key, or a
 // config the experiment parser rejects.
 RunRecord readRunRecord(const std::filesystem::path& file);
+
+// mpi.json's "links" (core/distributed/run_gather.hpp writes it). InputError naming the file on
+// invalid JSON, a missing or mistyped key, or a direction other than forward or backward.
+std::vector<LinkRecord> readMpiLinks(const std::filesystem::path& file);
 
 struct RunFolder {
     std::filesystem::path dir;
     io::ExperimentConfig config;
     PipelineLayout layout;
     TelemetryLog log;
+    std::vector<LinkRecord> links;  // an MPI run's mpi.json; empty without one
 };
 
 // A whole run folder: run.json and the six CSVs (beside it, or in csv/ as the studio's report
-// export puts them). InputError naming the first file that is
-// missing or corrupt, and saying what a run folder holds when dir is not one.
+// export puts them), and mpi.json when an MPI run left one. InputError naming the first file
+// that is missing or corrupt, and saying what a run folder holds when dir is not one.
 RunFolder readRunFolder(const std::filesystem::path& dir);
 
 }  // namespace lp::core::telemetry

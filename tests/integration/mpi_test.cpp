@@ -15,6 +15,8 @@
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -77,6 +79,50 @@ std::vector<std::string> stalenessRows(const std::filesystem::path& dir) {
     return rows;
 }
 
+// Every op row of ops.csv names its rank and that rank's host, as run.json's "ranks" does; each
+// rank ran ops.
+void expectRanksRecorded(const std::filesystem::path& run, int ranks) {
+    const nlohmann::json record = nlohmann::json::parse(fileBytes((run / "run.json").string()));
+    const nlohmann::json& listed = record.at("ranks");
+    ASSERT_EQ(listed.size(), static_cast<std::size_t>(ranks)) << listed.dump();
+    const std::vector<std::string> ops = lines(run / "ops.csv");
+    ASSERT_GT(ops.size(), 1U);
+    EXPECT_TRUE(ops[0].ends_with(",thread,rank,host")) << ops[0];
+    std::set<int> seen;
+    for (std::size_t i = 1; i < ops.size(); ++i) {
+        const std::string rankAndHost = columns(ops[i], {8, 9});
+        const int rank = std::stoi(rankAndHost);
+        seen.insert(rank);
+        const std::string host = listed.at(static_cast<std::size_t>(rank)).at("host");
+        ASSERT_EQ(rankAndHost, std::to_string(rank) + "," + host + ",") << ops[i];
+    }
+    EXPECT_EQ(seen.size(), static_cast<std::size_t>(ranks));
+}
+
+// trace.json loads, and the messages are flow arrows: every id has one start ("s") and one
+// finish ("f", "bp":"e") on different processes (ranks), the finish no earlier; for each of the
+// `links` boundaries, one forward and one backward message per minibatch (2 epochs of 12).
+void expectMessageFlows(const std::filesystem::path& run, int links) {
+    const nlohmann::json trace = nlohmann::json::parse(fileBytes((run / "trace.json").string()));
+    std::map<std::int64_t, std::vector<nlohmann::json>> flows;
+    for (const nlohmann::json& e : trace.at("traceEvents")) {
+        if (e.at("ph") == "s" || e.at("ph") == "f") {
+            flows[e.at("id").get<std::int64_t>()].push_back(e);
+        }
+    }
+    EXPECT_EQ(flows.size(), static_cast<std::size_t>(links) * 2 * 24);
+    for (const auto& [id, pair] : flows) {
+        ASSERT_EQ(pair.size(), 2U) << id;
+        const nlohmann::json& start = pair[0].at("ph") == "s" ? pair[0] : pair[1];
+        const nlohmann::json& finish = pair[0].at("ph") == "s" ? pair[1] : pair[0];
+        ASSERT_EQ(finish.at("ph"), "f") << id;
+        EXPECT_EQ(finish.at("bp"), "e");
+        EXPECT_NE(start.at("pid"), finish.at("pid")) << start.dump();
+        EXPECT_LE(start.at("ts").get<double>(), finish.at("ts").get<double>())
+            << start.dump() << " " << finish.dump();
+    }
+}
+
 // One process and R ranks, same flags: the same bits.
 void expectSameBits(const std::string& pipeline, int ranks) {
     const TempDir dir;
@@ -100,6 +146,9 @@ void expectSameBits(const std::string& pipeline, int ranks) {
     // One trace process per rank, named after it.
     const std::string trace = fileBytes((dir / "many" / "trace.json").string());
     EXPECT_NE(trace.find("\"rank " + std::to_string(ranks - 1) + " (host "), std::string::npos);
+    expectRanksRecorded(dir / "many", ranks);
+    expectRanksRecorded(dir / "one", 1);
+    expectMessageFlows(dir / "many", ranks - 1);
 }
 
 TEST(MpiRun, FourRanksFourStagesEmaEqualsOneProcess) {
@@ -178,6 +227,20 @@ TEST(MpiRun, ThrowingRankEndsTheRunNamingIt) {
 
 TEST(MpiRun, DyingRankEndsTheRun) {
     expectFailure("0:3:die", "signal");
+}
+
+// A rank that never reaches the start of training: the other names it within --mpi-timeout
+// and ends the run (the rendezvous of MpiWorld::arrive), instead of waiting in a barrier.
+TEST(MpiRun, RankThatNeverArrivesIsNamed) {
+    const TempDir dir;
+    const Result r = runShell(
+        "LP_MPI_TEST_FAIL=1:stall timeout 120 " + mpirun(2, "-x LP_MPI_TEST_FAIL") + "run --mpi " +
+        kTiny + "--stages 5 --out " + (dir / "out").string() + " --mpi-timeout 2 2>&1");
+    EXPECT_NE(r.code, 0) << r.out;
+    EXPECT_NE(r.code, 124) << "the run hung:\n" << r.out;
+    EXPECT_NE(r.out.find("rank 1 (host"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("did not reach the start of training within 2 s"), std::string::npos)
+        << r.out;
 }
 
 TEST(MpiRun, MoreRanksThanStagesIsRefused) {

@@ -20,6 +20,7 @@
 #include <fstream>
 #include <limits>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <utility>
@@ -74,7 +75,9 @@ PipelineLayout threeStageLayout() {
             .delays = {4, 2, 0},
             .stageParams = {1000, 2000, 3000},
             .policy = "stash",
-            .schedule = "layerpipe"};
+            .schedule = "layerpipe",
+            .hosts = {},
+            .rankOfStage = {}};
 }
 
 // The LayerPipe schedule for K = 3 (DESIGN.md section 4): in tick τ stage s runs F of τ-s,
@@ -194,18 +197,27 @@ TEST(TelemetryLog, AppendConcatenatesAndClearEmpties) {
 TEST(Exporters, CsvsHaveHeadersRowCountsAndRoundTrip) {
     const TempDir dir;
     const TelemetryLog log = syntheticLog();
-    writeCsvs(log, dir / "out/csv");
+    writeCsvs(log, dir / "out/csv", {"node-a"});
 
     const auto ops = readCsv(dir / "out/csv/ops.csv");
     ASSERT_EQ(ops.size(), log.ops().size() + 1);
-    EXPECT_EQ(
-        ops[0],
-        (std::vector<std::string>{
-            "stage", "op", "minibatch", "weight_version", "tick", "start_us", "end_us", "thread"}));
+    EXPECT_EQ(ops[0],
+              (std::vector<std::string>{"stage",
+                                        "op",
+                                        "minibatch",
+                                        "weight_version",
+                                        "tick",
+                                        "start_us",
+                                        "end_us",
+                                        "thread",
+                                        "rank",
+                                        "host"}));
     for (std::size_t i = 0; i < log.ops().size(); ++i) {
         const OpEvent& e = log.ops()[i];
         const auto& row = ops[i + 1];
-        ASSERT_EQ(row.size(), 8U);
+        ASSERT_EQ(row.size(), 10U);
+        EXPECT_EQ(row[8], "0");
+        EXPECT_EQ(row[9], "node-a");
         EXPECT_EQ(parseNumber<std::int32_t>(row[0]), e.stage);
         EXPECT_EQ(row[1], opKindName(e.op));
         EXPECT_EQ(parseNumber<std::int64_t>(row[2]), e.minibatch);
@@ -277,7 +289,7 @@ TEST(Exporters, CsvsAreDeterministicAndReplaceOldFiles) {
     log.clear();
     writeCsvs(log, dir / "a");
     EXPECT_EQ(readText(dir / "a/ops.csv"),
-              "stage,op,minibatch,weight_version,tick,start_us,end_us,thread\n");
+              "stage,op,minibatch,weight_version,tick,start_us,end_us,thread,rank,host\n");
 }
 
 TEST(Exporters, CsvsIntoAFileThrowInputError) {
@@ -380,6 +392,93 @@ TEST(Exporters, RunRecordParsesWithConfigLayoutAndSeries) {
     EXPECT_TRUE(series.at("train").back().at("loss").is_null());  // NaN
     EXPECT_EQ(series.at("train").back().at("non_finite"), true);
     EXPECT_EQ(series.at("memory")[0].at("category"), "weights");
+}
+
+// A run over two MPI ranks (docs/mpi.md): run.json lists each rank's host and stages, and the
+// trace has one process per rank holding its stages' tracks; without hosts there is no "ranks".
+TEST(Exporters, RanksInRunRecordAndTraceProcesses) {
+    const TempDir dir;
+    PipelineLayout layout = threeStageLayout();
+    writeRunRecord(json::object(), layout, syntheticLog(), json::object(), dir / "none.json");
+    EXPECT_FALSE(json::parse(readText(dir / "none.json")).contains("ranks"));
+    layout.hosts = {"node-a", "node-b"};
+    layout.rankOfStage = {0, 0, 1};
+    writeRunRecord(json::object(), layout, syntheticLog(), json::object(), dir / "run.json");
+    EXPECT_EQ(json::parse(readText(dir / "run.json")).at("ranks"),
+              json::parse(R"([{"rank": 0, "host": "node-a", "stages": [0, 1]},
+                              {"rank": 1, "host": "node-b", "stages": [2]}])"));
+    writeChromeTrace(syntheticLog(), layout, dir / "trace.json");
+    std::map<int, std::string> processes;
+    std::map<int, std::set<int>> tidsOfPid;
+    const json trace = json::parse(readText(dir / "trace.json"));
+    for (const json& e : trace.at("traceEvents")) {
+        if (e.at("ph") == "M" && e.at("name") == "process_name") {
+            processes[e.at("pid")] = e.at("args").at("name");
+        } else if (e.at("ph") == "X") {
+            tidsOfPid[e.at("pid")].insert(e.at("tid").get<int>());
+        }
+    }
+    EXPECT_EQ(
+        processes,
+        (std::map<int, std::string>{{1, "rank 0 (host node-a)"}, {2, "rank 1 (host node-b)"}}));
+    EXPECT_EQ(tidsOfPid, (std::map<int, std::set<int>>{{1, {0, 1}}, {2, {2}}}));
+}
+
+// The messages between two ranks as flow arrows: ranks {0, 1} | {2} cut between stages 1 and 2,
+// so each of the 6 minibatches sends a forward (F m, stage 1 → 2) and a backward (B m, stage
+// 2 → 1). Each arrow starts inside the sending op and ends inside the receiving one, later.
+TEST(Exporters, ChromeTraceHasMessagesAsFlows) {
+    const TempDir dir;
+    PipelineLayout layout = threeStageLayout();
+    layout.hosts = {"node-a", "node-b"};
+    layout.rankOfStage = {0, 0, 1};
+    const TelemetryLog log = syntheticLog();
+    writeChromeTrace(log, layout, dir / "trace.json");
+    std::vector<json> ops;
+    std::map<std::int64_t, std::vector<json>> flows;  // by id
+    const json trace = json::parse(readText(dir / "trace.json"));
+    for (const json& e : trace.at("traceEvents")) {
+        if (e.at("ph") == "X") {
+            ops.push_back(e);
+        } else if (e.at("ph") == "s" || e.at("ph") == "f") {
+            flows[e.at("id").get<std::int64_t>()].push_back(e);
+        }
+    }
+    // The op on (pid, tid) whose slice holds ts.
+    const auto opAt = [&ops](const json& flow) {
+        const double ts = flow.at("ts").get<double>();
+        for (const json& op : ops) {
+            const double start = op.at("ts").get<double>();
+            if (op.at("pid") == flow.at("pid") && op.at("tid") == flow.at("tid") && start <= ts &&
+                ts <= start + op.at("dur").get<double>()) {
+                return op.at("name").get<std::string>();
+            }
+        }
+        return std::string("none");
+    };
+    ASSERT_EQ(flows.size(), 2 * static_cast<std::size_t>(kMinibatches));
+    std::map<std::string, int> names;
+    for (const auto& [id, pair] : flows) {
+        ASSERT_EQ(pair.size(), 2U) << id;
+        const json& start = pair[0].at("ph") == "s" ? pair[0] : pair[1];
+        const json& finish = pair[0].at("ph") == "s" ? pair[1] : pair[0];
+        ASSERT_EQ(start.at("ph"), "s");
+        ASSERT_EQ(finish.at("ph"), "f");
+        EXPECT_EQ(finish.at("bp"), "e");
+        EXPECT_EQ(start.at("name"), finish.at("name"));
+        EXPECT_EQ(start.at("cat"), finish.at("cat"));
+        EXPECT_NE(start.at("pid"), finish.at("pid"));
+        EXPECT_LT(start.at("ts").get<double>(), finish.at("ts").get<double>());
+        const std::string name = start.at("name");
+        EXPECT_EQ(opAt(start), name);
+        EXPECT_EQ(opAt(finish), name);
+        EXPECT_EQ(start.at("tid").get<int>(), name[0] == 'F' ? 1 : 2);
+        ++names[name.substr(0, 1)];
+    }
+    EXPECT_EQ(names, (std::map<std::string, int>{{"B", 6}, {"F", 6}}));
+
+    writeChromeTrace(log, threeStageLayout(), dir / "one.json");  // one process: no messages
+    EXPECT_EQ(readText(dir / "one.json").find("\"ph\":\"s\""), std::string::npos);
 }
 
 // Issue 13: BN recalibration adds eval columns and record keys only to runs that use it, so the

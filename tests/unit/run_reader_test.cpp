@@ -21,6 +21,7 @@
 #include <fstream>
 #include <limits>
 #include <string>
+#include <vector>
 
 namespace lp::core::telemetry {
 namespace {
@@ -53,7 +54,7 @@ TelemetryLog awkwardLog() {
     b.ops = {{0, OpKind::Forward, 0, 0, 0, 0.0, 12.5, 0},
              {1, OpKind::Backward, 0, 0, 1, 1e9 + 0.125, 1e9 + 3.0, 3},
              {0, OpKind::Update, 7, 5, -1, 1.0 / 3.0, 2.0 / 3.0, 1},
-             {1, OpKind::Eval, -1, 9, -1, 5e-7, 123456.789, 0}};
+             {1, OpKind::Eval, -1, 9, -1, 5e-7, 123456.789, 0, 1}};
     b.staleness = {{1, 0, 2, 2}, {2, 1, 0, 0}};
     b.memory = {{0.5, 0, 0, MemoryCategory::Weights, 4800},
                 {0.5, 0, 0, MemoryCategory::WeightHistory, 4800},
@@ -100,6 +101,7 @@ void expectSameLogs(const TelemetryLog& a, const TelemetryLog& b) {
         EXPECT_TRUE(sameBits(x.startUs, y.startUs)) << i << ": " << x.startUs << " " << y.startUs;
         EXPECT_TRUE(sameBits(x.endUs, y.endUs)) << i;
         EXPECT_EQ(x.thread, y.thread);
+        EXPECT_EQ(x.rank, y.rank);
     });
     expectEachSame(a.staleness(),
                    b.staleness(),
@@ -150,11 +152,14 @@ void expectSameLogs(const TelemetryLog& a, const TelemetryLog& b) {
                    });
 }
 
-// A run folder as `layerpipe run --out` leaves it.
-void writeRunFolder(const fs::path& dir, const TelemetryLog& log, const io::ExperimentConfig& c) {
-    writeCsvs(log, dir);
-    writeChromeTrace(log, layout(), dir / "trace.json");
-    writeRunRecord(io::toJson(c), layout(), log, nlohmann::json{{"epochs", 1}}, dir / "run.json");
+// A run folder as `layerpipe run --out` leaves it (`l`: its layout).
+void writeRunFolder(const fs::path& dir,
+                    const TelemetryLog& log,
+                    const io::ExperimentConfig& c,
+                    const PipelineLayout& l = layout()) {
+    writeCsvs(log, dir, l.hosts);
+    writeChromeTrace(log, l, dir / "trace.json");
+    writeRunRecord(io::toJson(c), l, log, nlohmann::json{{"epochs", 1}}, dir / "run.json");
     io::saveConfig(dir / "experiment.json", c);
 }
 
@@ -192,6 +197,76 @@ TEST(RunReader, RunFolderGivesLayoutConfigAndSeries) {
     EXPECT_EQ(run.layout.policy, "ema");
     EXPECT_EQ(run.layout.schedule, "layerpipe");
     expectSameLogs(log, run.log);
+}
+
+// An MPI run's folder (docs/mpi.md): run.json's ranks give each rank's host and stages back;
+// ops.csv names the host of each op's rank; a one-process layout keeps its one host.
+TEST(RunReader, RanksAndHostsRoundTrip) {
+    const TempDir dir;
+    PipelineLayout two = layout();
+    two.hosts = {"node-a", "node-b"};
+    two.rankOfStage = {0, 1};
+    const TelemetryLog log = awkwardLog();
+    writeRunFolder(dir.path(), log, io::ExperimentConfig{}, two);
+    const RunFolder run = readRunFolder(dir.path());
+    EXPECT_EQ(run.layout.hosts, two.hosts);
+    EXPECT_EQ(run.layout.rankOfStage, two.rankOfStage);
+    expectSameLogs(log, run.log);
+    std::ifstream ops(dir.path() / "ops.csv");
+    std::vector<std::string> rows;
+    for (std::string line; std::getline(ops, line);) {
+        rows.push_back(line);
+    }
+    ASSERT_EQ(rows.size(), 5U);
+    EXPECT_EQ(rows[0], "stage,op,minibatch,weight_version,tick,start_us,end_us,thread,rank,host");
+    EXPECT_TRUE(rows[1].ends_with(",0,node-a")) << rows[1];
+    EXPECT_TRUE(rows[4].ends_with(",1,node-b")) << rows[4];  // awkwardLog's eval op: rank 1
+
+    PipelineLayout one = layout();
+    one.hosts = {"here"};
+    writeRunFolder(dir.path(), log, io::ExperimentConfig{}, one);
+    const PipelineLayout back = readRunFolder(dir.path()).layout;
+    EXPECT_EQ(back.hosts, one.hosts);
+    EXPECT_FALSE(back.distributed());
+}
+
+TEST(RunReader, BadRanksAreNamed) {
+    const TempDir dir;
+    const std::string head = R"({"layout": {"units": ["stem", "head"], "stageOfUnit": [0, 1],
+        "delays": [1, 0], "stageParams": [1, 1], "policy": "stash", "schedule": "layerpipe"},
+        "config": {}, "ranks": )";
+    writeText(dir.path() / "run.json", head + R"([{"rank": 0, "host": "a", "stages": [0, 2]}]})");
+    expectInputError([&] { readRunRecord(dir.path() / "run.json"); },
+                     {"run.json", "'ranks' names stage 2", "stages 0 to 1"});
+    writeText(dir.path() / "run.json", head + R"([{"rank": 0, "host": "a", "stages": [0]}]})");
+    expectInputError([&] { readRunRecord(dir.path() / "run.json"); },
+                     {"'ranks' leaves a stage without a rank"});
+    writeText(dir.path() / "run.json", head + R"([{"rank": 0, "stages": [0, 1]}]})");
+    expectInputError([&] { readRunRecord(dir.path() / "run.json"); }, {"no 'ranks[].host'"});
+}
+
+// mpi.json's links (core/distributed/run_gather.hpp writes them) for the studio's timeline.
+TEST(RunReader, MpiLinksAreRead) {
+    const TempDir dir;
+    const fs::path file = dir.path() / "mpi.json";
+    writeText(file, R"({"format": "layerpipe-mpi-1", "links": [
+        {"from": 0, "to": 1, "direction": "forward", "messages": 24, "bytes": 49152,
+         "sendSeconds": 0.012, "bytesPerStep": 2048.0, "sendSecondsPerStep": 0.0005},
+        {"from": 1, "to": 0, "direction": "backward", "messages": 24, "bytes": 49152,
+         "sendSeconds": 0.024, "bytesPerStep": 2048.0, "sendSecondsPerStep": 0.001}]})");
+    const std::vector<LinkRecord> links = readMpiLinks(file);
+    ASSERT_EQ(links.size(), 2U);
+    EXPECT_TRUE(links[0].forward);
+    EXPECT_EQ(links[0].to, 1);
+    EXPECT_EQ(links[0].bytes, 49152);
+    EXPECT_FALSE(links[1].forward);
+    EXPECT_EQ(links[1].from, 1);
+    EXPECT_EQ(links[1].sendSecondsPerStep, 0.001);
+    writeText(file, R"({"links": [{"from": 0, "to": 1, "direction": "sideways"}]})");
+    expectInputError([&] { readMpiLinks(file); },
+                     {"mpi.json", "'sideways'", "forward or backward"});
+    writeText(file, R"({"links": [{"from": 0, "to": 1, "direction": "forward"}]})");
+    expectInputError([&] { readMpiLinks(file); }, {"no 'links[].messages'"});
 }
 
 TEST(RunReader, ReportFolderKeepsItsCsvsInCsvSubfolder) {
