@@ -10,6 +10,7 @@
 #include "ui/pipeline_editor.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/study_view.hpp"
+#include "ui/timeline_view.hpp"
 #include "ui/training_bridge.hpp"
 #include "ui/training_view.hpp"
 #include "ui/transport_bar.hpp"
@@ -55,6 +56,7 @@ void MainWindow::openRunFolder(const QString& dir) {
     all.reconstruction = run.log.reconstruction();
     all.delays = run.log.delays();
     charts_->append(all);
+    charts_->timeline()->setLinks(run.links);  // an MPI run's mpi.json: traffic per boundary
     QApplication::restoreOverrideCursor();
     const QWidget* current = charts_->tabs()->currentWidget();
     if (current == charts_->study() || current == charts_->compare()) {

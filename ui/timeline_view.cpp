@@ -3,6 +3,7 @@
 
 #include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
+#include "ui/message_arrows.hpp"
 #include "ui/palette.hpp"
 
 #include <QHBoxLayout>
@@ -103,6 +104,8 @@ TimelineView::TimelineView(QWidget* parent)
         spans_[static_cast<std::size_t>(k)] =
             new OpSpans(plot_->xAxis, plot_->yAxis, static_cast<OpKind>(k));
     }
+    arrows_ = new MessageArrows(plot_->xAxis, plot_->yAxis);
+    arrows_->removeFromLegend();  // listed only for a run over ranks (updateRanks)
 
     installNavigationHooks(
         plot_, this, [this] { setFollowLive(false); }, [this] { setFollowLive(true); });
@@ -143,6 +146,7 @@ void TimelineView::applyLayout(const PipelineLayout& layout) {
     } else {
         ensureRows(std::max(1, layout.stages()));
     }
+    updateRanks();
     updateLabels();
 }
 
@@ -195,6 +199,7 @@ bool TimelineView::addBatch(const TelemetryBatch& batch) {
     for (OpSpans* s : spans_) {
         s->finish();
     }
+    addRankOps(batch.ops);
     updateLabels();
     if (followLive_) {
         applyFollow();
@@ -211,6 +216,9 @@ void TimelineView::clearData() {
         plot_->removeItem(items.text);
     }
     marks_.clear();
+    links_.clear();
+    rankOps_.clear();
+    arrows_->setMessages({});
     std::fill(stats_.begin(), stats_.end(), StageStats{});
     anyPipelineOp_ = false;
     anyTick_ = false;
@@ -221,6 +229,7 @@ void TimelineView::clearData() {
     // A fresh view (issue 13): the current layout's rows, following live from tick 0.
     setRows(std::max(1, layout_.stages()));
     resetRange();
+    updateRanks();
     updateLabels();
 }
 
@@ -244,6 +253,7 @@ void TimelineView::setTimeAxis(TimeAxis axis) {
     for (OpSpans* s : spans_) {
         s->setTimeAxis(axis);
     }
+    arrows_->setTimeAxis(axis);
     plot_->xAxis->setLabel(axis == TimeAxis::Tick ? QStringLiteral("tick")
                                                   : QStringLiteral("wall clock (µs)"));
     updateLabels();
@@ -359,10 +369,15 @@ void TimelineView::updateLabels() {
         const QString units = unitSummary(layout_, u.stage);
         QString label = units.isEmpty() ? QStringLiteral("stage %1").arg(u.stage)
                                         : QStringLiteral("stage %1 (%2)").arg(u.stage).arg(units);
+        QString second = rankText(u.stage);
         if (u.span > 0.0) {
-            label += QStringLiteral("\n%1% busy · %2% bubble")
-                         .arg(100.0 * u.utilisation, 0, 'f', 1)
-                         .arg(100.0 * u.bubbleFraction, 0, 'f', 1);
+            second += QStringLiteral("%1%2% busy · %3% bubble")
+                          .arg(second.isEmpty() ? QString() : QStringLiteral(" · "))
+                          .arg(100.0 * u.utilisation, 0, 'f', 1)
+                          .arg(100.0 * u.bubbleFraction, 0, 'f', 1);
+        }
+        if (!second.isEmpty()) {
+            label += QLatin1Char('\n') + second;
         }
         ticks.insert(static_cast<double>(u.stage), label);
         meanBusy += u.utilisation;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include "core/telemetry/events.hpp"
+#include "core/telemetry/mpi_links.hpp"
 #include "ui/chart_layout.hpp"
 #include "ui/telemetry_view.hpp"
 #include "ui/timeline_spans.hpp"
@@ -19,6 +20,10 @@
 #include <vector>
 
 class QToolButton;
+
+namespace lp::ui {
+class MessageArrows;
+}
 
 namespace lp::ui {
 
@@ -82,6 +87,16 @@ public:
     // Tooltip text: op, stage, minibatch, weight version, tick, times, thread.
     static QString describe(const core::telemetry::OpEvent& e);
 
+    // A run over MPI ranks (layout.distributed(), timeline_ranks.cpp): the rows name their
+    // rank and host, a dashed line with a label parts the ranks, and arrows show the messages
+    // between them. setLinks gives the labels each link's bytes and send time per step, each
+    // way (mpi.json); clear() forgets them.
+    void setLinks(std::vector<core::telemetry::LinkRecord> links);
+    // The labels of the rank boundaries, top to bottom; for tests.
+    QStringList boundaryLabels() const;
+
+    const MessageArrows* messageArrows() const { return arrows_; }
+
 signals:
     void followLiveChanged(bool on);
 
@@ -121,6 +136,21 @@ private:
         QCPItemText* text = nullptr;
     };
 
+    // timeline_ranks.cpp: the rank boundaries for layout_ and links_ (items remade).
+    void updateRanks();
+    // Keeps a distributed run's F/B ops and finds its messages again.
+    void addRankOps(const std::vector<core::telemetry::OpEvent>& ops);
+    QString rankText(int stage) const;  // "rank 1 · node2", or "" in one process
+
+    struct Boundary {
+        QCPItemStraightLine* line = nullptr;
+        QCPItemText* text = nullptr;
+    };
+
+    std::vector<core::telemetry::LinkRecord> links_;
+    std::vector<core::telemetry::OpEvent> rankOps_;
+    std::vector<Boundary> boundaries_;
+    MessageArrows* arrows_ = nullptr;
     QToolButton* followButton_ = nullptr;
     QToolButton* wallClockButton_ = nullptr;
     QCPTextElement* title_ = nullptr;

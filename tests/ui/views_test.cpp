@@ -5,6 +5,7 @@
 #include "ui/chart_export.hpp"
 #include "ui/chart_layout.hpp"
 #include "ui/memory_view.hpp"
+#include "ui/message_arrows.hpp"
 #include "ui/palette.hpp"
 #include "ui/reconstruction_view.hpp"
 #include "ui/staleness_view.hpp"
@@ -160,7 +161,9 @@ TEST(TimelineView, HoldsOneSpanPlottablePerOpKindAndEveryEvent) {
     TimelineView view;
     view.setLayout(resnetLayout("stash"));
     view.append(layerpipeRun(40, resnetLayout("stash")));
-    EXPECT_EQ(view.plot()->plottableCount(), 4);
+    // One per op kind, and the messages between MPI ranks: hidden and unlisted in one process.
+    EXPECT_EQ(view.plot()->plottableCount(), 5);
+    EXPECT_FALSE(view.messageArrows()->visible());
     EXPECT_EQ(view.eventCount(), 40U * 4U * 3U);
     EXPECT_EQ(view.spans(OpKind::Forward)->spanCount(), 160U);
     EXPECT_EQ(view.spans(OpKind::Update)->spanCount(), 160U);
