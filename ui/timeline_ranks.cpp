@@ -123,11 +123,14 @@ void TimelineView::updateRanks() {
         b.text->position->setTypeX(QCPItemPosition::ptAxisRectRatio);
         b.text->position->setCoords(1.0, y);
         b.text->setPadding(QMargins(3, 1, 3, 1));
-        // Opaque on the chart's background: the label sits among the arrows.
+        // Opaque on the chart's background: the label sits among the arrows. The box takes the
+        // current theme's colours; the text is set in the light look (black), which restyle()
+        // adapts to the theme at every layout, as it does the arrows' black (a dark theme's light
+        // text would be adapted to dark grey on the dark box).
         const palette::ChartColors colors = palette::chartColors();
         b.text->setBrush(palette::withAlpha(colors.background, 235));
         b.text->setPen(palette::cosmeticPen(colors.legendBorder, 1.0));
-        b.text->setColor(colors.text);
+        b.text->setColor(palette::okabeIto(6));
         b.text->setText(boundaryText(layout_.rankOf(s - 1), links_));
         boundaries_.push_back(b);
     }
