@@ -5,6 +5,8 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdlib>
 #include <string>
 
@@ -67,6 +69,21 @@ void useArch(arch_t id) {
     bli_arch_set_id();
     unsetenv("BLIS_ARCH_TYPE");
 }
+
+// Thin GEMMs run on haswell's kernels where the chosen kernel set is skx: those with a dimension
+// below kSmallDim, or whose output is at most kSmallDim x kSmallDim (a weight gradient summed
+// over many tiles). BLIS 0.9's skx sub-configuration has no small-matrix ("sup") kernels, so
+// such a GEMM packs whole operands for few multiply-adds per packed value; haswell's sup kernels
+// work on the operands in place. Measured on the Zen 5 of docs/cpu-paths.md (AVX-512 path, 2
+// threads, width 16 batch 128, one layer's forward / backward in ms, `layerpipe bench`): the
+// 3-channel stem (K = 27) 1.65 / 4.93 -> 1.33 / 2.48, the 1x1 downsample 16 -> 32 (K = 16)
+// 1.65 / 2.26 -> 1.31 / 1.57, the 32-channel Winograd layers' backward (their weight gradient's
+// 32 x 32 outputs) 9.6-9.8 -> 7.9-8.1. Winograd's GEMMs of 64 to 128 channels were slower on
+// haswell (forward 1.8-2.5 -> 2.1-2.9 ms), so only the thin ones move. Shapes only: the bits do
+// not depend on the thread count. Null: no such split (another kernel set, or BLIS_ARCH_TYPE
+// set by the user).
+constexpr std::int64_t kSmallDim = 32;
+std::atomic<cntx_t*> smallGemmContext{nullptr};
 #endif
 
 #ifndef LP_HAVE_BLIS
@@ -114,22 +131,28 @@ void gemm(Trans transA,
 
     // BLIS takes a row and a column stride per operand, so row-major needs no transposition
     // trick; the serial library never spawns threads of its own.
-    bli_sgemm(transA == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
-              transB == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
-              m,
-              n,
-              k,
-              &alpha,
-              const_cast<float*>(a),
-              lda,
-              1,
-              const_cast<float*>(b),
-              ldb,
-              1,
-              &beta,
-              c,
-              ldc,
-              1);
+    cntx_t* cntx = nullptr;  // the global kernel set
+    if (std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim) {
+        cntx = smallGemmContext.load(std::memory_order_relaxed);
+    }
+    bli_sgemm_ex(transA == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+                 transB == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
+                 m,
+                 n,
+                 k,
+                 &alpha,
+                 const_cast<float*>(a),
+                 lda,
+                 1,
+                 const_cast<float*>(b),
+                 ldb,
+                 1,
+                 &beta,
+                 c,
+                 ldc,
+                 1,
+                 cntx,
+                 nullptr);
 #else
     View out(c, m, n, Stride(ldc));
     const std::int64_t aRows = transA == Trans::Yes ? k : m;
@@ -162,10 +185,12 @@ std::string gemmKernelSet() {
 #ifdef LP_HAVE_BLIS
     activeIsa();
     const arch_t id = bli_arch_query_id();
+    const bool split = smallGemmContext.load() != nullptr;
     return concat("BLIS ",
                   bli_info_get_version_str(),
                   ", sub-configuration ",
                   bli_arch_string(id),
+                  split ? " (haswell for GEMMs thinner than 32)" : "",
                   userChoseArch() ? " (BLIS_ARCH_TYPE)" : "");
 #else
     return concat("Eigen ",
@@ -182,6 +207,7 @@ std::string gemmKernelSet() {
 
 void selectGemmKernels(Isa isa) {
 #ifdef LP_HAVE_BLIS
+    smallGemmContext.store(nullptr);
     if (userChoseArch()) {
         bli_init();  // BLIS honours the user's BLIS_ARCH_TYPE itself
         return;
@@ -193,6 +219,9 @@ void selectGemmKernels(Isa isa) {
     // threads), so the AVX-512 path takes skx there.
     const arch_t native = bli_cpuid_query_id();
     useArch(levelOf(native) == static_cast<int>(isa) ? native : canonicalArch(isa));
+    if (bli_arch_query_id() == BLIS_ARCH_SKX && bli_gks_lookup_id(BLIS_ARCH_HASWELL) != nullptr) {
+        smallGemmContext.store(bli_gks_lookup_ind_cntx(BLIS_ARCH_HASWELL, BLIS_NAT));
+    }
 #else
     static_cast<void>(isa);
 #endif

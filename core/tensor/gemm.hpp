@@ -35,7 +35,8 @@ void gemm(Trans transA,
 // "blis" or "eigen": the backend this build uses.
 const char* gemmBackend();
 
-// The backend with its version and kernel set, e.g. "BLIS 0.9.0, sub-configuration skx".
+// The backend with its version and kernel set, e.g. "BLIS 0.9.0, sub-configuration skx (haswell
+// for GEMMs thinner than 32)".
 std::string gemmKernelSet();
 
 // Makes the GEMM library use kernels of the instruction set `isa` (called by the dispatcher in
@@ -44,7 +45,8 @@ std::string gemmKernelSet();
 // ("generic": training ~2.6x slower on a Zen 5), and on an AVX-512 Intel CPU whose model it cannot
 // read (a VM's masked brand string) to its AVX2 ones. Unless BLIS_ARCH_TYPE is set by the user,
 // its own pick is kept where it is at the level of `isa`, else skx (AVX-512), haswell (AVX2) or
-// generic (baseline) is chosen: the GEMMs always run at the path's level, forced or not.
+// generic (baseline) is chosen: the GEMMs always run at the path's level, forced or not. Where
+// that is skx, GEMMs thinner than 32 take haswell's small-matrix kernels (gemm.cpp says why).
 void selectGemmKernels(Isa isa);
 
 }  // namespace lp::core

@@ -7,6 +7,7 @@
 #include "core/tensor/gemm.hpp"
 #include "core/tensor/rng.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/conv3x3_reference.hpp"
 #include "tests/support/grad_check.hpp"
 
@@ -14,7 +15,9 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace lp::core {
@@ -127,6 +130,71 @@ TEST(Isa, FmaPeakProbeRunsOnEveryPath) {
         EXPECT_GT(gflops, 0.0) << isaName(isa);
     }
     EXPECT_THROW(measureFmaPeakGflops(Isa::Baseline, 0), ContractError);
+}
+
+// Where the AVX-512 path runs BLIS's skx kernels, GEMMs thinner than 32 (a dimension below 32,
+// or an output of at most 32 x 32) run on haswell's small-matrix kernels (core/tensor/gemm.cpp):
+// their bits are the AVX2 path's wherever that path runs haswell's kernels too.
+TEST(Isa, ThinGemmsOnTheSkxKernelSetTakeHaswellsKernels) {
+    const std::vector<Isa> have = supportedIsas();
+    if (std::string(gemmBackend()) != "blis" || have.back() != Isa::Avx512) {
+        GTEST_SKIP() << "needs BLIS and an AVX-512 CPU";
+    }
+    const IsaRestorer restore;
+    setActiveIsa(Isa::Avx2);
+    if (gemmKernelSet().find("sub-configuration haswell") == std::string::npos) {
+        GTEST_SKIP() << "the AVX2 path runs " << gemmKernelSet();
+    }
+    setActiveIsa(Isa::Avx512);
+    if (gemmKernelSet().find("sub-configuration skx") == std::string::npos) {
+        GTEST_SKIP() << "the AVX-512 path runs " << gemmKernelSet();
+    }
+    EXPECT_NE(gemmKernelSet().find("haswell for GEMMs thinner than 32"), std::string::npos)
+        << gemmKernelSet();
+
+    struct Case {
+        Trans transB;
+        std::int64_t m, n, k;
+    };
+
+    // A 3-channel stem's im2col product (K = 27), a 1x1 convolution of 16 channels, and a
+    // 32-channel Winograd weight gradient (32 x 32 summed over many tiles, B transposed).
+    for (const Case& c : {Case{Trans::No, 16, 300, 27},
+                          Case{Trans::No, 64, 200, 16},
+                          Case{Trans::Yes, 32, 32, 3000}}) {
+        Rng rng(5);
+        std::vector<float> a(static_cast<std::size_t>(c.m * c.k));
+        std::vector<float> b(static_cast<std::size_t>(c.k * c.n));
+        for (float& v : a) {
+            v = rng.normal();
+        }
+        for (float& v : b) {
+            v = rng.normal();
+        }
+        const std::int64_t ldb = c.transB == Trans::Yes ? c.k : c.n;
+        std::vector<std::vector<float>> out;
+        for (const Isa isa : {Isa::Avx2, Isa::Avx512}) {
+            setActiveIsa(isa);
+            std::vector<float> y(static_cast<std::size_t>(c.m * c.n));
+            gemm(Trans::No,
+                 c.transB,
+                 c.m,
+                 c.n,
+                 c.k,
+                 1.0F,
+                 a.data(),
+                 c.k,
+                 b.data(),
+                 ldb,
+                 0.0F,
+                 y.data(),
+                 c.n);
+            out.push_back(std::move(y));
+        }
+        EXPECT_TRUE(
+            lp::testing::sameBits(std::span<const float>(out[0]), std::span<const float>(out[1])))
+            << c.m << " x " << c.n << " x " << c.k;
+    }
 }
 
 // Paths may differ in the low bits (BLIS's kernel sets and the direct kernel's FMAs sum in other
