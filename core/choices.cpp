@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #include "core/choices.hpp"
 
+#include <iomanip>
 #include <sstream>
 
 namespace lp::core {
@@ -34,13 +35,26 @@ std::string listText(std::span<const std::int64_t> values) {
     return s + "]";
 }
 
+// An integral bound as text. An unbounded integer's range is [-2^63, 2^63): 2^63 is no int64
+// value, so it is printed from the double rather than cast (the cast is undefined; the config
+// fuzzer found it through `--set pipeline.delays=[1e40]`).
+std::string integralText(double v) {
+    constexpr double kTwoPow63 = 9223372036854775808.0;
+    if (v >= -kTwoPow63 && v < kTwoPow63) {
+        return std::to_string(static_cast<std::int64_t>(v));
+    }
+    std::ostringstream os;
+    os << std::fixed << std::setprecision(0) << v;
+    return os.str();
+}
+
 }  // namespace
 
 std::string Interval::text(bool integral) const {
     std::ostringstream os;
     os << (zeroToo ? "0 or in " : "in ") << open;
     if (integral) {
-        os << static_cast<std::int64_t>(lo) << ", " << static_cast<std::int64_t>(hi);
+        os << integralText(lo) << ", " << integralText(hi);
     } else {
         os << lo << ", " << hi;
     }

@@ -251,6 +251,15 @@ TEST(Config, RecalibrateBatchNormNamesItsRangeAndNeedsBatchNorm) {
         {"'eval' is a section; set one of its keys, e.g. 'eval.recalibrateBatchNorm'"});
 }
 
+// An integer beyond int64 in a list without a range of its own is refused with the whole int64
+// range in the message (found by fuzz_config: the message's upper bound, 2^63, was cast to int64).
+TEST(Config, AnIntegerBeyondInt64IsRefusedWithTheRange) {
+    ExperimentConfig c;
+    expectInputError(
+        [&] { applyOverride(c, "pipeline.delays", "[1e40]"); },
+        {"'pipeline.delays[0]'", "[-9223372036854775808, 9223372036854775808)", "got 1e+40"});
+}
+
 TEST(Config, LoadConfigNamesTheFileAndPosition) {
     const fs::path path = fs::temp_directory_path() / concat("lp_config_bad_", ::getpid(), ".json");
     const auto writeText = [&](const std::string& text) {
