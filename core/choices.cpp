@@ -39,7 +39,6 @@ std::string listText(std::span<const std::int64_t> values) {
 // value, so it is printed from the double rather than cast (the cast is undefined; the config
 // fuzzer found it through `--set pipeline.delays=[1e40]`).
 std::string integralText(double v) {
-    constexpr double kTwoPow63 = 9223372036854775808.0;
     if (v >= -kTwoPow63 && v < kTwoPow63) {
         return std::to_string(static_cast<std::int64_t>(v));
     }

@@ -229,6 +229,10 @@ constexpr T indexedName(const std::array<T, N>& names, E v) {
 
 // ---- ranges ----
 
+// 2^63 as a double: [-2^63, 2^63) is the range of int64, the range an integer field without one
+// of its own is held to.
+inline constexpr double kTwoPow63 = 9223372036854775808.0;
+
 // An interval with open or closed ends, e.g. {'(', 0, 10, ']'} = (0, 10]; zeroToo admits 0
 // besides it (the config's "0 = from the dataset" fields). Modules state their ranges as
 // constants of this type; the config's field table uses the same constants, so a value is

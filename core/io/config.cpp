@@ -415,8 +415,6 @@ void checkField(const FieldSpec& f, ExperimentConfig& c) {
 
 // ---- reading values from JSON ----
 
-constexpr double kTwoPow63 = 9223372036854775808.0;
-
 std::int64_t jsonInt(const std::string& path, const FieldSpec& f, const nlohmann::json& v) {
     const Range range = f.range.value_or(Range{'[', -kTwoPow63, kTwoPow63, ')'});
     if (v.is_number_unsigned()) {

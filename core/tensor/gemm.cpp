@@ -190,7 +190,7 @@ std::string gemmKernelSet() {
                   bli_info_get_version_str(),
                   ", sub-configuration ",
                   bli_arch_string(id),
-                  split ? " (haswell for GEMMs thinner than 32)" : "",
+                  split ? concat(" (haswell for GEMMs thinner than ", kSmallDim, ")") : "",
                   userChoseArch() ? " (BLIS_ARCH_TYPE)" : "");
 #else
     return concat("Eigen ",

@@ -162,15 +162,8 @@ TEST(Isa, ThinGemmsOnTheSkxKernelSetTakeHaswellsKernels) {
     for (const Case& c : {Case{Trans::No, 16, 300, 27},
                           Case{Trans::No, 64, 200, 16},
                           Case{Trans::Yes, 32, 32, 3000}}) {
-        Rng rng(5);
-        std::vector<float> a(static_cast<std::size_t>(c.m * c.k));
-        std::vector<float> b(static_cast<std::size_t>(c.k * c.n));
-        for (float& v : a) {
-            v = rng.normal();
-        }
-        for (float& v : b) {
-            v = rng.normal();
-        }
+        const std::vector<float> a = lp::testing::randomWeights(c.m * c.k, 5);
+        const std::vector<float> b = lp::testing::randomWeights(c.k * c.n, 6);
         const std::int64_t ldb = c.transB == Trans::Yes ? c.k : c.n;
         std::vector<std::vector<float>> out;
         for (const Isa isa : {Isa::Avx2, Isa::Avx512}) {
