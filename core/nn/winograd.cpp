@@ -37,6 +37,7 @@ constexpr std::int64_t kBlockFloatsAvx512 = std::int64_t{1} << 20;
 
 namespace isa_baseline {
 #define LP_WINOGRAD_AVX2 0
+#include "core/nn/winograd_filters.inc"
 #include "core/nn/winograd_kernels.inc"
 #undef LP_WINOGRAD_AVX2
 }  // namespace isa_baseline
@@ -46,6 +47,7 @@ namespace isa_baseline {
 
 namespace isa_avx2 {
 #define LP_WINOGRAD_AVX2 1
+#include "core/nn/winograd_filters.inc"
 #include "core/nn/winograd_kernels.inc"
 #undef LP_WINOGRAD_AVX2
 }  // namespace isa_avx2
