@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
     build-essential cmake ninja-build pkg-config
     libeigen3-dev libtbb-dev nlohmann-json3-dev zlib1g-dev libcli11-dev
-    libblis-serial-dev
+    libblis-serial-dev libxsmm-dev
     # `layerpipe run --mpi` (LP_MPI) and its tests (mpirun)
     libopenmpi-dev openmpi-bin
     libgtest-dev libgmock-dev libbenchmark-dev

@@ -16,22 +16,23 @@
 // The kernels of winograd_kernels.inc, once per path (core/tensor/simd.hpp). GCC does not
 // vectorise the transform loops at -O2; in the AVX2 copy whole groups of 8 tiles take AVX2 code
 // with exactly the scalar loops' operations, so every path gives the same bits (the GEMMs are
-// BLIS's, whose kernel set follows the path too). The AVX-512 path runs the AVX2 copy of the
-// transforms with BLIS's AVX-512 GEMMs (docs/cpu-paths.md).
+// BLIS's or libxsmm's, whose kernels follow the path too: core/tensor/gemm.hpp). The AVX-512
+// path runs the AVX2 copy of the transforms with AVX-512 GEMMs (docs/cpu-paths.md).
 namespace lp::core::nn {
 
 namespace {
 
-// Floats of a forward/input-gradient tile block's scratch (transformed input and GEMM output).
-// AVX2 and baseline: 512 KiB, the L2 size of the Zen 3 it was tuned on, so that the GEMMs read
-// the transformed input right after it was written (width 64, batch 32: 2 MiB blocks were ~3%
-// slower). AVX-512: BLIS's skx kernels run the GEMMs twice as fast, and longer GEMMs amortise
-// their packing: 4 MiB blocks (2 threads, Zen 5, layerpipe bench, images/s: width 64 batch 32
-// 73.3 -> 81.2, width 16 batch 128 677 -> 741; the AVX2 path on the same machine: 68.4 -> 68.1
-// and 714 -> 669, so it keeps 512 KiB). Block sizes change no bits: a GEMM column's sum does not
-// depend on how many columns a block holds.
+// Floats of a forward/input-gradient tile block's scratch (transformed input and GEMM output):
+// 512 KiB, the L2 size of the Zen 3 it was tuned on, so that the GEMMs read the transformed
+// input right after it was written (width 64, batch 32: 2 MiB blocks were ~3% slower). Where the
+// GEMMs pack small operands (BLIS's skx kernels without libxsmm, core/tensor/gemm.hpp), longer
+// GEMMs amortise the packing: 4 MiB blocks (2 threads, Zen 5, layerpipe bench, images/s: width
+// 64 batch 32 73.3 -> 81.2, width 16 batch 128 677 -> 741). With libxsmm's kernels on the AVX-512
+// path 512 KiB was as fast or faster than 1 to 4 MiB (width 16 batch 128: 873 / 869 against 837
+// / 831 with 4 MiB; width 64 batch 128: 70.4 / 67.6 against 68.5 / 64.4). Block sizes change no
+// bits: a GEMM column's sum does not depend on how many columns a block holds.
 constexpr std::int64_t kBlockFloats = std::int64_t{128} << 10;
-constexpr std::int64_t kBlockFloatsAvx512 = std::int64_t{1} << 20;
+constexpr std::int64_t kBlockFloatsPacked = std::int64_t{1} << 20;
 
 }  // namespace
 
@@ -61,9 +62,8 @@ void winogradConv3x3(WinogradPass pass,
                      const Conv3x3Shape& shape,
                      float* out) {
 #if LP_SIMD_X86
-    const Isa isa = kernelIsa();
-    if (isa != Isa::Baseline) {
-        const std::int64_t block = isa == Isa::Avx512 ? kBlockFloatsAvx512 : kBlockFloats;
+    if (kernelIsa() != Isa::Baseline) {
+        const std::int64_t block = gemmPacksSmallOperands() ? kBlockFloatsPacked : kBlockFloats;
         isa_avx2::winogradConv(pass, weights, in, shape, out, block);
         return;
     }

@@ -13,6 +13,9 @@
 #ifdef LP_HAVE_BLIS
 #include <blis.h>
 #endif
+#ifdef LP_HAVE_LIBXSMM
+#include <libxsmm.h>
+#endif
 
 namespace lp::core {
 
@@ -86,6 +89,60 @@ constexpr std::int64_t kSmallDim = 32;
 std::atomic<cntx_t*> smallGemmContext{nullptr};
 #endif
 
+#ifdef LP_HAVE_LIBXSMM
+// GEMMs whose operands fit in cache run on libxsmm's JIT-generated kernels (Debian's libxsmm
+// 1.17), which read them in place. On the AVX-512 path: BLIS 0.9's skx sub-configuration has no
+// small-matrix kernels and packs both operands. One thread, Zen 5, row-major C [c, nb] = U [c, c]
+// · V [c, nb] (the Winograd GEMMs), GFLOP/s BLIS skx -> libxsmm skx: c = 64: nb 64 86 -> 231,
+// nb 512 139 -> 209; c = 128, nb 256: 172 -> 222; c = 256, nb 64: 145 -> 226; c = 512, nb 64:
+// 131 -> 222; but larger operands lose to BLIS's cache blocking (c = 512, nb 1024: 168 -> 109):
+// up to kXsmmOperandFloats of A and B together. On the AVX2 path BLIS's haswell small-matrix
+// kernels are as good from 256 channels on (nb 64: c = 64 105 -> 115, c = 128 109 -> 114, c = 256
+// 109 -> 100, c = 512 91 -> 86): up to kXsmmOperandFloatsAvx2. Thin GEMMs stay on BLIS (see
+// kSmallDim), and so does what libxsmm 1.17 generates no kernel for: a transposed B of ours (its
+// transposed A), alpha other than 1, beta other than 0 and 1. A kernel is fixed by the shape, so
+// the bits do not depend on the thread count. LP_LIBXSMM=0 keeps every GEMM on BLIS.
+constexpr std::int64_t kXsmmOperandFloats = std::int64_t{256} << 10;     // 1 MiB
+constexpr std::int64_t kXsmmOperandFloatsAvx2 = std::int64_t{32} << 10;  // 128 KiB
+std::atomic<std::int64_t> xsmmLimit{0};  // floats of A and B together; 0: libxsmm off
+
+// C = alpha · op(A) · B + beta · C on libxsmm; false (nothing done) where it has no kernel.
+bool xsmmGemm(Trans transA,
+              std::int64_t m,
+              std::int64_t n,
+              std::int64_t k,
+              float alpha,
+              const float* a,
+              std::int64_t lda,
+              const float* b,
+              std::int64_t ldb,
+              float beta,
+              float* c,
+              std::int64_t ldc) {
+    if (alpha != 1.0F || (beta != 0.0F && beta != 1.0F) ||
+        m * k + k * n > xsmmLimit.load(std::memory_order_relaxed)) {
+        return false;
+    }
+    // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B, its B our A
+    // (transposed where ours is not).
+    const auto xm = static_cast<libxsmm_blasint>(n);
+    const auto xn = static_cast<libxsmm_blasint>(m);
+    const auto xk = static_cast<libxsmm_blasint>(k);
+    const auto xlda = static_cast<libxsmm_blasint>(ldb);
+    const auto xldb = static_cast<libxsmm_blasint>(lda);
+    const auto xldc = static_cast<libxsmm_blasint>(ldc);
+    const int flags = transA == Trans::Yes ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
+    const int prefetch = LIBXSMM_PREFETCH_NONE;
+    const libxsmm_smmfunction kernel =
+        libxsmm_smmdispatch(xm, xn, xk, &xlda, &xldb, &xldc, &alpha, &beta, &flags, &prefetch);
+    if (kernel == nullptr) {
+        return false;
+    }
+    kernel(b, a, c);
+    return true;
+}
+#endif
+
 #ifndef LP_HAVE_BLIS
 using RowMajor = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using Stride = Eigen::OuterStride<>;
@@ -127,12 +184,19 @@ void gemm(Trans transA,
         return;
     }
 #ifdef LP_HAVE_BLIS
-    activeIsa();  // the first call selects BLIS's kernel set
+    activeIsa();  // the first call selects BLIS's kernel set (and libxsmm's)
+    const bool thin = std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
+#ifdef LP_HAVE_LIBXSMM
+    if (!thin && transB == Trans::No &&
+        xsmmGemm(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
+        return;
+    }
+#endif
 
     // BLIS takes a row and a column stride per operand, so row-major needs no transposition
     // trick; the serial library never spawns threads of its own.
     cntx_t* cntx = nullptr;  // the global kernel set
-    if (std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim) {
+    if (thin) {
         cntx = smallGemmContext.load(std::memory_order_relaxed);
     }
     bli_sgemm_ex(transA == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
@@ -173,6 +237,20 @@ void gemm(Trans transA,
 #endif
 }
 
+bool gemmPacksSmallOperands() {
+#ifdef LP_HAVE_BLIS
+    activeIsa();
+#ifdef LP_HAVE_LIBXSMM
+    const bool xsmm = xsmmLimit.load() > 0;
+#else
+    const bool xsmm = false;
+#endif
+    return bli_arch_query_id() == BLIS_ARCH_SKX && !xsmm;
+#else
+    return false;
+#endif
+}
+
 const char* gemmBackend() {
 #ifdef LP_HAVE_BLIS
     return "blis";
@@ -191,7 +269,19 @@ std::string gemmKernelSet() {
                   ", sub-configuration ",
                   bli_arch_string(id),
                   split ? concat(" (haswell for GEMMs thinner than ", kSmallDim, ")") : "",
-                  userChoseArch() ? " (BLIS_ARCH_TYPE)" : "");
+                  userChoseArch() ? " (BLIS_ARCH_TYPE)" : ""
+#ifdef LP_HAVE_LIBXSMM
+                  ,
+                  xsmmLimit.load() > 0 ? concat("; libxsmm ",
+                                                LIBXSMM_CONFIG_VERSION,
+                                                " (",
+                                                libxsmm_get_target_arch(),
+                                                ") for GEMMs with up to ",
+                                                xsmmLimit.load() * 4 >> 10,
+                                                " KiB of operands")
+                                       : std::string()
+#endif
+    );
 #else
     return concat("Eigen ",
                   EIGEN_WORLD_VERSION,
@@ -206,6 +296,17 @@ std::string gemmKernelSet() {
 }
 
 void selectGemmKernels(Isa isa) {
+#ifdef LP_HAVE_LIBXSMM
+    // libxsmm's JIT targets exactly the path's instruction set ("skx": AVX-512 F/CD/BW/DQ/VL;
+    // "hsw": AVX2 + FMA), whatever newer extensions the CPU has.
+    const char* optOut = std::getenv("LP_LIBXSMM");
+    const bool xsmm = isa != Isa::Baseline && !(optOut != nullptr && std::string(optOut) == "0");
+    if (xsmm) {
+        libxsmm_init();
+        libxsmm_set_target_arch(isa == Isa::Avx512 ? "skx" : "hsw");
+    }
+    xsmmLimit.store(!xsmm ? 0 : isa == Isa::Avx512 ? kXsmmOperandFloats : kXsmmOperandFloatsAvx2);
+#endif
 #ifdef LP_HAVE_BLIS
     smallGemmContext.store(nullptr);
     if (userChoseArch()) {

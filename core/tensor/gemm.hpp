@@ -32,11 +32,16 @@ void gemm(Trans transA,
           float* c,
           std::int64_t ldc);
 
+// True where the active path's GEMMs pack even small operands before multiplying (BLIS's skx
+// kernels where libxsmm is not there to take the small GEMMs): callers then make their GEMMs
+// longer to amortise the packing.
+bool gemmPacksSmallOperands();
+
 // "blis" or "eigen": the backend this build uses.
 const char* gemmBackend();
 
 // The backend with its version and kernel set, e.g. "BLIS 0.9.0, sub-configuration skx (haswell
-// for GEMMs thinner than 32)".
+// for GEMMs thinner than 32); libxsmm 1.17 (skx) for GEMMs with up to 1024 KiB of operands".
 std::string gemmKernelSet();
 
 // Makes the GEMM library use kernels of the instruction set `isa` (called by the dispatcher in
@@ -46,7 +51,8 @@ std::string gemmKernelSet();
 // read (a VM's masked brand string) to its AVX2 ones. Unless BLIS_ARCH_TYPE is set by the user,
 // its own pick is kept where it is at the level of `isa`, else skx (AVX-512), haswell (AVX2) or
 // generic (baseline) is chosen: the GEMMs always run at the path's level, forced or not. Where
-// that is skx, GEMMs thinner than 32 take haswell's small-matrix kernels (gemm.cpp says why).
+// that is skx, GEMMs thinner than 32 take haswell's small-matrix kernels; on the AVX2 and AVX-512
+// paths, GEMMs with small operands take libxsmm's kernels for the path (gemm.cpp says why).
 void selectGemmKernels(Isa isa);
 
 }  // namespace lp::core

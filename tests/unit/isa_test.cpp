@@ -113,6 +113,49 @@ TEST(Isa, TheGemmKernelSetFollowsThePath) {
     }
 }
 
+// Where the build has libxsmm, the AVX2 and AVX-512 paths give it their small GEMMs with
+// kernels of the path's own instruction set ("hsw", "skx"), the baseline path never;
+// LP_LIBXSMM=0 keeps every GEMM on BLIS, whose skx kernels then pack small operands too
+// (gemmPacksSmallOperands: the Winograd blocks grow).
+TEST(Isa, LibxsmmTakesTheSmallGemmsOfTheSimdPathsAtTheirLevel) {
+    const IsaRestorer restore;
+    bool any = false;
+    for (Isa isa : supportedIsas()) {
+        setActiveIsa(isa);
+        any = any || gemmKernelSet().find("libxsmm") != std::string::npos;
+    }
+    if (!any) {
+        GTEST_SKIP() << "built without libxsmm";
+    }
+    for (Isa isa : supportedIsas()) {
+        setActiveIsa(isa);
+        const std::string set = gemmKernelSet();
+        switch (isa) {
+            case Isa::Baseline:
+                EXPECT_EQ(set.find("libxsmm"), std::string::npos) << set;
+                break;
+            case Isa::Avx2:
+                EXPECT_NE(set.find("libxsmm 1.17 (hsw)"), std::string::npos) << set;
+                EXPECT_FALSE(gemmPacksSmallOperands()) << set;
+                break;
+            case Isa::Avx512:
+                EXPECT_NE(set.find("libxsmm 1.17 (skx)"), std::string::npos) << set;
+                EXPECT_FALSE(gemmPacksSmallOperands()) << set;
+                break;
+        }
+    }
+    setenv("LP_LIBXSMM", "0", 1);
+    for (Isa isa : supportedIsas()) {
+        setActiveIsa(isa);
+        EXPECT_EQ(gemmKernelSet().find("libxsmm"), std::string::npos) << isaName(isa);
+        if (isa == Isa::Avx512 &&
+            gemmKernelSet().find("sub-configuration skx") != std::string::npos) {
+            EXPECT_TRUE(gemmPacksSmallOperands());
+        }
+    }
+    unsetenv("LP_LIBXSMM");
+}
+
 TEST(Isa, RefusesAPathTheCpuLacks) {
     const std::vector<Isa> have = supportedIsas();
     if (have.size() == 3) {
