@@ -106,6 +106,14 @@ constexpr std::int64_t kXsmmOperandFloats = std::int64_t{256} << 10;     // 1 Mi
 constexpr std::int64_t kXsmmOperandFloatsAvx2 = std::int64_t{32} << 10;  // 128 KiB
 std::atomic<std::int64_t> xsmmLimit{0};  // floats of A and B together; 0: libxsmm off
 
+// True where a product of these shapes and transpositions goes to libxsmm (for alpha 1 and beta 0
+// or 1): not thin (kSmallDim), B not transposed, operands within the path's limit.
+bool xsmmTakes(Trans transB, std::int64_t m, std::int64_t n, std::int64_t k) {
+    const bool thin = std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
+    return !thin && transB == Trans::No &&
+           m * k + k * n <= xsmmLimit.load(std::memory_order_relaxed);
+}
+
 // C = alpha · op(A) · B + beta · C on libxsmm; false (nothing done) where it has no kernel.
 bool xsmmGemm(Trans transA,
               std::int64_t m,
@@ -119,8 +127,7 @@ bool xsmmGemm(Trans transA,
               float beta,
               float* c,
               std::int64_t ldc) {
-    if (alpha != 1.0F || (beta != 0.0F && beta != 1.0F) ||
-        m * k + k * n > xsmmLimit.load(std::memory_order_relaxed)) {
+    if (alpha != 1.0F || (beta != 0.0F && beta != 1.0F)) {
         return false;
     }
     // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B, its B our A
@@ -187,7 +194,7 @@ void gemm(Trans transA,
     activeIsa();  // the first call selects BLIS's kernel set (and libxsmm's)
     const bool thin = std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
 #ifdef LP_HAVE_LIBXSMM
-    if (!thin && transB == Trans::No &&
+    if (xsmmTakes(transB, m, n, k) &&
         xsmmGemm(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
         return;
     }
@@ -234,6 +241,19 @@ void gemm(Trans transA,
     } else {
         eigenProduct(ma.transpose(), mb.transpose(), alpha, beta, out);
     }
+#endif
+}
+
+bool gemmRunsOnLibxsmm(Trans transB, std::int64_t m, std::int64_t n, std::int64_t k) {
+#ifdef LP_HAVE_LIBXSMM
+    activeIsa();
+    return xsmmTakes(transB, m, n, k);
+#else
+    static_cast<void>(transB);
+    static_cast<void>(m);
+    static_cast<void>(n);
+    static_cast<void>(k);
+    return false;
 #endif
 }
 

@@ -32,6 +32,11 @@ void gemm(Trans transA,
           float* c,
           std::int64_t ldc);
 
+// True where gemm() with these shapes, B as given, alpha 1 and beta 0 or 1 runs on libxsmm's
+// kernels (gemm.cpp says which products go there): a caller that can lay out its operands
+// either way picks the one that does.
+bool gemmRunsOnLibxsmm(Trans transB, std::int64_t m, std::int64_t n, std::int64_t k);
+
 // True where the active path's GEMMs pack even small operands before multiplying (BLIS's skx
 // kernels where libxsmm is not there to take the small GEMMs): callers then make their GEMMs
 // longer to amortise the packing.
