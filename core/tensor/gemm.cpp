@@ -318,7 +318,12 @@ std::string gemmKernelSet() {
 void selectGemmKernels(Isa isa) {
 #ifdef LP_HAVE_LIBXSMM
     // libxsmm's JIT targets exactly the path's instruction set ("skx": AVX-512 F/CD/BW/DQ/VL;
-    // "hsw": AVX2 + FMA), whatever newer extensions the CPU has.
+    // "hsw": AVX2 + FMA), whatever newer extensions the CPU has. Its registry keeps generated
+    // kernels by shape, whatever target made them: after a switch of path at run time (only the
+    // tests switch) a shape generated before keeps its earlier kernel. Emptying the registry
+    // (libxsmm_finalize, then libxsmm_init) made oneTBB's allocator crash under ASan; the bits
+    // did not differ (a 64 x 96 x 80 product: the same bits from hsw and skx kernels, each in a
+    // process of its own). A path chosen at start-up (LP_ISA) generates only its own kernels.
     const char* optOut = std::getenv("LP_LIBXSMM");
     const bool xsmm = isa != Isa::Baseline && !(optOut != nullptr && std::string(optOut) == "0");
     if (xsmm) {
