@@ -87,6 +87,10 @@ void useArch(arch_t id) {
 // set by the user).
 constexpr std::int64_t kSmallDim = 32;
 std::atomic<cntx_t*> smallGemmContext{nullptr};
+
+bool isThin(std::int64_t m, std::int64_t n, std::int64_t k) {
+    return std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
+}
 #endif
 
 #ifdef LP_HAVE_LIBXSMM
@@ -109,44 +113,42 @@ std::atomic<std::int64_t> xsmmLimit{0};  // floats of A and B together; 0: libxs
 // True where a product of these shapes and transpositions goes to libxsmm (for alpha 1 and beta 0
 // or 1): not thin (kSmallDim), B not transposed, operands within the path's limit.
 bool xsmmTakes(Trans transB, std::int64_t m, std::int64_t n, std::int64_t k) {
-    const bool thin = std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
-    return !thin && transB == Trans::No &&
+    return !isThin(m, n, k) && transB == Trans::No &&
            m * k + k * n <= xsmmLimit.load(std::memory_order_relaxed);
 }
 
-// C = alpha · op(A) · B + beta · C on libxsmm; false (nothing done) where it has no kernel.
-bool xsmmGemm(Trans transA,
-              std::int64_t m,
-              std::int64_t n,
-              std::int64_t k,
-              float alpha,
-              const float* a,
-              std::int64_t lda,
-              const float* b,
-              std::int64_t ldb,
-              float beta,
-              float* c,
-              std::int64_t ldc) {
-    if (alpha != 1.0F || (beta != 0.0F && beta != 1.0F)) {
-        return false;
+struct Dims {
+    std::int64_t m, n, k;
+};
+
+struct Strides {
+    std::int64_t lda, ldb, ldc;
+};
+
+// libxsmm's kernel for C = alpha · op(A) · op(B) + beta · C of these shapes, or null (BLIS then):
+// where xsmmTakes says so, alpha is 1, beta 0 or 1, and libxsmm generates one. Row-major
+// C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ, so the kernel is called as kernel(b, a, c): its A
+// is our B, its B our A (transposed where ours is not).
+libxsmm_smmfunction xsmmKernel(
+    Trans transA, Trans transB, Dims d, Strides s, float alpha, float beta) {
+    if (!xsmmTakes(transB, d.m, d.n, d.k) || alpha != 1.0F || (beta != 0.0F && beta != 1.0F)) {
+        return nullptr;
     }
-    // Row-major C = op(A)·B is column-major Cᵀ = Bᵀ·op(A)ᵀ: libxsmm's A is our B, its B our A
-    // (transposed where ours is not).
-    const auto xm = static_cast<libxsmm_blasint>(n);
-    const auto xn = static_cast<libxsmm_blasint>(m);
-    const auto xk = static_cast<libxsmm_blasint>(k);
-    const auto xlda = static_cast<libxsmm_blasint>(ldb);
-    const auto xldb = static_cast<libxsmm_blasint>(lda);
-    const auto xldc = static_cast<libxsmm_blasint>(ldc);
+    const auto xlda = static_cast<libxsmm_blasint>(s.ldb);
+    const auto xldb = static_cast<libxsmm_blasint>(s.lda);
+    const auto xldc = static_cast<libxsmm_blasint>(s.ldc);
     const int flags = transA == Trans::Yes ? LIBXSMM_GEMM_FLAG_TRANS_B : LIBXSMM_GEMM_FLAG_NONE;
     const int prefetch = LIBXSMM_PREFETCH_NONE;
-    const libxsmm_smmfunction kernel =
-        libxsmm_smmdispatch(xm, xn, xk, &xlda, &xldb, &xldc, &alpha, &beta, &flags, &prefetch);
-    if (kernel == nullptr) {
-        return false;
-    }
-    kernel(b, a, c);
-    return true;
+    return libxsmm_smmdispatch(static_cast<libxsmm_blasint>(d.n),
+                               static_cast<libxsmm_blasint>(d.m),
+                               static_cast<libxsmm_blasint>(d.k),
+                               &xlda,
+                               &xldb,
+                               &xldc,
+                               &alpha,
+                               &beta,
+                               &flags,
+                               &prefetch);
 }
 #endif
 
@@ -192,10 +194,10 @@ void gemm(Trans transA,
     }
 #ifdef LP_HAVE_BLIS
     activeIsa();  // the first call selects BLIS's kernel set (and libxsmm's)
-    const bool thin = std::min({m, n, k}) < kSmallDim || m * n <= kSmallDim * kSmallDim;
 #ifdef LP_HAVE_LIBXSMM
-    if (xsmmTakes(transB, m, n, k) &&
-        xsmmGemm(transA, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)) {
+    if (const libxsmm_smmfunction kernel =
+            xsmmKernel(transA, transB, {m, n, k}, {lda, ldb, ldc}, alpha, beta)) {
+        kernel(b, a, c);  // column-major: libxsmm's A is our B (see xsmmKernel)
         return;
     }
 #endif
@@ -203,7 +205,7 @@ void gemm(Trans transA,
     // BLIS takes a row and a column stride per operand, so row-major needs no transposition
     // trick; the serial library never spawns threads of its own.
     cntx_t* cntx = nullptr;  // the global kernel set
-    if (thin) {
+    if (isThin(m, n, k)) {
         cntx = smallGemmContext.load(std::memory_order_relaxed);
     }
     bli_sgemm_ex(transA == Trans::Yes ? BLIS_TRANSPOSE : BLIS_NO_TRANSPOSE,
