@@ -53,4 +53,27 @@ void winogradWeightGradient(const float* x,
                             const Conv3x3Shape& shape,
                             float* gradWeights);
 
+// 3x3, stride-2, padding-1 convolutions (ResNet's downsampling 3x3 layers) by a Winograd-style
+// transform of 25 positions per 2x2 output tile, 16 of them distinct filters (F(2, 2) on the odd
+// taps, the even tap direct, in each direction: core/nn/winograd_s2.inc): 25 instead of 36
+// multiply-adds per 2x2 outputs and channel pair. shape.h, shape.w are the INPUT map; the output
+// is ((h − 1)/2 + 1) x ((w − 1)/2 + 1). Both channel counts must be multiples of 8.
+//   forward:  y [n, outC, ho, wo] = conv(x [n, inC, h, w], weights [outC, inC, 3, 3]), written
+//   backward: dx [n, inC, h, w] written; gradWeights [outC, inC, 3, 3] ADDED to
+// Work is split into blocks of whole samples chosen from the shapes only; each block's transforms
+// run in parallel over (sample, channel slice), its GEMMs one per transformed filter, and the
+// weight gradient sums every filter's blocks in block order: the bits do not depend on the
+// thread count.
+void winogradStride2Forward(const float* weights,
+                            const float* x,
+                            const Conv3x3Shape& shape,
+                            float* y);
+
+void winogradStride2Backward(const float* weights,
+                             const float* x,
+                             const float* dy,
+                             const Conv3x3Shape& shape,
+                             float* dx,
+                             float* gradWeights);
+
 }  // namespace lp::core::nn
