@@ -34,12 +34,12 @@ namespace {
 constexpr std::int64_t kBlockFloats = std::int64_t{128} << 10;
 constexpr std::int64_t kBlockFloatsPacked = std::int64_t{1} << 20;
 
-// Floats of a stride-2 block's transformed tiles (winograd_s2.inc): 4 MiB in the forward, 16 MiB
-// in the backward (more blocks re-read the transformed filters and add to ∂L/∂U more often).
-// Measured (2 threads, Zen 5, one layer, batch 32, AVX2 / AVX-512 path): 256 -> 512 channels at
-// 8x8 backward 12.8 / 8.5 ms with 4 MiB blocks, 11.1 / 7.4 with 16 MiB; forwards within 5 %.
-constexpr std::int64_t kStride2ForwardFloats = std::int64_t{1} << 20;
-constexpr std::int64_t kStride2BackwardFloats = std::int64_t{4} << 20;
+// Floats of a stride-2 block's transformed tiles (winograd_s2.inc; blocks of weight-heavy layers
+// are larger): 4 MiB. Measured (2 threads, Zen 5, one layer, AVX2 / AVX-512 path): 256 -> 512
+// channels at 8x8, batch 32, backward 12.8 / 8.5 ms with 4 MiB blocks, 11.1 / 7.4 with 16 MiB
+// (which the filter rule gives it); forwards within 5 %. 16 MiB for every layer raised the peak
+// RSS of width 16, batch 128 training from 279 to 306 MiB (the buffers are the stride-1 kernels').
+constexpr std::int64_t kStride2BlockFloats = std::int64_t{1} << 20;
 
 }  // namespace
 
@@ -99,11 +99,11 @@ void winogradStride2Forward(const float* weights,
                             float* y) {
 #if LP_SIMD_X86
     if (kernelsHaveAvx2()) {
-        isa_avx2::s2Forward(weights, x, shape, y, kStride2ForwardFloats);
+        isa_avx2::s2Forward(weights, x, shape, y, kStride2BlockFloats);
         return;
     }
 #endif
-    isa_baseline::s2Forward(weights, x, shape, y, kStride2ForwardFloats);
+    isa_baseline::s2Forward(weights, x, shape, y, kStride2BlockFloats);
 }
 
 void winogradStride2Backward(const float* weights,
@@ -114,11 +114,11 @@ void winogradStride2Backward(const float* weights,
                              float* gradWeights) {
 #if LP_SIMD_X86
     if (kernelsHaveAvx2()) {
-        isa_avx2::s2Backward(weights, x, dy, shape, dx, gradWeights, kStride2BackwardFloats);
+        isa_avx2::s2Backward(weights, x, dy, shape, dx, gradWeights, kStride2BlockFloats);
         return;
     }
 #endif
-    isa_baseline::s2Backward(weights, x, dy, shape, dx, gradWeights, kStride2BackwardFloats);
+    isa_baseline::s2Backward(weights, x, dy, shape, dx, gradWeights, kStride2BlockFloats);
 }
 
 }  // namespace lp::core::nn
