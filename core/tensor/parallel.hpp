@@ -6,6 +6,7 @@
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/parallel_for.h>
 #include <oneapi/tbb/partitioner.h>
+#include <oneapi/tbb/task_arena.h>
 #include <oneapi/tbb/task_group.h>
 
 #include <cstdint>
@@ -18,6 +19,13 @@ namespace lp::core {
 // Every chunk runs, even when the caller's task group is cancelled (the engine's flow graph is,
 // when another stage throws): the loop has its own isolated context, so a kernel never returns
 // with chunks skipped and its partial sums unwritten. An exception thrown by body propagates.
+// The loop also runs in an isolated region (this_task_arena::isolate): while the caller waits for
+// its chunks, its thread runs only chunks of this loop, never another task of the arena (another
+// pipeline stage's op). Kernels keep per-thread scratch across their loops (direct3x3's packed
+// weights, the Winograd kernels' block buffers); without the isolation a waiting thread could
+// run another stage's kernel on that scratch: Engine.EqualsReferenceRunnerToTheBit failed once
+// that way (K = 10, 4 threads, ASan build), and without it
+// ParallelFor.AWaitingCallerRunsOnlyChunksOfItsOwnLoop finds 12 to 26 clobbered callers.
 template <typename Body>
 void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const Body& body) {
     if (end <= begin) {
@@ -32,17 +40,19 @@ void parallelFor(std::int64_t begin, std::int64_t end, std::int64_t grain, const
     }
     const std::int64_t chunks = (end - begin + grain - 1) / grain;
     tbb::task_group_context isolated(tbb::task_group_context::isolated);
-    tbb::parallel_for(
-        tbb::blocked_range<std::int64_t>(0, chunks, 1),
-        [&](const tbb::blocked_range<std::int64_t>& r) {
-            for (std::int64_t k = r.begin(); k != r.end(); ++k) {
-                const std::int64_t lo = begin + k * grain;
-                const std::int64_t hi = lo + grain < end ? lo + grain : end;
-                body(lo, hi);
-            }
-        },
-        tbb::simple_partitioner(),
-        isolated);
+    tbb::this_task_arena::isolate([&] {
+        tbb::parallel_for(
+            tbb::blocked_range<std::int64_t>(0, chunks, 1),
+            [&](const tbb::blocked_range<std::int64_t>& r) {
+                for (std::int64_t k = r.begin(); k != r.end(); ++k) {
+                    const std::int64_t lo = begin + k * grain;
+                    const std::int64_t hi = lo + grain < end ? lo + grain : end;
+                    body(lo, hi);
+                }
+            },
+            tbb::simple_partitioner(),
+            isolated);
+    });
 }
 
 // Deterministic sum of per-chunk partial results: partial(lo, hi, out) fills one accumulator per
