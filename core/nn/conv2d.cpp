@@ -449,24 +449,17 @@ Tensor Conv2d::backward(const LayerParams& p,
     const ConstRowMap wMat(p.weights.data(), outC, g.rows());
 
     Tensor dx = Tensor::uninitialized(x.shape());
-    if (useWinogradStride2(g, outC)) {
-        const Conv3x3Shape shape{.n = n, .inC = g.c, .outC = outC, .h = g.h, .w = g.w};
-        winogradStride2Backward(
-            p.weights.data(), x.data(), dy.data(), shape, dx.data(), gradWeights.data());
-        if (spec_.bias) {
-            VecMap db(gradWeights.data() + outC * g.rows(), outC);
-            for (std::int64_t i = 0; i < n; ++i) {  // samples in order: fixed bits
-                db += ConstRowMap(dy.data() + i * outC * g.cols(), outC, g.cols()).rowwise().sum();
-            }
-        }
-        return dx;
-    }
     const bool winograd = useWinograd(g, outC);
-    if (winograd || useDirect(g, outC)) {
-        // All three products on the forward's kernel: dW (added to gradWeights), db, and
-        // dx = conv(dy, rot180(W)ᵀ), a 3x3 stride-1 padding-1 convolution itself.
+    const bool stride2 = useWinogradStride2(g, outC);
+    if (winograd || stride2 || useDirect(g, outC)) {
+        // All three products on the forward's kernel: dW (added to gradWeights), db, and dx (the
+        // stride-2 kernel computes dx with dW; for stride 1 dx = conv(dy, rot180(W)ᵀ), a 3x3
+        // stride-1 padding-1 convolution itself).
         const Conv3x3Shape shape{.n = n, .inC = g.c, .outC = outC, .h = g.h, .w = g.w};
-        if (winograd) {
+        if (stride2) {
+            winogradStride2Backward(
+                p.weights.data(), x.data(), dy.data(), shape, dx.data(), gradWeights.data());
+        } else if (winograd) {
             winogradWeightGradient(x.data(), dy.data(), shape, gradWeights.data());
         } else {
             directWeightGradient3x3(x.data(), dy.data(), shape, gradWeights.data());
@@ -480,7 +473,7 @@ Tensor Conv2d::backward(const LayerParams& p,
         if (winograd) {
             winogradConv3x3(
                 WinogradPass::InputGradient, p.weights.data(), dy.data(), shape, dx.data());
-        } else {
+        } else if (!stride2) {
             std::vector<float> rotated(static_cast<std::size_t>(outC * g.rows()));
             rotatedTransposed(p.weights.data(), outC, g.c, rotated.data());
             // The input gradient's own convolution: outC planes in, inC out.
