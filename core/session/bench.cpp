@@ -266,13 +266,14 @@ double modelMacsPerImage(const model::ResNetSpec& spec, std::uint64_t seed) {
 // engine, on one fixed synthetic minibatch so that no data loading is measured.
 TrainTiming timeTraining(const BenchSpec& b) {
     const model::ResNet net(b.model);
-    const model::ModelState init = model::ModelState::create(net, b.seed);
     pipeline::PipelineSpec ps;  // SGD, momentum 0.9, weight decay 5e-4 (the config defaults)
     ps.cuts = b.cuts;
     ps.policy = b.policy.value_or(ps.policy);
     const auto stageCount = static_cast<std::int32_t>(ps.cuts.size() + 1);
     telemetry::Recorder recorder(stageCount, b.telemetry);
-    pipeline::PipelineCore pcore(net, init, ps, &recorder);
+    // The initial weights live only while the stages copy them, as in Trainer: held through the
+    // timed steps, they added a model's worth of weights (45 MiB at width 64) to the peak RSS.
+    pipeline::PipelineCore pcore(net, model::ModelState::create(net, b.seed), ps, &recorder);
     pipeline::Engine engine(pcore, static_cast<int>(b.threads));
 
     const pipeline::MiniBatch batch = syntheticBatch(net, b.batchSize, b.seed);
