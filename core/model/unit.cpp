@@ -122,9 +122,11 @@ Tensor Unit::backwardLayer(std::size_t i,
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weightSlice(i, weights), .buffers = {}};
     const std::span<float> g = weightSlice(i, gradWeights);
-    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
+    Tensor dx = observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
         return l.backward(p, dy, ctx.layers[i], g);
     });
+    ctx.layers[i].clear();
+    return dx;
 }
 
 Tensor Unit::backwardLayer(std::size_t i,
@@ -135,9 +137,11 @@ Tensor Unit::backwardLayer(std::size_t i,
     const nn::Layer& l = *layers_[i];
     const nn::LayerParams p{.weights = weightSlice(i, weights), .buffers = {}};
     const std::span<float> g = weightSlice(i, gradWeights);
-    return observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
+    Tensor dx = observed(ctx.observer, layerNames_[i], l, dy.shape(), true, [&] {
         return l.backwardConsuming(p, std::move(dy), ctx.layers[i], g);
     });
+    ctx.layers[i].clear();
+    return dx;
 }
 
 namespace {
@@ -240,6 +244,10 @@ BasicBlock::BasicBlock(const std::string& prefix,
     setOutputShape(layer(kConv1).outputShape(inputShape));
 }
 
+const nn::BatchNorm2d* BasicBlock::rebuildSource() const {
+    return dynamic_cast<const nn::BatchNorm2d*>(&layer(kBn1));
+}
+
 Tensor BasicBlock::forward(std::span<const float> weights,
                            std::span<float> buffers,
                            const Tensor& x,
@@ -252,6 +260,9 @@ Tensor BasicBlock::forward(std::span<const float> weights,
     h = forwardLayer(kBn1, weights, buffers, std::move(h), ctx, mode);
     h = forwardLayer(kRelu1, weights, buffers, std::move(h), ctx, mode);
     h = forwardLayer(kConv2, weights, buffers, std::move(h), ctx, mode);
+    if (mode == nn::Mode::Train && rebuildSource() != nullptr) {
+        nn::Conv2d::dropSavedInput(ctx.layers[kConv2]);  // rebuilt in backward
+    }
     h = forwardLayer(kBn2, weights, buffers, std::move(h), ctx, mode);
     if (hasDownsample_) {
         Tensor s = forwardLayer(kDownConv, weights, buffers, x, ctx, mode);
@@ -272,6 +283,17 @@ Tensor BasicBlock::backward(std::span<const float> weights,
     // The residual add passes its gradient unchanged to both branches.
     const Tensor dSum = backwardLayer(kReluOut, weights, dy, ctx, gradWeights);
     Tensor d = backwardLayer(kBn2, weights, dSum, ctx, gradWeights);
+    if (!nn::Conv2d::holdsSavedInput(ctx.layers[kConv2])) {
+        const nn::BatchNorm2d* bn1 = rebuildSource();
+        LP_EXPECTS(bn1 != nullptr, "unit " + name() + ": backward needs a Train-mode forward");
+        // The forward's relu(bn1(·)), bit for bit: y from x̂ and the forward's γ, β, then the
+        // ReLU layer itself (its mask goes to a scratch context; relu1's own is untouched).
+        nn::Context scratch;
+        nn::Conv2d::restoreSavedInput(
+            ctx.layers[kConv2],
+            layer(kRelu1).forwardConsuming(
+                {}, bn1->recomputeOutput(ctx.layers[kBn1]), scratch, nn::Mode::Train));
+    }
     d = backwardLayer(kConv2, weights, std::move(d), ctx, gradWeights);
     d = backwardLayer(kRelu1, weights, std::move(d), ctx, gradWeights);
     d = backwardLayer(kBn1, weights, std::move(d), ctx, gradWeights);

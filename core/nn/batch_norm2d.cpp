@@ -194,6 +194,30 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
     return i;
 }
 
+// y = x̂·γ + β for whole groups of 8 (normalizeAvx2's second half); returns the elements done.
+[[gnu::target("avx2,fma")]] std::int64_t affineAvx2(
+    const float* xhat, std::int64_t count, float gamma, float beta, float* y) {
+    const __m256 gm = _mm256_set1_ps(gamma);
+    const __m256 bt = _mm256_set1_ps(beta);
+    std::int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(xhat + i), gm), bt));
+    }
+    return i;
+}
+
+// The same for whole groups of 16, AVX-512.
+[[gnu::target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]] std::int64_t affineAvx512(
+    const float* xhat, std::int64_t count, float gamma, float beta, float* y) {
+    const __m512 gm = _mm512_set1_ps(gamma);
+    const __m512 bt = _mm512_set1_ps(beta);
+    std::int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(xhat + i), gm), bt));
+    }
+    return i;
+}
+
 // dx = k·((dy − mean(dy)) − x̂·mean(dy·x̂)) for whole groups of 8; returns the elements done.
 [[gnu::target("avx2,fma")]] std::int64_t inputGradientAvx2(const float* dy,
                                                            const float* xh,
@@ -265,6 +289,30 @@ void normalizeChannel(const Geometry& g,
     }
 }
 
+// y = x̂·γ + β for channel c (normalizeChannel's y from its x̂).
+void affineChannel(const Geometry& g,
+                   std::int64_t c,
+                   const float* xhat,
+                   float gamma,
+                   float beta,
+                   float* y,
+                   [[maybe_unused]] Isa isa) {
+    for (std::int64_t b = 0; b < g.batch; ++b) {
+        const std::int64_t o = planeOffset(g, b, c);
+        std::int64_t i = 0;
+#if LP_SIMD_X86
+        if (isa == Isa::Avx512) {
+            i = affineAvx512(xhat + o, g.plane, gamma, beta, y + o);
+        } else if (isa == Isa::Avx2) {
+            i = affineAvx2(xhat + o, g.plane, gamma, beta, y + o);
+        }
+#endif
+        for (; i < g.plane; ++i) {
+            y[o + i] = xhat[o + i] * gamma + beta;
+        }
+    }
+}
+
 // dx = k·((dy − mean(dy)) − x̂·mean(dy·x̂)) for channel c.
 void inputGradientChannel(const Geometry& g,
                           std::int64_t c,
@@ -295,6 +343,8 @@ void inputGradientChannel(const Geometry& g,
 constexpr std::size_t kSavedXhat = 0;
 constexpr std::size_t kSavedInvstd = 1;
 constexpr std::size_t kSavedTrainFlag = 2;
+constexpr std::size_t kSavedAffine = 3;  // the forward's γ then β, [2C]
+constexpr std::size_t kSavedCount = 4;
 
 }  // namespace
 
@@ -423,6 +473,9 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
     ctx.saved.push_back(std::move(xhat));
     ctx.saved.push_back(std::move(invstd));
     ctx.saved.emplace_back(TensorShape{1}, train ? 1.0F : 0.0F);
+    Tensor affine = Tensor::uninitialized(TensorShape{2 * g.channels});  // copied whole
+    std::copy(p.weights.begin(), p.weights.end(), affine.data());
+    ctx.saved.push_back(std::move(affine));
     return y;
 }
 
@@ -434,7 +487,8 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
     LP_EXPECTS(
         p.weights.size() == 2 * static_cast<std::size_t>(spec_.channels),
         concat("BatchNorm2d expects ", 2 * spec_.channels, " weights, got ", p.weights.size()));
-    LP_EXPECTS(ctx.saved.size() == 3, "BatchNorm2d::backward needs the context of its forward");
+    LP_EXPECTS(ctx.saved.size() == kSavedCount,
+               "BatchNorm2d::backward needs the context of its forward");
     const Tensor& xhat = ctx.saved[kSavedXhat];
     const Tensor& invstd = ctx.saved[kSavedInvstd];
     const bool train = ctx.saved[kSavedTrainFlag][0] != 0.0F;
@@ -480,6 +534,23 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
         }
     });
     return dx;
+}
+
+Tensor BatchNorm2d::recomputeOutput(const Context& ctx) const {
+    LP_EXPECTS(ctx.saved.size() == kSavedCount,
+               "BatchNorm2d::recomputeOutput needs the context of its forward");
+    const Tensor& xhat = ctx.saved[kSavedXhat];
+    const Geometry g = geometryOf(xhat.shape());
+    const float* gamma = ctx.saved[kSavedAffine].data();
+    const float* beta = gamma + g.channels;
+    Tensor y = Tensor::uninitialized(xhat.shape());  // written whole, channel by channel
+    const Isa isa = kernelIsa();
+    parallelFor(0, g.channels, 1, [&](std::int64_t c0, std::int64_t c1) {
+        for (std::int64_t c = c0; c < c1; ++c) {
+            affineChannel(g, c, xhat.data(), gamma[c], beta[c], y.data(), isa);
+        }
+    });
+    return y;
 }
 
 void BatchNorm2d::init(std::span<float> weights, std::span<float> buffers, Rng& /*rng*/) const {

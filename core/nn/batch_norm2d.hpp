@@ -31,8 +31,9 @@ struct BatchNorm2dSpec {
 // the buffers are left alone. Statistics are accumulated in double; results are bit-identical
 // for any thread count.
 //
-// forward saves x̂ and 1/√(σ² + eps) in every mode, so backward works after a Train forward (the
-// full-batch gradient through μ and σ²) and after an Eval forward (running stats are constants).
+// forward saves x̂, 1/√(σ² + eps) and its own γ and β in every mode, so backward works after a
+// Train forward (the full-batch gradient through μ and σ²) and after an Eval forward (running
+// stats are constants), and recomputeOutput can rebuild y from the context alone.
 // backward reads only γ from p.weights (which may differ from the forward's γ under a stale-weight
 // policy) and never p.buffers, which may be empty.
 class BatchNorm2d final : public Layer {
@@ -52,6 +53,11 @@ public:
                     const Tensor& dy,
                     Context& ctx,
                     std::span<float> gradWeights) const override;
+    // The y of the forward that filled ctx, rebuilt from the saved x̂ and that forward's γ and β
+    // with the forward's own operations (y = x̂·γ + β, a multiply and an add, never an FMA), so
+    // with its bits on every path and whatever γ and β are now. For a caller that need not keep
+    // y, or what it becomes, through to backward (BasicBlock: the input of its second conv).
+    Tensor recomputeOutput(const Context& ctx) const;
     // γ = 1, β = 0, running_mean = 0, running_var = 1, num_batches_tracked = 0.
     void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const override;
 

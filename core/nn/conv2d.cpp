@@ -341,6 +341,11 @@ Tensor Conv2d::forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx, 
     return y;
 }
 
+void Conv2d::restoreSavedInput(Context& ctx, Tensor x) {
+    LP_EXPECTS(ctx.saved.empty(), "Conv2d::restoreSavedInput: the context still holds an input");
+    ctx.saved.push_back(std::move(x));
+}
+
 Tensor Conv2d::compute(const LayerParams& p, const Tensor& x) const {
     const TensorShape outShape = outputShape(x.shape());
     LP_EXPECTS(p.weights.size() == weightCount(),

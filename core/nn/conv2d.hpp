@@ -61,6 +61,15 @@ public:
                     const Tensor& dy,
                     Context& ctx,
                     std::span<float> gradWeights) const override;
+
+    // The saved input is all a Train-mode forward keeps, so a caller that can rebuild it bit for
+    // bit (BasicBlock: its second conv's input from the first BatchNorm's x̂) may drop it after
+    // forward (ctx then holds nothing) and put it back before backward.
+    static void dropSavedInput(Context& ctx) { ctx.clear(); }
+
+    static bool holdsSavedInput(const Context& ctx) { return !ctx.saved.empty(); }
+
+    static void restoreSavedInput(Context& ctx, Tensor x);
     // Kaiming normal, mode fan_out, ReLU gain: std = sqrt(2 / (out·k·k)); bias (if any)
     // U(−1/sqrt(in·k·k), 1/sqrt(in·k·k)) as PyTorch's default.
     void init(std::span<float> weights, std::span<float> buffers, Rng& rng) const override;

@@ -11,6 +11,7 @@
 #include <gtest/gtest.h>
 #include <oneapi/tbb/global_control.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -222,6 +223,26 @@ TEST_P(BatchNorm2dPath, BackwardUsesTheWeightsItIsGiven) {
     for (std::size_t i = 0; i < 4; ++i) {
         EXPECT_FLOAT_EQ(g2[i], 2.0F * g1[i]);
     }
+}
+
+// recomputeOutput rebuilds the forward's y from the context alone, with its bits, after the
+// weights have moved on (BasicBlock rebuilds its second conv's input with it), in both modes.
+// 5x7 planes: whole vectors and a scalar tail on every path.
+TEST_P(BatchNorm2dPath, RecomputeOutputGivesTheForwardsBitsAfterTheWeightsMove) {
+    const BatchNorm2d bn({.channels = 3});
+    BnState s = initState(bn);
+    s.weights = {1.5F, -0.75F, 0.3F, 0.25F, -2.0F, 0.125F};
+    const Tensor x = randomTensor(TensorShape{2, 3, 5, 7}, 21);
+    for (const Mode mode : {Mode::Train, Mode::Eval}) {
+        Context ctx;
+        std::vector<float> weights = s.weights;
+        const Tensor y = bn.forward({weights, s.buffers}, x, ctx, mode);
+        std::fill(weights.begin(), weights.end(), 9.0F);  // what an update may do meanwhile
+        const Tensor again = bn.recomputeOutput(ctx);
+        ASSERT_EQ(again.shape(), y.shape());
+        EXPECT_EQ(std::memcmp(again.data(), y.data(), y.bytes()), 0);
+    }
+    EXPECT_THROW(static_cast<void>(bn.recomputeOutput(Context{})), ContractError);
 }
 
 TEST_P(BatchNorm2dPath, RejectsBadShapesAndSingleValueChannels) {

@@ -4,10 +4,16 @@
 #include "core/model/resnet.hpp"
 
 #include "core/error.hpp"
+#include "core/nn/activations.hpp"
+#include "core/nn/batch_norm2d.hpp"
+#include "core/nn/conv2d.hpp"
+#include "core/nn/elementwise.hpp"
 #include "core/nn/loss.hpp"
 #include "core/optim/optimizer.hpp"
 
+#include "tests/support/bits.hpp"
 #include "tests/support/grad_check.hpp"
+#include "tests/support/isa_paths.hpp"
 #include "tests/support/resnet18_units.hpp"
 
 #include <gtest/gtest.h>
@@ -15,6 +21,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -192,6 +199,149 @@ TEST(BasicBlock, BackwardMatchesFiniteDifferencesWithIdentityShortcut) {
     const BasicBlock block("layer1.0", TensorShape{1, 4, 5, 5}, 4, 1);
     ASSERT_FALSE(block.hasDownsample());
     expectBlockGradientsMatch(block, TensorShape{2, 4, 5, 5}, 21);
+}
+
+// The block's layers run one by one, each keeping what its own forward saves (conv2 its input):
+// the reference for BasicBlock's rebuilt conv2 input and its release of each layer's context.
+struct BlockByHand {
+    const BasicBlock& block;
+    std::int64_t in, out, stride;
+
+    std::size_t offsetOf(const std::string& name) const {
+        for (const UnitParam& p : block.params()) {
+            if (p.name == block.name() + "." + name) {
+                return p.offset;
+            }
+        }
+        ADD_FAILURE() << "no parameter " << name;
+        return 0;
+    }
+
+    // Forward (Train) with `w` and `buf`, then backward of dy with `wBack` (stale weights),
+    // adding the weight gradients into gw; returns dx, and in `held` the bytes the layers'
+    // contexts held between the two.
+    Tensor run(const Tensor& x,
+               std::span<const float> w,
+               std::span<float> buf,
+               std::span<const float> wBack,
+               const Tensor& dy,
+               std::span<float> gw,
+               std::size_t& held) const {
+        const nn::Conv2d conv1({.inChannels = in, .outChannels = out, .stride = stride});
+        const nn::Conv2d conv2({.inChannels = out, .outChannels = out});
+        const nn::Conv2d down(
+            {.inChannels = in, .outChannels = out, .kernel = 1, .stride = stride, .padding = 0});
+        const nn::BatchNorm2d bn({.channels = out});
+        const nn::ReLU relu;
+        const auto c = static_cast<std::size_t>(out);
+        const auto params = [&](const std::string& layer, std::size_t weights, bool norm) {
+            const std::size_t o = offsetOf(layer + ".weight");
+            return nn::LayerParams{
+                .weights = w.subspan(o, weights),
+                .buffers = norm ? buf.subspan(offsetOf(layer + ".running_mean"), 2 * c + 1)
+                                : std::span<float>{}};
+        };
+        const auto back = [&](const std::string& layer, std::size_t weights) {
+            return nn::LayerParams{.weights = wBack.subspan(offsetOf(layer + ".weight"), weights),
+                                   .buffers = {}};
+        };
+        const auto grad = [&](const std::string& layer, std::size_t weights) {
+            return gw.subspan(offsetOf(layer + ".weight"), weights);
+        };
+        const std::size_t k1 = conv1.weightCount();
+        const std::size_t k2 = conv2.weightCount();
+        const std::size_t kd = down.weightCount();
+        std::vector<nn::Context> ctx(8);
+        Tensor h = conv1.forward(params("conv1", k1, false), x, ctx[0], nn::Mode::Train);
+        h = bn.forward(params("bn1", 2 * c, true), h, ctx[1], nn::Mode::Train);
+        h = relu.forward({}, h, ctx[2], nn::Mode::Train);
+        h = conv2.forward(params("conv2", k2, false), h, ctx[3], nn::Mode::Train);
+        h = bn.forward(params("bn2", 2 * c, true), h, ctx[4], nn::Mode::Train);
+        if (block.hasDownsample()) {
+            Tensor s = down.forward(params("downsample.0", kd, false), x, ctx[6], nn::Mode::Train);
+            s = bn.forward(params("downsample.1", 2 * c, true), s, ctx[7], nn::Mode::Train);
+            nn::addInPlace(h, s);
+        } else {
+            nn::addInPlace(h, x);
+        }
+        static_cast<void>(relu.forward({}, h, ctx[5], nn::Mode::Train));
+        held = 0;
+        for (const nn::Context& one : ctx) {
+            held += one.bytes();
+        }
+
+        const Tensor dSum = relu.backward({}, dy, ctx[5], {});
+        Tensor d = bn.backward(back("bn2", 2 * c), dSum, ctx[4], grad("bn2", 2 * c));
+        d = conv2.backward(back("conv2", k2), d, ctx[3], grad("conv2", k2));
+        d = relu.backward({}, d, ctx[2], {});
+        d = bn.backward(back("bn1", 2 * c), d, ctx[1], grad("bn1", 2 * c));
+        d = conv1.backward(back("conv1", k1), d, ctx[0], grad("conv1", k1));
+        if (block.hasDownsample()) {
+            Tensor ds =
+                bn.backward(back("downsample.1", 2 * c), dSum, ctx[7], grad("downsample.1", 2 * c));
+            ds = down.backward(back("downsample.0", kd), ds, ctx[6], grad("downsample.0", kd));
+            nn::addInPlace(d, ds);
+        } else {
+            nn::addInPlace(d, dSum);
+        }
+        return d;
+    }
+};
+
+// BasicBlock keeps no copy of conv2's input through to backward (it rebuilds relu(bn1(·)) from
+// bn1's x̂ and the γ, β of the forward) and releases each layer's context after its backward:
+// the same bits as the layers run one by one with everything kept, even when backward gets
+// other weights than the forward (a stale-weight policy), with one tensor fewer held between.
+void expectBlockMatchesLayersByHand(std::int64_t in,
+                                    std::int64_t out,
+                                    std::int64_t stride,
+                                    std::int64_t size) {
+    const BasicBlock block("layer", TensorShape{1, in, size, size}, out, stride);
+    std::vector<float> w(block.weightCount());
+    std::vector<float> buf(block.bufferCount());
+    Rng rng(41);
+    block.init(w, buf, rng);
+    std::vector<float> stale = w;
+    for (std::size_t i = 0; i < w.size(); ++i) {  // every γ and β off 1 and 0, some β negative
+        w[i] += 0.25F * rng.normal();
+        stale[i] = w[i] + 0.5F * rng.normal();
+    }
+    const Tensor x = testing::randomTensor(TensorShape{3, in, size, size}, 42);
+    const TensorShape o = block.outputShape();
+    const Tensor dy = testing::randomTensor(TensorShape{3, o[1], o[2], o[3]}, 43);
+
+    std::vector<float> bufBlock = buf;
+    std::vector<float> gwBlock(w.size(), 0.0F);
+    UnitContext ctx;
+    const Tensor y = block.forward(w, bufBlock, x, ctx, nn::Mode::Train);
+    const std::size_t held = ctx.bytes();
+    const Tensor dxBlock = block.backward(stale, dy, ctx, gwBlock);
+    EXPECT_EQ(ctx.bytes(), 0U) << "backward releases every layer's saved state";
+
+    std::vector<float> bufHand = buf;
+    std::vector<float> gwHand(w.size(), 0.0F);
+    const BlockByHand hand{.block = block, .in = in, .out = out, .stride = stride};
+    std::size_t handHeld = 0;
+    const Tensor dxHand = hand.run(x, w, bufHand, stale, dy, gwHand, handHeld);
+    EXPECT_TRUE(testing::sameBits(dxBlock.span(), dxHand.span()));
+    EXPECT_TRUE(testing::sameBits(gwBlock, gwHand));
+    EXPECT_TRUE(testing::sameBits(bufBlock, bufHand));
+    // Between forward and backward the block holds exactly conv2's input (y's shape) less.
+    EXPECT_EQ(handHeld - held, static_cast<std::size_t>(y.numel()) * sizeof(float));
+}
+
+// On every kernel path (tests/support/isa_paths.hpp): 7x7 maps leave scalar tails, 8x8 maps
+// with stride 2 take the stride-2 convolution.
+class BasicBlockPath : public lp::testing::OnEachPath {};
+
+LP_TEST_ON_EACH_PATH(BasicBlockPath);
+
+TEST_P(BasicBlockPath, RebuildsConv2InputWithTheForwardsBitsIdentityShortcut) {
+    expectBlockMatchesLayersByHand(6, 6, 1, 7);
+}
+
+TEST_P(BasicBlockPath, RebuildsConv2InputWithTheForwardsBitsWithDownsample) {
+    expectBlockMatchesLayersByHand(4, 8, 2, 8);
 }
 
 // The whole backward chain: a width-8 ResNet-18 memorises a fixed batch of 64 images.
