@@ -154,17 +154,17 @@ Tensor forwardUnits(const ResNet& net,
                "forwardUnits: buffer span does not cover the units");
     ctxs.resize(last - first);
     Tensor y;
-    const Tensor* in = &x;
     for (std::size_t u = first; u < last; ++u) {
         const Unit& unit = net.unit(u);
         ctxs[u - first].observer = observer;
-        y = unit.forward(
-            weights.subspan(net.weightOffset(u) - net.weightOffset(first), unit.weightCount()),
-            buffers.subspan(net.bufferOffset(u) - net.bufferOffset(first), unit.bufferCount()),
-            *in,
-            ctxs[u - first],
-            mode);
-        in = &y;
+        const std::span<const float> w =
+            weights.subspan(net.weightOffset(u) - net.weightOffset(first), unit.weightCount());
+        const std::span<float> b =
+            buffers.subspan(net.bufferOffset(u) - net.bufferOffset(first), unit.bufferCount());
+        // The caller keeps x; every later unit's input is its predecessor's output, which it
+        // may keep without a copy (a BasicBlock's conv1 does).
+        y = u == first ? unit.forward(w, b, x, ctxs[u - first], mode)
+                       : unit.forwardConsuming(w, b, std::move(y), ctxs[u - first], mode);
     }
     return y;
 }

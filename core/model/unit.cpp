@@ -255,8 +255,33 @@ Tensor BasicBlock::forward(std::span<const float> weights,
                            nn::Mode mode) const {
     checkSpans(*this, weights.size(), buffers.size());
     ctx.layers.resize(layerCount());
-    // x stays alive for the shortcut; every intermediate is handed on (std::move).
-    Tensor h = forwardLayer(kConv1, weights, buffers, x, ctx, mode);
+    Tensor h = forwardLayer(kConv1, weights, buffers, x, ctx, mode);  // saves a copy of x
+    return forwardAfterConv1(weights, buffers, std::move(h), x, ctx, mode);
+}
+
+Tensor BasicBlock::forwardConsuming(std::span<const float> weights,
+                                    std::span<float> buffers,
+                                    Tensor&& x,
+                                    UnitContext& ctx,
+                                    nn::Mode mode) const {
+    checkSpans(*this, weights.size(), buffers.size());
+    ctx.layers.resize(layerCount());
+    // In Train mode conv1 keeps x's storage as its saved input; in Eval mode it saves nothing and
+    // leaves x as it was.
+    const Tensor* const unsaved = &x;
+    Tensor h = forwardLayer(kConv1, weights, buffers, std::move(x), ctx, mode);
+    const Tensor& input =
+        mode == nn::Mode::Train ? nn::Conv2d::savedInput(ctx.layers[kConv1]) : *unsaved;
+    return forwardAfterConv1(weights, buffers, std::move(h), input, ctx, mode);
+}
+
+Tensor BasicBlock::forwardAfterConv1(std::span<const float> weights,
+                                     std::span<float> buffers,
+                                     Tensor h,
+                                     const Tensor& input,
+                                     UnitContext& ctx,
+                                     nn::Mode mode) const {
+    // input stays alive for the shortcut; every intermediate is handed on (std::move).
     h = forwardLayer(kBn1, weights, buffers, std::move(h), ctx, mode);
     h = forwardLayer(kRelu1, weights, buffers, std::move(h), ctx, mode);
     h = forwardLayer(kConv2, weights, buffers, std::move(h), ctx, mode);
@@ -265,11 +290,11 @@ Tensor BasicBlock::forward(std::span<const float> weights,
     }
     h = forwardLayer(kBn2, weights, buffers, std::move(h), ctx, mode);
     if (hasDownsample_) {
-        Tensor s = forwardLayer(kDownConv, weights, buffers, x, ctx, mode);
+        Tensor s = forwardLayer(kDownConv, weights, buffers, input, ctx, mode);
         s = forwardLayer(kDownBn, weights, buffers, std::move(s), ctx, mode);
         nn::addInPlace(h, s);
     } else {
-        nn::addInPlace(h, x);
+        nn::addInPlace(h, input);
     }
     return forwardLayer(kReluOut, weights, buffers, std::move(h), ctx, mode);
 }

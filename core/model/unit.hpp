@@ -95,6 +95,18 @@ public:
                            const Tensor& x,
                            UnitContext& ctx,
                            nn::Mode mode) const = 0;
+
+    // forward for an input the caller gives up (forwardUnits hands each unit its predecessor's
+    // output): a unit may keep x's storage instead of a copy. Same results, bits and saved
+    // state as forward, which it defaults to.
+    virtual Tensor forwardConsuming(std::span<const float> weights,
+                                    std::span<float> buffers,
+                                    Tensor&& x,
+                                    UnitContext& ctx,
+                                    nn::Mode mode) const {
+        return forward(weights, buffers, x, ctx, mode);
+    }
+
     // Returns dL/dx; ADDS dL/dweights into gradWeights. `weights` may differ from the forward's
     // (stale-weight policies); weight gradients come from the activations saved in ctx. Consumes
     // ctx: each layer's saved state is released as soon as that layer's backward has run, so the
@@ -214,12 +226,26 @@ public:
                    const Tensor& x,
                    UnitContext& ctx,
                    nn::Mode mode) const override;
+    // conv1 keeps x itself (Train mode) and the shortcut reads it from there: the block input is
+    // not copied (forward's const x is, once, as conv1's saved input).
+    Tensor forwardConsuming(std::span<const float> weights,
+                            std::span<float> buffers,
+                            Tensor&& x,
+                            UnitContext& ctx,
+                            nn::Mode mode) const override;
     Tensor backward(std::span<const float> weights,
                     const Tensor& dy,
                     UnitContext& ctx,
                     std::span<float> gradWeights) const override;
 
 private:
+    // Everything after conv1 (output h), with the shortcut from `input`.
+    Tensor forwardAfterConv1(std::span<const float> weights,
+                             std::span<float> buffers,
+                             Tensor h,
+                             const Tensor& input,
+                             UnitContext& ctx,
+                             nn::Mode mode) const;
     // bn1 when it is a BatchNorm2d (conv2's input is then rebuilt in backward), else nullptr.
     const nn::BatchNorm2d* rebuildSource() const;
 

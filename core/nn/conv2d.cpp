@@ -341,6 +341,11 @@ Tensor Conv2d::forwardConsuming(const LayerParams& p, Tensor&& x, Context& ctx, 
     return y;
 }
 
+const Tensor& Conv2d::savedInput(const Context& ctx) {
+    LP_EXPECTS(!ctx.saved.empty(), "Conv2d::savedInput needs the context of a Train-mode forward");
+    return ctx.saved.front();
+}
+
 void Conv2d::restoreSavedInput(Context& ctx, Tensor x) {
     LP_EXPECTS(ctx.saved.empty(), "Conv2d::restoreSavedInput: the context still holds an input");
     ctx.saved.push_back(std::move(x));

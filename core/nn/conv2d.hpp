@@ -69,6 +69,10 @@ public:
 
     static bool holdsSavedInput(const Context& ctx) { return !ctx.saved.empty(); }
 
+    // The input a Train-mode forward saved (ContractError if none): what a caller that gave x
+    // to forwardConsuming reads instead of a copy (BasicBlock's shortcut).
+    static const Tensor& savedInput(const Context& ctx);
+
     static void restoreSavedInput(Context& ctx, Tensor x);
     // Kaiming normal, mode fan_out, ReLU gain: std = sqrt(2 / (out·k·k)); bias (if any)
     // U(−1/sqrt(in·k·k), 1/sqrt(in·k·k)) as PyTorch's default.

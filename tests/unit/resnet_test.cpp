@@ -344,6 +344,56 @@ TEST_P(BasicBlockPath, RebuildsConv2InputWithTheForwardsBitsWithDownsample) {
     expectBlockMatchesLayersByHand(4, 8, 2, 8);
 }
 
+// forwardConsuming (what forwardUnits hands every unit after the first): conv1 keeps the given
+// input's storage instead of a copy (Train), the shortcut reads it from there, and the output,
+// buffers and saved state are forward's to the bit; in Eval mode it saves nothing and the input
+// is left whole.
+void expectConsumingForwardMatches(std::int64_t in, std::int64_t out, std::int64_t stride) {
+    const BasicBlock block("layer", TensorShape{1, in, 7, 7}, out, stride);
+    std::vector<float> w(block.weightCount());
+    std::vector<float> buf(block.bufferCount());
+    Rng rng(51);
+    block.init(w, buf, rng);
+    const Tensor x = testing::randomTensor(TensorShape{2, in, 7, 7}, 52);
+    for (const nn::Mode mode : {nn::Mode::Train, nn::Mode::Eval}) {
+        std::vector<float> bufCopy = buf;
+        UnitContext copied;
+        const Tensor yCopy = block.forward(w, bufCopy, x, copied, mode);
+
+        std::vector<float> bufOwn = buf;
+        UnitContext owned;
+        Tensor given = x;
+        const float* storage = given.data();
+        const Tensor yOwn = block.forwardConsuming(w, bufOwn, std::move(given), owned, mode);
+        EXPECT_TRUE(testing::sameBits(yOwn.span(), yCopy.span()));
+        EXPECT_TRUE(testing::sameBits(bufOwn, bufCopy));
+        ASSERT_EQ(owned.layers.size(), copied.layers.size());
+        for (std::size_t i = 0; i < owned.layers.size(); ++i) {
+            ASSERT_EQ(owned.layers[i].saved.size(), copied.layers[i].saved.size()) << i;
+            for (std::size_t k = 0; k < owned.layers[i].saved.size(); ++k) {
+                EXPECT_TRUE(testing::sameBits(owned.layers[i].saved[k].span(),
+                                              copied.layers[i].saved[k].span()))
+                    << i << "." << k;
+            }
+        }
+        if (mode == nn::Mode::Train) {
+            EXPECT_EQ(nn::Conv2d::savedInput(owned.layers[0]).data(), storage)
+                << "conv1 keeps the given input itself";
+        } else {
+            // NOLINTNEXTLINE(bugprone-use-after-move): Eval mode does not take it
+            EXPECT_EQ(given.data(), storage) << "Eval mode leaves the input whole";
+        }
+    }
+}
+
+TEST(BasicBlock, ConsumingForwardKeepsTheInputWithoutACopyIdentityShortcut) {
+    expectConsumingForwardMatches(6, 6, 1);
+}
+
+TEST(BasicBlock, ConsumingForwardKeepsTheInputWithoutACopyWithDownsample) {
+    expectConsumingForwardMatches(4, 8, 2);
+}
+
 // The whole backward chain: a width-8 ResNet-18 memorises a fixed batch of 64 images.
 // The observer behind `layerpipe bench`'s per-layer table sees every layer of the real model once
 // per forward and once per backward, under its torchvision name, and nothing of a pass it is not
