@@ -199,14 +199,15 @@ std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels, floa
 // torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), where the
 // shortcut is a 1x1 conv + BN when the stride or the channel count changes, else the identity.
 //
-// Activation memory: a Train-mode forward keeps x (conv1's input), bn1's x̂, bn2's x̂ and the
-// ReLUs' 1-bit masks, but not conv2's input relu(bn1(·)): backward rebuilds it, with the forward's
-// bits, from bn1's x̂ and the γ and β its forward used (BatchNorm2d::recomputeOutput), just before
-// conv2's backward needs it: one tensor of the four a block would hold, for one elementwise pass
-// in backward. Without BatchNorm (nn::Identity) conv2 keeps its input. Measured on a Zen 5
-// (`layerpipe bench --width 64 --batch-size 128 --threads 2`, AVX2 path), the training's peak RSS
-// went 1173 -> 1005 MiB from backward's release of each layer's context (Unit::backward) and
-// 1005 -> 926 MiB from this rebuild, with images/s unchanged.
+// Activation memory: a Train-mode forward keeps x (conv1's input), bn1's x̂, bn2's x̂, the
+// ReLUs' 1-bit masks and, with a downsample, its conv's copy of x and its BN's x̂; not conv2's input
+// relu(bn1(·)): backward rebuilds it, with the forward's bits, from bn1's x̂ and the γ and β its
+// forward used (BatchNorm2d::recomputeOutput), just before conv2's backward needs it: one tensor of
+// the four a block would hold, for one elementwise pass in backward. Without BatchNorm
+// (nn::Identity) conv2 keeps its input. Measured on a Zen 5 (an AVX-512 CPU; `layerpipe bench
+// --width 64 --batch-size 128 --threads 2`, AVX2 path), the training's peak RSS went 1173 -> 1005
+// MiB from backward's release of each layer's context (Unit::backward) and 1005 -> 926 MiB from
+// this rebuild, with images/s unchanged.
 class BasicBlock : public Unit {
 public:
     // prefix e.g. "layer2.0"; inputShape [1, inChannels, h, w].
@@ -226,8 +227,9 @@ public:
                    const Tensor& x,
                    UnitContext& ctx,
                    nn::Mode mode) const override;
-    // conv1 keeps x itself (Train mode) and the shortcut reads it from there: the block input is
-    // not copied (forward's const x is, once, as conv1's saved input).
+    // conv1 keeps x itself (Train mode) and the shortcut reads it from there, so conv1 saves no
+    // copy (forward's const x is copied once, as conv1's saved input). A downsample conv still
+    // saves its own copy: its backward runs after conv1 has released x.
     Tensor forwardConsuming(std::span<const float> weights,
                             std::span<float> buffers,
                             Tensor&& x,
