@@ -311,7 +311,7 @@ Tensor BasicBlock::backward(std::span<const float> weights,
     if (!nn::Conv2d::holdsSavedInput(ctx.layers[kConv2])) {
         const nn::BatchNorm2d* bn1 = rebuildSource();
         LP_EXPECTS(bn1 != nullptr, "unit " + name() + ": backward needs a Train-mode forward");
-        // The forward's relu(bn1(·)), bit for bit: y from x̂ and the forward's γ, β, then the
+        // The forward's relu(bn1(·)), bit for bit: y from bn1's saved x, μ, invstd, γ, β, then the
         // ReLU layer itself (its mask goes to a scratch context; relu1's own is untouched).
         nn::Context scratch;
         nn::Conv2d::restoreSavedInput(

@@ -199,9 +199,10 @@ std::unique_ptr<nn::Layer> normLayer(bool batchNorm, std::int64_t channels, floa
 // torchvision's BasicBlock: relu(bn2(conv2(relu(bn1(conv1(x))))) + shortcut(x)), where the
 // shortcut is a 1x1 conv + BN when the stride or the channel count changes, else the identity.
 //
-// Activation memory: a Train-mode forward keeps x (conv1's input), bn1's x̂, bn2's x̂, the
-// ReLUs' 1-bit masks and, with a downsample, its conv's copy of x and its BN's x̂; not conv2's input
-// relu(bn1(·)): backward rebuilds it, with the forward's bits, from bn1's x̂ and the γ and β its
+// Activation memory: a Train-mode forward keeps x (conv1's input), bn1's and bn2's inputs (the
+// convs' outputs, which each BatchNorm keeps instead of its x̂), the ReLUs' 1-bit masks and, with a
+// downsample, its conv's copy of x and its BN's input; not conv2's input relu(bn1(·)): backward
+// rebuilds it, with the forward's bits, from bn1's saved input and statistics and the γ and β its
 // forward used (BatchNorm2d::recomputeOutput), just before conv2's backward needs it: one tensor of
 // the four a block would hold, for one elementwise pass in backward. Without BatchNorm
 // (nn::Identity) conv2 keeps its input. Measured on a Zen 5 (an AVX-512 CPU; `layerpipe bench

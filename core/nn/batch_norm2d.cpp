@@ -43,23 +43,27 @@ public:
         }
     }
 
-    // sumA += Σ a[i] and sumAB += Σ a[i]·b[i] (the product of two floats is exact in double).
+    // sumA += Σ a[i] and sumAB += Σ a[i]·x̂[i], with x̂[i] = (x[i] − mean)·invstd rounded to float
+    // as the forward's normalize rounds it (the product of two floats is exact in double).
     static void addValuesAndProducts(LaneSum& sumA,
                                      LaneSum& sumAB,
                                      const float* a,
-                                     const float* b,
+                                     const float* x,
+                                     float mean,
+                                     float invstd,
                                      std::int64_t count,
                                      [[maybe_unused]] bool simd) {
         std::int64_t i = 0;
 #if LP_SIMD_X86
         if (simd) {
-            i = addValuesAndProductsAvx2(a, b, count, sumA.lanes_, sumAB.lanes_);
+            i = addValuesAndProductsAvx2(a, x, mean, invstd, count, sumA.lanes_, sumAB.lanes_);
         }
 #endif
         for (; i < count; ++i) {
             const auto va = static_cast<double>(a[i]);
+            const float xh = (x[i] - mean) * invstd;
             sumA.lanes_[i % kLanes] += va;
-            sumAB.lanes_[i % kLanes] += va * static_cast<double>(b[i]);
+            sumAB.lanes_[i % kLanes] += va * static_cast<double>(xh);
         }
     }
 
@@ -100,8 +104,15 @@ private:
     }
 
     // The whole groups of 8 of addValuesAndProducts in AVX2; returns the elements done.
-    [[gnu::target("avx2,fma")]] static std::int64_t addValuesAndProductsAvx2(
-        const float* a, const float* b, std::int64_t count, double* sums, double* products) {
+    [[gnu::target("avx2,fma")]] static std::int64_t addValuesAndProductsAvx2(const float* a,
+                                                                             const float* x,
+                                                                             float mean,
+                                                                             float invstd,
+                                                                             std::int64_t count,
+                                                                             double* sums,
+                                                                             double* products) {
+        const __m256 m = _mm256_set1_ps(mean);
+        const __m256 k = _mm256_set1_ps(invstd);
         std::int64_t i = 0;
         __m256d aLo = _mm256_load_pd(sums);
         __m256d aHi = _mm256_load_pd(sums + 4);
@@ -109,7 +120,7 @@ private:
         __m256d pHi = _mm256_load_pd(products + 4);
         for (; i + kLanes <= count; i += kLanes) {
             const __m256 va = _mm256_loadu_ps(a + i);
-            const __m256 vb = _mm256_loadu_ps(b + i);
+            const __m256 vb = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), k);
             const __m256d al = _mm256_cvtps_pd(_mm256_castps256_ps128(va));
             const __m256d ah = _mm256_cvtps_pd(_mm256_extractf128_ps(va, 1));
             const __m256d bl = _mm256_cvtps_pd(_mm256_castps256_ps128(vb));
@@ -149,14 +160,13 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
 // does not vectorise these loops at -O2; Eigen's maps, used before, vectorise only for the
 // instruction set of the whole translation unit: SSE2 in the portable build, ~40% slower).
 #if LP_SIMD_X86
-// x̂ = (x − μ)·invstd and y = x̂·γ + β for whole groups of 8; returns the elements done.
+// y = x̂·γ + β with x̂ = (x − μ)·invstd for whole groups of 8; returns the elements done.
 [[gnu::target("avx2,fma")]] std::int64_t normalizeAvx2(const float* x,
                                                        std::int64_t count,
                                                        float mean,
                                                        float invstd,
                                                        float gamma,
                                                        float beta,
-                                                       float* xhat,
                                                        float* y) {
     const __m256 m = _mm256_set1_ps(mean);
     const __m256 k = _mm256_set1_ps(invstd);
@@ -165,7 +175,6 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
     std::int64_t i = 0;
     for (; i + 8 <= count; i += 8) {
         const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), k);
-        _mm256_storeu_ps(xhat + i, xh);
         _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(xh, gm), bt));
     }
     return i;
@@ -179,7 +188,6 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
     float invstd,
     float gamma,
     float beta,
-    float* xhat,
     float* y) {
     const __m512 m = _mm512_set1_ps(mean);
     const __m512 k = _mm512_set1_ps(invstd);
@@ -188,51 +196,31 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
     std::int64_t i = 0;
     for (; i + 16 <= count; i += 16) {
         const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), m), k);
-        _mm512_storeu_ps(xhat + i, xh);
         _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_mul_ps(xh, gm), bt));
-    }
-    return i;
-}
-
-// y = x̂·γ + β for whole groups of 8 (normalizeAvx2's second half); returns the elements done.
-[[gnu::target("avx2,fma")]] std::int64_t affineAvx2(
-    const float* xhat, std::int64_t count, float gamma, float beta, float* y) {
-    const __m256 gm = _mm256_set1_ps(gamma);
-    const __m256 bt = _mm256_set1_ps(beta);
-    std::int64_t i = 0;
-    for (; i + 8 <= count; i += 8) {
-        _mm256_storeu_ps(y + i, _mm256_add_ps(_mm256_mul_ps(_mm256_loadu_ps(xhat + i), gm), bt));
-    }
-    return i;
-}
-
-// The same for whole groups of 16, AVX-512.
-[[gnu::target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]] std::int64_t affineAvx512(
-    const float* xhat, std::int64_t count, float gamma, float beta, float* y) {
-    const __m512 gm = _mm512_set1_ps(gamma);
-    const __m512 bt = _mm512_set1_ps(beta);
-    std::int64_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        _mm512_storeu_ps(y + i, _mm512_add_ps(_mm512_mul_ps(_mm512_loadu_ps(xhat + i), gm), bt));
     }
     return i;
 }
 
 // dx = k·((dy − mean(dy)) − x̂·mean(dy·x̂)) for whole groups of 8; returns the elements done.
 [[gnu::target("avx2,fma")]] std::int64_t inputGradientAvx2(const float* dy,
-                                                           const float* xh,
+                                                           const float* x,
+                                                           float mean,
+                                                           float invstd,
                                                            std::int64_t count,
                                                            float k,
                                                            float meanDy,
                                                            float meanDyXhat,
                                                            float* dx) {
+    const __m256 m = _mm256_set1_ps(mean);
+    const __m256 is = _mm256_set1_ps(invstd);
     const __m256 kv = _mm256_set1_ps(k);
     const __m256 md = _mm256_set1_ps(meanDy);
     const __m256 mx = _mm256_set1_ps(meanDyXhat);
     std::int64_t i = 0;
     for (; i + 8 <= count; i += 8) {
         const __m256 centred = _mm256_sub_ps(_mm256_loadu_ps(dy + i), md);
-        const __m256 v = _mm256_sub_ps(centred, _mm256_mul_ps(_mm256_loadu_ps(xh + i), mx));
+        const __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x + i), m), is);
+        const __m256 v = _mm256_sub_ps(centred, _mm256_mul_ps(xh, mx));
         _mm256_storeu_ps(dx + i, _mm256_mul_ps(kv, v));
     }
     return i;
@@ -241,26 +229,31 @@ std::int64_t planeOffset(const Geometry& g, std::int64_t b, std::int64_t c) {
 // The same for whole groups of 16, AVX-512.
 [[gnu::target("avx2,fma,avx512f,avx512bw,avx512dq,avx512vl")]] std::int64_t inputGradientAvx512(
     const float* dy,
-    const float* xh,
+    const float* x,
+    float mean,
+    float invstd,
     std::int64_t count,
     float k,
     float meanDy,
     float meanDyXhat,
     float* dx) {
+    const __m512 m = _mm512_set1_ps(mean);
+    const __m512 is = _mm512_set1_ps(invstd);
     const __m512 kv = _mm512_set1_ps(k);
     const __m512 md = _mm512_set1_ps(meanDy);
     const __m512 mx = _mm512_set1_ps(meanDyXhat);
     std::int64_t i = 0;
     for (; i + 16 <= count; i += 16) {
         const __m512 centred = _mm512_sub_ps(_mm512_loadu_ps(dy + i), md);
-        const __m512 v = _mm512_sub_ps(centred, _mm512_mul_ps(_mm512_loadu_ps(xh + i), mx));
+        const __m512 xh = _mm512_mul_ps(_mm512_sub_ps(_mm512_loadu_ps(x + i), m), is);
+        const __m512 v = _mm512_sub_ps(centred, _mm512_mul_ps(xh, mx));
         _mm512_storeu_ps(dx + i, _mm512_mul_ps(kv, v));
     }
     return i;
 }
 #endif
 
-// Writes x̂ = (x − μ)·invstd and y = γ·x̂ + β for channel c.
+// y = x̂·γ + β with x̂ = (x − μ)·invstd for channel c: the forward's output, and recomputeOutput's.
 void normalizeChannel(const Geometry& g,
                       std::int64_t c,
                       const float* x,
@@ -268,7 +261,6 @@ void normalizeChannel(const Geometry& g,
                       float invstd,
                       float gamma,
                       float beta,
-                      float* xhat,
                       float* y,
                       [[maybe_unused]] Isa isa) {
     for (std::int64_t b = 0; b < g.batch; ++b) {
@@ -276,48 +268,25 @@ void normalizeChannel(const Geometry& g,
         std::int64_t i = 0;
 #if LP_SIMD_X86
         if (isa == Isa::Avx512) {
-            i = normalizeAvx512(x + o, g.plane, mean, invstd, gamma, beta, xhat + o, y + o);
+            i = normalizeAvx512(x + o, g.plane, mean, invstd, gamma, beta, y + o);
         } else if (isa == Isa::Avx2) {
-            i = normalizeAvx2(x + o, g.plane, mean, invstd, gamma, beta, xhat + o, y + o);
+            i = normalizeAvx2(x + o, g.plane, mean, invstd, gamma, beta, y + o);
         }
 #endif
         for (; i < g.plane; ++i) {
             const float xh = (x[o + i] - mean) * invstd;
-            xhat[o + i] = xh;
             y[o + i] = xh * gamma + beta;
         }
     }
 }
 
-// y = x̂·γ + β for channel c (normalizeChannel's y from its x̂).
-void affineChannel(const Geometry& g,
-                   std::int64_t c,
-                   const float* xhat,
-                   float gamma,
-                   float beta,
-                   float* y,
-                   [[maybe_unused]] Isa isa) {
-    for (std::int64_t b = 0; b < g.batch; ++b) {
-        const std::int64_t o = planeOffset(g, b, c);
-        std::int64_t i = 0;
-#if LP_SIMD_X86
-        if (isa == Isa::Avx512) {
-            i = affineAvx512(xhat + o, g.plane, gamma, beta, y + o);
-        } else if (isa == Isa::Avx2) {
-            i = affineAvx2(xhat + o, g.plane, gamma, beta, y + o);
-        }
-#endif
-        for (; i < g.plane; ++i) {
-            y[o + i] = xhat[o + i] * gamma + beta;
-        }
-    }
-}
-
-// dx = k·((dy − mean(dy)) − x̂·mean(dy·x̂)) for channel c.
+// dx = k·((dy − mean(dy)) − x̂·mean(dy·x̂)) for channel c, x̂ = (x − μ)·invstd.
 void inputGradientChannel(const Geometry& g,
                           std::int64_t c,
                           const float* dy,
-                          const float* xhat,
+                          const float* x,
+                          float mean,
+                          float invstd,
                           float k,
                           float meanDy,
                           float meanDyXhat,
@@ -328,20 +297,23 @@ void inputGradientChannel(const Geometry& g,
         std::int64_t i = 0;
 #if LP_SIMD_X86
         if (isa == Isa::Avx512) {
-            i = inputGradientAvx512(dy + o, xhat + o, g.plane, k, meanDy, meanDyXhat, dx + o);
+            i = inputGradientAvx512(
+                dy + o, x + o, mean, invstd, g.plane, k, meanDy, meanDyXhat, dx + o);
         } else if (isa == Isa::Avx2) {
-            i = inputGradientAvx2(dy + o, xhat + o, g.plane, k, meanDy, meanDyXhat, dx + o);
+            i = inputGradientAvx2(
+                dy + o, x + o, mean, invstd, g.plane, k, meanDy, meanDyXhat, dx + o);
         }
 #endif
         for (; i < g.plane; ++i) {
-            dx[o + i] = k * ((dy[o + i] - meanDy) - xhat[o + i] * meanDyXhat);
+            const float xh = (x[o + i] - mean) * invstd;
+            dx[o + i] = k * ((dy[o + i] - meanDy) - xh * meanDyXhat);
         }
     }
 }
 
 // Saved-context layout of forward.
-constexpr std::size_t kSavedXhat = 0;
-constexpr std::size_t kSavedInvstd = 1;
+constexpr std::size_t kSavedInput = 0;  // x
+constexpr std::size_t kSavedStats = 1;  // the float μ then invstd that normalized x, [2C]
 constexpr std::size_t kSavedTrainFlag = 2;
 constexpr std::size_t kSavedAffine = 3;  // the forward's γ then β, [2C]
 constexpr std::size_t kSavedCount = 4;
@@ -384,6 +356,13 @@ void BatchNorm2d::checkParams(const LayerParams& p) const {
 }
 
 Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx, Mode mode) const {
+    return forwardConsuming(p, Tensor(x), ctx, mode);  // the context keeps this copy of x
+}
+
+Tensor BatchNorm2d::forwardConsuming(const LayerParams& p,
+                                     Tensor&& x,
+                                     Context& ctx,
+                                     Mode mode) const {
     outputShape(x.shape());
     checkParams(p);
     const Geometry g = geometryOf(x.shape());
@@ -400,8 +379,7 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
 
     // Written whole, channel by channel, below.
     Tensor y = Tensor::uninitialized(x.shape());
-    Tensor xhat = Tensor::uninitialized(x.shape());
-    Tensor invstd(TensorShape{g.channels});
+    Tensor stats = Tensor::uninitialized(TensorShape{2 * g.channels});  // μ then invstd, floats
     std::vector<double> batchMean(static_cast<std::size_t>(g.channels));
     std::vector<double> batchVar(static_cast<std::size_t>(g.channels));
     const float* xs = x.data();
@@ -438,19 +416,12 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
                 mean = static_cast<double>(runningMean[c]);
                 var = static_cast<double>(runningVar[c]);
             }
+            const auto meanF = static_cast<float>(mean);
             const auto inv =
                 static_cast<float>(1.0 / std::sqrt(var + static_cast<double>(spec_.eps)));
-            invstd[c] = inv;
-            normalizeChannel(g,
-                             c,
-                             xs,
-                             static_cast<float>(mean),
-                             inv,
-                             gamma[c],
-                             beta[c],
-                             xhat.data(),
-                             y.data(),
-                             isa);
+            stats[c] = meanF;
+            stats[g.channels + c] = inv;
+            normalizeChannel(g, c, xs, meanF, inv, gamma[c], beta[c], y.data(), isa);
         }
     });
 
@@ -470,8 +441,8 @@ Tensor BatchNorm2d::forward(const LayerParams& p, const Tensor& x, Context& ctx,
     }
 
     ctx.saved.clear();
-    ctx.saved.push_back(std::move(xhat));
-    ctx.saved.push_back(std::move(invstd));
+    ctx.saved.push_back(std::move(x));
+    ctx.saved.push_back(std::move(stats));
     ctx.saved.emplace_back(TensorShape{1}, train ? 1.0F : 0.0F);
     Tensor affine = Tensor::uninitialized(TensorShape{2 * g.channels});  // copied whole
     std::copy(p.weights.begin(), p.weights.end(), affine.data());
@@ -489,10 +460,9 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
         concat("BatchNorm2d expects ", 2 * spec_.channels, " weights, got ", p.weights.size()));
     LP_EXPECTS(ctx.saved.size() == kSavedCount,
                "BatchNorm2d::backward needs the context of its forward");
-    const Tensor& xhat = ctx.saved[kSavedXhat];
-    const Tensor& invstd = ctx.saved[kSavedInvstd];
+    const Tensor& x = ctx.saved[kSavedInput];
     const bool train = ctx.saved[kSavedTrainFlag][0] != 0.0F;
-    expectSameShape(dy.shape(), xhat.shape(), "BatchNorm2d::backward dy");
+    expectSameShape(dy.shape(), x.shape(), "BatchNorm2d::backward dy");
     LP_EXPECTS(gradWeights.size() == p.weights.size(),
                concat("BatchNorm2d expects ",
                       p.weights.size(),
@@ -507,7 +477,9 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
     const float* dys = dy.data();
     const Isa isa = kernelIsa();
     const bool simd = kernelsHaveAvx2();
-    const float* xhs = xhat.data();
+    const float* xs = x.data();
+    const float* means = ctx.saved[kSavedStats].data();
+    const float* invstds = means + g.channels;
     float* dxs = dx.data();
 
     parallelFor(0, g.channels, 1, [&](std::int64_t c0, std::int64_t c1) {
@@ -516,7 +488,8 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
             LaneSum sumDyXhat;
             for (std::int64_t b = 0; b < g.batch; ++b) {
                 const std::int64_t o = planeOffset(g, b, c);
-                LaneSum::addValuesAndProducts(sumDy, sumDyXhat, dys + o, xhs + o, g.plane, simd);
+                LaneSum::addValuesAndProducts(
+                    sumDy, sumDyXhat, dys + o, xs + o, means[c], invstds[c], g.plane, simd);
             }
             const double sdy = sumDy.total();
             const double sdyx = sumDyXhat.total();
@@ -526,11 +499,12 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
             // Train: x̂ depends on every x of the channel through μ and σ² (Ioffe & Szegedy 2015,
             // section 3), giving dx = γ·invstd·(dy − mean(dy) − x̂·mean(dy·x̂)).
             // Eval: μ and σ² are constants and dx = γ·invstd·dy.
-            const float k = gamma[c] * invstd[c];
+            const float k = gamma[c] * invstds[c];
             const auto n = static_cast<double>(g.count);
             const auto meanDy = train ? static_cast<float>(sdy / n) : 0.0F;
             const auto meanDyXhat = train ? static_cast<float>(sdyx / n) : 0.0F;
-            inputGradientChannel(g, c, dys, xhs, k, meanDy, meanDyXhat, dxs, isa);
+            inputGradientChannel(
+                g, c, dys, xs, means[c], invstds[c], k, meanDy, meanDyXhat, dxs, isa);
         }
     });
     return dx;
@@ -539,15 +513,18 @@ Tensor BatchNorm2d::backward(const LayerParams& p,
 Tensor BatchNorm2d::recomputeOutput(const Context& ctx) const {
     LP_EXPECTS(ctx.saved.size() == kSavedCount,
                "BatchNorm2d::recomputeOutput needs the context of its forward");
-    const Tensor& xhat = ctx.saved[kSavedXhat];
-    const Geometry g = geometryOf(xhat.shape());
+    const Tensor& x = ctx.saved[kSavedInput];
+    const Geometry g = geometryOf(x.shape());
+    const float* means = ctx.saved[kSavedStats].data();
+    const float* invstds = means + g.channels;
     const float* gamma = ctx.saved[kSavedAffine].data();
     const float* beta = gamma + g.channels;
-    Tensor y = Tensor::uninitialized(xhat.shape());  // written whole, channel by channel
+    Tensor y = Tensor::uninitialized(x.shape());  // written whole, channel by channel
     const Isa isa = kernelIsa();
     parallelFor(0, g.channels, 1, [&](std::int64_t c0, std::int64_t c1) {
         for (std::int64_t c = c0; c < c1; ++c) {
-            affineChannel(g, c, xhat.data(), gamma[c], beta[c], y.data(), isa);
+            normalizeChannel(
+                g, c, x.data(), means[c], invstds[c], gamma[c], beta[c], y.data(), isa);
         }
     });
     return y;

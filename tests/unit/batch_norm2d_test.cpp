@@ -245,6 +245,47 @@ TEST_P(BatchNorm2dPath, RecomputeOutputGivesTheForwardsBitsAfterTheWeightsMove) 
     EXPECT_THROW(static_cast<void>(bn.recomputeOutput(Context{})), ContractError);
 }
 
+// forwardConsuming keeps the given x as the saved input (no copy) and otherwise is forward: the
+// same y, running statistics, saved state and backward bits, in both modes; the context holds x
+// itself (x̂ is recomputed, never stored) and per-channel floats besides. 5x7 planes: whole
+// vectors and a scalar tail on every path.
+TEST_P(BatchNorm2dPath, ConsumingForwardKeepsTheInputAndGivesForwardsBits) {
+    const BatchNorm2d bn({.channels = 3});
+    const Tensor x = randomTensor(TensorShape{2, 3, 5, 7}, 31, -2.0F, 4.0F);
+    const Tensor dy = randomTensor(x.shape(), 32);
+    for (const Mode mode : {Mode::Train, Mode::Eval}) {
+        BnState copied = initState(bn);
+        randomizeAffine(copied.weights, 33);
+        copied.buffers = {0.25F, -0.5F, 1.0F, 2.0F, 0.5F, 1.5F, 3.0F};
+        BnState owned = copied;
+        Context ctxCopy;
+        const Tensor y = bn.forward({copied.weights, copied.buffers}, x, ctxCopy, mode);
+        std::vector<float> gradCopy(copied.weights.size(), 0.0F);
+        const Tensor dx = bn.backward({copied.weights, {}}, dy, ctxCopy, gradCopy);
+
+        Context ctxOwn;
+        Tensor xOwn = x;
+        const float* storage = xOwn.data();
+        const Tensor yOwn =
+            bn.forwardConsuming({owned.weights, owned.buffers}, std::move(xOwn), ctxOwn, mode);
+        ASSERT_EQ(ctxOwn.saved.size(), ctxCopy.saved.size());
+        EXPECT_EQ(ctxOwn.saved[0].data(), storage);
+        EXPECT_TRUE(lp::testing::sameBits(ctxOwn.saved[0].span(), x.span()));
+        // x, then μ and invstd, the mode flag, γ and β: 2·3 + 1 + 2·3 floats.
+        EXPECT_EQ(ctxOwn.bytes(), x.bytes() + 13 * sizeof(float));
+        for (std::size_t i = 0; i < ctxOwn.saved.size(); ++i) {
+            EXPECT_TRUE(lp::testing::sameBits(ctxOwn.saved[i].span(), ctxCopy.saved[i].span()))
+                << "saved tensor " << i;
+        }
+        EXPECT_TRUE(lp::testing::sameBits(yOwn.span(), y.span()));
+        EXPECT_EQ(owned.buffers, copied.buffers);
+        std::vector<float> gradOwn(owned.weights.size(), 0.0F);
+        const Tensor dxOwn = bn.backward({owned.weights, {}}, dy, ctxOwn, gradOwn);
+        EXPECT_TRUE(lp::testing::sameBits(dxOwn.span(), dx.span()));
+        EXPECT_TRUE(lp::testing::sameBits(gradOwn, gradCopy));
+    }
+}
+
 TEST_P(BatchNorm2dPath, RejectsBadShapesAndSingleValueChannels) {
     const BatchNorm2d bn({.channels = 3});
     BnState s = initState(bn);
