@@ -84,7 +84,7 @@ TEST(MainWindow, BuildsWithChartsDocksAndTransport) {
     for (const ChartPanel::Chart& chart : w.charts()->charts()) {
         EXPECT_NE(chart.plot, nullptr) << chart.name.toStdString();
     }
-    EXPECT_GE(w.lessons()->lessons().size(), 5U);
+    ASSERT_GE(w.lessons()->lessons().size(), 5U);  // front() below
     EXPECT_EQ(w.transport()->playPauseAction()->shortcut(), QKeySequence(Qt::Key_Space));
     EXPECT_EQ(w.transport()->stepTickAction()->shortcut(), QKeySequence(Qt::Key_Right));
     EXPECT_EQ(w.transport()->resetAction()->shortcut(), QKeySequence(Qt::Key_R));
