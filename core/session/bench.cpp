@@ -22,6 +22,7 @@
 #include <fstream>
 #include <map>
 #include <string>
+#include <utility>
 
 namespace lp::core::session {
 
@@ -153,17 +154,29 @@ private:
     std::vector<Row> rows_;
 };
 
+// The per-layer table: each layer's medians, and those of the whole passes around them.
+struct LayerTable {
+    std::vector<LayerTiming> layers;
+    double forwardSeconds = 0.0;
+    double backwardSeconds = 0.0;
+};
+
 // Times every layer inside whole forward + loss + backward passes of the real model (the
 // sequential trainer's path, so caches and scratch buffers are as in training): one untimed
-// pass, then layerReps timed ones; medians per layer. Residual adds are not layers.
-std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
+// pass, then layerReps timed ones; medians per layer, and of the whole forward and backward
+// passes (the loss between them left out), which also hold what is in no layer: the residual
+// adds and the BasicBlocks' rebuilt conv2 inputs.
+LayerTable timeLayers(const BenchSpec& b) {
     const model::ResNet net(b.model);
     model::ModelState state = model::ModelState::create(net, b.seed);
     AlignedBuffer grads(net.weightCount());
     const pipeline::MiniBatch batch = syntheticBatch(net, b.batchSize, b.seed);
     std::vector<model::UnitContext> ctxs;
     LayerTimes times;
+    std::vector<double> forwardPasses;
+    std::vector<double> backwardPasses;
     const auto pass = [&](model::LayerObserver* observer) {
+        const auto t0 = Clock::now();
         const Tensor logits = model::forwardUnits(net,
                                                   0,
                                                   net.unitCount(),
@@ -173,7 +186,9 @@ std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
                                                   ctxs,
                                                   nn::Mode::Train,
                                                   observer);
+        const auto t1 = Clock::now();
         const nn::LossResult loss = nn::softmaxCrossEntropy(logits, batch.labels);
+        const auto t2 = Clock::now();
         model::backwardUnits(net,
                              0,
                              net.unitCount(),
@@ -182,6 +197,10 @@ std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
                              ctxs,
                              grads.span(),
                              observer);
+        if (observer != nullptr) {
+            forwardPasses.push_back(std::chrono::duration<double>(t1 - t0).count());
+            backwardPasses.push_back(std::chrono::duration<double>(Clock::now() - t2).count());
+        }
     };
     tbb::task_arena arena(threadCount(b.threads));
     arena.execute([&] {
@@ -190,7 +209,7 @@ std::vector<LayerTiming> timeLayers(const BenchSpec& b) {
             pass(&times);
         }
     });
-    return times.timings();
+    return {times.timings(), median(forwardPasses), median(backwardPasses)};
 }
 
 // One pass of the units one by one (forward in Train mode, loss, backward in reverse, one update
@@ -395,7 +414,10 @@ BenchReport runBenchmark(const BenchSpec& b) {
     BenchReport r;
     r.train = timeTraining(b);  // first, so that the peak RSS is the training step's alone
     if (b.layers) {
-        r.layers = timeLayers(b);
+        LayerTable table = timeLayers(b);
+        r.layers = std::move(table.layers);
+        r.passForwardSeconds = table.forwardSeconds;
+        r.passBackwardSeconds = table.backwardSeconds;
     }
     r.peaks = measurePeaks(b.threads);
     for (const IsaPeak& p : r.peaks) {

@@ -81,11 +81,16 @@ struct IsaPeak {
 struct BenchReport {
     TrainTiming train;
     std::vector<LayerTiming> layers;  // empty unless BenchSpec::layers
-    std::vector<IsaPeak> peaks;       // every supported path, baseline first
-    double activePeakGflops = 0.0;    // of the path in use
-    double macsPerImage = 0.0;        // one image's forward, counted on the real model
-    double imagesPerSecond = 0.0;     // of the timed training steps
-    double trainGflops = 0.0;         // imagesPerSecond at 3 forwards' worth of FLOPs per image
+    // The layer table's whole forward and backward passes (forwardUnits, backwardUnits; medians
+    // over the timed passes): every layer's time plus what no layer does, the residual adds and
+    // the BasicBlocks' rebuilt conv2 inputs (core/model/unit.hpp). 0 unless BenchSpec::layers.
+    double passForwardSeconds = 0.0;
+    double passBackwardSeconds = 0.0;
+    std::vector<IsaPeak> peaks;     // every supported path, baseline first
+    double activePeakGflops = 0.0;  // of the path in use
+    double macsPerImage = 0.0;      // one image's forward, counted on the real model
+    double imagesPerSecond = 0.0;   // of the timed training steps
+    double trainGflops = 0.0;       // imagesPerSecond at 3 forwards' worth of FLOPs per image
 };
 
 // Runs the benchmark with `threads` threads: training first (so that the peak RSS is the

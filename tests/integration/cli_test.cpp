@@ -5,6 +5,7 @@
 
 #include "tests/support/cli_run.hpp"
 #include "tests/support/same_checkpoint.hpp"
+#include <nlohmann/json.hpp>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -323,6 +324,17 @@ TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
          {"\"images_per_second\"", "\"layers\"", "\"forward_gflops\"", "\"gemm\""}) {
         EXPECT_NE(r.out.find(key), std::string::npos) << key << " in " << r.out;
     }
+    // One timed pass: its whole forward and backward hold every layer's call of that pass, and
+    // the residual adds and rebuilt conv2 inputs besides.
+    const auto j = nlohmann::json::parse(r.out);
+    double forward = 0.0;
+    double backward = 0.0;
+    for (const auto& layer : j.at("layers")) {
+        forward += layer.at("forward_ms").get<double>();
+        backward += layer.at("backward_ms").get<double>();
+    }
+    EXPECT_GT(j.at("passes").at("forward_ms").get<double>(), forward) << r.out;
+    EXPECT_GT(j.at("passes").at("backward_ms").get<double>(), backward) << r.out;
     const Result bad = runCli("bench --image 3x16");
     EXPECT_NE(bad.code, 0) << bad.out;
 }
