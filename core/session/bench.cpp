@@ -121,6 +121,17 @@ public:
         (backward ? r.backward : r.forward).push_back(seconds);
     }
 
+    // The summed forward or backward layer calls of timed pass `rep` (each layer is called once
+    // per pass in each direction).
+    double passSum(std::size_t rep, bool backward) const {
+        double sum = 0.0;
+        for (const Row& r : rows_) {
+            const std::vector<double>& calls = backward ? r.backward : r.forward;
+            sum += rep < calls.size() ? calls[rep] : 0.0;
+        }
+        return sum;
+    }
+
     std::vector<LayerTiming> timings() const {
         std::vector<LayerTiming> out;
         for (const Row& r : rows_) {
@@ -159,6 +170,8 @@ struct LayerTable {
     std::vector<LayerTiming> layers;
     double forwardSeconds = 0.0;
     double backwardSeconds = 0.0;
+    double noLayerForwardSeconds = 0.0;
+    double noLayerBackwardSeconds = 0.0;
 };
 
 // Times every layer inside whole forward + loss + backward passes of the real model (the
@@ -209,7 +222,17 @@ LayerTable timeLayers(const BenchSpec& b) {
             pass(&times);
         }
     });
-    return {times.timings(), median(forwardPasses), median(backwardPasses)};
+    std::vector<double> noLayerForward;
+    std::vector<double> noLayerBackward;
+    for (std::size_t rep = 0; rep < forwardPasses.size(); ++rep) {
+        noLayerForward.push_back(forwardPasses[rep] - times.passSum(rep, false));
+        noLayerBackward.push_back(backwardPasses[rep] - times.passSum(rep, true));
+    }
+    return {times.timings(),
+            median(forwardPasses),
+            median(backwardPasses),
+            median(noLayerForward),
+            median(noLayerBackward)};
 }
 
 // One pass of the units one by one (forward in Train mode, loss, backward in reverse, one update
@@ -418,6 +441,8 @@ BenchReport runBenchmark(const BenchSpec& b) {
         r.layers = std::move(table.layers);
         r.passForwardSeconds = table.forwardSeconds;
         r.passBackwardSeconds = table.backwardSeconds;
+        r.noLayerForwardSeconds = table.noLayerForwardSeconds;
+        r.noLayerBackwardSeconds = table.noLayerBackwardSeconds;
     }
     r.peaks = measurePeaks(b.threads);
     for (const IsaPeak& p : r.peaks) {

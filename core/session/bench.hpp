@@ -86,6 +86,10 @@ struct BenchReport {
     // the BasicBlocks' rebuilt conv2 inputs (core/model/unit.hpp). 0 unless BenchSpec::layers.
     double passForwardSeconds = 0.0;
     double passBackwardSeconds = 0.0;
+    // Median over the timed passes of each pass minus its own layers' calls: the residual adds
+    // and rebuilt inputs alone (never negative, unlike the difference of the medians).
+    double noLayerForwardSeconds = 0.0;
+    double noLayerBackwardSeconds = 0.0;
     std::vector<IsaPeak> peaks;     // every supported path, baseline first
     double activePeakGflops = 0.0;  // of the path in use
     double macsPerImage = 0.0;      // one image's forward, counted on the real model

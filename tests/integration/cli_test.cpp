@@ -333,8 +333,17 @@ TEST(Cli, BenchPrintsThroughputAndLayerTimes) {
         forward += layer.at("forward_ms").get<double>();
         backward += layer.at("backward_ms").get<double>();
     }
-    EXPECT_GT(j.at("passes").at("forward_ms").get<double>(), forward) << r.out;
-    EXPECT_GT(j.at("passes").at("backward_ms").get<double>(), backward) << r.out;
+    const auto& passes = j.at("passes");
+    EXPECT_GT(passes.at("forward_ms").get<double>(), forward) << r.out;
+    EXPECT_GT(passes.at("backward_ms").get<double>(), backward) << r.out;
+    EXPECT_NEAR(passes.at("no_layer_forward_ms").get<double>(),
+                passes.at("forward_ms").get<double>() - forward,
+                1e-6)
+        << r.out;
+    EXPECT_NEAR(passes.at("no_layer_backward_ms").get<double>(),
+                passes.at("backward_ms").get<double>() - backward,
+                1e-6)
+        << r.out;
     const Result bad = runCli("bench --image 3x16");
     EXPECT_NE(bad.code, 0) << bad.out;
 }
